@@ -1,0 +1,3 @@
+from safecity.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Who may do what and see which part of the city."""

@@ -1,0 +1,1 @@
+"""The city model: districts, organizations, police units, sites and the camera registry."""

@@ -1,0 +1,45 @@
+"""A site's own schedule and tasks, validated before they are stored as JSON."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class WatchWindow(BaseModel):
+    """A weekly period in which the site's tasks are active. ``end`` before ``start`` runs
+    past midnight (22:00–06:00)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1)
+    start: time = Field(description="Local time the window opens.")
+    end: time = Field(description="Local time the window closes.")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> WatchWindow:
+        if self.start == self.end:
+            raise ValueError("a watch window needs different start and end times")
+        return self
+
+
+TaskKind = Literal[
+    "intrusion", "loitering", "crowd", "line_crossing", "vandalism", "fire_smoke", "tamper", "patrol_check"
+]
+
+
+class SiteTask(BaseModel):
+    """Something to watch for at a site, e.g. loitering in the school yard after hours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: TaskKind
+    description: str = Field(min_length=1, max_length=500)
+    during_schedule_only: bool = Field(
+        default=True, description="Only inside the site's watch windows."
+    )

@@ -1,0 +1,1 @@
+"""Figures of city safety: crime records, aggregates, before/after, hotspots, reports."""

@@ -1,0 +1,149 @@
+"""One settings tree for every SafeCity process.
+
+Values come, strongest first, from: keyword arguments, ``SAFECITY_*`` environment variables
+(nested keys joined with ``__``, e.g. ``SAFECITY_DATABASE__URL``), the YAML file, and the
+defaults below. The defaults are the embedded mode: an SQLite file and a media folder under
+``data_dir``, and the in-process bus.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = Path("safecity.yaml")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot start SafeCity; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str | None = Field(
+        default=None,
+        title="Database URL",
+        description="SQLAlchemy URL. Empty means an SQLite file in data_dir; "
+        "production uses postgresql+psycopg://user@host/db.",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+
+class MediaSettings(_Section):
+    path: Path | None = Field(
+        default=None,
+        title="Media folder",
+        description="Where recordings and snapshots are written. Empty means data_dir/media.",
+    )
+
+
+class BusSettings(_Section):
+    kind: Literal["memory"] = Field(
+        default="memory",
+        title="Event bus",
+        description="'memory' keeps events inside this process (single-node mode).",
+    )
+
+
+class ApiSettings(_Section):
+    host: str = Field(default="127.0.0.1", description="Address the API and console listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the API and console.")
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="How long a login stays valid (one shift)."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark the session cookie Secure; turn on behind HTTPS."
+    )
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Every field has a description: ``safecity config schema``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAFECITY_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(
+        default=Path("safecity-data"),
+        title="Data folder",
+        description="Folder for the embedded database and the default media folder.",
+    )
+    city_name: str = Field(default="Safe City", description="Shown in the console header.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'safecity.db').as_posix()}"
+
+    @property
+    def media_path(self) -> Path:
+        return self.media.path or self.data_dir / "media"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file is passed in through init kwargs by load_settings, so that its errors
+        # can be reported against the file; environment variables still win over it.
+        return (env_settings, init_settings)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top, got {type(data).__name__}")
+    return data
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    got = error.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"{key}: {error['msg'].lower()}{shown}"
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from ``path`` (or ./safecity.yaml if it exists), env and ``overrides``.
+
+    Raises ConfigError naming the file, each offending key and what was expected.
+    """
+    source = path if path is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
+    values: dict[str, Any] = _read_yaml(source) if source is not None else {}
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        origin = str(source) if source is not None else "settings"
+        lines = "\n".join(f"  {_describe(dict(err))}" for err in exc.errors())
+        raise ConfigError(f"{origin}: invalid configuration\n{lines}") from exc

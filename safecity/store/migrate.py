@@ -1,0 +1,48 @@
+"""Schema migrations (Alembic) run from code, so `safecity db upgrade` needs no alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from safecity.store.engine import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _config(database: Database) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    with database.engine.begin() as connection:
+        config = _config(database)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(database: Database, revision: str) -> None:
+    with database.engine.begin() as connection:
+        config = _config(database)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def current_revision(database: Database) -> str | None:
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(database: Database) -> str | None:
+    return ScriptDirectory.from_config(_config(database)).get_current_head()
+
+
+def is_up_to_date(database: Database) -> bool:
+    return current_revision(database) == head_revision(database)
