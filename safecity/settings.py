@@ -120,7 +120,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top, got {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of settings at the top, got {type(data).__name__}"
+        )
     return data
 
 
@@ -138,7 +140,11 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 
     Raises ConfigError naming the file, each offending key and what was expected.
     """
-    source = path if path is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
+    source = (
+        path
+        if path is not None
+        else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
+    )
     values: dict[str, Any] = _read_yaml(source) if source is not None else {}
     values.update(overrides)
     try:

@@ -15,11 +15,11 @@ class Role(enum.StrEnum):
     ANALYST = "analyst"
 
     @property
-    def title(self) -> str:
-        return _TITLES[self]
+    def label(self) -> str:
+        return _LABELS[self]
 
 
-_TITLES = {
+_LABELS = {
     Role.ADMIN: "Administrator",
     Role.OPERATOR: "OCC operator",
     Role.POLICE_DUTY_OFFICER: "Police duty officer",
@@ -75,5 +75,7 @@ def scope_for(
             return Scope(district_ids=frozenset({organization_district_id}))
         return Scope(city_wide=True) if organization_is_city_wide_akimat else Scope.nothing()
     if role is Role.UTILITY:
-        return Scope(site_owner_id=organization_id) if organization_id is not None else Scope.nothing()
+        return (
+            Scope(site_owner_id=organization_id) if organization_id is not None else Scope.nothing()
+        )
     return Scope.nothing()

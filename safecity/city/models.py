@@ -107,7 +107,9 @@ class PoliceUnit(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"))
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
     phone: Mapped[str | None] = mapped_column(String(64))
     is_fallback: Mapped[bool] = mapped_column(default=False, doc="Takes what no other unit covers.")
 
@@ -127,7 +129,9 @@ class Site(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
-    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="RESTRICT"), index=True)
+    district_id: Mapped[int] = mapped_column(
+        ForeignKey("districts.id", ondelete="RESTRICT"), index=True
+    )
     owner_organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
@@ -159,7 +163,9 @@ class Camera(Base):
         index=True,
         doc="Derived from the position by district polygon, never typed in.",
     )
-    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), index=True
+    )
     main_stream_url: Mapped[str] = mapped_column(Text)
     sub_stream_url: Mapped[str | None] = mapped_column(Text)
     status: Mapped[CameraStatus] = mapped_column(

@@ -29,7 +29,14 @@ class WatchWindow(BaseModel):
 
 
 TaskKind = Literal[
-    "intrusion", "loitering", "crowd", "line_crossing", "vandalism", "fire_smoke", "tamper", "patrol_check"
+    "intrusion",
+    "loitering",
+    "crowd",
+    "line_crossing",
+    "vandalism",
+    "fire_smoke",
+    "tamper",
+    "patrol_check",
 ]
 
 

@@ -1,0 +1,75 @@
+"""The FastAPI application: API routers plus the console, with security headers and metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import Histogram
+
+from safecity import __version__
+from safecity.api import system
+from safecity.auth import api as auth_api
+from safecity.auth.throttle import LoginThrottle
+from safecity.city import api as city_api
+from safecity.insights import api as insights_api
+from safecity.settings import Settings
+from safecity.store.engine import Database
+from safecity.video.snapshots import SnapshotProvider
+from safecity.web import STATIC_DIR
+
+REQUEST_SECONDS = Histogram(
+    "safecity_http_request_seconds", "Time to answer an HTTP request", ["method", "route", "status"]
+)
+
+# The console loads nothing from outside: scripts, styles and images come from this server.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
+
+def create_app(
+    settings: Settings, database: Database, snapshots: SnapshotProvider | None = None
+) -> FastAPI:
+    app = FastAPI(
+        title="SafeCity",
+        version=__version__,
+        description="City video surveillance operations: cameras, sites, districts, incidents.",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.snapshots = snapshots
+    app.state.login_throttle = LoginThrottle()
+
+    app.include_router(system.router)
+    app.include_router(auth_api.router)
+    app.include_router(city_api.router)
+    app.include_router(insights_api.router)
+
+    @app.middleware("http")
+    async def headers_and_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        REQUEST_SECONDS.labels(
+            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app

@@ -1,0 +1,38 @@
+"""Liveness for load balancers and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from safecity import __version__
+from safecity.api.deps import get_database
+
+router = APIRouter(tags=["system"])
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    version: str
+
+
+@router.get("/api/health", response_model=Health)
+def health(request: Request, response: Response) -> Health:
+    try:
+        with get_database(request).engine.connect() as connection:
+            connection.execute(text("select 1"))
+        database = "ok"
+    except Exception as exc:  # the point of this endpoint is to report, not to raise
+        database = f"unreachable: {type(exc).__name__}"
+        response.status_code = 503
+    return Health(
+        status="ok" if database == "ok" else "degraded", database=database, version=__version__
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,99 @@
+"""Sign in, sign out, who am I."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
+
+from safecity.api.deps import SESSION_COOKIE, CurrentScope, CurrentUser, DbSession, request_token
+from safecity.auth.roles import Role
+from safecity.auth.scope import resolve_scope
+from safecity.auth.sessions import authenticate, close_session, open_session
+from safecity.auth.throttle import LoginThrottle
+from safecity.settings import Settings
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    role_label: str
+    organization: str | None
+    city_wide: bool
+    district_ids: list[int]
+
+
+class LoginResponse(BaseModel):
+    token: str = Field(description="Bearer token for API clients; browsers use the cookie.")
+    expires_at: datetime
+    user: UserOut
+
+
+def _user_out(user: CurrentUser, scope: CurrentScope) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        role_label=user.role.label,
+        organization=user.organization.name if user.organization else None,
+        city_wide=scope.city_wide,
+        district_ids=sorted(scope.district_ids),
+    )
+
+
+@router.post("/login", response_model=LoginResponse)
+def login(
+    body: LoginRequest, request: Request, response: Response, session: DbSession
+) -> LoginResponse:
+    settings: Settings = request.app.state.settings
+    throttle: LoginThrottle = request.app.state.login_throttle
+    key = body.username.lower()
+    wait = throttle.retry_after(key)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many failed sign-ins for this user; try again later",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    user = authenticate(session, body.username, body.password)
+    if user is None:
+        throttle.failed(key)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
+    throttle.succeeded(key)
+    token, expires_at = open_session(session, user, timedelta(hours=settings.api.session_hours))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.api.session_hours * 3600),
+        httponly=True,
+        samesite="strict",
+        secure=settings.api.secure_cookies,
+        path="/",
+    )
+    return LoginResponse(
+        token=token, expires_at=expires_at, user=_user_out(user, resolve_scope(session, user))
+    )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, response: Response, session: DbSession) -> None:
+    token = request_token(request)
+    if token:
+        close_session(session, token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: CurrentUser, scope: CurrentScope) -> UserOut:
+    return _user_out(user, scope)

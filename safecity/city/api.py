@@ -1,0 +1,360 @@
+"""City endpoints: districts, cameras, sites, police units. Every query is cut to the caller's
+scope; a camera or site outside it answers 404, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.auth.roles import REGISTRY_EDITORS, Scope
+from safecity.auth.scope import camera_condition, site_condition
+from safecity.city.geo import DistrictArea, DistrictLocator
+from safecity.city.models import (
+    Camera,
+    CameraHealth,
+    CameraStatus,
+    District,
+    PoliceUnit,
+    Site,
+    SiteKind,
+)
+from safecity.city.schemas import (
+    CameraDetail,
+    CameraOut,
+    CameraPage,
+    CameraPoint,
+    CameraUpdate,
+    DistrictOut,
+    PoliceUnitOut,
+    SiteOut,
+    SitePage,
+    SiteSummary,
+)
+from safecity.video.snapshots import SnapshotProvider
+
+router = APIRouter(prefix="/api", tags=["city"])
+
+NOT_FOUND = "no such camera, or not yours to see"
+
+
+def _camera_out(camera: Camera) -> CameraOut:
+    return CameraOut(
+        id=camera.id,
+        code=camera.code,
+        name=camera.name,
+        address=camera.address,
+        latitude=camera.latitude,
+        longitude=camera.longitude,
+        district_id=camera.district_id,
+        district_name=camera.district.name,
+        site=SiteSummary.model_validate(camera.site) if camera.site else None,
+        status=camera.status,
+        health=camera.health,
+        last_seen_at=camera.last_seen_at,
+        vendor=camera.vendor,
+        model=camera.model,
+        firmware=camera.firmware,
+        installed_at=camera.installed_at,
+    )
+
+
+def _snapshots(request: Request) -> SnapshotProvider | None:
+    provider: SnapshotProvider | None = request.app.state.snapshots
+    return provider
+
+
+def _visible_camera(session: Session, scope: Scope, camera_id: int) -> Camera:
+    camera = session.scalar(
+        select(Camera)
+        .options(joinedload(Camera.district), joinedload(Camera.site))
+        .where(Camera.id == camera_id, camera_condition(scope))
+    )
+    if camera is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
+    return camera
+
+
+@router.get("/districts", response_model=list[DistrictOut])
+def list_districts(session: DbSession, scope: CurrentScope) -> list[DistrictOut]:
+    """All district outlines (the map needs them); counts only what you may see."""
+    counts = dict(
+        session.execute(
+            select(Camera.district_id, func.count())
+            .where(camera_condition(scope))
+            .group_by(Camera.district_id)
+        ).tuples()
+    )
+    return [
+        DistrictOut(
+            id=district.id,
+            code=district.code,
+            name=district.name,
+            population=district.population,
+            geometry=district.geometry,
+            camera_count=counts.get(district.id, 0),
+            in_scope=scope.sees_district(district.id),
+        )
+        for district in session.scalars(select(District).order_by(District.name))
+    ]
+
+
+def _camera_filters(
+    query: Select[Camera],
+    district_id: int | None,
+    site_id: int | None,
+    site_kind: SiteKind | None,
+    camera_status: CameraStatus | None,
+    health: CameraHealth | None,
+    q: str | None,
+) -> Select[Camera]:
+    if district_id is not None:
+        query = query.where(Camera.district_id == district_id)
+    if site_id is not None:
+        query = query.where(Camera.site_id == site_id)
+    if site_kind is not None:
+        query = query.where(Camera.site_id.in_(select(Site.id).where(Site.kind == site_kind)))
+    if camera_status is not None:
+        query = query.where(Camera.status == camera_status)
+    if health is not None:
+        query = query.where(Camera.health == health)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Camera.code).like(pattern),
+                func.lower(Camera.name).like(pattern),
+                func.lower(func.coalesce(Camera.address, "")).like(pattern),
+            )
+        )
+    return query
+
+
+@router.get("/cameras", response_model=CameraPage)
+def list_cameras(
+    session: DbSession,
+    scope: CurrentScope,
+    district_id: int | None = None,
+    site_id: int | None = None,
+    site_kind: SiteKind | None = None,
+    camera_status: Annotated[CameraStatus | None, Query(alias="status")] = None,
+    health: CameraHealth | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Code, name or address")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CameraPage:
+    base = _camera_filters(
+        select(Camera).where(camera_condition(scope)),
+        district_id,
+        site_id,
+        site_kind,
+        camera_status,
+        health,
+        q,
+    )
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    cameras = session.scalars(
+        base.options(joinedload(Camera.district), joinedload(Camera.site))
+        .order_by(Camera.code)
+        .limit(limit)
+        .offset(offset)
+    )
+    return CameraPage(
+        items=[_camera_out(camera) for camera in cameras], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/map/cameras", response_model=list[CameraPoint])
+def camera_points(
+    session: DbSession,
+    scope: CurrentScope,
+    district_id: int | None = None,
+    site_id: int | None = None,
+    site_kind: SiteKind | None = None,
+    camera_status: Annotated[CameraStatus | None, Query(alias="status")] = None,
+    health: CameraHealth | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[CameraPoint]:
+    """Every camera you may see, as map points, with the same filters as the list."""
+    query = _camera_filters(
+        select(Camera).where(camera_condition(scope)),
+        district_id,
+        site_id,
+        site_kind,
+        camera_status,
+        health,
+        q,
+    )
+    rows = session.execute(
+        query.with_only_columns(
+            Camera.id,
+            Camera.code,
+            Camera.name,
+            Camera.latitude,
+            Camera.longitude,
+            Camera.status,
+            Camera.health,
+            Camera.district_id,
+        )
+    )
+    return [
+        CameraPoint(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            lat=row.latitude,
+            lon=row.longitude,
+            status=row.status,
+            health=row.health,
+            district_id=row.district_id,
+        )
+        for row in rows
+    ]
+
+
+@router.get("/cameras/{camera_id}", response_model=CameraDetail)
+def camera_detail(camera_id: int, session: DbSession, scope: CurrentScope) -> CameraDetail:
+    camera = _visible_camera(session, scope, camera_id)
+    return CameraDetail(
+        **_camera_out(camera).model_dump(),
+        main_stream_url=camera.main_stream_url,
+        sub_stream_url=camera.sub_stream_url,
+    )
+
+
+@router.get(
+    "/cameras/{camera_id}/snapshot.jpg",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: {}, 503: {}},
+)
+def camera_snapshot(
+    camera_id: int, request: Request, session: DbSession, scope: CurrentScope
+) -> Response:
+    camera = _visible_camera(session, scope, camera_id)
+    provider = _snapshots(request)
+    image = provider.snapshot_jpeg(camera.code) if provider is not None else None
+    if image is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail="no live picture from this camera"
+        )
+    return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.patch(
+    "/cameras/{camera_id}",
+    response_model=CameraDetail,
+    dependencies=[Depends(require_role(*REGISTRY_EDITORS))],
+)
+def update_camera(
+    camera_id: int, body: CameraUpdate, session: DbSession, scope: CurrentScope
+) -> CameraDetail:
+    camera = _visible_camera(session, scope, camera_id)
+    changes = body.model_dump(exclude_unset=True)
+    if (
+        "site_id" in changes
+        and changes["site_id"] is not None
+        and session.get(Site, changes["site_id"]) is None
+    ):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="no such site")
+    for field, value in changes.items():
+        setattr(camera, field, value)
+    if "latitude" in changes or "longitude" in changes:
+        locator = DistrictLocator(
+            DistrictArea(d.id, d.name, d.geometry) for d in session.scalars(select(District))
+        )
+        district_id = locator.locate(camera.latitude, camera.longitude)
+        if district_id is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                detail="that position is outside every district",
+            )
+        camera.district_id = district_id
+    session.flush()
+    session.refresh(camera)
+    return camera_detail(camera.id, session, scope)
+
+
+@router.get("/sites", response_model=SitePage)
+def list_sites(
+    session: DbSession,
+    scope: CurrentScope,
+    district_id: int | None = None,
+    kind: SiteKind | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SitePage:
+    query = select(Site).where(site_condition(scope))
+    if district_id is not None:
+        query = query.where(Site.district_id == district_id)
+    if kind is not None:
+        query = query.where(Site.kind == kind)
+    if q:
+        query = query.where(func.lower(Site.name).like(f"%{q.strip().lower()}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    sites = list(
+        session.scalars(
+            query.options(joinedload(Site.district), joinedload(Site.owner))
+            .order_by(Site.name)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    counts = dict(
+        session.execute(
+            select(Camera.site_id, func.count())
+            .where(Camera.site_id.in_([site.id for site in sites]), camera_condition(scope))
+            .group_by(Camera.site_id)
+        ).tuples()
+    )
+    return SitePage(items=[_site_out(site, counts.get(site.id, 0)) for site in sites], total=total)
+
+
+@router.get("/sites/{site_id}", response_model=SiteOut)
+def site_detail(site_id: int, session: DbSession, scope: CurrentScope) -> SiteOut:
+    site = session.scalar(select(Site).where(Site.id == site_id, site_condition(scope)))
+    if site is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such site, or not yours to see")
+    count = session.scalar(
+        select(func.count()).where(Camera.site_id == site.id, camera_condition(scope))
+    )
+    return _site_out(site, count or 0)
+
+
+def _site_out(site: Site, camera_count: int) -> SiteOut:
+    return SiteOut(
+        id=site.id,
+        code=site.code,
+        name=site.name,
+        kind=site.kind,
+        address=site.address,
+        latitude=site.latitude,
+        longitude=site.longitude,
+        district_id=site.district_id,
+        district_name=site.district.name,
+        owner=site.owner.name if site.owner else None,
+        schedule=site.schedule,
+        tasks=site.tasks,
+        camera_count=camera_count,
+    )
+
+
+@router.get("/police-units", response_model=list[PoliceUnitOut])
+def list_police_units(session: DbSession, _user: CurrentUser) -> list[PoliceUnitOut]:
+    units = session.scalars(
+        select(PoliceUnit).options(joinedload(PoliceUnit.districts)).order_by(PoliceUnit.name)
+    ).unique()
+    return [
+        PoliceUnitOut(
+            id=unit.id,
+            code=unit.code,
+            name=unit.name,
+            phone=unit.phone,
+            is_fallback=unit.is_fallback,
+            district_ids=sorted(d.id for d in unit.districts),
+        )
+        for unit in units
+    ]

@@ -1,0 +1,115 @@
+"""What the city API sends and accepts (kept apart from the ORM models)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from safecity.city.models import CameraHealth, CameraStatus, SiteKind
+
+
+class DistrictOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    population: int | None
+    geometry: dict[str, Any] = Field(description="GeoJSON polygon, WGS 84 lon/lat")
+    camera_count: int = Field(description="Cameras in this district that you may see")
+    in_scope: bool = Field(description="Whether your role covers this district")
+
+
+class SiteSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    kind: SiteKind
+
+
+class SiteOut(SiteSummary):
+    address: str | None
+    latitude: float
+    longitude: float
+    district_id: int
+    district_name: str
+    owner: str | None
+    schedule: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    camera_count: int
+
+
+class SitePage(BaseModel):
+    items: list[SiteOut]
+    total: int
+
+
+class CameraOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    address: str | None
+    latitude: float
+    longitude: float
+    district_id: int
+    district_name: str
+    site: SiteSummary | None
+    status: CameraStatus
+    health: CameraHealth
+    last_seen_at: datetime | None
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    installed_at: date | None
+
+
+class CameraDetail(CameraOut):
+    main_stream_url: str
+    sub_stream_url: str | None
+
+
+class CameraPage(BaseModel):
+    items: list[CameraOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CameraPoint(BaseModel):
+    """A camera as the map draws it: small, so 10,000 of them load at once."""
+
+    id: int
+    code: str
+    name: str
+    lat: float
+    lon: float
+    status: CameraStatus
+    health: CameraHealth
+    district_id: int
+
+
+class CameraUpdate(BaseModel):
+    """Fields an administrator may change; the district follows the position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    status: CameraStatus | None = None
+    site_id: int | None = None
+    vendor: str | None = Field(default=None, max_length=100)
+    model: str | None = Field(default=None, max_length=100)
+    firmware: str | None = Field(default=None, max_length=100)
+
+
+class PoliceUnitOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    phone: str | None
+    is_fallback: bool
+    district_ids: list[int]

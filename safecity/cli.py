@@ -1,0 +1,183 @@
+"""The `safecity` command: one way to start every SafeCity process and chore."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from safecity.auth.roles import Role
+from safecity.settings import ConfigError, Settings, load_settings
+from safecity.store import migrate
+from safecity.store.engine import Database
+
+app = typer.Typer(
+    help="SafeCity: city-scale video surveillance operations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="People who sign in to SafeCity.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration file and environment.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(config_app, name="config")
+
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML settings file (default: ./safecity.yaml if present)."
+    ),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def _current_database(settings: Settings) -> Database:
+    database = Database(settings.database_url, echo=settings.database.echo)
+    if not migrate.is_up_to_date(database):
+        errors.print(
+            f"database schema is not up to date ({migrate.current_revision(database) or 'empty'}, "
+            f"code needs {migrate.head_revision(database)}): run `safecity db upgrade`"
+        )
+        raise typer.Exit(1)
+    return database
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or migrate the database schema to the version this code needs."""
+    settings = _settings(config)
+    database = Database(settings.database_url)
+    before = migrate.current_revision(database)
+    migrate.upgrade(database)
+    after = migrate.current_revision(database)
+    console.print(
+        f"database schema: {before or 'empty'} → {after} ({database.engine.url.render_as_string()})"
+    )
+
+
+@db_app.command("current")
+def db_current(config: ConfigOption = None) -> None:
+    """Show the schema version of the database and whether it is current."""
+    database = Database(_settings(config).database_url)
+    current, head = migrate.current_revision(database), migrate.head_revision(database)
+    state = (
+        "up to date"
+        if current == head
+        else f"behind: run `safecity db upgrade` (code needs {head})"
+    )
+    console.print(f"{current or 'empty'} — {state}")
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default from settings).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (default from settings).")] = None,
+) -> None:
+    """Serve the API and the operator console."""
+    import uvicorn
+
+    from safecity.api.app import create_app
+
+    settings = _settings(config)
+    database = _current_database(settings)
+    uvicorn.run(
+        create_app(settings, database),
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    config: ConfigOption = None,
+    reset: Annotated[
+        bool, typer.Option(help="Wipe the demo data folder and build it anew.")
+    ] = False,
+    cameras: Annotated[
+        int, typer.Option(min=0, max=64, help="How many simulated camera streams to run.")
+    ] = 6,
+    port: Annotated[int | None, typer.Option(help="TCP port (default 8080).")] = None,
+) -> None:
+    """Run the whole platform on embedded defaults with a demo city and simulated cameras."""
+    from safecity.demo.runner import run_demo
+
+    run_demo(_settings(config), reset=reset, cameras=cameras, port=port)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="What the user does.")],
+    full_name: Annotated[str, typer.Option(help="Name shown in the console and the audit log.")],
+    organization: Annotated[
+        str | None, typer.Option(help="Organization code (akimat, utility company, police…).")
+    ] = None,
+    police_unit: Annotated[
+        str | None, typer.Option(help="Police unit code, for duty officers.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a user. The password is asked for (never given on the command line)."""
+    from safecity.auth.users import UserError, add_user
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    database = _current_database(_settings(config))
+    try:
+        with database.session() as session:
+            user = add_user(
+                session,
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=password,
+                organization_code=organization,
+                police_unit_code=police_unit,
+            )
+            console.print(f"added {user.username} ({role.label})")
+    except UserError as exc:
+        errors.print(f"[red]cannot add user:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the settings and print the effective values."""
+    settings = _settings(config)
+    console.print_json(settings.model_dump_json())
+    console.print(f"database: {settings.database_url}\nmedia: {settings.media_path}")
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON schema of the settings file (every key with its description)."""
+    console.print_json(json.dumps(Settings.model_json_schema()))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Video: ingest, recording, playback, live view, snapshots."""

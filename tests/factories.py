@@ -1,0 +1,96 @@
+"""Build small cities in code for tests: square districts on a grid, sites, cameras, users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from safecity.auth.models import User
+from safecity.auth.passwords import hash_password
+from safecity.auth.roles import Role
+from safecity.city.models import (
+    Camera,
+    District,
+    Organization,
+    OrganizationKind,
+    PoliceUnit,
+    Site,
+    SiteKind,
+)
+
+# Two districts side by side near Astana: West covers lon 71.30–71.40, East 71.40–71.50,
+# both lat 51.10–51.20.
+WEST = (71.30, 51.10, 71.40, 51.20)
+EAST = (71.40, 51.10, 71.50, 51.20)
+PASSWORD = "correct-horse-battery"
+
+
+def square(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+    west, south, east, north = bounds
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def add_district(session: Session, code: str, bounds: tuple[float, float, float, float]) -> District:
+    district = District(code=code, name=code.title(), population=100_000, geometry=square(bounds))
+    session.add(district)
+    session.flush()
+    return district
+
+
+def add_organization(
+    session: Session, code: str, kind: OrganizationKind, district: District | None = None
+) -> Organization:
+    org = Organization(code=code, name=code.replace("-", " ").title(), kind=kind, district=district)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def add_site(
+    session: Session, code: str, district: District, owner: Organization | None = None,
+    kind: SiteKind = SiteKind.PARK,
+) -> Site:
+    west, south, east, north = _bounds_of(district)
+    site = Site(
+        code=code, name=code.title(), kind=kind, district=district, owner=owner,
+        latitude=(south + north) / 2, longitude=(west + east) / 2,
+    )
+    session.add(site)
+    session.flush()
+    return site
+
+
+def add_camera(
+    session: Session, code: str, district: District, site: Site | None = None, **fields: Any
+) -> Camera:
+    west, south, east, north = _bounds_of(district)
+    camera = Camera(
+        code=code, name=f"Camera {code}", district=district, site=site,
+        latitude=(south + north) / 2, longitude=(west + east) / 2,
+        main_stream_url=f"rtsp://10.0.0.1/{code}/main", **fields,
+    )
+    session.add(camera)
+    session.flush()
+    return camera
+
+
+def add_user(
+    session: Session, username: str, role: Role, organization: Organization | None = None,
+    police_unit: PoliceUnit | None = None,
+) -> User:
+    user = User(
+        username=username, full_name=username.title(), role=role,
+        password_hash=hash_password(PASSWORD), organization=organization, police_unit=police_unit,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _bounds_of(district: District) -> tuple[float, float, float, float]:
+    ring = district.geometry["coordinates"][0]
+    lons = [point[0] for point in ring]
+    lats = [point[1] for point in ring]
+    return min(lons), min(lats), max(lons), max(lats)
