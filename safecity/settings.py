@@ -8,6 +8,7 @@ defaults below. The defaults are the embedded mode: an SQLite file and a media f
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = Path("safecity.yaml")
+ENV_PREFIX = "SAFECITY_"
 
 
 class ConfigError(Exception):
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
     """The whole configuration. Every field has a description: ``safecity config schema``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SAFECITY_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     data_dir: Path = Field(
@@ -152,4 +154,6 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         origin = str(source) if source is not None else "settings"
         lines = "\n".join(f"  {_describe(dict(err))}" for err in exc.errors())
-        raise ConfigError(f"{origin}: invalid configuration\n{lines}") from exc
+        from_env = sorted(name for name in os.environ if name.startswith(ENV_PREFIX))
+        hint = f"\n  (also read from the environment: {', '.join(from_env)})" if from_env else ""
+        raise ConfigError(f"{origin}: invalid configuration\n{lines}{hint}") from exc

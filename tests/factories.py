@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,6 +25,12 @@ from safecity.city.models import (
 WEST = (71.30, 51.10, 71.40, 51.20)
 EAST = (71.40, 51.10, 71.50, 51.20)
 PASSWORD = "correct-horse-battery"
+
+
+@cache
+def password_hash() -> str:
+    """Argon2 is slow on purpose; tests hash the shared password once per run."""
+    return hash_password(PASSWORD)
 
 
 def square(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
@@ -82,7 +89,7 @@ def add_user(
 ) -> User:
     user = User(
         username=username, full_name=username.title(), role=role,
-        password_hash=hash_password(PASSWORD), organization=organization, police_unit=police_unit,
+        password_hash=password_hash(), organization=organization, police_unit=police_unit,
     )
     session.add(user)
     session.flush()

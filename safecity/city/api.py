@@ -81,13 +81,14 @@ def _visible_camera(session: Session, scope: Scope, camera_id: int) -> Camera:
 @router.get("/districts", response_model=list[DistrictOut])
 def list_districts(session: DbSession, scope: CurrentScope) -> list[DistrictOut]:
     """All district outlines (the map needs them); counts only what you may see."""
-    counts = dict(
-        session.execute(
+    counts: dict[int, int] = {
+        district_id: count
+        for district_id, count in session.execute(
             select(Camera.district_id, func.count())
             .where(camera_condition(scope))
             .group_by(Camera.district_id)
-        ).tuples()
-    )
+        )
+    }
     return [
         DistrictOut(
             id=district.id,
@@ -258,7 +259,7 @@ def update_camera(
         and changes["site_id"] is not None
         and session.get(Site, changes["site_id"]) is None
     ):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="no such site")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="no such site")
     for field, value in changes.items():
         setattr(camera, field, value)
     if "latitude" in changes or "longitude" in changes:
@@ -268,7 +269,7 @@ def update_camera(
         district_id = locator.locate(camera.latitude, camera.longitude)
         if district_id is None:
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
                 detail="that position is outside every district",
             )
         camera.district_id = district_id
@@ -303,13 +304,14 @@ def list_sites(
             .offset(offset)
         )
     )
-    counts = dict(
-        session.execute(
+    counts: dict[int, int] = {
+        site_id: count
+        for site_id, count in session.execute(
             select(Camera.site_id, func.count())
             .where(Camera.site_id.in_([site.id for site in sites]), camera_condition(scope))
             .group_by(Camera.site_id)
-        ).tuples()
-    )
+        )
+    }
     return SitePage(items=[_site_out(site, counts.get(site.id, 0)) for site in sites], total=total)
 
 

@@ -1,0 +1,62 @@
+from fastapi.testclient import TestClient
+
+from tests import factories as f
+from tests.api.conftest import City
+
+
+def test_api_refuses_anonymous_requests(client: TestClient, city: City) -> None:
+    assert client.get("/api/cameras").status_code == 401
+    assert client.get(f"/api/cameras/{city.street_west_id}").status_code == 401
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client: TestClient) -> None:
+    wrong = client.post("/api/auth/login", json={"username": "admin", "password": "nope-nope"})
+    unknown = client.post("/api/auth/login", json={"username": "ghost", "password": "nope-nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert "safecity_session" not in client.cookies
+
+
+def test_login_sets_httponly_cookie_and_me_describes_the_user(client: TestClient) -> None:
+    response = client.post("/api/auth/login", json={"username": "akimat-west", "password": f.PASSWORD})
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    me = client.get("/api/auth/me").json()
+    assert me["role"] == "akimat" and me["role_label"] == "Akimat"
+    assert me["organization"] == "Akimat West"
+    assert me["city_wide"] is False and len(me["district_ids"]) == 1
+
+
+def test_bearer_token_works_without_cookie(client: TestClient) -> None:
+    token = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD}).json()["token"]
+    client.cookies.clear()
+    assert client.get("/api/cameras").status_code == 401
+    response = client.get("/api/cameras", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert client.get("/api/cameras", headers={"Authorization": "Bearer forged"}).status_code == 401
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    token = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD}).json()["token"]
+    assert client.post("/api/auth/logout").status_code == 204
+    assert client.get("/api/cameras", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_repeated_failures_lock_the_username_for_a_while(client: TestClient) -> None:
+    for _ in range(5):
+        client.post("/api/auth/login", json={"username": "operator", "password": "guess-guess"})
+    locked = client.post("/api/auth/login", json={"username": "operator", "password": f.PASSWORD})
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) > 0
+    other = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD})
+    assert other.status_code == 200, "one locked name does not lock the others"
+
+
+def test_health_and_security_headers(client: TestClient) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"

@@ -1,0 +1,115 @@
+"""A user sees only the cameras, sites and figures of their own part of the city; anything
+else answers 404 exactly as if it did not exist."""
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import City
+
+
+def _codes(client: TestClient, path: str = "/api/cameras") -> set[str]:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {item["code"] for item in items}
+
+
+def test_operator_sees_every_camera(signed_in: Callable[[str], TestClient]) -> None:
+    client = signed_in("operator")
+    assert _codes(client) == {"W-PUMP", "E-SUB", "W-STREET", "E-STREET"}
+    assert client.get("/api/cameras").json()["total"] == 4
+
+
+def test_utility_company_sees_only_cameras_on_its_own_sites(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("water")
+    assert _codes(client) == {"W-PUMP"}
+    assert _codes(client, "/api/map/cameras") == {"W-PUMP"}
+    assert client.get(f"/api/cameras/{city.water_camera_id}").status_code == 200
+    for foreign in (city.power_camera_id, city.street_west_id, city.street_east_id):
+        response = client.get(f"/api/cameras/{foreign}")
+        assert response.status_code == 404
+        assert "code" not in response.json()
+        assert client.get(f"/api/cameras/{foreign}/snapshot.jpg").status_code == 404
+    sites = client.get("/api/sites").json()
+    assert [site["code"] for site in sites["items"]] == ["pump-station"]
+
+
+def test_forbidden_camera_looks_exactly_like_a_missing_one(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("water")
+    forbidden = client.get(f"/api/cameras/{city.power_camera_id}")
+    missing = client.get("/api/cameras/999999")
+    assert forbidden.status_code == missing.status_code == 404
+    assert forbidden.json() == missing.json()
+
+
+def test_district_akimat_sees_its_district_only(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("akimat-west")
+    assert _codes(client) == {"W-PUMP", "W-STREET"}
+    assert client.get(f"/api/cameras/{city.street_east_id}").status_code == 404
+    districts = {d["code"]: d for d in client.get("/api/districts").json()}
+    assert districts["west"]["in_scope"] and districts["west"]["camera_count"] == 2
+    assert not districts["east"]["in_scope"] and districts["east"]["camera_count"] == 0
+    summary = client.get("/api/crimes/summary").json()
+    assert summary["total"] == 2
+    assert [g["district"] for g in summary["groups"]] == ["West"]
+
+
+def test_duty_officer_sees_the_districts_of_their_unit(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("officer-east")
+    assert _codes(client) == {"E-SUB", "E-STREET"}
+    assert client.get(f"/api/cameras/{city.water_camera_id}").status_code == 404
+
+
+def test_officer_without_a_unit_sees_nothing(signed_in: Callable[[str], TestClient]) -> None:
+    client = signed_in("orphan-officer")
+    assert _codes(client) == set()
+    assert client.get("/api/crimes/summary").json()["total"] == 0
+
+
+def test_filters_cannot_widen_the_scope(signed_in: Callable[[str], TestClient], city: City) -> None:
+    client = signed_in("akimat-west")
+    assert _codes(client, f"/api/cameras?district_id={city.east_id}") == set()
+    assert _codes(client, "/api/cameras?q=E-") == set()
+
+
+def test_only_administrators_change_cameras(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("operator")
+    denied = client.patch(f"/api/cameras/{city.street_west_id}", json={"name": "Renamed"})
+    assert denied.status_code == 403
+    client = signed_in("admin")
+    assert client.get(f"/api/cameras/{city.street_west_id}").json()["name"] == "Camera W-STREET"
+
+
+def test_moving_a_camera_moves_it_to_the_district_of_its_new_position(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("admin")
+    moved = client.patch(
+        f"/api/cameras/{city.street_west_id}", json={"latitude": 51.15, "longitude": 71.45}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["district_id"] == city.east_id
+    outside = client.patch(f"/api/cameras/{city.street_west_id}", json={"longitude": 70.0})
+    assert outside.status_code == 422
+    assert client.get(f"/api/cameras/{city.street_west_id}").json()["district_id"] == city.east_id
+
+
+def test_crime_summary_groups_by_quarter(signed_in: Callable[[str], TestClient]) -> None:
+    client = signed_in("admin")
+    summary = client.get("/api/crimes/summary?group_by=quarter").json()
+    assert summary["total"] == 3
+    assert {g["quarter"]: g["count"] for g in summary["groups"]} == {
+        "2026-Q1": 1, "2026-Q2": 1, "2026-Q4": 1,
+    }

@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from safecity.settings import ConfigError, load_settings
+
+
+def test_defaults_are_the_embedded_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///safecity-data/safecity.db"
+    assert settings.media_path == Path("safecity-data/media")
+    assert settings.bus.kind == "memory"
+    assert settings.api.port == 8080
+
+
+def test_yaml_file_and_environment_both_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "safecity.yaml"
+    config.write_text("data_dir: /srv/safecity\napi:\n  port: 9000\ndatabase:\n  echo: true\n")
+    monkeypatch.setenv("SAFECITY_API__PORT", "9100")
+    settings = load_settings(config)
+    assert settings.data_dir == Path("/srv/safecity")
+    assert settings.database.echo is True
+    assert settings.api.port == 9100, "the environment wins over the file"
+
+
+def test_bad_value_names_file_key_and_expectation(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("api:\n  port: seventy\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+    message = str(error.value)
+    assert str(config) in message
+    assert "api.port" in message
+    assert "integer" in message and "'seventy'" in message
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("databse:\n  url: sqlite://\n")
+    with pytest.raises(ConfigError, match=r"databse: unknown key"):
+        load_settings(config)
+
+
+def test_out_of_range_port_is_rejected(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("api:\n  port: 70000\n")
+    with pytest.raises(ConfigError, match=r"api\.port: input should be less than or equal to 65535"):
+        load_settings(config)
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("api:\n  port: 8080\n  host: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+: not valid YAML"):
+        load_settings(config)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_settings(tmp_path / "absent.yaml")
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_settings(config)
+
+
+def test_bad_environment_value_is_named_with_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAFECITY_API__PORT", "not-a-port")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert "api.port" in str(error.value)
+    assert "SAFECITY_API__PORT" in str(error.value)
