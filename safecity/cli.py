@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from safecity.auth.roles import Role
+from safecity.city import registry_cli
 from safecity.settings import ConfigError, Settings, load_settings
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -26,6 +27,7 @@ config_app = typer.Typer(help="Configuration file and environment.", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
+app.add_typer(registry_cli.app, name="cameras")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)

@@ -33,7 +33,9 @@ def _postgres_unavailable() -> str | None:
             connection.execute(text("select 1"))
         engine.dispose()
     except Exception as exc:
-        return f"PostgreSQL not reachable at {make_url(POSTGRES_ADMIN_URL).render_as_string()}: {exc}"
+        return (
+            f"PostgreSQL not reachable at {make_url(POSTGRES_ADMIN_URL).render_as_string()}: {exc}"
+        )
     return None
 
 

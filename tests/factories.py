@@ -39,7 +39,9 @@ def square(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def add_district(session: Session, code: str, bounds: tuple[float, float, float, float]) -> District:
+def add_district(
+    session: Session, code: str, bounds: tuple[float, float, float, float]
+) -> District:
     district = District(code=code, name=code.title(), population=100_000, geometry=square(bounds))
     session.add(district)
     session.flush()
@@ -56,13 +58,21 @@ def add_organization(
 
 
 def add_site(
-    session: Session, code: str, district: District, owner: Organization | None = None,
+    session: Session,
+    code: str,
+    district: District,
+    owner: Organization | None = None,
     kind: SiteKind = SiteKind.PARK,
 ) -> Site:
     west, south, east, north = _bounds_of(district)
     site = Site(
-        code=code, name=code.title(), kind=kind, district=district, owner=owner,
-        latitude=(south + north) / 2, longitude=(west + east) / 2,
+        code=code,
+        name=code.title(),
+        kind=kind,
+        district=district,
+        owner=owner,
+        latitude=(south + north) / 2,
+        longitude=(west + east) / 2,
     )
     session.add(site)
     session.flush()
@@ -74,9 +84,14 @@ def add_camera(
 ) -> Camera:
     west, south, east, north = _bounds_of(district)
     camera = Camera(
-        code=code, name=f"Camera {code}", district=district, site=site,
-        latitude=(south + north) / 2, longitude=(west + east) / 2,
-        main_stream_url=f"rtsp://10.0.0.1/{code}/main", **fields,
+        code=code,
+        name=f"Camera {code}",
+        district=district,
+        site=site,
+        latitude=(south + north) / 2,
+        longitude=(west + east) / 2,
+        main_stream_url=f"rtsp://10.0.0.1/{code}/main",
+        **fields,
     )
     session.add(camera)
     session.flush()
@@ -84,12 +99,19 @@ def add_camera(
 
 
 def add_user(
-    session: Session, username: str, role: Role, organization: Organization | None = None,
+    session: Session,
+    username: str,
+    role: Role,
+    organization: Organization | None = None,
     police_unit: PoliceUnit | None = None,
 ) -> User:
     user = User(
-        username=username, full_name=username.title(), role=role,
-        password_hash=password_hash(), organization=organization, police_unit=police_unit,
+        username=username,
+        full_name=username.title(),
+        role=role,
+        password_hash=password_hash(),
+        organization=organization,
+        police_unit=police_unit,
     )
     session.add(user)
     session.flush()

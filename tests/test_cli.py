@@ -29,8 +29,19 @@ def test_db_upgrade_then_current(config: Path) -> None:
 
 def test_commands_refuse_an_old_schema(config: Path) -> None:
     result = runner.invoke(
-        app, ["users", "add", "ops", "--role", "operator", "--full-name", "Ops", "--password-stdin",
-              "--config", str(config)],
+        app,
+        [
+            "users",
+            "add",
+            "ops",
+            "--role",
+            "operator",
+            "--full-name",
+            "Ops",
+            "--password-stdin",
+            "--config",
+            str(config),
+        ],
         input="long-enough-1\n",
     )
     assert result.exit_code == 1
@@ -39,8 +50,18 @@ def test_commands_refuse_an_old_schema(config: Path) -> None:
 
 def test_users_add_reads_password_from_stdin(config: Path) -> None:
     runner.invoke(app, ["db", "upgrade", "--config", str(config)])
-    args = ["users", "add", "ops", "--role", "operator", "--full-name", "Ops", "--password-stdin",
-            "--config", str(config)]
+    args = [
+        "users",
+        "add",
+        "ops",
+        "--role",
+        "operator",
+        "--full-name",
+        "Ops",
+        "--password-stdin",
+        "--config",
+        str(config),
+    ]
     result = runner.invoke(app, args, input="long-enough-1\n")
     assert result.exit_code == 0, result.output
     assert "added ops (OCC operator)" in result.output

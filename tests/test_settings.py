@@ -14,7 +14,9 @@ def test_defaults_are_the_embedded_mode(tmp_path: Path, monkeypatch: pytest.Monk
     assert settings.api.port == 8080
 
 
-def test_yaml_file_and_environment_both_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_yaml_file_and_environment_both_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "safecity.yaml"
     config.write_text("data_dir: /srv/safecity\napi:\n  port: 9000\ndatabase:\n  echo: true\n")
     monkeypatch.setenv("SAFECITY_API__PORT", "9100")
@@ -45,7 +47,9 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
 def test_out_of_range_port_is_rejected(tmp_path: Path) -> None:
     config = tmp_path / "city.yaml"
     config.write_text("api:\n  port: 70000\n")
-    with pytest.raises(ConfigError, match=r"api\.port: input should be less than or equal to 65535"):
+    with pytest.raises(
+        ConfigError, match=r"api\.port: input should be less than or equal to 65535"
+    ):
         load_settings(config)
 
 

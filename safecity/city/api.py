@@ -304,7 +304,7 @@ def list_sites(
             .offset(offset)
         )
     )
-    counts: dict[int, int] = {
+    counts: dict[int | None, int] = {
         site_id: count
         for site_id, count in session.execute(
             select(Camera.site_id, func.count())

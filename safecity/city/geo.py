@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import shapely
 from shapely import STRtree
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
@@ -36,7 +37,6 @@ class DistrictLocator:
             self._ids.append(district.district_id)
             self._names[district.district_id] = district.name
             shapes.append(geometry)
-        self._shapes = shapes
         self._tree = STRtree(shapes)
 
     def __len__(self) -> int:
@@ -46,8 +46,22 @@ class DistrictLocator:
         return self._names[district_id]
 
     def locate(self, latitude: float, longitude: float) -> int | None:
-        """The id of the district containing the point (boundary counts), or None."""
-        point = Point(longitude, latitude)
-        for index in self._tree.query(point, predicate="intersects"):
-            return self._ids[int(index)]
-        return None
+        """The id of the district containing the point, or None.
+
+        A point on a border shared by several districts goes to the lowest district id, so the
+        answer never depends on the index's internal order.
+        """
+        hits = self._tree.query(Point(longitude, latitude), predicate="intersects")
+        return min((self._ids[int(index)] for index in hits), default=None)
+
+    def locate_many(self, positions: Sequence[tuple[float, float]]) -> list[int | None]:
+        """``locate`` for many (latitude, longitude) pairs in one vectorised index query."""
+        points = shapely.points([(lon, lat) for lat, lon in positions])
+        found: list[int | None] = [None] * len(positions)
+        point_indices, shape_indices = self._tree.query(points, predicate="intersects")
+        for point_index, shape_index in zip(point_indices, shape_indices, strict=True):
+            district_id = self._ids[int(shape_index)]
+            current = found[int(point_index)]
+            if current is None or district_id < current:
+                found[int(point_index)] = district_id
+        return found

@@ -38,7 +38,9 @@ def city(database: Database) -> City:
         power = f.add_organization(s, "power-co", OrganizationKind.UTILITY)
         akimat_west = f.add_organization(s, "akimat-west", OrganizationKind.AKIMAT, west)
         police = f.add_organization(s, "police-dept", OrganizationKind.POLICE)
-        unit_east = PoliceUnit(code="unit-east", name="East unit", organization=police, districts=[east])
+        unit_east = PoliceUnit(
+            code="unit-east", name="East unit", organization=police, districts=[east]
+        )
         s.add(unit_east)
         pump = f.add_site(s, "pump-station", west, owner=water)
         substation = f.add_site(s, "substation", east, owner=power)
@@ -59,8 +61,12 @@ def city(database: Database) -> City:
         for index, district in enumerate([west, west, east]):
             s.add(
                 CrimeRecord(
-                    code=f"CR-{index}", occurred_at=datetime(2026, 2 + index * 4, 1, tzinfo=UTC),
-                    kind=CrimeKind.THEFT, public_place=True, latitude=51.15, longitude=71.35,
+                    code=f"CR-{index}",
+                    occurred_at=datetime(2026, 2 + index * 4, 1, tzinfo=UTC),
+                    kind=CrimeKind.THEFT,
+                    public_place=True,
+                    latitude=51.15,
+                    longitude=71.35,
                     district=district,
                 )
             )
@@ -79,7 +85,9 @@ def signed_in(client: TestClient) -> Callable[[str], TestClient]:
     """Signs the client in as the given user (cookie session) and returns it."""
 
     def sign_in(username: str) -> TestClient:
-        response = client.post("/api/auth/login", json={"username": username, "password": f.PASSWORD})
+        response = client.post(
+            "/api/auth/login", json={"username": username, "password": f.PASSWORD}
+        )
         assert response.status_code == 200, response.text
         return client
 

@@ -19,7 +19,9 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client: TestClient)
 
 
 def test_login_sets_httponly_cookie_and_me_describes_the_user(client: TestClient) -> None:
-    response = client.post("/api/auth/login", json={"username": "akimat-west", "password": f.PASSWORD})
+    response = client.post(
+        "/api/auth/login", json={"username": "akimat-west", "password": f.PASSWORD}
+    )
     assert response.status_code == 200
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -30,7 +32,9 @@ def test_login_sets_httponly_cookie_and_me_describes_the_user(client: TestClient
 
 
 def test_bearer_token_works_without_cookie(client: TestClient) -> None:
-    token = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD}).json()["token"]
+    token = client.post(
+        "/api/auth/login", json={"username": "admin", "password": f.PASSWORD}
+    ).json()["token"]
     client.cookies.clear()
     assert client.get("/api/cameras").status_code == 401
     response = client.get("/api/cameras", headers={"Authorization": f"Bearer {token}"})
@@ -39,9 +43,13 @@ def test_bearer_token_works_without_cookie(client: TestClient) -> None:
 
 
 def test_logout_ends_the_session(client: TestClient) -> None:
-    token = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD}).json()["token"]
+    token = client.post(
+        "/api/auth/login", json={"username": "admin", "password": f.PASSWORD}
+    ).json()["token"]
     assert client.post("/api/auth/logout").status_code == 204
-    assert client.get("/api/cameras", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        client.get("/api/cameras", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
 
 
 def test_repeated_failures_lock_the_username_for_a_while(client: TestClient) -> None:

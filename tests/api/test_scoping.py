@@ -111,5 +111,7 @@ def test_crime_summary_groups_by_quarter(signed_in: Callable[[str], TestClient])
     summary = client.get("/api/crimes/summary?group_by=quarter").json()
     assert summary["total"] == 3
     assert {g["quarter"]: g["count"] for g in summary["groups"]} == {
-        "2026-Q1": 1, "2026-Q2": 1, "2026-Q4": 1,
+        "2026-Q1": 1,
+        "2026-Q2": 1,
+        "2026-Q4": 1,
     }

@@ -13,7 +13,10 @@ from tests import factories as f
 def test_added_user_can_sign_in_with_an_argon2_hash(database: Database) -> None:
     with database.session() as session:
         user = add_user(
-            session, username="duty.one", full_name="Duty One", role=Role.OPERATOR,
+            session,
+            username="duty.one",
+            full_name="Duty One",
+            role=Role.OPERATOR,
             password="long-enough-1",
         )
         assert user.password_hash.startswith("$argon2id$")
@@ -42,7 +45,9 @@ def test_add_user_refuses_with_a_reason_and_writes_nothing(
         f.add_organization(session, "akimat-west", OrganizationKind.AKIMAT, west)
         f.add_user(session, "taken", Role.ADMIN)
     arguments: dict[str, object] = {
-        "username": "newcomer", "full_name": "New Comer", "role": Role.ADMIN,
+        "username": "newcomer",
+        "full_name": "New Comer",
+        "role": Role.ADMIN,
         "password": "long-enough-1",
     }
     arguments.update(fields)
@@ -58,7 +63,11 @@ def test_duty_officer_takes_the_police_organization_of_their_unit(database: Data
         session.add(PoliceUnit(code="unit-1", name="Unit 1", organization=police))
         session.flush()
         officer = add_user(
-            session, username="officer", full_name="Officer", role=Role.POLICE_DUTY_OFFICER,
-            password="long-enough-1", police_unit_code="unit-1",
+            session,
+            username="officer",
+            full_name="Officer",
+            role=Role.POLICE_DUTY_OFFICER,
+            password="long-enough-1",
+            police_unit_code="unit-1",
         )
         assert officer.organization is police

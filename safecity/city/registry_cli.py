@@ -1,0 +1,279 @@
+"""`safecity cameras import|export`: the camera registry as a CSV or GeoJSON file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from safecity.city.registry_io import (
+    ParsedFile,
+    RegistryFileError,
+    RegistryFormat,
+    format_for,
+    parse,
+    serialise,
+)
+from safecity.city.registry_store import (
+    ImportOutcome,
+    ImportReport,
+    district_keys,
+    import_rows,
+    load_context,
+    read_cameras,
+)
+from safecity.settings import ConfigError, load_settings
+from safecity.store import migrate
+from safecity.store.engine import Database
+
+app = typer.Typer(
+    help="The camera registry: import and export CSV or GeoJSON files.", no_args_is_help=True
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML settings file (default: ./safecity.yaml if present)."
+    ),
+]
+FormatOption = Annotated[
+    RegistryFormat | None,
+    typer.Option(
+        "--format",
+        help="File format; by default from the extension (.csv, .geojson or .json).",
+    ),
+]
+
+
+@app.command("import")
+def import_cameras(
+    file: Annotated[Path, typer.Argument(help="CSV or GeoJSON registry file.", dir_okay=False)],
+    file_format: FormatOption = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Import the good rows and report the bad ones instead of importing nothing.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and report, write nothing.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create or update cameras from a registry file, matched by camera_id.
+
+    Every row is checked first; with any bad row nothing is written unless --skip-invalid.
+    """
+    console, errors = Console(), Console(stderr=True, soft_wrap=True)
+    database = _open_database(config, errors)
+    try:
+        parsed = _read(file, file_format, errors)
+        with database.session() as session, _progress(console) as progress:
+            try:
+                context = load_context(session)
+            except ValueError as exc:
+                errors.print(f"[red]cannot check positions:[/red] {escape(str(exc))}")
+                raise typer.Exit(1) from exc
+            if not len(context.locator):
+                errors.print(
+                    "no districts in the database: import districts or run `safecity demo` first"
+                )
+                raise typer.Exit(1)
+            report = import_rows(
+                session,
+                parsed.rows,
+                context,
+                skip_invalid=skip_invalid,
+                dry_run=dry_run,
+                progress=progress,
+            )
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]database error, nothing was written:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    _print_report(console, file, parsed, report)
+    if report.outcome is ImportOutcome.REJECTED:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_cameras(
+    file: Annotated[
+        Path, typer.Argument(help="File to write (replaced if it exists).", dir_okay=False)
+    ],
+    file_format: FormatOption = None,
+    district: Annotated[
+        str | None, typer.Option("--district", help="Only this district (name or code).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the camera registry to a CSV or GeoJSON file that imports back unchanged."""
+    console, errors = Console(), Console(stderr=True, soft_wrap=True)
+    try:
+        chosen = file_format or format_for(file)
+    except RegistryFileError as exc:
+        errors.print(f"[red]{escape(str(file))}:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    database = _open_database(config, errors)
+    try:
+        with database.session() as session:
+            district_ids = _district_ids(session, district, errors) if district else None
+            export = read_cameras(session, district_ids)
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]database error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    try:
+        _write_replacing(file, serialise(export.records, export.district_names, chosen))
+    except OSError as exc:
+        errors.print(
+            f"[red]cannot write {escape(str(file))}:[/red] {escape(exc.strerror or str(exc))}"
+        )
+        raise typer.Exit(1) from exc
+    console.print(
+        f"exported {_count(len(export.records), 'camera')} to {escape(str(file))} ({chosen})"
+    )
+
+
+def _open_database(config: Path | None, errors: Console) -> Database:
+    """The configured database, or an exit when it cannot be used as it is."""
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    database = Database(settings.database_url, echo=settings.database.echo)
+    try:
+        current = migrate.is_up_to_date(database)
+    except SQLAlchemyError as exc:
+        database.dispose()
+        errors.print(f"[red]cannot open the database:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    if not current:
+        database.dispose()
+        errors.print("database schema is not up to date: run `safecity db upgrade`")
+        raise typer.Exit(1)
+    return database
+
+
+def _read(file: Path, file_format: RegistryFormat | None, errors: Console) -> ParsedFile:
+    try:
+        return parse(file.read_bytes(), file_format or format_for(file))
+    except OSError as exc:
+        errors.print(
+            f"[red]cannot read {escape(str(file))}:[/red] {escape(exc.strerror or str(exc))}"
+        )
+        raise typer.Exit(1) from exc
+    except RegistryFileError as exc:
+        errors.print(f"[red]{escape(str(file))}:[/red] {escape(str(exc))}; nothing imported")
+        raise typer.Exit(1) from exc
+
+
+def _district_ids(session: Session, name: str, errors: Console) -> frozenset[int]:
+    ids = district_keys(session).get(name.casefold())
+    if ids is None:
+        errors.print(f"unknown district {escape(repr(name))}")
+        raise typer.Exit(1)
+    if len(ids) > 1:
+        errors.print(f"{escape(repr(name))} names more than one district: use its code")
+        raise typer.Exit(1)
+    return ids
+
+
+def _write_replacing(file: Path, text: str) -> None:
+    """Write through a temporary file, so a failed export never leaves half a registry."""
+    partial = file.with_name(f".{file.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8", newline="")
+        os.replace(partial, file)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[_PhaseProgress]:
+    columns = (
+        TextColumn("{task.description:<9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    # Drawn only on a terminal: in a log a progress bar is noise.
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        yield _PhaseProgress(progress)
+
+
+class _PhaseProgress:
+    """One bar per import phase ("checking", "writing"), created when the phase starts."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        task = self._tasks.get(phase)
+        if task is None:
+            task = self._tasks[phase] = self._progress.add_task(phase, total=total)
+        self._progress.update(task, completed=done, total=total)
+
+
+def _print_report(console: Console, file: Path, parsed: ParsedFile, report: ImportReport) -> None:
+    validation = report.validation
+    bad = len(validation.problems)
+    good = len(validation.records)
+    console.print(
+        f"{escape(str(file))}: {_count(good + bad, 'row')} checked, {good} good, {bad} bad",
+        highlight=False,
+    )
+    if parsed.ignored_columns:
+        console.print(
+            "[yellow]ignored columns[/yellow] (not part of the registry format): "
+            + escape(", ".join(parsed.ignored_columns))
+        )
+    if bad:
+        table = Table("row", "camera_id", "problem", title="Bad rows", title_justify="left")
+        for problem in validation.problems:
+            table.add_row(
+                problem.where,
+                Text(problem.camera_id or "—"),
+                Text("\n".join(f"• {reason}" for reason in problem.reasons)),
+            )
+        console.print(table)
+    counts = (
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.skipped} skipped"
+    )
+    if report.outcome is ImportOutcome.REJECTED:
+        console.print(
+            f"[red]nothing imported:[/red] {_count(bad, 'bad row')}. Fix them, or pass "
+            f"--skip-invalid to import the {_count(good, 'good row')} and skip the bad ones."
+        )
+    elif report.outcome is ImportOutcome.DRY_RUN:
+        console.print(f"dry run, nothing written; would be: {counts}", highlight=False)
+    else:
+        console.print(f"imported: {counts}", highlight=False)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -1,0 +1,627 @@
+"""The camera registry as a file: parse CSV/GeoJSON, check every row, write it back out.
+
+Pure: no database and no file system. The caller passes the bytes it read and an
+``ImportContext`` (the districts and site codes the rows are checked against) and gets typed
+``CameraRecord``s and ``RowProblem``s back; ``safecity.city.registry_store`` writes the records.
+
+A column that a file does not carry at all leaves that field of an existing camera as it is,
+while a column that is present but empty clears it; so a file with only the required columns
+can rename or move cameras without wiping vendor or firmware data kept elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import String
+
+from safecity.city.geo import DistrictLocator, valid_coordinates
+from safecity.city.models import Camera, CameraStatus
+
+
+class RegistryFormat(enum.StrEnum):
+    CSV = "csv"
+    GEOJSON = "geojson"
+
+
+# The file's columns in the order an export writes them; the file says camera_id for Camera.code.
+COLUMNS: tuple[str, ...] = (
+    "camera_id",
+    "name",
+    "address",
+    "latitude",
+    "longitude",
+    "district",
+    "site",
+    "main_stream_url",
+    "sub_stream_url",
+    "status",
+    "installed_at",
+    "vendor",
+    "model",
+    "firmware",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "camera_id",
+    "name",
+    "latitude",
+    "longitude",
+    "main_stream_url",
+)
+# Optional columns that land in a camera field; `district` is only a cross-check.
+OPTIONAL_COLUMNS: frozenset[str] = frozenset(
+    {
+        "address",
+        "site",
+        "sub_stream_url",
+        "status",
+        "installed_at",
+        "vendor",
+        "model",
+        "firmware",
+    }
+)
+URL_SCHEMES: frozenset[str] = frozenset({"rtsp", "rtsps", "http", "https", "file"})
+
+_EXTENSIONS: Mapping[str, RegistryFormat] = {
+    ".csv": RegistryFormat.CSV,
+    ".geojson": RegistryFormat.GEOJSON,
+    ".json": RegistryFormat.GEOJSON,
+}
+_DELIMITERS = (",", ";", "\t")
+_PLACES_SHOWN = 5
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _max_length(attribute: str) -> int:
+    column_type = Camera.__table__.c[attribute].type
+    assert isinstance(column_type, String) and column_type.length is not None
+    return column_type.length
+
+
+# Taken from the model so that a column widened by a migration is checked at its new width
+# (SQLite would store an over-long value silently; PostgreSQL would fail the whole import).
+_MAX_LENGTHS: Mapping[str, int] = {
+    "camera_id": _max_length("code"),
+    "name": _max_length("name"),
+    "address": _max_length("address"),
+    "vendor": _max_length("vendor"),
+    "model": _max_length("model"),
+    "firmware": _max_length("firmware"),
+}
+
+
+class RegistryFileError(Exception):
+    """The file as a whole cannot be read as a registry; no row of it is imported."""
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One row as the file has it, before checking.
+
+    ``values`` holds only the registry columns the row carries: CSV text, or GeoJSON property
+    values with ``latitude``/``longitude`` taken from the Point geometry. ``problems`` are
+    faults found while reading (bad geometry, a row of the wrong width). A row that is not
+    ``readable`` (wrong number of cells, not a Feature) is reported with those problems only:
+    its values are shifted or absent, so checking them would only add noise.
+    """
+
+    where: str
+    values: Mapping[str, object]
+    problems: tuple[str, ...] = ()
+    readable: bool = True
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    rows: tuple[SourceRow, ...]
+    ignored_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CameraRecord:
+    """One valid registry row. ``provided`` names the optional columns the file carried."""
+
+    code: str
+    name: str
+    latitude: float
+    longitude: float
+    district_id: int
+    main_stream_url: str
+    address: str | None = None
+    site_code: str | None = None
+    sub_stream_url: str | None = None
+    status: CameraStatus = CameraStatus.ACTIVE
+    installed_at: date | None = None
+    vendor: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    provided: frozenset[str] = OPTIONAL_COLUMNS
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    where: str
+    camera_id: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """What rows are checked against: district polygons, district names/codes, site codes.
+
+    ``district_keys`` maps a casefolded district name or code to the districts it names (a
+    name of one district may be the code of another); ``sites`` maps site codes to ids.
+    """
+
+    locator: DistrictLocator
+    district_keys: Mapping[str, frozenset[int]]
+    sites: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Validation:
+    records: tuple[CameraRecord, ...]
+    problems: tuple[RowProblem, ...]
+
+    @classmethod
+    def collect(cls, results: Iterable[CameraRecord | RowProblem]) -> Validation:
+        records: list[CameraRecord] = []
+        problems: list[RowProblem] = []
+        for result in results:
+            if isinstance(result, CameraRecord):
+                records.append(result)
+            else:
+                problems.append(result)
+        return cls(tuple(records), tuple(problems))
+
+
+def format_for(path: PurePath) -> RegistryFormat:
+    """The format a file name implies: .csv, or .geojson/.json for GeoJSON."""
+    try:
+        return _EXTENSIONS[path.suffix.lower()]
+    except KeyError:
+        raise RegistryFileError(
+            f"cannot tell the format from the name {path.name!r}: "
+            "use a .csv, .geojson or .json file, or --format csv|geojson"
+        ) from None
+
+
+def parse(data: bytes, fmt: RegistryFormat) -> ParsedFile:
+    return parse_csv(data) if fmt is RegistryFormat.CSV else parse_geojson(data)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        # utf-8-sig: Excel puts a byte-order mark in front of "CSV UTF-8".
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RegistryFileError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} (save the file as UTF-8)"
+        ) from exc
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header line: Excel in a Russian or Kazakh locale writes ';'."""
+    header = text.split("\n", 1)[0]
+    return max(_DELIMITERS, key=header.count)
+
+
+def parse_csv(data: bytes) -> ParsedFile:
+    """Rows of a CSV file with a header line; rows whose cells are all blank are skipped."""
+    text = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    rows: list[SourceRow] = []
+    header: list[str] | None = None
+    last_line = 0
+    try:
+        for cells in reader:
+            first_line, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = _check_header(cells)
+                continue
+            rows.append(_csv_row(first_line, header, cells))
+    except csv.Error as exc:
+        raise RegistryFileError(f"not valid CSV at line {reader.line_num}: {exc}") from exc
+    if header is None:
+        raise RegistryFileError("empty file: expected a CSV header line naming the columns")
+    ignored = tuple(column for column in header if column and column not in COLUMNS)
+    return ParsedFile(tuple(rows), ignored)
+
+
+def _check_header(cells: list[str]) -> list[str]:
+    header = [cell.strip().lower() for cell in cells]
+    repeated = sorted({column for column in header if column and header.count(column) > 1})
+    if repeated:
+        raise RegistryFileError(f"header repeats columns: {', '.join(repeated)}")
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise RegistryFileError(
+            f"header lacks required columns: {', '.join(missing)} "
+            f"(the header line is {','.join(cells)!r})"
+        )
+    return header
+
+
+def _csv_row(line: int, header: list[str], cells: list[str]) -> SourceRow:
+    where = f"line {line}"
+    if len(cells) != len(header):
+        problem = f"has {len(cells)} values but the header has {len(header)} columns"
+        # The id usually comes first, before whatever shifted the cells.
+        position = header.index("camera_id")
+        values = {"camera_id": cells[position]} if position < len(cells) else {}
+        return SourceRow(where, values, (problem,), readable=False)
+    return SourceRow(where, {c: v for c, v in zip(header, cells, strict=True) if c in COLUMNS})
+
+
+def parse_geojson(data: bytes) -> ParsedFile:
+    """Features of a GeoJSON FeatureCollection; the position comes from each Point geometry."""
+    text = _decode(data)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RegistryFileError(
+            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise RegistryFileError(
+            'not a GeoJSON FeatureCollection (expected "type": "FeatureCollection")'
+        )
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise RegistryFileError('the FeatureCollection has no "features" list')
+    rows = tuple(_feature_row(index, feature) for index, feature in enumerate(features))
+    ignored = {
+        key
+        for feature in features
+        if isinstance(feature, dict) and isinstance(feature.get("properties"), dict)
+        for key in feature["properties"]
+        if key not in COLUMNS
+    }
+    return ParsedFile(rows, tuple(sorted(ignored)))
+
+
+def _feature_row(index: int, feature: object) -> SourceRow:
+    where = f"features[{index}]"
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        return SourceRow(where, {}, ("not a GeoJSON Feature",), readable=False)
+    properties = feature.get("properties")
+    if properties is None:
+        properties = {}
+    elif not isinstance(properties, dict):
+        return SourceRow(where, {}, ('"properties" is not an object',), readable=False)
+    values: dict[str, object] = {k: v for k, v in properties.items() if k in COLUMNS}
+    geometry = feature.get("geometry")
+    if geometry is None and "latitude" in values and "longitude" in values:
+        # An unlocated feature (null geometry) that carries its position as properties.
+        return SourceRow(where, values)
+    problems: list[str] = []
+    position = _point(geometry, problems)
+    if position is not None:
+        for column, from_geometry in zip(("longitude", "latitude"), position, strict=True):
+            stated = values.get(column)
+            if stated not in (None, "") and _number(stated) != from_geometry:
+                problems.append(
+                    f"{column}: property {stated!r} disagrees with the geometry ({from_geometry!r})"
+                )
+            values[column] = from_geometry
+    return SourceRow(where, values, tuple(problems))
+
+
+def _point(geometry: object, problems: list[str]) -> tuple[float, float] | None:
+    """The (lon, lat) of a GeoJSON Point, or None with the reason added to ``problems``."""
+    if geometry is None:
+        problems.append("geometry: missing (a Point [longitude, latitude] is required)")
+        return None
+    if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+        kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+        problems.append(f"geometry: must be a Point, got {kind}")
+        return None
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
+        problems.append("geometry: coordinates must be [longitude, latitude]")
+        return None
+    longitude, latitude = _number(coordinates[0]), _number(coordinates[1])
+    if longitude is None or latitude is None:
+        problems.append(f"geometry: coordinates {coordinates!r} are not numbers")
+        return None
+    return longitude, latitude
+
+
+def _number(value: object) -> float | None:
+    """A finite float from a JSON number or decimal text, else None."""
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value.strip()):
+            return None
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def check_rows(
+    rows: Sequence[SourceRow], context: ImportContext
+) -> Iterator[CameraRecord | RowProblem]:
+    """Check each row in file order; a generator so that a caller can show progress."""
+    duplicates = _duplicates(rows)
+    for index, row in enumerate(rows):
+        yield _check_row(row, context, duplicates.get(index))
+
+
+def validate(rows: Sequence[SourceRow], context: ImportContext) -> Validation:
+    return Validation.collect(check_rows(rows, context))
+
+
+def _duplicates(rows: Sequence[SourceRow]) -> dict[int, str]:
+    """Every row whose camera_id another row also has: no row is preferred over the other."""
+    seen: defaultdict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        code = row.values.get("camera_id")
+        if isinstance(code, str | int) and not isinstance(code, bool) and str(code).strip():
+            seen[str(code).strip()].append(index)
+    found: dict[int, str] = {}
+    for code, indexes in seen.items():
+        if len(indexes) > 1:
+            places = ", ".join(rows[index].where for index in indexes[:_PLACES_SHOWN])
+            if len(indexes) > _PLACES_SHOWN:
+                places += f" and {len(indexes) - _PLACES_SHOWN} more"
+            for index in indexes:
+                found[index] = f"camera_id: {code!r} appears more than once ({places})"
+    return found
+
+
+class _RowChecker:
+    """Reads one row's fields, noting every problem instead of stopping at the first."""
+
+    def __init__(self, row: SourceRow) -> None:
+        self.values = row.values
+        self.problems: list[str] = list(row.problems)
+        # A GeoJSON position that could not be read is already reported against the geometry.
+        self._position_reported = bool(row.problems)
+
+    def text(self, column: str, *, required: bool = False) -> str | None:
+        value = self.values.get(column)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if value is not None and not isinstance(value, str):
+            self.problems.append(f"{column}: must be text, got {json.dumps(value)}")
+            return None
+        text = (value or "").strip()
+        if not text:
+            if required:
+                self.problems.append(f"{column}: missing (required)")
+            return None
+        if _CONTROL.search(text):
+            # PostgreSQL refuses NUL in text outright; the others are never meant.
+            self.problems.append(f"{column}: {text!r} contains control characters")
+        limit = _MAX_LENGTHS.get(column)
+        if limit is not None and len(text) > limit:
+            self.problems.append(f"{column}: {len(text)} characters, at most {limit} fit")
+        return text
+
+    def coordinate(self, column: str) -> float | None:
+        value = self.values.get(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if not self._position_reported:
+                self.problems.append(f"{column}: missing (required)")
+            return None
+        number = _number(value)
+        if number is None:
+            hint = (
+                " (use a dot as the decimal separator)"
+                if isinstance(value, str) and "," in value
+                else ""
+            )
+            self.problems.append(f"{column}: {value!r} is not a number{hint}")
+        return number
+
+    def url(self, column: str, *, required: bool = False) -> str | None:
+        known = len(self.problems)
+        url = self.text(column, required=required)
+        if url is not None and len(self.problems) == known:  # one reason per value is enough
+            reason = url_problem(url)
+            if reason:
+                self.problems.append(f"{column}: {reason}")
+        return url
+
+    def status(self) -> CameraStatus:
+        text = self.text("status")
+        if text is None:
+            return CameraStatus.ACTIVE
+        try:
+            return CameraStatus(text.lower())
+        except ValueError:
+            allowed = ", ".join(status.value for status in CameraStatus)
+            self.problems.append(f"status: {text!r} is not one of {allowed}")
+            return CameraStatus.ACTIVE
+
+    def iso_date(self, column: str) -> date | None:
+        text = self.text(column)
+        if text is None:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            self.problems.append(f"{column}: {text!r} is not a date (YYYY-MM-DD)")
+            return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why a stream URL cannot be used, or None when it can."""
+    # Not printable = Unicode "Other" (control, format such as bidi overrides) or "Separator".
+    if " " in url or not url.isprintable():
+        return f"{url!r} contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number in range
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
+    if parts.scheme not in URL_SCHEMES:
+        allowed = ", ".join(sorted(URL_SCHEMES))
+        shown = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        return f"{url!r} has {shown}; allowed: {allowed}"
+    if parts.scheme == "file":
+        return None if parts.path else f"{url!r} names no file"
+    return None if parts.hostname else f"{url!r} has no host"
+
+
+def _check_row(
+    row: SourceRow, context: ImportContext, duplicate: str | None
+) -> CameraRecord | RowProblem:
+    check = _RowChecker(row)
+    code = check.text("camera_id", required=True)
+    if not row.readable:
+        return RowProblem(row.where, code, row.problems)
+    if code is not None and any(char.isspace() for char in code):
+        check.problems.append(f"camera_id: {code!r} contains whitespace")
+    if duplicate:
+        check.problems.append(duplicate)
+    name = check.text("name", required=True)
+    address = check.text("address")
+    latitude, longitude = check.coordinate("latitude"), check.coordinate("longitude")
+    district_id = _district(check, context, latitude, longitude)
+    site = check.text("site")
+    if site is not None and site not in context.sites:
+        check.problems.append(f"site: unknown site code {site!r}")
+    main_stream_url = check.url("main_stream_url", required=True)
+    sub_stream_url = check.url("sub_stream_url")
+    status = check.status()
+    installed_at = check.iso_date("installed_at")
+    vendor, model, firmware = check.text("vendor"), check.text("model"), check.text("firmware")
+    if check.problems:
+        return RowProblem(row.where, code, tuple(check.problems))
+    assert code and name and main_stream_url and latitude is not None and longitude is not None
+    assert district_id is not None
+    return CameraRecord(
+        code=code,
+        name=name,
+        latitude=latitude,
+        longitude=longitude,
+        district_id=district_id,
+        main_stream_url=main_stream_url,
+        address=address,
+        site_code=site,
+        sub_stream_url=sub_stream_url,
+        status=status,
+        installed_at=installed_at,
+        vendor=vendor,
+        model=model,
+        firmware=firmware,
+        provided=OPTIONAL_COLUMNS.intersection(row.values),
+    )
+
+
+def _district(
+    check: _RowChecker, context: ImportContext, latitude: float | None, longitude: float | None
+) -> int | None:
+    """The district the position lies in, cross-checked with the row's district column."""
+    stated = check.text("district")
+    stated_ids = context.district_keys.get(stated.casefold()) if stated else None
+    if stated is not None and stated_ids is None:
+        check.problems.append(f"district: unknown district {stated!r}")
+    if latitude is None or longitude is None:
+        return None
+    if not valid_coordinates(latitude, longitude):
+        check.problems.append(
+            f"position: latitude {latitude!r}, longitude {longitude!r} is out of range "
+            "(latitude -90..90, longitude -180..180)"
+        )
+        return None
+    district_id = context.locator.locate(latitude, longitude)
+    if district_id is None:
+        check.problems.append(_outside_every_district(latitude, longitude, context.locator))
+    elif stated_ids is not None and district_id not in stated_ids:
+        check.problems.append(
+            f"district: the file says {stated!r} but the position lies in "
+            f"{context.locator.name_of(district_id)!r}"
+        )
+    return district_id
+
+
+def _outside_every_district(latitude: float, longitude: float, locator: DistrictLocator) -> str:
+    reason = f"position: latitude {latitude!r}, longitude {longitude!r} lies outside every district"
+    swapped = (
+        locator.locate(longitude, latitude) if valid_coordinates(longitude, latitude) else None
+    )
+    if swapped is not None:
+        reason += (
+            f" (with latitude and longitude swapped it would lie in {locator.name_of(swapped)!r})"
+        )
+    return reason
+
+
+def to_csv(records: Iterable[CameraRecord], district_names: Mapping[int, str]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for record in records:
+        row = _export_values(record, district_names)
+        writer.writerow("" if row[column] is None else row[column] for column in COLUMNS)
+    return out.getvalue()
+
+
+def to_geojson(records: Iterable[CameraRecord], district_names: Mapping[int, str]) -> str:
+    """A FeatureCollection; the position is in the geometry only, not repeated in properties."""
+    features: list[dict[str, Any]] = []
+    for record in records:
+        values = _export_values(record, district_names)
+        properties = {
+            column: values[column] for column in COLUMNS if column not in ("latitude", "longitude")
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "id": record.code,
+                "geometry": {"type": "Point", "coordinates": [record.longitude, record.latitude]},
+                "properties": properties,
+            }
+        )
+    # One feature per line: readable, and a registry kept in git diffs camera by camera.
+    lines = ",\n".join(json.dumps(feature, ensure_ascii=False) for feature in features)
+    body = f"\n{lines}\n" if lines else ""
+    return f'{{"type": "FeatureCollection", "features": [{body}]}}\n'
+
+
+def serialise(
+    records: Iterable[CameraRecord], district_names: Mapping[int, str], fmt: RegistryFormat
+) -> str:
+    if fmt is RegistryFormat.CSV:
+        return to_csv(records, district_names)
+    return to_geojson(records, district_names)
+
+
+def _export_values(record: CameraRecord, district_names: Mapping[int, str]) -> dict[str, Any]:
+    # repr() of a float is the shortest text that reads back as the same float, so an
+    # export re-imports as unchanged.
+    return {
+        "camera_id": record.code,
+        "name": record.name,
+        "address": record.address,
+        "latitude": repr(record.latitude),
+        "longitude": repr(record.longitude),
+        "district": district_names[record.district_id],
+        "site": record.site_code,
+        "main_stream_url": record.main_stream_url,
+        "sub_stream_url": record.sub_stream_url,
+        "status": record.status.value,
+        "installed_at": record.installed_at.isoformat() if record.installed_at else None,
+        "vendor": record.vendor,
+        "model": record.model,
+        "firmware": record.firmware,
+    }
