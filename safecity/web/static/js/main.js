@@ -1,0 +1,98 @@
+// Start-up and routing: find out who is signed in, draw the frame, and mount the screen the
+// hash asks for. Each screen gets an AbortSignal that fires when the operator leaves it, so
+// its requests and timers stop with it.
+
+import { onUnauthorized } from "./api.js";
+import { mountBanner } from "./banner.js";
+import { h } from "./dom.js";
+import { match, navigate, parseHash } from "./router.js";
+import * as session from "./session.js";
+import { createShell } from "./shell.js";
+import { errorState, loadingState } from "./states.js";
+import * as cameraDetail from "./views/camera-detail.js";
+import * as cameraList from "./views/camera-list.js";
+import * as login from "./views/login.js";
+import * as mapView from "./views/map.js";
+
+const ROUTES = [
+  { pattern: /^\/login$/, view: login, title: "Sign in", public: true },
+  { pattern: /^\/map$/, view: mapView, title: "Map", nav: "map" },
+  { pattern: /^\/cameras$/, view: cameraList, title: "Cameras", nav: "cameras" },
+  { pattern: /^\/cameras\/(\d+)$/, params: ["id"], view: cameraDetail, title: "Camera", nav: "cameras" },
+];
+
+const outlet = document.getElementById("view");
+const shell = createShell(document.getElementById("app-header"), {
+  onSignOut: async () => {
+    try {
+      await session.signOut();
+    } finally {
+      navigate("/login", {}, { replace: true });
+    }
+  },
+});
+session.onChange((user) => shell.render(user));
+
+let leave = null; // aborts the screen on display and runs its cleanup
+
+function currentPathWithQuery() {
+  return window.location.hash.replace(/^#/, "") || "/map";
+}
+
+function render() {
+  const { path, query } = parseHash(window.location.hash);
+  const found = match(ROUTES, path);
+  if (!found) {
+    navigate(session.user() ? "/map" : "/login", {}, { replace: true });
+    return;
+  }
+  const { route, params } = found;
+  if (!route.public && !session.user()) {
+    navigate("/login", { next: currentPathWithQuery() }, { replace: true });
+    return;
+  }
+  if (route.public && session.user()) {
+    navigate("/map", {}, { replace: true });
+    return;
+  }
+
+  leave?.();
+  const controller = new AbortController();
+  document.title = `${route.title} · SafeCity`;
+  document.body.dataset.route = route.nav || "login";
+  shell.setActive(route.nav);
+  outlet.replaceChildren();
+  const cleanup = route.view.mount(outlet, { params, query, signal: controller.signal });
+  leave = () => {
+    controller.abort();
+    if (typeof cleanup === "function") cleanup();
+  };
+}
+
+// A 401 from any call means the session is over: back to sign-in, then back here.
+onUnauthorized(() => {
+  if (!session.user()) return;
+  const here = currentPathWithQuery();
+  session.forget();
+  navigate("/login", here.startsWith("/login") ? {} : { next: here }, { replace: true });
+});
+
+let bootRetry = 0;
+
+async function boot() {
+  clearTimeout(bootRetry);
+  outlet.replaceChildren(loadingState("Starting SafeCity…"));
+  try {
+    await session.restore();
+  } catch (error) {
+    // The server could not be reached at all: say so and keep trying.
+    outlet.replaceChildren(h("div", { class: "boot-error" }, errorState(error, boot)));
+    bootRetry = setTimeout(boot, 5000);
+    return;
+  }
+  window.addEventListener("hashchange", render);
+  render();
+}
+
+mountBanner(document.getElementById("banner-host"));
+boot();

@@ -1,0 +1,90 @@
+// Who is signed in. The session itself is an HttpOnly cookie the script never sees; this module
+// only keeps the user the server described, for the header and for scope hints.
+
+import { ApiError, request } from "./api.js";
+
+let currentUser = null;
+const listeners = new Set();
+
+function set(user) {
+  currentUser = user;
+  for (const listener of listeners) listener(user);
+}
+
+export function user() {
+  return currentUser;
+}
+
+export function onChange(listener) {
+  listeners.add(listener);
+}
+
+/** Ask the server who we are; null when not signed in. Network errors propagate. */
+export async function restore() {
+  try {
+    set(await request("/api/auth/me", { quietUnauthorized: true }));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) set(null);
+    else throw error;
+  }
+  return currentUser;
+}
+
+const SESSION_READY_TRIES = 20;
+const SESSION_READY_WAIT_MS = 50;
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Wait until the server accepts the new session cookie. The API commits a new session only
+ * after its login answer has gone out (FastAPI runs the end of a `yield` dependency after the
+ * response), so a screen that loads at once can meet a 401 and bounce the operator back here.
+ */
+async function sessionReady() {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await request("/api/auth/me", { quietUnauthorized: true });
+    } catch (error) {
+      const notYet = error instanceof ApiError && error.status === 401;
+      if (!notYet) throw error;
+      // Not "wrong password": the password was right, the session never became valid.
+      if (attempt >= SESSION_READY_TRIES) throw new Error("the server did not confirm the session");
+      await pause(SESSION_READY_WAIT_MS);
+    }
+  }
+}
+
+export async function signIn(username, password) {
+  await request("/api/auth/login", {
+    method: "POST",
+    body: { username, password },
+    quietUnauthorized: true,
+  });
+  const who = await sessionReady();
+  set(who);
+  return who;
+}
+
+export async function signOut() {
+  try {
+    await request("/api/auth/logout", { method: "POST", quietUnauthorized: true });
+  } finally {
+    set(null);
+  }
+}
+
+/** Forget the user locally, when the server has already ended the session. */
+export function forget() {
+  set(null);
+}
+
+/** Words for the part of the city this user may see, shown in the header. */
+export function scopeLabel(who) {
+  if (who.city_wide) return "City-wide";
+  if (who.district_ids.length === 1) return "1 district";
+  if (who.district_ids.length > 1) return `${who.district_ids.length} districts`;
+  if (who.role === "utility") return "Own sites only";
+  return "No cameras assigned";
+}

@@ -1,0 +1,76 @@
+// The frame around every signed-in screen: product name, navigation, who is signed in and what
+// part of the city they see, a wall clock, and sign-out.
+
+import { h, replaceChildren } from "./dom.js";
+import { formatTime } from "./format.js";
+import { scopeLabel } from "./session.js";
+
+const NAV = [
+  ["map", "#/map", "Map"],
+  ["cameras", "#/cameras", "Cameras"],
+];
+
+export function createShell(header, { onSignOut }) {
+  const links = new Map();
+  const clock = h("time", { id: "wall-clock", class: "wall-clock" });
+  let clockTimer = 0;
+
+  function tick() {
+    const now = new Date();
+    clock.textContent = formatTime(now);
+    clock.dateTime = now.toISOString();
+  }
+
+  function render(user) {
+    clearInterval(clockTimer);
+    if (!user) {
+      header.hidden = true;
+      header.replaceChildren();
+      return;
+    }
+    links.clear();
+    const nav = h(
+      "nav",
+      { class: "main-nav", "aria-label": "Main" },
+      NAV.map(([key, href, text]) => {
+        const link = h("a", { href, class: "nav-link", dataset: { nav: key } }, text);
+        links.set(key, link);
+        return link;
+      }),
+    );
+    const role = [user.role_label, user.organization].filter(Boolean).join(" · ");
+    replaceChildren(
+      header,
+      h(
+        "a",
+        { class: "brand", href: "#/map" },
+        h("img", { src: "/static/img/logo.svg", alt: "", width: 24, height: 24 }),
+        h("span", { class: "brand-name" }, "SafeCity"),
+      ),
+      nav,
+      h("div", { class: "header-spacer" }),
+      h("span", { id: "scope-chip", class: "scope-chip", title: "Cameras you may see" }, scopeLabel(user)),
+      clock,
+      h(
+        "div",
+        { class: "user-block" },
+        h("span", { id: "user-name", class: "user-name" }, user.full_name),
+        h("span", { id: "user-role", class: "user-role" }, role),
+      ),
+      h("button", { id: "sign-out", type: "button", class: "button button-ghost", onclick: onSignOut }, "Sign out"),
+    );
+    header.hidden = false;
+    tick();
+    clockTimer = setInterval(tick, 1000);
+  }
+
+  function setActive(key) {
+    for (const [name, link] of links) {
+      link.classList.toggle("active", name === key);
+      if (name === key) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+  }
+
+  return { render, setActive };
+}

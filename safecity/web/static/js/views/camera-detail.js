@@ -1,0 +1,222 @@
+// One camera: everything the registry knows, its live snapshot, and where it stands in its
+// district.
+
+import { isQuiet, request } from "../api.js";
+import { loadDistricts } from "../catalog.js";
+import { createCityMap } from "../city-map.js";
+import { h, replaceChildren } from "../dom.js";
+import {
+  cameraState,
+  formatAgo,
+  formatCoordinate,
+  formatDateTime,
+  formatTime,
+  label,
+  maskCredentials,
+} from "../format.js";
+import { rememberedListHref } from "../filters.js";
+import { startSnapshots } from "../snapshot.js";
+import { errorState, loadingState } from "../states.js";
+
+function field(key, name, value, extra = {}) {
+  const shown = value === null || value === undefined || value === "" ? h("span", { class: "muted" }, "—") : value;
+  return [h("dt", {}, name), h("dd", { dataset: { field: key }, ...extra }, shown)];
+}
+
+function fieldGroup(title, fields) {
+  return h("section", { class: "field-group" }, h("h3", { class: "group-title" }, title), h("dl", { class: "fields" }, fields));
+}
+
+function registry(camera) {
+  const site = camera.site
+    ? [camera.site.name, " ", h("span", { class: "sub-inline" }, `${label(camera.site.kind)} · ${camera.site.code}`)]
+    : null;
+  return h(
+    "div",
+    { class: "registry", id: "camera-fields" },
+    fieldGroup("Identity", [
+      field("code", "Code", h("span", { class: "mono" }, camera.code)),
+      field("name", "Name", camera.name),
+      field("address", "Address", camera.address),
+    ]),
+    fieldGroup("Location", [
+      field("district", "District", camera.district_name),
+      field("site", "Site", site),
+      field(
+        "position",
+        "Position",
+        h("span", { class: "mono" }, `${formatCoordinate(camera.latitude)}, ${formatCoordinate(camera.longitude)}`),
+      ),
+    ]),
+    fieldGroup("State", [
+      field("status", "Status", h("span", { class: `badge status-${camera.status}` }, label(camera.status))),
+      field(
+        "health",
+        "Health",
+        h("span", { class: "health" }, h("span", { class: `dot state-${cameraState(camera)}` }), label(camera.health)),
+      ),
+      field(
+        "last_seen",
+        "Last seen",
+        camera.last_seen_at ? `${formatDateTime(camera.last_seen_at)} (${formatAgo(camera.last_seen_at)})` : "never",
+      ),
+    ]),
+    fieldGroup("Hardware", [
+      field("vendor", "Vendor", camera.vendor),
+      field("model", "Model", camera.model),
+      field("firmware", "Firmware", camera.firmware ? h("span", { class: "mono" }, camera.firmware) : null),
+      field("installed", "Installed", camera.installed_at),
+    ]),
+  );
+}
+
+function streamsPanel(camera) {
+  const url = (value) => (value ? h("code", { class: "url" }, maskCredentials(value)) : null);
+  return h(
+    "section",
+    { class: "panel streams-panel", "aria-labelledby": "streams-title" },
+    h(
+      "div",
+      { class: "panel-head" },
+      h("h2", { id: "streams-title", class: "panel-title" }, "Streams"),
+      h("span", { class: "muted" }, "Passwords hidden"),
+    ),
+    h(
+      "dl",
+      { class: "fields streams" },
+      field("main_stream", "Main", url(camera.main_stream_url)),
+      field("sub_stream", "Sub", url(camera.sub_stream_url)),
+    ),
+  );
+}
+
+function livePanel(camera, signal) {
+  const img = h("img", { id: "camera-snapshot", class: "snapshot", alt: `Live picture of ${camera.code}`, hidden: true });
+  const placeholder = h(
+    "div",
+    { id: "no-picture", class: "no-picture", hidden: true },
+    h("span", { class: "no-picture-icon", "aria-hidden": "true" }),
+    h("strong", {}, "No live picture"),
+    h("span", { class: "muted" }, "The camera is not sending a stream to SafeCity right now. Retrying every 2 s."),
+  );
+  const waiting = h("div", { class: "no-picture" }, h("span", { class: "spinner" }), h("span", { class: "muted" }, "Connecting…"));
+  const status = h("span", { id: "snapshot-status", class: "snapshot-status" }, "Connecting…");
+  const box = h("div", { class: "snapshot-box" }, img, placeholder, waiting);
+
+  startSnapshots(camera.id, {
+    img,
+    signal,
+    onState(state, detail) {
+      waiting.remove();
+      status.className = `snapshot-status snapshot-${state}`;
+      if (state === "live") {
+        img.hidden = false;
+        placeholder.hidden = true;
+        status.textContent = `Live · ${formatTime(detail)}`;
+      } else if (state === "no-picture") {
+        img.hidden = true;
+        placeholder.hidden = false;
+        status.textContent = "No live picture";
+      } else if (state === "offline") {
+        status.textContent = "Server unreachable — last picture kept";
+      } else if (state === "gone") {
+        img.hidden = true;
+        status.textContent = "Not available";
+      } else {
+        status.textContent = `Snapshot failed (${detail.status})`;
+      }
+    },
+  });
+
+  return h(
+    "section",
+    { class: "panel live-panel", "aria-labelledby": "live-title" },
+    h("div", { class: "panel-head" }, h("h2", { id: "live-title", class: "panel-title" }, "Live snapshot"), status),
+    box,
+  );
+}
+
+function miniMapPanel(camera, districts, cleanups) {
+  const map = createCityMap({ id: "camera-minimap", interactive: true, labels: false });
+  cleanups.push(map.destroy);
+  map.setDistricts(districts, { focus: camera.district_id, selected: camera.district_id });
+  map.setMarker(camera.longitude, camera.latitude);
+  return h(
+    "section",
+    { class: "panel minimap-panel", "aria-labelledby": "minimap-title" },
+    h("div", { class: "panel-head" }, h("h2", { id: "minimap-title", class: "panel-title" }, "Position"), h("span", { class: "muted" }, camera.district_name)),
+    map.element,
+  );
+}
+
+export function mount(outlet, { params, signal }) {
+  const cameraId = Number(params.id);
+  const cleanups = [];
+  outlet.replaceChildren(h("section", { class: "page page-camera" }, loadingState("Loading camera…")));
+
+  async function load() {
+    try {
+      const [camera, districts] = await Promise.all([
+        request(`/api/cameras/${cameraId}`, { signal }),
+        loadDistricts().catch(() => []),
+      ]);
+      if (signal.aborted) return;
+      document.title = `${camera.code} · SafeCity`;
+      const state = cameraState(camera);
+      replaceChildren(
+        outlet,
+        h(
+          "section",
+          { class: "page page-camera", dataset: { cameraId: String(camera.id) } },
+          h(
+            "nav",
+            { class: "breadcrumb", "aria-label": "Breadcrumb" },
+            h("a", { id: "back-to-list", href: rememberedListHref() }, "‹ Cameras"),
+            h("span", { class: "crumb-sep" }, "/"),
+            h("span", {}, camera.district_name),
+          ),
+          h(
+            "header",
+            { class: "camera-head" },
+            h("span", { class: `dot dot-large state-${state}`, "aria-hidden": "true" }),
+            h("h1", { class: "camera-title" }, h("span", { id: "camera-code", class: "mono" }, camera.code), h("span", { id: "camera-name" }, camera.name)),
+            h("span", { class: `badge status-${camera.status}` }, label(camera.status)),
+            h("span", { class: "head-meta muted" }, camera.last_seen_at ? `Last seen ${formatAgo(camera.last_seen_at)}` : "Never seen"),
+          ),
+          h(
+            "div",
+            { class: "camera-grid" },
+            h("div", { class: "camera-column" }, livePanel(camera, signal), streamsPanel(camera)),
+            h(
+              "div",
+              { class: "camera-column" },
+              miniMapPanel(camera, districts, cleanups),
+              h(
+                "section",
+                { class: "panel registry-panel", "aria-labelledby": "registry-title" },
+                h("div", { class: "panel-head" }, h("h2", { id: "registry-title", class: "panel-title" }, "Registry")),
+                registry(camera),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (error) {
+      if (isQuiet(error)) return;
+      replaceChildren(
+        outlet,
+        h(
+          "section",
+          { class: "page page-camera" },
+          h("nav", { class: "breadcrumb" }, h("a", { href: rememberedListHref() }, "‹ Cameras")),
+          errorState(error, error.status === 404 ? null : load),
+        ),
+      );
+    }
+  }
+
+  load();
+  return () => {
+    for (const cleanup of cleanups) cleanup();
+  };
+}

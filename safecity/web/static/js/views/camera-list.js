@@ -1,0 +1,184 @@
+// The camera registry as a table: filters, server-side paging (50 a page), click for details.
+// Filters and the page live in the hash, so a reload or a pasted link shows the same rows.
+
+import { NetworkError, connection, isQuiet, request } from "../api.js";
+import { loadDistricts } from "../catalog.js";
+import { h, replaceChildren } from "../dom.js";
+import { cameraState, formatAgo, formatCount, formatDateTime, formatRange, label } from "../format.js";
+import { createFilterBar, readFilters, rememberListHref } from "../filters.js";
+import { hrefFor, navigate, replaceQuery } from "../router.js";
+import { emptyState, errorState, loadingState } from "../states.js";
+
+const PAGE_SIZE = 50;
+const FILTER_KEYS = ["district_id", "site_kind", "status", "health", "q"];
+const COLUMNS = ["Code", "Name", "District", "Site", "Status", "Health", "Last seen"];
+
+function statusBadge(status) {
+  return h("span", { class: `badge status-${status}` }, label(status));
+}
+
+function healthCell(camera) {
+  return h(
+    "span",
+    { class: "health" },
+    h("span", { class: `dot state-${cameraState(camera)}`, "aria-hidden": "true" }),
+    label(camera.health),
+  );
+}
+
+function cameraRow(camera, now) {
+  const href = `#/cameras/${camera.id}`;
+  return h(
+    "tr",
+    { class: "camera-row", dataset: { cameraId: String(camera.id) } },
+    h("td", { class: "cell-code mono" }, h("a", { href }, camera.code)),
+    h("td", { class: "cell-name" }, camera.name, camera.address ? h("span", { class: "sub" }, camera.address) : null),
+    h("td", { class: "cell-district" }, camera.district_name),
+    h(
+      "td",
+      { class: "cell-site" },
+      camera.site ? [camera.site.name, h("span", { class: "sub" }, label(camera.site.kind))] : h("span", { class: "muted" }, "—"),
+    ),
+    h("td", { class: "cell-status" }, statusBadge(camera.status)),
+    h("td", { class: "cell-health" }, healthCell(camera)),
+    h(
+      "td",
+      { class: "cell-seen", title: formatDateTime(camera.last_seen_at) },
+      camera.last_seen_at ? formatAgo(camera.last_seen_at, now) : h("span", { class: "muted" }, "never"),
+    ),
+  );
+}
+
+export function mount(outlet, { query, signal }) {
+  let filters = readFilters(query, FILTER_KEYS);
+  let offset = Math.max(0, Number.parseInt(query.offset, 10) || 0);
+  let loadController = null;
+
+  const count = h("span", { id: "camera-count", class: "result-count", "aria-live": "polite" });
+  const body = h("tbody");
+  const table = h(
+    "table",
+    { id: "camera-table", class: "data-table" },
+    h("thead", {}, h("tr", {}, COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
+    body,
+  );
+  const tableHost = h("div", { class: "table-wrap" }, loadingState("Loading cameras…"));
+  const range = h("span", { id: "pager-range", class: "pager-range" });
+  const pageInfo = h("span", { id: "pager-page", class: "muted" });
+  const prev = h("button", { id: "pager-prev", type: "button", class: "button", onclick: () => go(offset - PAGE_SIZE) }, "‹ Previous");
+  const next = h("button", { id: "pager-next", type: "button", class: "button", onclick: () => go(offset + PAGE_SIZE) }, "Next ›");
+  const filterHost = h("div", { class: "filter-host" });
+  const page = h(
+    "section",
+    { class: "page page-cameras", "aria-labelledby": "cameras-title" },
+    h("div", { class: "toolbar" }, h("h1", { id: "cameras-title", class: "page-title" }, "Cameras"), filterHost, count),
+    tableHost,
+    h("footer", { class: "pager" }, range, h("span", { class: "pager-spacer" }), pageInfo, prev, next),
+  );
+  outlet.replaceChildren(page);
+
+  function syncHash() {
+    const shown = { ...filters };
+    if (offset) shown.offset = offset;
+    replaceQuery("/cameras", shown);
+    rememberListHref(hrefFor("/cameras", shown));
+  }
+
+  function go(newOffset) {
+    offset = Math.max(0, newOffset);
+    syncHash();
+    load();
+    tableHost.scrollTop = 0;
+  }
+
+  async function load() {
+    loadController?.abort();
+    loadController = new AbortController();
+    const requestSignal = AbortSignal.any([signal, loadController.signal]);
+    page.setAttribute("aria-busy", "true");
+    try {
+      const result = await request("/api/cameras", {
+        query: { ...filters, limit: PAGE_SIZE, offset },
+        signal: requestSignal,
+      });
+      // Past the end (rows removed, or an old link): show the last page instead of nothing.
+      if (result.items.length === 0 && result.total > 0 && offset > 0) {
+        go(Math.floor((result.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+        return;
+      }
+      render(result);
+    } catch (error) {
+      if (isQuiet(error)) return;
+      // With rows on screen, a lost connection is the banner's news: keep the rows readable.
+      if (error instanceof NetworkError && body.children.length) return;
+      replaceChildren(tableHost, errorState(error, load));
+    } finally {
+      page.removeAttribute("aria-busy");
+    }
+  }
+
+  function render(result) {
+    const now = Date.now();
+    body.replaceChildren(...result.items.map((camera) => cameraRow(camera, now)));
+    if (result.items.length) {
+      replaceChildren(tableHost, table);
+    } else {
+      replaceChildren(
+        tableHost,
+        emptyState(
+          Object.keys(filters).length ? "No cameras match these filters." : "No cameras you may see yet.",
+        ),
+      );
+    }
+    count.textContent = `${formatCount(result.total)} ${result.total === 1 ? "camera" : "cameras"}`;
+    range.textContent = formatRange(result.offset, result.items.length, result.total);
+    const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    pageInfo.textContent = `Page ${Math.floor(result.offset / PAGE_SIZE) + 1} of ${pages}`;
+    prev.disabled = result.offset === 0;
+    next.disabled = result.offset + result.items.length >= result.total;
+  }
+
+  body.addEventListener("click", (event) => {
+    if (event.target.closest("a") || window.getSelection()?.toString()) return;
+    const row = event.target.closest(".camera-row");
+    if (row) navigate(`/cameras/${row.dataset.cameraId}`);
+  });
+
+  let filterBar = null;
+  const onKey = (event) => {
+    const typing = event.target.closest?.("input, select, textarea");
+    if (event.key === "/" && !typing) {
+      event.preventDefault();
+      filterBar?.focusSearch();
+    }
+  };
+  document.addEventListener("keydown", onKey);
+
+  loadDistricts()
+    .catch(() => []) // the list still works without the district choices
+    .then((districts) => {
+      if (signal.aborted) return;
+      filterBar = createFilterBar({
+        districts,
+        values: filters,
+        keys: FILTER_KEYS,
+        onChange: (changed) => {
+          filters = changed;
+          offset = 0;
+          syncHash();
+          load();
+        },
+      });
+      filterHost.replaceChildren(filterBar.element);
+    });
+  // Whatever was asked for while the server was away is fetched once it answers again.
+  connection.addEventListener("restored", load);
+  syncHash();
+  load();
+
+  return () => {
+    loadController?.abort();
+    document.removeEventListener("keydown", onKey);
+    connection.removeEventListener("restored", load);
+  };
+}
