@@ -83,6 +83,7 @@ def add_camera(
     session: Session, code: str, district: District, site: Site | None = None, **fields: Any
 ) -> Camera:
     west, south, east, north = _bounds_of(district)
+    fields.setdefault("main_stream_url", f"rtsp://10.0.0.1/{code}/main")
     camera = Camera(
         code=code,
         name=f"Camera {code}",
@@ -90,7 +91,6 @@ def add_camera(
         site=site,
         latitude=(south + north) / 2,
         longitude=(west + east) / 2,
-        main_stream_url=f"rtsp://10.0.0.1/{code}/main",
         **fields,
     )
     session.add(camera)

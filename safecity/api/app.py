@@ -64,6 +64,10 @@ def create_app(
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.url.path.startswith("/static/"):
+            # Revalidate (a cheap 304) so that after an upgrade no browser mixes old and new
+            # console modules.
+            response.headers.setdefault("Cache-Control", "no-cache")
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -28,7 +28,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function" commits before the response is sent. With the default ("request") FastAPI
+# commits after sending, so a client could use a just-issued login token before it is stored.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def request_token(request: Request) -> str | None:

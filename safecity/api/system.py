@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from safecity import __version__
 from safecity.api.deps import get_database
+from safecity.settings import Settings
 
 router = APIRouter(tags=["system"])
 
@@ -31,6 +32,18 @@ def health(request: Request, response: Response) -> Health:
     return Health(
         status="ok" if database == "ok" else "degraded", database=database, version=__version__
     )
+
+
+class Installation(BaseModel):
+    city_name: str
+    version: str
+
+
+@router.get("/api/console", response_model=Installation)
+def installation(request: Request) -> Installation:
+    """What the console shows before sign-in: the city this installation serves."""
+    settings: Settings = request.app.state.settings
+    return Installation(city_name=settings.city_name, version=__version__)
 
 
 @router.get("/metrics", include_in_schema=False)

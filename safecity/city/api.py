@@ -34,6 +34,7 @@ from safecity.city.schemas import (
     SitePage,
     SiteSummary,
 )
+from safecity.city.stream_urls import without_password
 from safecity.video.snapshots import SnapshotProvider
 
 router = APIRouter(prefix="/api", tags=["city"])
@@ -217,12 +218,16 @@ def camera_points(
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraDetail)
-def camera_detail(camera_id: int, session: DbSession, scope: CurrentScope) -> CameraDetail:
+def camera_detail(
+    camera_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> CameraDetail:
+    """One camera. Stream passwords are shown to registry editors only."""
     camera = _visible_camera(session, scope, camera_id)
+    main, sub = camera.main_stream_url, camera.sub_stream_url
+    if user.role not in REGISTRY_EDITORS:
+        main, sub = without_password(main), sub and without_password(sub)
     return CameraDetail(
-        **_camera_out(camera).model_dump(),
-        main_stream_url=camera.main_stream_url,
-        sub_stream_url=camera.sub_stream_url,
+        **_camera_out(camera).model_dump(), main_stream_url=main, sub_stream_url=sub
     )
 
 
@@ -250,7 +255,11 @@ def camera_snapshot(
     dependencies=[Depends(require_role(*REGISTRY_EDITORS))],
 )
 def update_camera(
-    camera_id: int, body: CameraUpdate, session: DbSession, scope: CurrentScope
+    camera_id: int,
+    body: CameraUpdate,
+    session: DbSession,
+    user: CurrentUser,
+    scope: CurrentScope,
 ) -> CameraDetail:
     camera = _visible_camera(session, scope, camera_id)
     changes = body.model_dump(exclude_unset=True)
@@ -275,7 +284,7 @@ def update_camera(
         camera.district_id = district_id
     session.flush()
     session.refresh(camera)
-    return camera_detail(camera.id, session, scope)
+    return camera_detail(camera.id, session, user, scope)
 
 
 @router.get("/sites", response_model=SitePage)

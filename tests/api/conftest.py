@@ -49,7 +49,13 @@ def city(database: Database) -> City:
             east_id=east.id,
             water_camera_id=f.add_camera(s, "W-PUMP", west, pump).id,
             power_camera_id=f.add_camera(s, "E-SUB", east, substation).id,
-            street_west_id=f.add_camera(s, "W-STREET", west).id,
+            street_west_id=f.add_camera(
+                s,
+                "W-STREET",
+                west,
+                main_stream_url="rtsp://viewer:s3cret@10.0.0.9:554/main",
+                sub_stream_url="rtsp://viewer:s3cret@10.0.0.9:554/sub",
+            ).id,
             street_east_id=f.add_camera(s, "E-STREET", east).id,
         )
         f.add_user(s, "admin", Role.ADMIN)

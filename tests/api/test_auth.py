@@ -1,5 +1,12 @@
-from fastapi.testclient import TestClient
+from pathlib import Path
 
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from starlette.types import Message, Receive, Scope, Send
+
+from safecity.api.app import create_app
+from safecity.settings import Settings
+from safecity.store.engine import Database
 from tests import factories as f
 from tests.api.conftest import City
 
@@ -68,3 +75,47 @@ def test_health_and_security_headers(client: TestClient) -> None:
     assert response.json()["database"] == "ok"
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_login_is_committed_before_the_response_starts(
+    database: Database, city: City, tmp_path: Path
+) -> None:
+    """The token a client receives must already be stored, or its next request gets a 401."""
+    order: list[str] = []
+    app = create_app(Settings(data_dir=tmp_path), database)
+
+    async def recording_app(scope: Scope, receive: Receive, send: Send) -> None:
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                order.append("response")
+            await send(message)
+
+        await app(scope, receive, recording_send)
+
+    def on_commit(_connection: object) -> None:
+        order.append("commit")
+
+    event.listen(database.engine, "commit", on_commit)
+    try:
+        with TestClient(recording_app) as client:
+            response = client.post(
+                "/api/auth/login", json={"username": "admin", "password": f.PASSWORD}
+            )
+        assert response.status_code == 200
+    finally:
+        event.remove(database.engine, "commit", on_commit)
+    assert "commit" in order
+    assert order.index("commit") < order.index("response")
+
+
+def test_console_learns_the_city_name_before_sign_in(client: TestClient) -> None:
+    body = client.get("/api/console").json()
+    assert body["city_name"] == "Safe City"
+    assert body["version"]
+
+
+def test_console_files_are_revalidated_after_upgrades(client: TestClient) -> None:
+    response = client.get("/static/js/main.js")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache"
+    assert "etag" in response.headers

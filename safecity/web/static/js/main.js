@@ -5,6 +5,7 @@
 import { onUnauthorized } from "./api.js";
 import { mountBanner } from "./banner.js";
 import { h } from "./dom.js";
+import * as installation from "./installation.js";
 import { match, navigate, parseHash } from "./router.js";
 import * as session from "./session.js";
 import { createShell } from "./shell.js";
@@ -58,7 +59,7 @@ function render() {
 
   leave?.();
   const controller = new AbortController();
-  document.title = `${route.title} · SafeCity`;
+  document.title = [route.title, installation.cityName(), "SafeCity"].filter(Boolean).join(" · ");
   document.body.dataset.route = route.nav || "login";
   shell.setActive(route.nav);
   outlet.replaceChildren();
@@ -83,6 +84,7 @@ async function boot() {
   clearTimeout(bootRetry);
   outlet.replaceChildren(loadingState("Starting SafeCity…"));
   try {
+    await installation.load();
     await session.restore();
   } catch (error) {
     // The server could not be reached at all: say so and keep trying.

@@ -4,6 +4,7 @@
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
 import { scopeLabel } from "./session.js";
+import { cityName } from "./installation.js";
 
 const NAV = [
   ["map", "#/map", "Map"],
@@ -46,6 +47,7 @@ export function createShell(header, { onSignOut }) {
         { class: "brand", href: "#/map" },
         h("img", { src: "/static/img/logo.svg", alt: "", width: 24, height: 24 }),
         h("span", { class: "brand-name" }, "SafeCity"),
+        h("span", { id: "brand-city", class: "brand-city" }, cityName()),
       ),
       nav,
       h("div", { class: "header-spacer" }),

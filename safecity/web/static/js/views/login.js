@@ -5,6 +5,7 @@ import { ApiError, NetworkError } from "../api.js";
 import { h } from "../dom.js";
 import { navigate, parseHash } from "../router.js";
 import { signIn } from "../session.js";
+import { cityName } from "../installation.js";
 
 function messageFor(error) {
   if (error instanceof ApiError && error.status === 401) return "Wrong username or password.";
@@ -78,13 +79,13 @@ export function mount(outlet, { query }) {
       "div",
       { class: "login-brand" },
       h("img", { src: "/static/img/logo.svg", alt: "", width: 40, height: 40 }),
-      h("div", {}, h("h1", {}, "SafeCity"), h("p", { class: "muted" }, "City video surveillance · operator console")),
+      h("div", {}, h("h1", {}, "SafeCity"), h("p", { class: "muted" }, [cityName(), "City video surveillance · operator console"].filter(Boolean).join(" · "))),
     ),
     h("label", { class: "field", for: "login-username" }, h("span", { class: "field-label" }, "Username"), username),
     h("label", { class: "field", for: "login-password" }, h("span", { class: "field-label" }, "Password"), password),
     error,
     submit,
-    h("p", { class: "login-note muted" }, "Authorised personnel only. Every sign-in and every camera view is logged."),
+    h("p", { class: "login-note muted" }, "Authorised personnel only."),
   );
 
   outlet.replaceChildren(h("div", { class: "login-page" }, form));
