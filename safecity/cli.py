@@ -102,8 +102,8 @@ def serve(
     database = _current_database(settings)
     uvicorn.run(
         create_app(settings, database),
-        host=host or settings.api.host,
-        port=port or settings.api.port,
+        host=host if host is not None else settings.api.host,
+        port=port if port is not None else settings.api.port,
         log_level="info",
     )
 
@@ -120,9 +120,13 @@ def demo(
     port: Annotated[int | None, typer.Option(help="TCP port (default 8080).")] = None,
 ) -> None:
     """Run the whole platform on embedded defaults with a demo city and simulated cameras."""
-    from safecity.demo.runner import run_demo
+    from safecity.demo.runner import DemoError, run_demo
 
-    run_demo(_settings(config), reset=reset, cameras=cameras, port=port)
+    try:
+        run_demo(_settings(config), reset=reset, cameras=cameras, port=port)
+    except DemoError as exc:
+        errors.print(f"[red]demo:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
 
 
 @users_app.command("add")

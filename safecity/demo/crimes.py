@@ -1,0 +1,249 @@
+"""A year of synthetic crime records with the patterns real registers show.
+
+Each kind of crime has its own hour-of-day peak (fraud by day, assault and hooliganism at
+night), weekday pattern (more violence on Friday and Saturday nights) and share committed at
+hotspots (markets, transport hubs, squares, nightlife streets); the rest fall where people
+live. A mild summer peak runs through all of them. Pure: numpy in, dataclasses out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+from safecity.city.models import SiteKind
+from safecity.demo.geography import Hub, around, by_density, points_within
+from safecity.insights.models import CrimeKind
+
+ASTANA_TIME = timezone(timedelta(hours=5), "UTC+05")
+RECORDS_UNTIL = date(2026, 11, 1)
+"""The records cover the 365 days before this date (local time)."""
+DAYS = 365
+CRIMES_PER_1000_RESIDENTS = 9.0
+HOTSPOT_RADIUS_KM = 0.15
+
+
+@dataclass(frozen=True)
+class DemoCrime:
+    code: str
+    occurred_at: datetime
+    kind: CrimeKind
+    public_place: bool
+    latitude: float
+    longitude: float
+    district_code: str
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    """A crime before the register numbers it."""
+
+    occurred_at: datetime
+    kind: CrimeKind
+    public_place: bool
+    latitude: float
+    longitude: float
+    district_code: str
+
+
+@dataclass(frozen=True)
+class CrimePattern:
+    share: float
+    peak_hour: float
+    hours_wide: float
+    night_floor: float
+    """Least likely hour's weight relative to the peak's."""
+    weekday_weights: tuple[float, float, float, float, float, float, float]
+    """Monday first."""
+    at_hotspots: float
+    """Share committed at a hotspot rather than where people live."""
+    public_elsewhere: float
+    """Chance that one committed away from a hotspot was in a public place."""
+    hotspot_kinds: Mapping[SiteKind, float]
+
+
+_WEEK = (1.0, 1.0, 1.0, 1.0, 1.05, 1.0, 0.95)
+_WEEKEND_NIGHTS = (0.8, 0.8, 0.85, 0.9, 1.3, 1.5, 1.0)
+_WORKDAYS = (1.15, 1.1, 1.1, 1.1, 1.05, 0.75, 0.7)
+_TRADE = {SiteKind.MARKET: 3.0, SiteKind.TRANSPORT_HUB: 3.0, SiteKind.SQUARE: 1.0}
+_NIGHTLIFE = {SiteKind.STREET: 3.0, SiteKind.SQUARE: 2.0, SiteKind.TRANSPORT_HUB: 1.0}
+_ANY = {
+    SiteKind.MARKET: 1.0,
+    SiteKind.TRANSPORT_HUB: 1.0,
+    SiteKind.STREET: 1.0,
+    SiteKind.SQUARE: 1.0,
+}
+
+PATTERNS: dict[CrimeKind, CrimePattern] = {
+    CrimeKind.THEFT: CrimePattern(0.40, 16.0, 4.0, 0.10, _WEEK, 0.40, 0.50, _TRADE),
+    CrimeKind.FRAUD: CrimePattern(0.17, 13.0, 3.5, 0.05, _WORKDAYS, 0.03, 0.10, _TRADE),
+    CrimeKind.DRUGS: CrimePattern(0.07, 21.0, 3.0, 0.15, _WEEKEND_NIGHTS, 0.35, 0.60, _NIGHTLIFE),
+    CrimeKind.HOOLIGANISM: CrimePattern(0.07, 23.0, 2.5, 0.08, _WEEKEND_NIGHTS, 0.50, 0.80, _NIGHTLIFE),
+    CrimeKind.ASSAULT: CrimePattern(0.06, 23.5, 3.0, 0.10, _WEEKEND_NIGHTS, 0.35, 0.45, _NIGHTLIFE),
+    CrimeKind.VANDALISM: CrimePattern(0.05, 22.0, 3.0, 0.10, _WEEKEND_NIGHTS, 0.20, 0.95, _ANY),
+    CrimeKind.ROBBERY: CrimePattern(0.04, 21.5, 3.0, 0.10, _WEEKEND_NIGHTS, 0.45, 0.80, _TRADE),
+    CrimeKind.VEHICLE_THEFT: CrimePattern(0.04, 3.0, 2.5, 0.15, _WEEK, 0.10, 0.95, _TRADE),
+    CrimeKind.OTHER: CrimePattern(0.10, 15.0, 5.0, 0.20, _WEEK, 0.15, 0.40, _ANY),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    kind: SiteKind
+    longitude: float
+    latitude: float
+
+
+@dataclass(frozen=True)
+class ResidentialArea:
+    """Where residents of one district live: crimes away from hotspots fall here."""
+
+    district_code: str
+    population: int
+    hubs: tuple[Hub, ...]
+    area: Polygon
+
+
+def hour_weights(pattern: CrimePattern) -> np.ndarray:
+    """Weight of each hour of the day: a bell round the peak hour (wrapping past midnight)."""
+    hours = np.arange(24) + 0.5
+    distance = np.abs((hours - pattern.peak_hour + 12.0) % 24.0 - 12.0)
+    bell = np.exp(-0.5 * (distance / pattern.hours_wide) ** 2)
+    weights = pattern.night_floor + (1.0 - pattern.night_floor) * bell
+    return np.asarray(weights / weights.sum())
+
+
+def day_weights(pattern: CrimePattern, first_day: date) -> np.ndarray:
+    """Weight of each day of the year: the kind's weekday pattern times a mild summer peak."""
+    days = [first_day + timedelta(days=offset) for offset in range(DAYS)]
+    weekday = np.array([pattern.weekday_weights[day.weekday()] for day in days])
+    day_of_year = np.array([day.timetuple().tm_yday for day in days])
+    season = 1.0 + 0.15 * np.cos(2.0 * np.pi * (day_of_year - 196) / 365.25)
+    weights = weekday * season
+    return np.asarray(weights / weights.sum())
+
+
+def generate_crimes(
+    rng: np.random.Generator,
+    residential: Sequence[ResidentialArea],
+    hotspots: Sequence[Hotspot],
+) -> tuple[DemoCrime, ...]:
+    """The records of one year, in time order, coded like the register numbers them
+    (``ERDR-<year>-<number within the year>``)."""
+    first_day = RECORDS_UNTIL - timedelta(days=DAYS)
+    total = round(sum(area.population for area in residential) * CRIMES_PER_1000_RESIDENTS / 1000)
+    kinds = list(PATTERNS)
+    counts = rng.multinomial(total, np.array([PATTERNS[kind].share for kind in kinds]))
+    occurrences: list[_Occurrence] = []
+    for kind, count in zip(kinds, counts, strict=True):
+        occurrences.extend(_crimes_of_kind(rng, kind, int(count), first_day, residential, hotspots))
+    occurrences.sort(key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude))
+    crimes: list[DemoCrime] = []
+    numbers: Counter[int] = Counter()
+    for occurrence in occurrences:
+        year = occurrence.occurred_at.astimezone(ASTANA_TIME).year
+        numbers[year] += 1
+        crimes.append(
+            DemoCrime(
+                code=f"ERDR-{year}-{numbers[year]:06d}",
+                occurred_at=occurrence.occurred_at,
+                kind=occurrence.kind,
+                public_place=occurrence.public_place,
+                latitude=occurrence.latitude,
+                longitude=occurrence.longitude,
+                district_code=occurrence.district_code,
+            )
+        )
+    return tuple(crimes)
+
+
+def _crimes_of_kind(
+    rng: np.random.Generator,
+    kind: CrimeKind,
+    count: int,
+    first_day: date,
+    residential: Sequence[ResidentialArea],
+    hotspots: Sequence[Hotspot],
+) -> list[_Occurrence]:
+    pattern = PATTERNS[kind]
+    day = rng.choice(DAYS, size=count, p=day_weights(pattern, first_day))
+    hour = rng.choice(24, size=count, p=hour_weights(pattern))
+    second = rng.integers(0, 3600, size=count)
+    local_seconds = (day * 24 + hour) * 3600 + second
+
+    at_hotspot = rng.random(count) < pattern.at_hotspots
+    public = np.where(
+        at_hotspot, rng.random(count) < 0.95, rng.random(count) < pattern.public_elsewhere
+    )
+    longitude = np.empty(count)
+    latitude = np.empty(count)
+    longitude[at_hotspot], latitude[at_hotspot] = _near_hotspots(
+        rng, int(at_hotspot.sum()), pattern, hotspots, [area.area for area in residential]
+    )
+    longitude[~at_hotspot], latitude[~at_hotspot] = _where_people_live(
+        rng, int((~at_hotspot).sum()), residential
+    )
+    districts = _district_codes(longitude, latitude, residential)
+
+    start = datetime.combine(first_day, datetime.min.time(), ASTANA_TIME).astimezone(UTC)
+    return [
+        _Occurrence(
+            start + timedelta(seconds=int(offset)),
+            kind,
+            bool(is_public),
+            float(lat),
+            float(lon),
+            district,
+        )
+        for offset, is_public, lat, lon, district in zip(
+            local_seconds, public, latitude, longitude, districts, strict=True
+        )
+    ]
+
+
+def _near_hotspots(
+    rng: np.random.Generator,
+    count: int,
+    pattern: CrimePattern,
+    hotspots: Sequence[Hotspot],
+    districts: Sequence[Polygon],
+) -> tuple[np.ndarray, np.ndarray]:
+    weights = np.array([pattern.hotspot_kinds.get(spot.kind, 0.0) for spot in hotspots])
+    chosen = rng.choice(len(hotspots), size=count, p=weights / weights.sum())
+    longitude = np.empty(count)
+    latitude = np.empty(count)
+    for index in np.unique(chosen):
+        mask = chosen == index
+        spot = hotspots[int(index)]
+        draw = around(spot.longitude, spot.latitude, HOTSPOT_RADIUS_KM)
+        longitude[mask], latitude[mask] = points_within(rng, districts, int(mask.sum()), draw)
+    return longitude, latitude
+
+
+def _where_people_live(
+    rng: np.random.Generator, count: int, residential: Sequence[ResidentialArea]
+) -> tuple[np.ndarray, np.ndarray]:
+    populations = np.array([area.population for area in residential], dtype=float)
+    chosen = rng.choice(len(residential), size=count, p=populations / populations.sum())
+    longitude = np.empty(count)
+    latitude = np.empty(count)
+    for index, area in enumerate(residential):
+        mask = chosen == index
+        draw = by_density(area.hubs, area.area, uniform_share=0.2)
+        longitude[mask], latitude[mask] = points_within(rng, [area.area], int(mask.sum()), draw)
+    return longitude, latitude
+
+
+def _district_codes(
+    longitude: np.ndarray, latitude: np.ndarray, residential: Sequence[ResidentialArea]
+) -> list[str]:
+    codes = np.full(longitude.shape, "", dtype=object)
+    for area in residential:
+        codes[shapely.contains_xy(area.area, longitude, latitude)] = area.district_code
+    return [str(code) for code in codes]

@@ -1,0 +1,298 @@
+"""``safecity demo``: the demo city, live simulated cameras and the console in one process.
+
+Start-up, each step timed on screen: prepare the data folder, migrate the database, seed the
+city (first run only), generate the H.264 clips (first run only), start the simulated cameras,
+then serve the API and console until Ctrl-C (or SIGTERM), after which everything started here
+is stopped and the process exits normally.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from safecity.api.app import create_app
+from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
+from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
+from safecity.demo.geography import district_geometries
+from safecity.demo.seed import seed_demo_city
+from safecity.settings import Settings
+from safecity.store import migrate
+from safecity.store.engine import Database
+from safecity.video.simulator import CameraSimulator
+from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
+
+DEMO_DATA_DIR = Path(".safecity-demo")
+DEMO_CITY_NAME = "Astana (demo)"
+MARKER_FILE = ".safecity-demo"
+"""Written into a data folder the demo made, so that --reset wipes only folders it owns."""
+VIDEO_SPEC = VideoSpec(width=640, height=360, fps=15, seconds=20, gop_seconds=2)
+# The clips show a street, so cameras watching streets and busy places are live first.
+LIVE_SITE_KINDS = (
+    SiteKind.STREET,
+    SiteKind.SQUARE,
+    SiteKind.TRANSPORT_HUB,
+    SiteKind.MARKET,
+    SiteKind.PARK,
+)
+
+
+class DemoError(Exception):
+    """The demo cannot start as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class LiveCamera:
+    code: str
+    video: Path
+
+
+def demo_settings(settings: Settings, *, port: int | None = None) -> Settings:
+    """The settings the demo runs on: its own data folder and city name unless the user chose
+    them (in a file, the environment or arguments), and ``port`` if given."""
+    chosen = settings.model_fields_set
+    changes: dict[str, object] = {}
+    if "data_dir" not in chosen:
+        changes["data_dir"] = DEMO_DATA_DIR
+    if "city_name" not in chosen:
+        changes["city_name"] = DEMO_CITY_NAME
+    if port is not None:
+        changes["api"] = settings.api.model_copy(update={"port": port})
+    return settings.model_copy(update=changes)
+
+
+def prepare_data_dir(data_dir: Path, *, reset: bool) -> None:
+    """Create the folder, marked as the demo's; with ``reset``, wipe it first. A folder that
+    holds something and no mark is someone else's: it is never marked, and never wiped."""
+    if reset and data_dir.exists():
+        if not (data_dir / MARKER_FILE).exists() and any(data_dir.iterdir()):
+            raise DemoError(
+                f"{data_dir} was not made by `safecity demo`; refusing to wipe it. Remove it "
+                "yourself or point data_dir at another folder."
+            )
+        shutil.rmtree(data_dir)
+    if not data_dir.exists() or not any(data_dir.iterdir()):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / MARKER_FILE).write_text(
+            "made by `safecity demo`; --reset deletes this folder\n"
+        )
+
+
+def holds_the_demo_city(session: Session) -> bool:
+    """Whether the districts stored are exactly the demo's, polygons included: the demo only
+    runs on (and only resets) its own data, never on a real city's registry."""
+    rows = session.execute(select(District.code, District.geometry))
+    return {code: geometry for code, geometry in rows} == district_geometries()
+
+
+def pick_live_cameras(session: Session, count: int) -> list[str]:
+    """``count`` active cameras to bring to life, taken in turn from each district, preferring
+    cameras on busy sites, then any site, then the street. Deterministic for a given city."""
+    rows = session.execute(
+        select(Camera.code, Camera.district_id, Site.kind)
+        .outerjoin(Site, Camera.site_id == Site.id)
+        .where(Camera.status == CameraStatus.ACTIVE)
+        .order_by(Camera.code)
+    )
+
+    def preference(kind: SiteKind | None) -> int:
+        if kind in LIVE_SITE_KINDS:
+            return LIVE_SITE_KINDS.index(kind)
+        return len(LIVE_SITE_KINDS) if kind is not None else len(LIVE_SITE_KINDS) + 1
+
+    by_district: dict[int, list[tuple[int, str]]] = {}
+    for code, district_id, kind in rows:
+        by_district.setdefault(district_id, []).append((preference(kind), code))
+    queues = [sorted(cameras, reverse=True) for _, cameras in sorted(by_district.items())]
+    picked: list[str] = []
+    while len(picked) < count and any(queues):
+        for queue in queues:
+            if queue and len(picked) < count:
+                picked.append(queue.pop()[1])
+    return picked
+
+
+def ensure_videos(
+    folder: Path, codes: Sequence[str], spec: VideoSpec = VIDEO_SPEC
+) -> list[LiveCamera]:
+    """One clip per camera under ``folder``, generating only those not there yet. A camera's
+    scene is seeded by its code, so it shows the same street whenever it is made."""
+    cameras = [LiveCamera(code, folder / f"{code}.mp4") for code in codes]
+    missing = [
+        VideoJob(camera.video, camera.code, seed=zlib.crc32(camera.code.encode()))
+        for camera in cameras
+        if not camera.video.exists()
+    ]
+    if missing:
+        write_street_videos(missing, spec)
+    return cameras
+
+
+def point_cameras_at(session: Session, cameras: Sequence[LiveCamera]) -> None:
+    """Make each live camera's main stream its clip, so that ingest would read the same file."""
+    for camera in cameras:
+        session.execute(
+            update(Camera)
+            .where(Camera.code == camera.code)
+            .values(main_stream_url=camera.video.resolve().as_uri())
+        )
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind and listen before the app starts: a taken port fails at once, with a clear message,
+    and browsers that connect during start-up wait in the backlog instead of being refused."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise DemoError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pass --port with a free port"
+        ) from exc
+
+
+def browser_url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}"
+
+
+@dataclass
+class _Step:
+    done: str
+    """The line printed when the step ends; the step rewrites it to say what it did."""
+
+
+class _Progress:
+    """Prints each start-up step with the time it took."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def step(self, doing: str) -> Iterator[_Step]:
+        began = time.perf_counter()
+        step = _Step(doing)
+        with self.console.status(doing):
+            yield step
+        took = time.perf_counter() - began
+        self.console.print(f"[green]✓[/green] {step.done} [dim]({took:.1f} s)[/dim]")
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def logins_panel(url: str, users: Sequence[DemoUser], live: int, elapsed: float) -> Panel:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("username", "role", "sees"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(user.username, user.role.label, user.sees)
+    passwords = ", ".join(sorted({user.password for user in users}))
+    body = Table.grid()
+    body.add_row(f"[bold]Open[/bold] [link={url}]{url}[/link]  ({live} live cameras)")
+    body.add_row(f"[bold]Password[/bold] for every login: [bold]{passwords}[/bold]")
+    body.add_row("")
+    body.add_row(table)
+    body.add_row("")
+    body.add_row("[dim]Ctrl-C stops the demo.[/dim]")
+    title = f"SafeCity demo ready in {elapsed:.1f} s"
+    return Panel(body, title=title, border_style="green", expand=False)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(settings: Settings, *, reset: bool, cameras: int = 6, port: int | None = None) -> None:
+    """Run the demo until Ctrl-C or SIGTERM, then stop everything it started and return.
+
+    Raises DemoError when it cannot start (a data folder it does not own, a taken port).
+    """
+    if cameras < 0:
+        raise DemoError("cameras must be 0 or more")
+    console = Console()
+    previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _run(demo_settings(settings, port=port), reset=reset, cameras=cameras, console=console)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+    console.print("SafeCity demo stopped.")
+
+
+def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> None:
+    progress = _Progress(console)
+    with ExitStack() as cleanup:
+        with progress.step(f"Preparing {settings.data_dir}") as step:
+            prepare_data_dir(settings.data_dir, reset=reset)
+            step.done = f"Data folder {settings.data_dir}" + (" (wiped)" if reset else "")
+        database = Database(settings.database_url, echo=settings.database.echo)
+        cleanup.callback(database.dispose)
+        with progress.step("Migrating the database") as step:
+            migrate.upgrade(database)
+            step.done = f"Database schema at {migrate.current_revision(database)}"
+        with progress.step("Building the demo city") as step:
+            step.done = _seed_if_empty(database, reset=reset)
+        with (
+            progress.step(f"Preparing {cameras} camera streams") as step,
+            database.session() as session,
+        ):
+            live = ensure_videos(settings.media_path / "demo", pick_live_cameras(session, cameras))
+            point_cameras_at(session, live)
+            step.done = f"H.264 streams for {len(live)} cameras in {settings.media_path / 'demo'}"
+        simulator = CameraSimulator({camera.code: camera.video for camera in live}, database)
+        simulator.start()
+        cleanup.callback(simulator.stop)
+        with progress.step("Starting the API and console") as step:
+            app = create_app(settings, database, simulator)
+            host, port = settings.api.host, settings.api.port
+            listener = listening_socket(host, port)
+            cleanup.callback(listener.close)
+            step.done = f"Listening on {host}:{port}"
+        console.print(
+            logins_panel(browser_url(host, port), DEMO_USERS, len(live), progress.elapsed)
+        )
+        _serve(app, listener)
+
+
+def _seed_if_empty(database: Database, *, reset: bool) -> str:
+    with database.session() as session:
+        districts = session.scalar(select(func.count()).select_from(District)) or 0
+        cameras = session.scalar(select(func.count()).select_from(Camera)) or 0
+        if districts and not holds_the_demo_city(session):
+            raise DemoError(
+                f"{database.engine.url.render_as_string()} holds a city that is not the demo's; "
+                "the demo runs on its own data (leave data_dir and database.url unset)"
+            )
+    if districts and not reset:
+        return f"Demo city already there: {districts} districts, {cameras:,} cameras"
+    report = seed_demo_city(database, build_demo_city(), reset=bool(districts))
+    return (
+        f"Seeded {report.districts} districts, {report.sites} sites, {report.cameras:,} cameras, "
+        f"{report.crime_records:,} crimes, {report.users} logins"
+    )
+
+
+def _serve(app: FastAPI, listener: socket.socket) -> None:
+    """Serve until a signal. uvicorn shuts down gracefully (open streams get a second), then
+    re-raises the signal, which arrives here as KeyboardInterrupt."""
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    uvicorn.Server(config).run(sockets=[listener])
