@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from safecity.api.app import create_app
+from safecity.bus import InProcessBus
 from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
 from safecity.demo.geography import district_geometries
@@ -35,6 +36,7 @@ from safecity.demo.seed import seed_demo_city
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
+from safecity.video.health import CameraHealthRecorder
 from safecity.video.simulator import CameraSimulator
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
@@ -258,7 +260,12 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
             live = ensure_videos(settings.media_path / "demo", pick_live_cameras(session, cameras))
             point_cameras_at(session, live)
             step.done = f"H.264 streams for {len(live)} cameras in {settings.media_path / 'demo'}"
-        simulator = CameraSimulator({camera.code: camera.video for camera in live}, database)
+        bus = InProcessBus()
+        cleanup.callback(bus.close)
+        recorder = CameraHealthRecorder(bus, database)
+        recorder.start()
+        cleanup.callback(recorder.stop)
+        simulator = CameraSimulator({camera.code: camera.video for camera in live}, bus)
         simulator.start()
         cleanup.callback(simulator.stop)
         with progress.step("Starting the API and console") as step:

@@ -4,7 +4,8 @@ A ``SimulatedCamera`` behaves towards the rest of SafeCity like a camera on the 
 sends the packets of its stream when they are due, without decoding them, and its health
 (online, fps, bitrate, last packet) is measured from what it actually sent. It keeps the
 packets since the last keyframe so that a snapshot needs to decode only that one GOP, on
-demand. ``CameraSimulator`` runs several and writes their health to the camera registry.
+demand. ``CameraSimulator`` runs several and publishes their health on the bus, as any
+source of video does (see ``safecity.video.health``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import av
-from sqlalchemy import update
 
-from safecity.city.models import Camera, CameraHealth
-from safecity.store.engine import Database
+from safecity.bus import Bus
+from safecity.video.health import StreamHealth, publish_health
 from safecity.video.snapshots import jpeg_from_frame
 
 log = logging.getLogger(__name__)
@@ -34,18 +33,6 @@ STALE_AFTER_SECONDS = 2.0
 RESYNC_AFTER_SECONDS = 1.0
 """Further behind schedule than this (a suspended machine), restart the clock, don't burst."""
 FIRST_REPORT_AFTER_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class StreamHealth:
-    camera_code: str
-    online: bool
-    fps: float
-    bitrate_kbps: float
-    last_packet_at: datetime | None
-    packets: int
-    loops: int
-    """How many times the file has been played to its end."""
 
 
 class SimulatedCamera:
@@ -165,18 +152,18 @@ class SimulatedCamera:
 
 
 class CameraSimulator:
-    """Runs the simulated cameras and, every ``report_every`` seconds, writes their health and
-    last-seen time to the camera registry. Also the demo's ``SnapshotProvider``."""
+    """Runs the simulated cameras and, every ``report_every`` seconds, publishes their health
+    on ``bus``. Also the demo's ``SnapshotProvider``."""
 
     def __init__(
         self,
         cameras: Mapping[str, Path],
-        database: Database | None = None,
+        bus: Bus | None = None,
         *,
         report_every: float = 5.0,
     ) -> None:
         self.cameras = {code: SimulatedCamera(code, path) for code, path in cameras.items()}
-        self._database = database
+        self._bus = bus
         self._report_every = report_every
         self._stop = threading.Event()
         self._reporter = threading.Thread(
@@ -193,11 +180,11 @@ class CameraSimulator:
     def start(self) -> None:
         for camera in self.cameras.values():
             camera.start()
-        if self._database is not None:
+        if self._bus is not None:
             self._reporter.start()
 
     def stop(self) -> None:
-        """Stop every camera and the reporter (each wakes at once), then record them offline."""
+        """Stop every camera and the reporter (each wakes at once), then report them offline."""
         self._stop.set()
         for camera in self.cameras.values():
             camera.stop()
@@ -213,29 +200,13 @@ class CameraSimulator:
         return camera.snapshot_jpeg() if camera is not None else None
 
     def report_health(self) -> None:
-        """Write each camera's health now. The row's updated_at is left alone: a measurement
-        is not an edit of the registry."""
-        if self._database is None:
+        if self._bus is None:
             return
-        with self._database.session() as session:
-            for health in self.health():
-                values: dict[str, object] = {
-                    "health": CameraHealth.ONLINE if health.online else CameraHealth.OFFLINE,
-                    "updated_at": Camera.updated_at,
-                }
-                if health.last_packet_at is not None:
-                    values["last_seen_at"] = health.last_packet_at
-                session.execute(
-                    update(Camera).where(Camera.code == health.camera_code).values(values)
-                )
+        for health in self.health():
+            publish_health(self._bus, health)
 
     def _report_loop(self) -> None:
         wait = min(FIRST_REPORT_AFTER_SECONDS, self._report_every)
         while not self._stop.wait(wait):
-            try:
-                self.report_health()
-            except Exception:
-                log.exception(
-                    "could not write camera health; trying again in %.0f s", self._report_every
-                )
+            self.report_health()
             wait = self._report_every

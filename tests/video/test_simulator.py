@@ -10,8 +10,10 @@ import av
 import pytest
 from sqlalchemy import select
 
+from safecity.bus import InProcessBus
 from safecity.city.models import Camera, CameraHealth
 from safecity.store.engine import Database
+from safecity.video.health import CameraHealthRecorder
 from safecity.video.simulator import CameraSimulator, SimulatedCamera
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
 from tests import factories as f
@@ -92,7 +94,9 @@ def test_simulator_answers_snapshots_only_for_its_cameras(clip: Path) -> None:
         assert simulator.snapshot_jpeg("AST-404") is None
 
 
-def test_health_is_written_to_the_camera_registry(sqlite_database: Database, clip: Path) -> None:
+def test_health_reaches_the_camera_registry_over_the_bus(
+    sqlite_database: Database, clip: Path
+) -> None:
     with sqlite_database.session() as session:
         district = f.add_district(session, "west", f.WEST)
         f.add_camera(session, "AST-1", district)
@@ -102,7 +106,10 @@ def test_health_is_written_to_the_camera_registry(sqlite_database: Database, cli
             select(Camera.updated_at).where(Camera.code == "AST-1")
         ).one()
 
-    simulator = CameraSimulator({"AST-1": clip}, sqlite_database, report_every=0.2)
+    bus = InProcessBus()
+    recorder = CameraHealthRecorder(bus, sqlite_database, flush_every=0.2)
+    recorder.start()
+    simulator = CameraSimulator({"AST-1": clip}, bus, report_every=0.2)
     simulator.start()
     time.sleep(1.5)
     with sqlite_database.session() as session:
@@ -112,6 +119,8 @@ def test_health_is_written_to_the_camera_registry(sqlite_database: Database, cli
         assert other.health is CameraHealth.UNKNOWN and other.last_seen_at is None
     started = time.perf_counter()
     simulator.stop()
+    recorder.stop()
+    bus.close()
     assert time.perf_counter() - started < 1.0
     with sqlite_database.session() as session:
         stopped = session.scalars(select(Camera).where(Camera.code == "AST-1")).one()

@@ -1,0 +1,79 @@
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from safecity.bus import InProcessBus, Message
+from safecity.city.models import Camera, CameraHealth
+from safecity.store.engine import Database
+from safecity.video.health import CameraHealthRecorder, StreamHealth, health_topic
+from tests import factories as f
+
+SEEN = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+
+
+def _report(code: str, online: bool, seen: datetime | None) -> StreamHealth:
+    return StreamHealth(code, online, 15.0, 95.0, seen, 300, 0)
+
+
+@pytest.fixture
+def cameras(database: Database) -> Database:
+    with database.session() as session:
+        district = f.add_district(session, "west", f.WEST)
+        for code in ("AST-1", "AST-2", "AST-3"):
+            f.add_camera(session, code, district)
+    return database
+
+
+def _state(database: Database) -> dict[str, tuple[CameraHealth, datetime | None]]:
+    with database.session() as session:
+        return {c.code: (c.health, c.last_seen_at) for c in session.scalars(select(Camera))}
+
+
+def test_payload_round_trips() -> None:
+    report = _report("AST-1", True, SEEN)
+    assert StreamHealth.from_payload(report.to_payload()) == report
+
+
+def test_latest_report_of_each_camera_is_written_in_one_batch(cameras: Database) -> None:
+    recorder = CameraHealthRecorder(InProcessBus(), cameras)
+    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", False, None).to_payload()))
+    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
+    recorder._on_report(Message(health_topic("AST-2"), _report("AST-2", False, None).to_payload()))
+    assert recorder.flush() == 2
+    state = _state(cameras)
+    assert state["AST-1"] == (CameraHealth.ONLINE, SEEN)
+    assert state["AST-2"] == (CameraHealth.OFFLINE, None)
+    assert state["AST-3"] == (CameraHealth.UNKNOWN, None)
+    assert recorder.flush() == 0, "nothing new, nothing written"
+
+
+def test_offline_report_keeps_the_last_seen_time(cameras: Database) -> None:
+    recorder = CameraHealthRecorder(InProcessBus(), cameras)
+    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
+    recorder.flush()
+    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", False, None).to_payload()))
+    recorder.flush()
+    assert _state(cameras)["AST-1"] == (CameraHealth.OFFLINE, SEEN)
+
+
+def test_malformed_report_is_ignored(cameras: Database, caplog: pytest.LogCaptureFixture) -> None:
+    recorder = CameraHealthRecorder(InProcessBus(), cameras)
+    recorder._on_report(Message(health_topic("AST-1"), {"camera": "AST-1", "online": "yes"}))
+    assert recorder.flush() == 0
+    assert "malformed health report" in caplog.text
+
+
+def test_reports_survive_a_failed_write(sqlite_database: Database) -> None:
+    with sqlite_database.session() as session:
+        f.add_camera(session, "AST-1", f.add_district(session, "west", f.WEST))
+    recorder = CameraHealthRecorder(InProcessBus(), sqlite_database)
+    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
+    with sqlite_database.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE cameras RENAME TO cameras_away")
+    with pytest.raises(Exception, match="cameras"):
+        recorder.flush()
+    with sqlite_database.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE cameras_away RENAME TO cameras")
+    assert recorder.flush() == 1
+    assert _state(sqlite_database)["AST-1"] == (CameraHealth.ONLINE, SEEN)
