@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from safecity.city.models import District
-from safecity.city.registry_io import parse_csv, to_csv, to_geojson, validate
+from safecity.city.registry_io import COLUMNS, parse_csv, to_csv, to_geojson, validate
 from safecity.city.registry_store import load_context, plan_import, read_cameras, write_import
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -49,21 +49,8 @@ T = TypeVar("T")
 GRID = 4
 SIDE = 0.05
 WEST, SOUTH = 71.30, 51.05
-BASELINE_COLUMNS = (
-    "camera_id",
-    "name",
-    "address",
-    "latitude",
-    "longitude",
-    "district",
-    "main_stream_url",
-    "sub_stream_url",
-    "status",
-    "installed_at",
-    "vendor",
-    "model",
-    "firmware",
-)
+# The registry's columns but `site`: the generated cameras belong to no site.
+BASELINE_COLUMNS = tuple(column for column in COLUMNS if column != "site")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import numpy as np
@@ -32,18 +32,6 @@ HOTSPOT_RADIUS_KM = 0.15
 @dataclass(frozen=True)
 class DemoCrime:
     code: str
-    occurred_at: datetime
-    kind: CrimeKind
-    public_place: bool
-    latitude: float
-    longitude: float
-    district_code: str
-
-
-@dataclass(frozen=True)
-class _Occurrence:
-    """A crime before the register numbers it."""
-
     occurred_at: datetime
     kind: CrimeKind
     public_place: bool
@@ -140,7 +128,7 @@ def generate_crimes(
     total = round(sum(area.population for area in residential) * CRIMES_PER_1000_RESIDENTS / 1000)
     kinds = list(PATTERNS)
     counts = rng.multinomial(total, np.array([PATTERNS[kind].share for kind in kinds]))
-    occurrences: list[_Occurrence] = []
+    occurrences: list[DemoCrime] = []
     for kind, count in zip(kinds, counts, strict=True):
         occurrences.extend(_crimes_of_kind(rng, kind, int(count), first_day, residential, hotspots))
     occurrences.sort(key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude))
@@ -149,17 +137,7 @@ def generate_crimes(
     for occurrence in occurrences:
         year = occurrence.occurred_at.astimezone(ASTANA_TIME).year
         numbers[year] += 1
-        crimes.append(
-            DemoCrime(
-                code=f"ERDR-{year}-{numbers[year]:06d}",
-                occurred_at=occurrence.occurred_at,
-                kind=occurrence.kind,
-                public_place=occurrence.public_place,
-                latitude=occurrence.latitude,
-                longitude=occurrence.longitude,
-                district_code=occurrence.district_code,
-            )
-        )
+        crimes.append(replace(occurrence, code=f"ERDR-{year}-{numbers[year]:06d}"))
     return tuple(crimes)
 
 
@@ -170,7 +148,7 @@ def _crimes_of_kind(
     first_day: date,
     residential: Sequence[ResidentialArea],
     hotspots: Sequence[Hotspot],
-) -> list[_Occurrence]:
+) -> list[DemoCrime]:
     pattern = PATTERNS[kind]
     day = rng.choice(DAYS, size=count, p=day_weights(pattern, first_day))
     hour = rng.choice(24, size=count, p=hour_weights(pattern))
@@ -193,7 +171,8 @@ def _crimes_of_kind(
 
     start = datetime.combine(first_day, datetime.min.time(), ASTANA_TIME).astimezone(UTC)
     return [
-        _Occurrence(
+        DemoCrime(
+            "",  # numbered once all kinds are in time order
             start + timedelta(seconds=int(offset)),
             kind,
             bool(is_public),
