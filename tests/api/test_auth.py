@@ -119,3 +119,15 @@ def test_console_files_are_revalidated_after_upgrades(client: TestClient) -> Non
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-cache"
     assert "etag" in response.headers
+
+
+def test_console_files_cannot_be_escaped_with_dot_dot(client: TestClient) -> None:
+    for path in (
+        "/static/../api/app.py",
+        "/static/%2e%2e/api/app.py",
+        "/static/..%2Fapi%2Fapp.py",
+        "/static/js/../../../settings.py",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "create_app" not in response.text and "BaseSettings" not in response.text
