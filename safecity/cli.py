@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from safecity.auth.roles import Role
 from safecity.city import registry_cli
-from safecity.settings import ConfigError, Settings, load_settings
+from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.settings import Settings
 from safecity.store import migrate
-from safecity.store.engine import Database
 
 app = typer.Typer(
     help="SafeCity: city-scale video surveillance operations.",
@@ -30,40 +30,13 @@ app.add_typer(config_app, name="config")
 app.add_typer(registry_cli.app, name="cameras")
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="YAML settings file (default: ./safecity.yaml if present)."
-    ),
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        errors.print(f"[red]configuration error[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-
-
-def _current_database(settings: Settings) -> Database:
-    database = Database(settings.database_url, echo=settings.database.echo)
-    if not migrate.is_up_to_date(database):
-        errors.print(
-            f"database schema is not up to date ({migrate.current_revision(database) or 'empty'}, "
-            f"code needs {migrate.head_revision(database)}): run `safecity db upgrade`"
-        )
-        raise typer.Exit(1)
-    return database
 
 
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the database schema to the version this code needs."""
-    settings = _settings(config)
-    database = Database(settings.database_url)
+    settings = settings_or_exit(config)
+    database = database_or_exit(settings, require_current=False)
     before = migrate.current_revision(database)
     migrate.upgrade(database)
     after = migrate.current_revision(database)
@@ -75,7 +48,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
     """Show the schema version of the database and whether it is current."""
-    database = Database(_settings(config).database_url)
+    database = database_or_exit(settings_or_exit(config), require_current=False)
     current, head = migrate.current_revision(database), migrate.head_revision(database)
     state = (
         "up to date"
@@ -98,8 +71,8 @@ def serve(
 
     from safecity.api.app import create_app
 
-    settings = _settings(config)
-    database = _current_database(settings)
+    settings = settings_or_exit(config)
+    database = database_or_exit(settings)
     uvicorn.run(
         create_app(settings, database),
         host=host if host is not None else settings.api.host,
@@ -123,7 +96,7 @@ def demo(
     from safecity.demo.runner import DemoError, run_demo
 
     try:
-        run_demo(_settings(config), reset=reset, cameras=cameras, port=port)
+        run_demo(settings_or_exit(config), reset=reset, cameras=cameras, port=port)
     except DemoError as exc:
         errors.print(f"[red]demo:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
@@ -153,7 +126,7 @@ def users_add(
         if password_stdin
         else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
-    database = _current_database(_settings(config))
+    database = database_or_exit(settings_or_exit(config))
     try:
         with database.session() as session:
             user = add_user(
@@ -174,9 +147,12 @@ def users_add(
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
     """Validate the settings and print the effective values."""
-    settings = _settings(config)
-    console.print_json(settings.model_dump_json())
-    console.print(f"database: {settings.database_url}\nmedia: {settings.media_path}")
+    settings = settings_or_exit(config)
+    shown = settings.model_dump(mode="json")
+    database_url = make_url(settings.database_url).render_as_string(hide_password=True)
+    shown["database"]["url"] = database_url if settings.database.url else None
+    console.print_json(json.dumps(shown))
+    console.print(f"database: {database_url}\nmedia: {settings.media_path}")
 
 
 @config_app.command("schema")

@@ -1,8 +1,7 @@
 """One settings tree for every SafeCity process.
 
-Values come, strongest first, from: keyword arguments, ``SAFECITY_*`` environment variables
-(nested keys joined with ``__``, e.g. ``SAFECITY_DATABASE__URL``), the YAML file, and the
-defaults below. The defaults are the embedded mode: an SQLite file and a media folder under
+Values come, strongest first, from ``SAFECITY_*`` environment variables (nested keys joined
+with ``__``, e.g. ``SAFECITY_DATABASE__URL``), the YAML file, and the defaults below. The defaults are the embedded mode: an SQLite file and a media folder under
 ``data_dir``, and the in-process bus.
 """
 
@@ -11,9 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = Path("safecity.yaml")
@@ -78,6 +78,27 @@ class Settings(BaseSettings):
         description="Folder for the embedded database and the default media folder.",
     )
     city_name: str = Field(default="Safe City", description="Shown in the console header.")
+    timezone: str = Field(
+        default="UTC",
+        title="City time zone",
+        description="IANA name, e.g. Asia/Almaty. Days, quarters and shifts are counted in it.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Asia/Almaty"
+            ) from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
@@ -102,8 +123,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The YAML file is passed in through init kwargs by load_settings, so that its errors
-        # can be reported against the file; environment variables still win over it.
+        # load_settings passes the YAML file's values as init kwargs, so that their errors can
+        # be reported against the file; environment variables still win over them.
         return (env_settings, init_settings)
 
 
@@ -134,11 +155,12 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: unknown key"
     got = error.get("input")
     shown = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"{key}: {error['msg'].lower()}{shown}"
+    message: str = error["msg"]
+    return f"{key}: {message[:1].lower()}{message[1:]}{shown}"
 
 
-def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings from ``path`` (or ./safecity.yaml if it exists), env and ``overrides``.
+def load_settings(path: Path | None = None) -> Settings:
+    """Build the settings from ``path`` (or ./safecity.yaml if it exists) and the environment.
 
     Raises ConfigError naming the file, each offending key and what was expected.
     """
@@ -148,7 +170,6 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None)
     )
     values: dict[str, Any] = _read_yaml(source) if source is not None else {}
-    values.update(overrides)
     try:
         return Settings(**values)
     except ValidationError as exc:

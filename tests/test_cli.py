@@ -22,7 +22,7 @@ def test_db_upgrade_then_current(config: Path) -> None:
     assert result.exit_code == 0 and "empty" in result.output and "behind" in result.output
     result = runner.invoke(app, ["db", "upgrade", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "empty → 0001" in result.output
+    assert "empty → 0002" in result.output
     result = runner.invoke(app, ["db", "current", "--config", str(config)])
     assert "up to date" in result.output
 
@@ -81,3 +81,21 @@ def test_config_schema_describes_every_key() -> None:
     result = runner.invoke(app, ["config", "schema"])
     assert result.exit_code == 0
     assert "Database URL" in result.output and "session_hours" in result.output
+
+
+def test_config_check_hides_the_database_password(tmp_path: Path) -> None:
+    path = tmp_path / "safecity.yaml"
+    path.write_text("database:\n  url: postgresql+psycopg://safecity:hunter2@db.internal/safecity\n")
+    result = runner.invoke(app, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    assert "safecity:***@db.internal" in result.output
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "safecity.yaml"
+    path.write_text("database:\n  url: postgresql+psycopg://nobody@127.0.0.1:1/none\n")
+    result = runner.invoke(app, ["db", "current", "--config", str(path)])
+    assert result.exit_code == 1
+    assert "cannot open the database" in result.output
+    assert "Traceback" not in result.output

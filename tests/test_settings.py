@@ -81,3 +81,12 @@ def test_bad_environment_value_is_named_with_its_variable(
         load_settings()
     assert "api.port" in str(error.value)
     assert "SAFECITY_API__PORT" in str(error.value)
+
+
+def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("timezone: Mars/Olympus\n")
+    with pytest.raises(
+        ConfigError, match=r"timezone: value error, unknown time zone 'Mars/Olympus'"
+    ):
+        load_settings(config)

@@ -20,6 +20,11 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    issue_token: bool = Field(
+        default=False,
+        description="Also return the session as a bearer token (API clients). Browsers leave "
+        "this off and rely on the HttpOnly cookie, so no page script ever holds the token.",
+    )
 
 
 class UserOut(BaseModel):
@@ -34,7 +39,7 @@ class UserOut(BaseModel):
 
 
 class LoginResponse(BaseModel):
-    token: str = Field(description="Bearer token for API clients; browsers use the cookie.")
+    token: str | None = Field(description="Bearer token, only when issue_token was asked for.")
     expires_at: datetime
     user: UserOut
 
@@ -57,9 +62,11 @@ def login(
     body: LoginRequest, request: Request, response: Response, session: DbSession
 ) -> LoginResponse:
     settings: Settings = request.app.state.settings
-    throttle: LoginThrottle = request.app.state.login_throttle
-    key = body.username.lower()
-    wait = throttle.retry_after(key)
+    by_name: LoginThrottle = request.app.state.login_throttle
+    by_address: LoginThrottle = request.app.state.address_throttle
+    name = body.username.lower()
+    address = request.client.host if request.client else "unknown"
+    wait = max(by_name.retry_after(name), by_address.retry_after(address))
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -68,9 +75,10 @@ def login(
         )
     user = authenticate(session, body.username, body.password)
     if user is None:
-        throttle.failed(key)
+        by_name.failed(name)
+        by_address.failed(address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
-    throttle.succeeded(key)
+    by_name.succeeded(name)
     token, expires_at = open_session(session, user, timedelta(hours=settings.api.session_hours))
     response.set_cookie(
         SESSION_COOKIE,
@@ -82,7 +90,9 @@ def login(
         path="/",
     )
     return LoginResponse(
-        token=token, expires_at=expires_at, user=_user_out(user, resolve_scope(session, user))
+        token=token if body.issue_token else None,
+        expires_at=expires_at,
+        user=_user_out(user, resolve_scope(session, user)),
     )
 
 

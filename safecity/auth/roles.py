@@ -43,18 +43,25 @@ class Scope:
 
     city_wide: bool = False
     district_ids: frozenset[int] = frozenset()
-    site_owner_id: int | None = None
+    owner_organization_id: int | None = None
+    """Set for a utility company: it sees the sites it owns and their cameras."""
 
     @classmethod
     def nothing(cls) -> Scope:
         return cls()
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.city_wide and not self.district_ids and self.site_owner_id is None
-
     def sees_district(self, district_id: int) -> bool:
+        """The whole district is yours (its cameras, sites and figures)."""
         return self.city_wide or district_id in self.district_ids
+
+    def sees_site(self, district_id: int, owner_organization_id: int | None) -> bool:
+        """The same rule as ``site_condition`` in SQL, for one site already loaded."""
+        if self.sees_district(district_id):
+            return True
+        return (
+            self.owner_organization_id is not None
+            and owner_organization_id == self.owner_organization_id
+        )
 
 
 def scope_for(
@@ -62,7 +69,7 @@ def scope_for(
     *,
     organization_id: int | None,
     organization_district_id: int | None,
-    organization_is_city_wide_akimat: bool,
+    organization_is_city_wide: bool,
     police_unit_district_ids: frozenset[int] | None,
 ) -> Scope:
     """Decide a user's scope from their role and the organization/unit they belong to."""
@@ -73,9 +80,11 @@ def scope_for(
     if role is Role.AKIMAT:
         if organization_district_id is not None:
             return Scope(district_ids=frozenset({organization_district_id}))
-        return Scope(city_wide=True) if organization_is_city_wide_akimat else Scope.nothing()
+        return Scope(city_wide=True) if organization_is_city_wide else Scope.nothing()
     if role is Role.UTILITY:
         return (
-            Scope(site_owner_id=organization_id) if organization_id is not None else Scope.nothing()
+            Scope(owner_organization_id=organization_id)
+            if organization_id is not None
+            else Scope.nothing()
         )
     return Scope.nothing()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from safecity.auth.models import User
 from safecity.auth.roles import Scope, scope_for
@@ -28,31 +29,31 @@ def resolve_scope(session: Session, user: User) -> Scope:
             if organization and organization.kind is OrganizationKind.AKIMAT
             else None
         ),
-        organization_is_city_wide_akimat=bool(
-            organization
-            and organization.kind is OrganizationKind.AKIMAT
-            and organization.district_id is None
+        organization_is_city_wide=bool(
+            organization and organization.kind is OrganizationKind.AKIMAT and organization.city_wide
         ),
         police_unit_district_ids=unit_districts,
     )
 
 
-def camera_condition(scope: Scope) -> ColumnElement[bool]:
+def district_condition(scope: Scope, district_id: SQLCoreOperations[int]) -> ColumnElement[bool]:
+    """Rows that belong to a district (crime records, police coverage): visible where the
+    whole district is; an organization scoped to its own sites sees none of them."""
     if scope.city_wide:
         return true()
     if scope.district_ids:
-        return Camera.district_id.in_(sorted(scope.district_ids))
-    if scope.site_owner_id is not None:
-        owned = select(Site.id).where(Site.owner_organization_id == scope.site_owner_id)
-        return Camera.site_id.in_(owned)
+        return district_id.in_(sorted(scope.district_ids))
     return false()
+
+
+def camera_condition(scope: Scope) -> ColumnElement[bool]:
+    if scope.owner_organization_id is not None and not scope.city_wide:
+        owned = select(Site.id).where(Site.owner_organization_id == scope.owner_organization_id)
+        return Camera.site_id.in_(owned)
+    return district_condition(scope, Camera.district_id)
 
 
 def site_condition(scope: Scope) -> ColumnElement[bool]:
-    if scope.city_wide:
-        return true()
-    if scope.district_ids:
-        return Site.district_id.in_(sorted(scope.district_ids))
-    if scope.site_owner_id is not None:
-        return Site.owner_organization_id == scope.site_owner_id
-    return false()
+    if scope.owner_organization_id is not None and not scope.city_wide:
+        return Site.owner_organization_id == scope.owner_organization_id
+    return district_condition(scope, Site.district_id)

@@ -20,7 +20,8 @@ class _Subscriber:
         self.dropped = 0
         self._bus = bus
         self._handler = handler
-        self._pending: queue.Queue[Message | None] = queue.Queue(maxsize=max_pending)
+        self._pending: queue.Queue[Message] = queue.Queue(maxsize=max_pending)
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._deliver, name=f"bus:{pattern}", daemon=True)
         self._thread.start()
 
@@ -32,17 +33,25 @@ class _Subscriber:
             self.dropped += 1
 
     def _deliver(self) -> None:
-        while (message := self._pending.get()) is not None:
+        while True:
+            try:
+                message = self._pending.get(timeout=0.25)
+            except queue.Empty:
+                if self._closing.is_set():
+                    return
+                continue
             try:
                 self._handler(message)
             except Exception:
                 log.exception("bus subscriber for %r failed on %s", self.pattern, message.topic)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop taking messages, deliver those already queued (for at most ``timeout``
+        seconds), and stop. Never blocks longer, even behind a stuck handler."""
         self._bus._remove(self)
-        self._pending.put(None)
+        self._closing.set()
         if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout)
 
 
 class InProcessBus:

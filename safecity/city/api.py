@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.auth.roles import REGISTRY_EDITORS, Scope
-from safecity.auth.scope import camera_condition, site_condition
+from safecity.auth.scope import camera_condition, district_condition, site_condition
 from safecity.city.geo import DistrictArea, DistrictLocator
 from safecity.city.models import (
     Camera,
@@ -21,6 +21,7 @@ from safecity.city.models import (
     PoliceUnit,
     Site,
     SiteKind,
+    police_unit_districts,
 )
 from safecity.city.schemas import (
     CameraDetail,
@@ -42,7 +43,11 @@ router = APIRouter(prefix="/api", tags=["city"])
 NOT_FOUND = "no such camera, or not yours to see"
 
 
-def _camera_out(camera: Camera) -> CameraOut:
+def _camera_out(camera: Camera, scope: Scope) -> CameraOut:
+    """A camera as the caller may see it: its site is named only if they may see the site."""
+    site = camera.site
+    if site is not None and not scope.sees_site(site.district_id, site.owner_organization_id):
+        site = None
     return CameraOut(
         id=camera.id,
         code=camera.code,
@@ -52,7 +57,7 @@ def _camera_out(camera: Camera) -> CameraOut:
         longitude=camera.longitude,
         district_id=camera.district_id,
         district_name=camera.district.name,
-        site=SiteSummary.model_validate(camera.site) if camera.site else None,
+        site=SiteSummary.model_validate(site) if site else None,
         status=camera.status,
         health=camera.health,
         last_seen_at=camera.last_seen_at,
@@ -104,15 +109,17 @@ def list_districts(session: DbSession, scope: CurrentScope) -> list[DistrictOut]
     ]
 
 
-def _camera_filters(
-    query: Select[Camera],
-    district_id: int | None,
-    site_id: int | None,
-    site_kind: SiteKind | None,
-    camera_status: CameraStatus | None,
-    health: CameraHealth | None,
-    q: str | None,
+def visible_cameras(
+    scope: CurrentScope,
+    district_id: int | None = None,
+    site_id: int | None = None,
+    site_kind: SiteKind | None = None,
+    camera_status: Annotated[CameraStatus | None, Query(alias="status")] = None,
+    health: CameraHealth | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Code, name or address")] = None,
 ) -> Select[Camera]:
+    """The cameras you may see, narrowed by the filters the list and the map share."""
+    query = select(Camera).where(camera_condition(scope))
     if district_id is not None:
         query = query.where(Camera.district_id == district_id)
     if site_id is not None:
@@ -124,72 +131,47 @@ def _camera_filters(
     if health is not None:
         query = query.where(Camera.health == health)
     if q:
-        pattern = f"%{q.strip().lower()}%"
+        text = q.strip().lower()
         query = query.where(
             or_(
-                func.lower(Camera.code).like(pattern),
-                func.lower(Camera.name).like(pattern),
-                func.lower(func.coalesce(Camera.address, "")).like(pattern),
+                func.lower(Camera.code).contains(text, autoescape=True),
+                func.lower(Camera.name).contains(text, autoescape=True),
+                func.lower(func.coalesce(Camera.address, "")).contains(text, autoescape=True),
             )
         )
     return query
+
+
+VisibleCameras = Annotated[Select[Camera], Depends(visible_cameras)]
 
 
 @router.get("/cameras", response_model=CameraPage)
 def list_cameras(
     session: DbSession,
     scope: CurrentScope,
-    district_id: int | None = None,
-    site_id: int | None = None,
-    site_kind: SiteKind | None = None,
-    camera_status: Annotated[CameraStatus | None, Query(alias="status")] = None,
-    health: CameraHealth | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Code, name or address")] = None,
+    cameras: VisibleCameras,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CameraPage:
-    base = _camera_filters(
-        select(Camera).where(camera_condition(scope)),
-        district_id,
-        site_id,
-        site_kind,
-        camera_status,
-        health,
-        q,
-    )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    cameras = session.scalars(
-        base.options(joinedload(Camera.district), joinedload(Camera.site))
+    total = session.scalar(select(func.count()).select_from(cameras.subquery())) or 0
+    page = session.scalars(
+        cameras.options(joinedload(Camera.district), joinedload(Camera.site))
         .order_by(Camera.code)
         .limit(limit)
         .offset(offset)
     )
     return CameraPage(
-        items=[_camera_out(camera) for camera in cameras], total=total, limit=limit, offset=offset
+        items=[_camera_out(camera, scope) for camera in page],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.get("/map/cameras", response_model=list[CameraPoint])
-def camera_points(
-    session: DbSession,
-    scope: CurrentScope,
-    district_id: int | None = None,
-    site_id: int | None = None,
-    site_kind: SiteKind | None = None,
-    camera_status: Annotated[CameraStatus | None, Query(alias="status")] = None,
-    health: CameraHealth | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-) -> list[CameraPoint]:
+def camera_points(session: DbSession, cameras: VisibleCameras) -> list[CameraPoint]:
     """Every camera you may see, as map points, with the same filters as the list."""
-    query = _camera_filters(
-        select(Camera).where(camera_condition(scope)),
-        district_id,
-        site_id,
-        site_kind,
-        camera_status,
-        health,
-        q,
-    )
+    query = cameras
     rows = session.execute(
         query.with_only_columns(
             Camera.id,
@@ -227,7 +209,7 @@ def camera_detail(
     if user.role not in REGISTRY_EDITORS:
         main, sub = without_password(main), sub and without_password(sub)
     return CameraDetail(
-        **_camera_out(camera).model_dump(), main_stream_url=main, sub_stream_url=sub
+        **_camera_out(camera, scope).model_dump(), main_stream_url=main, sub_stream_url=sub
     )
 
 
@@ -303,7 +285,7 @@ def list_sites(
     if kind is not None:
         query = query.where(Site.kind == kind)
     if q:
-        query = query.where(func.lower(Site.name).like(f"%{q.strip().lower()}%"))
+        query = query.where(func.lower(Site.name).contains(q.strip().lower(), autoescape=True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     sites = list(
         session.scalars(
@@ -354,10 +336,14 @@ def _site_out(site: Site, camera_count: int) -> SiteOut:
 
 
 @router.get("/police-units", response_model=list[PoliceUnitOut])
-def list_police_units(session: DbSession, _user: CurrentUser) -> list[PoliceUnitOut]:
-    units = session.scalars(
-        select(PoliceUnit).options(joinedload(PoliceUnit.districts)).order_by(PoliceUnit.name)
-    ).unique()
+def list_police_units(session: DbSession, scope: CurrentScope) -> list[PoliceUnitOut]:
+    """The units that cover the districts you see (all of them for city-wide roles)."""
+    covering = select(police_unit_districts.c.police_unit_id).where(
+        district_condition(scope, police_unit_districts.c.district_id)
+    )
+    query = select(PoliceUnit).options(joinedload(PoliceUnit.districts)).order_by(PoliceUnit.name)
+    if not scope.city_wide:
+        query = query.where(PoliceUnit.id.in_(covering))
     return [
         PoliceUnitOut(
             id=unit.id,
@@ -367,5 +353,5 @@ def list_police_units(session: DbSession, _user: CurrentUser) -> list[PoliceUnit
             is_fallback=unit.is_fallback,
             district_ids=sorted(d.id for d in unit.districts),
         )
-        for unit in units
+        for unit in session.scalars(query).unique()
     ]

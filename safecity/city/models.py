@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -91,8 +92,14 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[OrganizationKind] = mapped_column(str_enum(OrganizationKind, "organization_kind"))
     district_id: Mapped[int | None] = mapped_column(
-        ForeignKey("districts.id", ondelete="SET NULL"),
-        doc="For a district akimat: the district it administers. Empty means city-wide.",
+        ForeignKey("districts.id", ondelete="RESTRICT"),
+        doc="For a district akimat: the district it administers.",
+    )
+    city_wide: Mapped[bool] = mapped_column(
+        default=False,
+        server_default=false(),
+        doc="Administers the whole city (the city akimat). Stated, never inferred from an "
+        "empty district, so a deleted district can never widen anyone's view.",
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

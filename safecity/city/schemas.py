@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from safecity.city.models import CameraHealth, CameraStatus, SiteKind
 
@@ -104,6 +104,17 @@ class CameraUpdate(BaseModel):
     vendor: str | None = Field(default=None, max_length=100)
     model: str | None = Field(default=None, max_length=100)
     firmware: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _required_fields_not_cleared(self) -> CameraUpdate:
+        cleared = [
+            name
+            for name in ("name", "latitude", "longitude", "status")
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be empty")
+        return self
 
 
 class PoliceUnitOut(BaseModel):

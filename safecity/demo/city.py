@@ -71,6 +71,7 @@ class DemoOrganization:
     name: str
     kind: OrganizationKind
     district_code: str | None
+    city_wide: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,9 @@ def _police_unit_code(district_code: str) -> str:
 
 def _organizations() -> tuple[DemoOrganization, ...]:
     city_wide = [
-        DemoOrganization(CITY_AKIMAT, "Akimat of Astana", OrganizationKind.AKIMAT, None),
+        DemoOrganization(
+            CITY_AKIMAT, "Akimat of Astana", OrganizationKind.AKIMAT, None, city_wide=True
+        ),
         DemoOrganization(
             POLICE_DEPARTMENT, "Police Department of Astana", OrganizationKind.POLICE, None
         ),

@@ -42,6 +42,8 @@ from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
 DEMO_DATA_DIR = Path(".safecity-demo")
 DEMO_CITY_NAME = "Astana (demo)"
+DEMO_TIMEZONE = "Asia/Almaty"
+"""Astana keeps UTC+5 all year (the demo's crime records are generated in that time)."""
 MARKER_FILE = ".safecity-demo"
 """Written into a data folder the demo made, so that --reset wipes only folders it owns."""
 VIDEO_SPEC = VideoSpec(width=640, height=360, fps=15, seconds=20, gop_seconds=2)
@@ -66,14 +68,16 @@ class LiveCamera:
 
 
 def demo_settings(settings: Settings, *, port: int | None = None) -> Settings:
-    """The settings the demo runs on: its own data folder and city name unless the user chose
-    them (in a file, the environment or arguments), and ``port`` if given."""
+    """The settings the demo runs on: its own data folder, city name and time zone unless the
+    user chose them (in a file, the environment or arguments), and ``port`` if given."""
     chosen = settings.model_fields_set
     changes: dict[str, object] = {}
     if "data_dir" not in chosen:
         changes["data_dir"] = DEMO_DATA_DIR
     if "city_name" not in chosen:
         changes["city_name"] = DEMO_CITY_NAME
+    if "timezone" not in chosen:
+        changes["timezone"] = DEMO_TIMEZONE
     if port is not None:
         changes["api"] = settings.api.model_copy(update={"port": port})
     return settings.model_copy(update=changes)

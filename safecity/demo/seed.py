@@ -132,6 +132,7 @@ def _insert_organizations(
                 "name": org.name,
                 "kind": org.kind,
                 "district_id": districts[org.district_code] if org.district_code else None,
+                "city_wide": org.city_wide,
             }
             for org in city.organizations
         ),

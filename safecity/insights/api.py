@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
-from sqlalchemy import ColumnElement, extract, false, func, select, true
+from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import select
 
 from safecity.api.deps import CurrentScope, DbSession
-from safecity.auth.roles import Scope
+from safecity.auth.scope import district_condition
 from safecity.city.models import District
 from safecity.insights.models import CrimeKind, CrimeRecord
+from safecity.settings import Settings
 
 router = APIRouter(prefix="/api/crimes", tags=["insights"])
+
+Grouping = Literal["district", "kind", "quarter"]
 
 
 class CrimeCount(BaseModel):
@@ -30,37 +32,25 @@ class CrimeSummary(BaseModel):
     groups: list[CrimeCount]
 
 
-def _crime_condition(scope: Scope) -> ColumnElement[bool]:
-    # Crime records belong to districts only: an organization scoped to its own sites
-    # (a utility company) sees no city crime figures.
-    if scope.city_wide:
-        return true()
-    if scope.district_ids:
-        return CrimeRecord.district_id.in_(sorted(scope.district_ids))
-    return false()
-
-
 @router.get("/summary", response_model=CrimeSummary)
 def crime_summary(
+    request: Request,
     session: DbSession,
     scope: CurrentScope,
-    group_by: Annotated[list[Literal["district", "kind", "quarter"]], Query()] = ["district"],  # noqa: B006
+    group_by: Annotated[list[Grouping], Query()] = ["district"],  # noqa: B006
     public_only: bool = False,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> CrimeSummary:
-    """Counts of crime records; `public_only` keeps crimes in public places (the programme's
-    headline figure). Quarters are calendar quarters in UTC, e.g. 2026-Q3."""
+    """Counts of crime records in your districts; `public_only` keeps crimes in public places
+    (the programme's headline figure). Quarters are calendar quarters in the city's time zone
+    (setting `timezone`), e.g. 2026-Q3."""
+    settings: Settings = request.app.state.settings
+    zone = settings.zone
     query = (
-        select(
-            District.name,
-            CrimeRecord.kind,
-            extract("year", CrimeRecord.occurred_at).label("year"),
-            extract("month", CrimeRecord.occurred_at).label("month"),
-            func.count(),
-        )
+        select(District.name, CrimeRecord.kind, CrimeRecord.occurred_at)
         .join(District, District.id == CrimeRecord.district_id)
-        .where(_crime_condition(scope))
+        .where(district_condition(scope, CrimeRecord.district_id))
     )
     if public_only:
         query = query.where(CrimeRecord.public_place.is_(True))
@@ -68,16 +58,18 @@ def crime_summary(
         query = query.where(CrimeRecord.occurred_at >= since)
     if until is not None:
         query = query.where(CrimeRecord.occurred_at < until)
-    query = query.group_by(District.name, CrimeRecord.kind, "year", "month")
+    # Quarters are counted here, not in SQL: SQLite and PostgreSQL disagree on time zones,
+    # and a city's quarter starts at its own midnight.
     counts: Counter[tuple[str | None, CrimeKind | None, str | None]] = Counter()
-    for district, kind, year, month, count in session.execute(query):
-        quarter = f"{int(year)}-Q{(int(month) - 1) // 3 + 1}"
-        key = (
-            district if "district" in group_by else None,
-            kind if "kind" in group_by else None,
-            quarter if "quarter" in group_by else None,
-        )
-        counts[key] += count
+    for district, kind, occurred_at in session.execute(query):
+        local = occurred_at.astimezone(zone)
+        counts[
+            (
+                district if "district" in group_by else None,
+                kind if "kind" in group_by else None,
+                f"{local.year}-Q{(local.month - 1) // 3 + 1}" if "quarter" in group_by else None,
+            )
+        ] += 1
     groups = [
         CrimeCount(district=d, kind=k, quarter=q, count=n)
         for (d, k, q), n in sorted(counts.items(), key=lambda item: tuple(str(p) for p in item[0]))

@@ -57,12 +57,15 @@ class StreamHealth:
     def from_payload(cls, payload: Mapping[str, Any]) -> StreamHealth:
         """Raises KeyError/ValueError/TypeError on a malformed payload."""
         last = payload["last_packet_at"]
+        last_packet_at = datetime.fromisoformat(last) if last is not None else None
+        if last_packet_at is not None and last_packet_at.tzinfo is None:
+            raise ValueError("last_packet_at has no time zone")
         return cls(
             camera_code=str(payload["camera"]),
             online=bool(payload["online"]),
             fps=float(payload["fps"]),
             bitrate_kbps=float(payload["bitrate_kbps"]),
-            last_packet_at=datetime.fromisoformat(last) if last is not None else None,
+            last_packet_at=last_packet_at,
             packets=int(payload["packets"]),
             loops=int(payload["loops"]),
         )
@@ -83,6 +86,7 @@ class CameraHealthRecorder:
         self._flush_every = flush_every
         self._pending: dict[str, StreamHealth] = {}
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._subscription: Subscription | None = None
         self._flusher = threading.Thread(
@@ -113,6 +117,10 @@ class CameraHealthRecorder:
 
     def flush(self) -> int:
         """Write what was reported since the last flush; returns how many cameras."""
+        with self._flushing:  # one batch at a time, so an older one never lands after a newer
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             reports, self._pending = list(self._pending.values()), {}
         if not reports:

@@ -208,5 +208,8 @@ class CameraSimulator:
     def _report_loop(self) -> None:
         wait = min(FIRST_REPORT_AFTER_SECONDS, self._report_every)
         while not self._stop.wait(wait):
-            self.report_health()
+            try:
+                self.report_health()
+            except Exception:  # a bad report must not end reporting for every camera
+                log.exception("could not publish camera health")
             wait = self._report_every

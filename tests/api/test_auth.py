@@ -1,11 +1,14 @@
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, update
 from starlette.types import Message, Receive, Scope, Send
 
 from safecity.api.app import create_app
+from safecity.auth.models import LoginSession, User
 from safecity.settings import Settings
+from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.api.conftest import City
@@ -40,7 +43,7 @@ def test_login_sets_httponly_cookie_and_me_describes_the_user(client: TestClient
 
 def test_bearer_token_works_without_cookie(client: TestClient) -> None:
     token = client.post(
-        "/api/auth/login", json={"username": "admin", "password": f.PASSWORD}
+        "/api/auth/login", json={"username": "admin", "password": f.PASSWORD, "issue_token": True}
     ).json()["token"]
     client.cookies.clear()
     assert client.get("/api/cameras").status_code == 401
@@ -51,7 +54,7 @@ def test_bearer_token_works_without_cookie(client: TestClient) -> None:
 
 def test_logout_ends_the_session(client: TestClient) -> None:
     token = client.post(
-        "/api/auth/login", json={"username": "admin", "password": f.PASSWORD}
+        "/api/auth/login", json={"username": "admin", "password": f.PASSWORD, "issue_token": True}
     ).json()["token"]
     assert client.post("/api/auth/logout").status_code == 204
     assert (
@@ -131,3 +134,34 @@ def test_console_files_cannot_be_escaped_with_dot_dot(client: TestClient) -> Non
         response = client.get(path)
         assert response.status_code == 404, path
         assert "create_app" not in response.text and "BaseSettings" not in response.text
+
+
+def test_browser_login_answer_carries_no_token(client: TestClient) -> None:
+    body = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD}).json()
+    assert body["token"] is None
+    assert body["user"]["username"] == "admin"
+    assert client.get("/api/auth/me").status_code == 200, "the cookie alone signs the browser in"
+
+
+def test_deactivated_user_is_signed_out_at_once(client: TestClient, database: Database) -> None:
+    client.post("/api/auth/login", json={"username": "operator", "password": f.PASSWORD})
+    assert client.get("/api/auth/me").status_code == 200
+    with database.session() as session:
+        session.execute(update(User).where(User.username == "operator").values(is_active=False))
+    assert client.get("/api/auth/me").status_code == 401
+    again = client.post("/api/auth/login", json={"username": "operator", "password": f.PASSWORD})
+    assert again.status_code == 401
+
+
+def test_expired_session_is_refused(client: TestClient, database: Database) -> None:
+    client.post("/api/auth/login", json={"username": "operator", "password": f.PASSWORD})
+    with database.session() as session:
+        session.execute(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_one_address_cannot_spray_many_usernames(client: TestClient) -> None:
+    for index in range(30):
+        client.post("/api/auth/login", json={"username": f"guess{index}", "password": "x-x-x-x-x"})
+    blocked = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD})
+    assert blocked.status_code == 429

@@ -2,9 +2,19 @@
 else answers 404 exactly as if it did not exist."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from safecity.api.app import create_app
+from safecity.auth.roles import Role
+from safecity.city.models import District, Site
+from safecity.insights.models import CrimeKind, CrimeRecord
+from safecity.settings import Settings
+from safecity.store.engine import Database
+from tests import factories as f
 from tests.api.conftest import City
 
 
@@ -126,3 +136,98 @@ def test_stream_passwords_are_shown_only_to_registry_editors(
     assert "s3cret" not in str(seen)
     admin = signed_in("admin").get(f"/api/cameras/{city.street_west_id}").json()
     assert admin["main_stream_url"] == "rtsp://viewer:s3cret@10.0.0.9:554/main"
+
+
+def test_police_units_are_those_covering_your_districts(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    assert [u["code"] for u in signed_in("officer-east").get("/api/police-units").json()] == [
+        "unit-east"
+    ]
+    assert signed_in("akimat-west").get("/api/police-units").json() == []
+    assert signed_in("water").get("/api/police-units").json() == []
+    assert [u["code"] for u in signed_in("operator").get("/api/police-units").json()] == [
+        "unit-east"
+    ]
+
+
+def test_a_camera_does_not_name_a_site_you_may_not_see(
+    signed_in: Callable[[str], TestClient], database: Database, city: City
+) -> None:
+    with database.session() as session:
+        east = session.get(District, city.east_id)
+        pump = session.scalars(select(Site).where(Site.code == "pump-station")).one()
+        edge_id = f.add_camera(session, "E-EDGE", east, pump).id
+    officer = signed_in("officer-east").get(f"/api/cameras/{edge_id}").json()
+    assert officer["code"] == "E-EDGE" and officer["site"] is None
+    listed = signed_in("officer-east").get("/api/cameras?q=e-edge").json()["items"]
+    assert listed[0]["site"] is None
+    assert (
+        signed_in("water").get(f"/api/cameras/{edge_id}").json()["site"]["code"] == "pump-station"
+    )
+
+
+def test_sites_districts_and_map_follow_the_scope(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("water")
+    sites = client.get("/api/sites").json()
+    assert [s["code"] for s in sites["items"]] == ["pump-station"]
+    assert sites["items"][0]["camera_count"] == 1
+    substation_id = signed_in("admin").get("/api/sites?q=substation").json()["items"][0]["id"]
+    client = signed_in("water")
+    assert client.get(f"/api/sites/{substation_id}").status_code == 404
+    counts = {d["code"]: d["camera_count"] for d in client.get("/api/districts").json()}
+    assert counts == {"west": 1, "east": 0}
+    assert _codes(client, "/api/map/cameras") == {"W-PUMP"}
+    assert client.get(f"/api/cameras/{city.street_west_id}/snapshot.jpg").status_code == 404
+    assert client.get(f"/api/cameras/{city.water_camera_id}/snapshot.jpg").status_code == 503
+
+
+def test_search_treats_wildcards_as_plain_text(signed_in: Callable[[str], TestClient]) -> None:
+    client = signed_in("operator")
+    assert _codes(client, "/api/cameras?q=%25") == set()
+    assert _codes(client, "/api/cameras?q=_") == set()
+    assert _codes(client, "/api/cameras?q=w-") == {"W-PUMP", "W-STREET"}
+
+
+def test_patch_cannot_clear_required_fields(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("admin")
+    for field in ("name", "latitude", "status"):
+        response = client.patch(f"/api/cameras/{city.street_west_id}", json={field: None})
+        assert response.status_code == 422, field
+        assert "cannot be empty" in response.text
+    assert client.get(f"/api/cameras/{city.street_west_id}").json()["name"] == "Camera W-STREET"
+
+
+def test_crime_period_needs_a_time_zone(signed_in: Callable[[str], TestClient]) -> None:
+    client = signed_in("admin")
+    assert client.get("/api/crimes/summary?since=2026-01-01T00:00:00").status_code == 422
+    aware = client.get("/api/crimes/summary?since=2026-05-01T00:00:00%2B05:00")
+    assert aware.status_code == 200 and aware.json()["total"] == 2
+
+
+def test_quarters_are_counted_in_the_city_time_zone(database: Database, tmp_path: Path) -> None:
+    with database.session() as session:
+        west = f.add_district(session, "west", f.WEST)
+        f.add_user(session, "analyst", Role.ANALYST)
+        # 20:00 UTC on 31 March is already 1 April, 01:00, in Astana (UTC+5).
+        session.add(
+            CrimeRecord(
+                code="CR-EDGE",
+                occurred_at=datetime(2026, 3, 31, 20, 0, tzinfo=UTC),
+                kind=CrimeKind.THEFT,
+                public_place=True,
+                latitude=51.15,
+                longitude=71.35,
+                district=west,
+            )
+        )
+    for zone, quarter in (("UTC", "2026-Q1"), ("Asia/Almaty", "2026-Q2")):
+        app = create_app(Settings(data_dir=tmp_path, timezone=zone), database)
+        with TestClient(app) as client:
+            client.post("/api/auth/login", json={"username": "analyst", "password": f.PASSWORD})
+            groups = client.get("/api/crimes/summary?group_by=quarter").json()["groups"]
+        assert groups == [{"district": None, "kind": None, "quarter": quarter, "count": 1}]

@@ -89,3 +89,25 @@ def test_publish_refuses_wildcard_topics(bad: str) -> None:
 def test_subscribe_refuses_malformed_patterns(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid pattern"):
         InProcessBus().subscribe(bad, lambda _m: None)
+
+
+def test_close_returns_even_behind_a_stuck_subscriber() -> None:
+    bus = InProcessBus()
+    release = threading.Event()
+    stuck = bus.subscribe("t", lambda _m: release.wait(10), max_pending=2)
+    for index in range(10):
+        bus.publish("t", {"n": index})
+    started = time.perf_counter()
+    stuck.close(timeout=0.5)
+    assert time.perf_counter() - started < 1.5
+    release.set()
+
+
+def test_close_delivers_what_was_already_published() -> None:
+    bus = InProcessBus()
+    got: list[int] = []
+    subscription = bus.subscribe("t", lambda m: got.append(m.payload["n"]))
+    for index in range(100):
+        bus.publish("t", {"n": index})
+    subscription.close()
+    assert got == list(range(100))

@@ -12,6 +12,15 @@ from safecity.city.stream_urls import without_password
         ("rtsp://10.1.2.3/ch1", "rtsp://10.1.2.3/ch1"),
         ("rtsp://viewer@10.1.2.3/ch1", "rtsp://viewer@10.1.2.3/ch1"),
         ("file:///srv/video/cam.mp4", "file:///srv/video/cam.mp4"),
+        (
+            "http://10.0.0.1/cgi-bin/snap.cgi?user=admin&password=hunter2&channel=1",
+            "http://10.0.0.1/cgi-bin/snap.cgi?user=admin&password=***&channel=1",
+        ),
+        (
+            "rtsp://10.0.0.1/live?Pwd=x&authToken=y&stream=main",
+            "rtsp://10.0.0.1/live?Pwd=***&authToken=***&stream=main",
+        ),
+        ("rtsp://10.0.0.1/live?channel=1&subtype=0", "rtsp://10.0.0.1/live?channel=1&subtype=0"),
     ],
 )
 def test_password_is_hidden_and_the_rest_kept(url: str, shown: str) -> None:

@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import delete, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
+from safecity.city.models import District, OrganizationKind
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.store.models import Base
+from tests import factories as f
 
 
 def _check_round_trip(database: Database) -> None:
@@ -40,3 +43,29 @@ def test_migrations_match_models_on_postgres(postgres_database_factory: Callable
     database = Database(postgres_database_factory())
     _check_round_trip(database)
     database.dispose()
+
+
+def test_0002_states_city_wide_for_the_akimat_that_had_no_district(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(database, "0001")
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO organizations (code, name, kind, created_at) VALUES "
+            "('city-akimat', 'City akimat', 'akimat', '2026-01-01'), "
+            "('water', 'Water company', 'utility', '2026-01-01')"
+        )
+    migrate.upgrade(database)
+    with database.engine.connect() as connection:
+        rows = dict(connection.exec_driver_sql("SELECT code, city_wide FROM organizations").all())
+    assert rows == {"city-akimat": 1, "water": 0}
+    database.dispose()
+
+
+def test_a_district_an_akimat_administers_cannot_be_deleted(database: Database) -> None:
+    with database.session() as session:
+        west = f.add_district(session, "west", f.WEST)
+        f.add_organization(session, "akimat-west", OrganizationKind.AKIMAT, west)
+    with pytest.raises(IntegrityError), database.session() as session:
+        session.execute(delete(District).where(District.code == "west"))
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(District)) == 1

@@ -60,7 +60,11 @@ def test_offline_report_keeps_the_last_seen_time(cameras: Database) -> None:
 def test_malformed_report_is_ignored(cameras: Database, caplog: pytest.LogCaptureFixture) -> None:
     recorder = CameraHealthRecorder(InProcessBus(), cameras)
     recorder._on_report(Message(health_topic("AST-1"), {"camera": "AST-1", "online": "yes"}))
-    assert recorder.flush() == 0
+    naive = _report("AST-2", True, SEEN).to_payload() | {"last_packet_at": "2026-11-26T22:00:00"}
+    recorder._on_report(Message(health_topic("AST-2"), naive))
+    recorder._on_report(Message(health_topic("AST-3"), _report("AST-3", True, SEEN).to_payload()))
+    assert recorder.flush() == 1, "the good report is written, the bad ones never reach SQL"
+    assert _state(cameras)["AST-3"] == (CameraHealth.ONLINE, SEEN)
     assert "malformed health report" in caplog.text
 
 
