@@ -56,6 +56,8 @@ class DistrictLocator:
 
     def locate_many(self, positions: Sequence[tuple[float, float]]) -> list[int | None]:
         """``locate`` for many (latitude, longitude) pairs in one vectorised index query."""
+        if not positions:
+            return []
         points = shapely.points([(lon, lat) for lat, lon in positions])
         found: list[int | None] = [None] * len(positions)
         point_indices, shape_indices = self._tree.query(points, predicate="intersects")

@@ -40,20 +40,12 @@ from safecity.city.registry_store import (
     load_context,
     read_cameras,
 )
-from safecity.settings import ConfigError, load_settings
-from safecity.store import migrate
-from safecity.store.engine import Database
+from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
 
 app = typer.Typer(
     help="The camera registry: import and export CSV or GeoJSON files.", no_args_is_help=True
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="YAML settings file (default: ./safecity.yaml if present)."
-    ),
-]
 FormatOption = Annotated[
     RegistryFormat | None,
     typer.Option(
@@ -83,10 +75,10 @@ def import_cameras(
 
     Every row is checked first; with any bad row nothing is written unless --skip-invalid.
     """
-    console, errors = Console(), Console(stderr=True, soft_wrap=True)
-    database = _open_database(config, errors)
+    console = Console()
+    database = database_or_exit(settings_or_exit(config))
     try:
-        parsed = _read(file, file_format, errors)
+        parsed = _read(file, file_format)
         with database.session() as session, _progress(console) as progress:
             try:
                 context = load_context(session)
@@ -128,16 +120,16 @@ def export_cameras(
     config: ConfigOption = None,
 ) -> None:
     """Write the camera registry to a CSV or GeoJSON file that imports back unchanged."""
-    console, errors = Console(), Console(stderr=True, soft_wrap=True)
+    console = Console()
     try:
         chosen = file_format or format_for(file)
     except RegistryFileError as exc:
         errors.print(f"[red]{escape(str(file))}:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    database = _open_database(config, errors)
+    database = database_or_exit(settings_or_exit(config))
     try:
         with database.session() as session:
-            district_ids = _district_ids(session, district, errors) if district else None
+            district_ids = _district_ids(session, district) if district else None
             export = read_cameras(session, district_ids)
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error:[/red] {escape(str(exc))}")
@@ -156,28 +148,7 @@ def export_cameras(
     )
 
 
-def _open_database(config: Path | None, errors: Console) -> Database:
-    """The configured database, or an exit when it cannot be used as it is."""
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        errors.print(f"[red]configuration error[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    database = Database(settings.database_url, echo=settings.database.echo)
-    try:
-        current = migrate.is_up_to_date(database)
-    except SQLAlchemyError as exc:
-        database.dispose()
-        errors.print(f"[red]cannot open the database:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
-    if not current:
-        database.dispose()
-        errors.print("database schema is not up to date: run `safecity db upgrade`")
-        raise typer.Exit(1)
-    return database
-
-
-def _read(file: Path, file_format: RegistryFormat | None, errors: Console) -> ParsedFile:
+def _read(file: Path, file_format: RegistryFormat | None) -> ParsedFile:
     try:
         return parse(file.read_bytes(), file_format or format_for(file))
     except OSError as exc:
@@ -190,7 +161,7 @@ def _read(file: Path, file_format: RegistryFormat | None, errors: Console) -> Pa
         raise typer.Exit(1) from exc
 
 
-def _district_ids(session: Session, name: str, errors: Console) -> frozenset[int]:
+def _district_ids(session: Session, name: str) -> frozenset[int]:
     ids = district_keys(session).get(name.casefold())
     if ids is None:
         errors.print(f"unknown district {escape(repr(name))}")

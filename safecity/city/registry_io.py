@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePath
@@ -60,19 +60,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "longitude",
     "main_stream_url",
 )
-# Optional columns that land in a camera field; `district` is only a cross-check.
-OPTIONAL_COLUMNS: frozenset[str] = frozenset(
-    {
-        "address",
-        "site",
-        "sub_stream_url",
-        "status",
-        "installed_at",
-        "vendor",
-        "model",
-        "firmware",
-    }
-)
+# The optional columns that land in a camera field: all the others but `district`, which is
+# only a cross-check. ``registry_store`` derives the camera fields an import sets from these.
+OPTIONAL_COLUMNS: frozenset[str] = frozenset(COLUMNS) - {*REQUIRED_COLUMNS, "district"}
 URL_SCHEMES: frozenset[str] = frozenset({"rtsp", "rtsps", "http", "https", "file"})
 
 _EXTENSIONS: Mapping[str, RegistryFormat] = {
@@ -84,6 +74,14 @@ _DELIMITERS = (",", ";", "\t")
 _PLACES_SHOWN = 5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# A camera code becomes an MQTT topic level (cameras/<code>/health) and part of file names, so
+# '/', '+', '#', whitespace and the like are kept out; checked with fullmatch (no "$" newline).
+_CAMERA_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_CAMERA_CODE_RULE = (
+    "may hold only letters, digits, '.', '_' and '-' (ASCII, starting with a letter or digit)"
+)
+# How often (in rows) the checking phase reports progress.
+_PROGRESS_STEP = 500
 
 
 def _max_length(attribute: str) -> int:
@@ -355,17 +353,34 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def check_rows(
-    rows: Sequence[SourceRow], context: ImportContext
-) -> Iterator[CameraRecord | RowProblem]:
-    """Check each row in file order; a generator so that a caller can show progress."""
+def validate(
+    rows: Sequence[SourceRow],
+    context: ImportContext,
+    progress: Callable[[int, int], None] | None = None,
+) -> Validation:
+    """Check every row; ``progress``, if given, is told (rows read, rows) as it goes.
+
+    Every row's fields are read first; then the positions of all rows are looked up in the
+    district index with one vectorised query (and those outside every district once more with
+    latitude and longitude swapped, for the hint); then each row becomes a record or a problem,
+    in file order.
+    """
+    total = len(rows)
+    if progress is not None:
+        progress(0, total)
     duplicates = _duplicates(rows)
+    read: list[_ReadRow | RowProblem] = []
     for index, row in enumerate(rows):
-        yield _check_row(row, context, duplicates.get(index))
-
-
-def validate(rows: Sequence[SourceRow], context: ImportContext) -> Validation:
-    return Validation.collect(check_rows(rows, context))
+        read.append(_read_row(row, context, duplicates.get(index)))
+        if progress is not None and (index + 1) % _PROGRESS_STEP == 0:
+            progress(index + 1, total)
+    _locate([row for row in read if isinstance(row, _ReadRow)], context.locator)
+    validation = Validation.collect(
+        row if isinstance(row, RowProblem) else _finish_row(row, context.locator) for row in read
+    )
+    if progress is not None:
+        progress(total, total)
+    return validation
 
 
 def _duplicates(rows: Sequence[SourceRow]) -> dict[int, str]:
@@ -414,6 +429,13 @@ class _RowChecker:
         if limit is not None and len(text) > limit:
             self.problems.append(f"{column}: {len(text)} characters, at most {limit} fit")
         return text
+
+    def camera_id(self) -> str | None:
+        known = len(self.problems)
+        code = self.text("camera_id", required=True)
+        if code is not None and len(self.problems) == known and not _CAMERA_CODE.fullmatch(code):
+            self.problems.append(f"camera_id: {code!r} {_CAMERA_CODE_RULE}")
+        return code
 
     def coordinate(self, column: str) -> float | None:
         value = self.values.get(column)
@@ -481,89 +503,160 @@ def url_problem(url: str) -> str | None:
     return None if parts.hostname else f"{url!r} has no host"
 
 
-def _check_row(
+@dataclass(slots=True)
+class _ReadRow:
+    """A readable row with its fields read, waiting for the district its position lies in."""
+
+    where: str
+    code: str | None
+    problems: list[str]
+    # Where the reasons found by the district lookup go, so that reasons keep column order.
+    district_slot: int
+    # (latitude, longitude), both numbers and in range: the point to look up.
+    position: tuple[float, float] | None
+    stated_district: str | None
+    stated_ids: frozenset[int] | None
+    name: str | None
+    address: str | None
+    site: str | None
+    main_stream_url: str | None
+    sub_stream_url: str | None
+    status: CameraStatus
+    installed_at: date | None
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    provided: frozenset[str]
+    # Filled in by _locate.
+    district_id: int | None = None
+    swapped_district_id: int | None = None
+
+
+def _read_row(
     row: SourceRow, context: ImportContext, duplicate: str | None
-) -> CameraRecord | RowProblem:
+) -> _ReadRow | RowProblem:
     check = _RowChecker(row)
-    code = check.text("camera_id", required=True)
+    code = check.camera_id()
     if not row.readable:
         return RowProblem(row.where, code, row.problems)
-    if code is not None and any(char.isspace() for char in code):
-        check.problems.append(f"camera_id: {code!r} contains whitespace")
     if duplicate:
         check.problems.append(duplicate)
     name = check.text("name", required=True)
     address = check.text("address")
     latitude, longitude = check.coordinate("latitude"), check.coordinate("longitude")
-    district_id = _district(check, context, latitude, longitude)
-    site = check.text("site")
-    if site is not None and site not in context.sites:
-        check.problems.append(f"site: unknown site code {site!r}")
-    main_stream_url = check.url("main_stream_url", required=True)
-    sub_stream_url = check.url("sub_stream_url")
-    status = check.status()
-    installed_at = check.iso_date("installed_at")
-    vendor, model, firmware = check.text("vendor"), check.text("model"), check.text("firmware")
-    if check.problems:
-        return RowProblem(row.where, code, tuple(check.problems))
-    assert code and name and main_stream_url and latitude is not None and longitude is not None
-    assert district_id is not None
-    return CameraRecord(
-        code=code,
-        name=name,
-        latitude=latitude,
-        longitude=longitude,
-        district_id=district_id,
-        main_stream_url=main_stream_url,
-        address=address,
-        site_code=site,
-        sub_stream_url=sub_stream_url,
-        status=status,
-        installed_at=installed_at,
-        vendor=vendor,
-        model=model,
-        firmware=firmware,
-        provided=OPTIONAL_COLUMNS.intersection(row.values),
-    )
-
-
-def _district(
-    check: _RowChecker, context: ImportContext, latitude: float | None, longitude: float | None
-) -> int | None:
-    """The district the position lies in, cross-checked with the row's district column."""
     stated = check.text("district")
     stated_ids = context.district_keys.get(stated.casefold()) if stated else None
     if stated is not None and stated_ids is None:
         check.problems.append(f"district: unknown district {stated!r}")
-    if latitude is None or longitude is None:
-        return None
-    if not valid_coordinates(latitude, longitude):
-        check.problems.append(
-            f"position: latitude {latitude!r}, longitude {longitude!r} is out of range "
-            "(latitude -90..90, longitude -180..180)"
-        )
-        return None
-    district_id = context.locator.locate(latitude, longitude)
-    if district_id is None:
-        check.problems.append(_outside_every_district(latitude, longitude, context.locator))
-    elif stated_ids is not None and district_id not in stated_ids:
-        check.problems.append(
-            f"district: the file says {stated!r} but the position lies in "
-            f"{context.locator.name_of(district_id)!r}"
-        )
-    return district_id
-
-
-def _outside_every_district(latitude: float, longitude: float, locator: DistrictLocator) -> str:
-    reason = f"position: latitude {latitude!r}, longitude {longitude!r} lies outside every district"
-    swapped = (
-        locator.locate(longitude, latitude) if valid_coordinates(longitude, latitude) else None
+    position = None
+    if latitude is not None and longitude is not None:
+        if valid_coordinates(latitude, longitude):
+            position = (latitude, longitude)
+        else:
+            check.problems.append(
+                f"position: latitude {latitude!r}, longitude {longitude!r} is out of range "
+                "(latitude -90..90, longitude -180..180)"
+            )
+    district_slot = len(check.problems)
+    site = check.text("site")
+    if site is not None and site not in context.sites:
+        check.problems.append(f"site: unknown site code {site!r}")
+    return _ReadRow(
+        where=row.where,
+        code=code,
+        problems=check.problems,
+        district_slot=district_slot,
+        position=position,
+        stated_district=stated,
+        stated_ids=stated_ids,
+        name=name,
+        address=address,
+        site=site,
+        main_stream_url=check.url("main_stream_url", required=True),
+        sub_stream_url=check.url("sub_stream_url"),
+        status=check.status(),
+        installed_at=check.iso_date("installed_at"),
+        vendor=check.text("vendor"),
+        model=check.text("model"),
+        firmware=check.text("firmware"),
+        provided=OPTIONAL_COLUMNS.intersection(row.values),
     )
-    if swapped is not None:
-        reason += (
-            f" (with latitude and longitude swapped it would lie in {locator.name_of(swapped)!r})"
+
+
+def _locate(rows: Sequence[_ReadRow], locator: DistrictLocator) -> None:
+    """Set the district of every row's position, and for a position outside every district
+    the district it would lie in with latitude and longitude swapped: two index queries."""
+    located: list[_ReadRow] = []
+    positions: list[tuple[float, float]] = []
+    for row in rows:
+        if row.position is not None:
+            located.append(row)
+            positions.append(row.position)
+    outside: list[_ReadRow] = []
+    swapped: list[tuple[float, float]] = []
+    for row, (latitude, longitude), district_id in zip(
+        located, positions, locator.locate_many(positions), strict=True
+    ):
+        row.district_id = district_id
+        if district_id is None and valid_coordinates(longitude, latitude):
+            outside.append(row)
+            swapped.append((longitude, latitude))
+    for row, district_id in zip(outside, locator.locate_many(swapped), strict=True):
+        row.swapped_district_id = district_id
+
+
+def _finish_row(row: _ReadRow, locator: DistrictLocator) -> CameraRecord | RowProblem:
+    """The record of a row whose district is known, or every reason it cannot be imported."""
+    problems = row.problems
+    if row.position is not None:
+        reason = _district_problem(row, locator)
+        if reason is not None:
+            problems.insert(row.district_slot, reason)
+    if problems:
+        return RowProblem(row.where, row.code, tuple(problems))
+    assert row.code and row.name and row.main_stream_url and row.position is not None
+    assert row.district_id is not None
+    latitude, longitude = row.position
+    return CameraRecord(
+        code=row.code,
+        name=row.name,
+        latitude=latitude,
+        longitude=longitude,
+        district_id=row.district_id,
+        main_stream_url=row.main_stream_url,
+        address=row.address,
+        site_code=row.site,
+        sub_stream_url=row.sub_stream_url,
+        status=row.status,
+        installed_at=row.installed_at,
+        vendor=row.vendor,
+        model=row.model,
+        firmware=row.firmware,
+        provided=row.provided,
+    )
+
+
+def _district_problem(row: _ReadRow, locator: DistrictLocator) -> str | None:
+    """Why the position of a located row cannot be used: outside every district, or in
+    another district than the row's district column says."""
+    assert row.position is not None
+    latitude, longitude = row.position
+    if row.district_id is None:
+        reason = (
+            f"position: latitude {latitude!r}, longitude {longitude!r} lies outside every district"
         )
-    return reason
+        if row.swapped_district_id is not None:
+            reason += (
+                " (with latitude and longitude swapped it would lie in "
+                f"{locator.name_of(row.swapped_district_id)!r})"
+            )
+        return reason
+    if row.stated_ids is not None and row.district_id not in row.stated_ids:
+        return (
+            f"district: the file says {row.stated_district!r} but the position lies in "
+            f"{locator.name_of(row.district_id)!r}"
+        )
+    return None
 
 
 def to_csv(records: Iterable[CameraRecord], district_names: Mapping[int, str]) -> str:

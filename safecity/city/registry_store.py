@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -20,30 +20,27 @@ from sqlalchemy.orm import Session
 from safecity.city.geo import DistrictArea, DistrictLocator
 from safecity.city.models import Camera, District, Site
 from safecity.city.registry_io import (
+    COLUMNS,
+    OPTIONAL_COLUMNS,
     CameraRecord,
     ImportContext,
     SourceRow,
     Validation,
-    check_rows,
+    validate,
 )
 
 WRITE_BATCH = 1000
 
-# The camera fields an import sets, and the file column each optional one comes from.
+# The camera fields an import sets: the required ones, and for each optional file column the
+# camera field it lands in (the same name, but for `site`, a code that becomes a site_id).
 _REQUIRED_FIELDS = ("name", "latitude", "longitude", "district_id", "main_stream_url")
+_FIELD_NAMED_OTHERWISE: Mapping[str, str] = {"site": "site_id"}
 _OPTIONAL_FIELDS: Mapping[str, str] = {
-    "address": "address",
-    "site": "site_id",
-    "sub_stream_url": "sub_stream_url",
-    "status": "status",
-    "installed_at": "installed_at",
-    "vendor": "vendor",
-    "model": "model",
-    "firmware": "firmware",
+    column: _FIELD_NAMED_OTHERWISE.get(column, column)
+    for column in COLUMNS
+    if column in OPTIONAL_COLUMNS
 }
 _MANAGED_FIELDS = (*_REQUIRED_FIELDS, *_OPTIONAL_FIELDS.values())
-
-_T = TypeVar("_T")
 
 Progress = Callable[[str, int, int], None]
 """Told (phase, done, total) as an import goes: phase is "checking" or "writing"."""
@@ -123,7 +120,11 @@ def import_rows(
     With any bad row and no ``skip_invalid`` nothing is written. ``dry_run`` checks and counts
     what would change without writing.
     """
-    validation = Validation.collect(_counted(check_rows(rows, context), len(rows), progress))
+    validation = validate(
+        rows,
+        context,
+        None if progress is None else lambda done, total: progress("checking", done, total),
+    )
     if validation.problems and not skip_invalid:
         return ImportReport(ImportOutcome.REJECTED, validation)
     plan = plan_import(session, validation.records, context)
@@ -136,16 +137,6 @@ def import_rows(
         updated=len(plan.updates),
         unchanged=plan.unchanged,
     )
-
-
-def _counted(items: Iterable[_T], total: int, progress: Progress | None) -> Iterable[_T]:
-    if progress is None:
-        yield from items
-        return
-    progress("checking", 0, total)
-    for done, item in enumerate(items, start=1):
-        yield item
-        progress("checking", done, total)
 
 
 def plan_import(
@@ -191,12 +182,13 @@ def _fields(record: CameraRecord, sites: Mapping[str, int]) -> dict[str, Any]:
         "model": record.model,
         "firmware": record.firmware,
     }
-    carried = {_OPTIONAL_FIELDS[column] for column in record.provided}
-    return {
-        field: value
-        for field, value in every.items()
-        if field in _REQUIRED_FIELDS or field in carried
-    }
+    # every[field] rather than a filter over every: a column added to the format but not here
+    # fails loudly instead of being dropped without a word.
+    fields = {field: every[field] for field in _REQUIRED_FIELDS}
+    for column, field in _OPTIONAL_FIELDS.items():
+        if column in record.provided:
+            fields[field] = every[field]
+    return fields
 
 
 def write_import(session: Session, plan: ImportPlan, progress: Progress | None = None) -> None:

@@ -34,3 +34,7 @@ def test_invalid_polygon_is_refused() -> None:
     bow_tie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
     with pytest.raises(ValueError, match="invalid or empty polygon"):
         DistrictLocator([DistrictArea(1, "Bow tie", bow_tie)])
+
+
+def test_locate_many_of_nothing_is_nothing(locator: DistrictLocator) -> None:
+    assert locator.locate_many([]) == []

@@ -17,7 +17,14 @@ from typer.testing import CliRunner
 from safecity.city import registry_store
 from safecity.city.models import Camera, CameraHealth, CameraStatus
 from safecity.city.registry_cli import app
-from safecity.city.registry_io import RegistryFormat, parse, parse_csv, serialise
+from safecity.city.registry_io import (
+    COLUMNS,
+    OPTIONAL_COLUMNS,
+    RegistryFormat,
+    parse,
+    parse_csv,
+    serialise,
+)
 from safecity.city.registry_store import (
     ImportOutcome,
     ImportReport,
@@ -218,6 +225,38 @@ def test_reimport_keeps_fields_whose_column_the_file_lacks_and_clears_empty_ones
     assert updated.name == "Renamed"
     assert updated.vendor is None
     assert updated.firmware == "10.2"
+
+
+def test_every_optional_column_lands_in_a_camera_field_and_an_empty_cell_clears_it(
+    database: Database, city: City
+) -> None:
+    full = {
+        "camera_id": "NEW-1",
+        "name": "Gate",
+        "address": "1 Park street",
+        "latitude": "51.15",
+        "longitude": "71.35",
+        "district": "West",
+        "site": "PARK-1",
+        "main_stream_url": "rtsp://10.0.0.1/main",
+        "sub_stream_url": "rtsp://10.0.0.1/sub",
+        "status": "planned",
+        "installed_at": "2024-03-01",
+        "vendor": "Axis",
+        "model": "M3106",
+        "firmware": "10.2",
+    }
+    cleared = {**full, **dict.fromkeys(OPTIONAL_COLUMNS, "")}
+    exported: list[dict[str, str]] = []
+    for values in (full, cleared):
+        run_import(database, registry(tuple(values[c] for c in COLUMNS), header=COLUMNS))
+        with database.session() as session:
+            export = read_cameras(session)
+        text = serialise(export.records, export.district_names, RegistryFormat.CSV)
+        exported += [r for r in csv.DictReader(io.StringIO(text)) if r["camera_id"] == "NEW-1"]
+
+    assert set(full) == set(COLUMNS)
+    assert exported == [full, {**cleared, "status": "active"}]
 
 
 def test_dry_run_counts_the_changes_and_writes_nothing(database: Database, city: City) -> None:
@@ -437,9 +476,15 @@ def test_cli_refuses_a_database_whose_schema_is_not_current(
     imported = runner.invoke(app, ["import", str(source)])
     exported = runner.invoke(app, ["export", str(tmp_path / "out.csv")])
 
+    probe = Database(f"sqlite:///{tmp_path / 'new.db'}")
+    head = migrate.head_revision(probe)
+    probe.dispose()
     for result in (imported, exported):
         assert result.exit_code == 1
-        assert "database schema is not up to date: run `safecity db upgrade`" in result.output
+        assert (
+            f"database schema is not up to date (empty, code needs {head}): "
+            "run `safecity db upgrade`"
+        ) in result.output
     assert not (tmp_path / "out.csv").exists()
 
 

@@ -333,8 +333,41 @@ def test_import_rejects_control_characters_in_text() -> None:
     assert reasons_of(name="Gate\x00") == ("name: 'Gate\\x00' contains control characters",)
 
 
-def test_import_rejects_camera_id_with_whitespace() -> None:
-    assert reasons_of(camera_id="AST 0001") == ("camera_id: 'AST 0001' contains whitespace",)
+@pytest.mark.parametrize("code", ["AST-0001", "ast.0001", "AST_0001", "7", "0-CAM.v2_a"])
+def test_import_accepts_camera_ids_of_letters_digits_dots_underscores_and_dashes(
+    code: str,
+) -> None:
+    [record] = check_csv({**GOOD, "camera_id": code}).records
+
+    assert record.code == code
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "AST 0001",  # whitespace
+        "AST/0001",  # an MQTT topic level separator (cameras/<code>/health) and a path separator
+        "AST+",  # MQTT single-level wildcard
+        "AST#1",  # MQTT multi-level wildcard
+        "-AST",  # would read as an option on a command line
+        ".hidden",  # a hidden file name, or ".." for a parent folder
+        "_AST",
+        "ЖД-1",  # Cyrillic: letters, but not ASCII ones
+        "AST:1",
+        "AST\\1",
+    ],
+)
+def test_import_rejects_camera_id_that_cannot_be_a_topic_level_or_file_name(code: str) -> None:
+    assert reasons_of(camera_id=code) == (
+        f"camera_id: {code!r} may hold only letters, digits, '.', '_' and '-' "
+        "(ASCII, starting with a letter or digit)",
+    )
+
+
+def test_import_gives_one_reason_for_a_camera_id_with_control_characters() -> None:
+    assert reasons_of(camera_id="AST\x001") == (
+        "camera_id: 'AST\\x001' contains control characters",
+    )
 
 
 def test_import_reports_every_reason_of_a_bad_row_at_once() -> None:
@@ -350,6 +383,63 @@ def test_import_reports_every_reason_of_a_bad_row_at_once() -> None:
         "site",
         "status",
     ]
+
+
+def test_import_keeps_column_order_for_reasons_found_by_the_district_lookup() -> None:
+    outside = only_problem(
+        check_csv({**GOOD, "name": "", "latitude": "51.30", "district": "", "site": "NOPE"})
+    )
+    disagrees = only_problem(check_csv({**GOOD, "district": "East", "status": "gone"}))
+
+    assert [reason.split(":")[0] for reason in outside.reasons] == ["name", "position", "site"]
+    assert [reason.split(":")[0] for reason in disagrees.reasons] == ["district", "status"]
+
+
+def test_import_gives_each_row_of_a_mixed_file_its_own_district_and_problems() -> None:
+    rows = [
+        {**GOOD, "camera_id": "W-1", "district": ""},
+        {**GOOD, "camera_id": "NO-LAT", "latitude": "", "district": ""},
+        {**GOOD, "camera_id": "E-1", "longitude": "71.45", "district": ""},
+        {**GOOD, "camera_id": "FAR", "latitude": "10", "longitude": "10", "district": ""},
+        {**GOOD, "camera_id": "RANGE", "latitude": "95", "district": ""},
+        {**GOOD, "camera_id": "SWAP", "latitude": "71.45", "longitude": "51.15", "district": ""},
+        {**GOOD, "camera_id": "BORDER", "longitude": "71.40", "district": ""},
+        {**GOOD, "camera_id": "E-2", "longitude": "71.49", "district": "East"},
+    ]
+
+    validation = check_csv(*rows)
+
+    assert [(r.code, r.district_id) for r in validation.records] == [
+        ("W-1", WEST_ID),
+        ("E-1", EAST_ID),
+        ("BORDER", WEST_ID),  # on the shared border: the lowest district id
+        ("E-2", EAST_ID),
+    ]
+    reasons = {p.camera_id: p.reasons for p in validation.problems}
+    assert list(reasons) == ["NO-LAT", "FAR", "RANGE", "SWAP"]
+    assert reasons["NO-LAT"] == ("latitude: missing (required)",)
+    assert reasons["FAR"] == (
+        "position: latitude 10.0, longitude 10.0 lies outside every district",
+    )
+    assert "is out of range" in reasons["RANGE"][0]
+    assert "swapped it would lie in 'East'" in reasons["SWAP"][0]
+
+
+def test_import_reports_progress_from_nothing_to_every_row() -> None:
+    rows = parse_csv(csv_bytes(*({**GOOD, "camera_id": f"C-{n}"} for n in range(1200)))).rows
+    told: list[tuple[int, int]] = []
+
+    validation = validate(rows, CONTEXT, lambda done, total: told.append((done, total)))
+
+    assert len(validation.records) == 1200
+    assert told[0] == (0, 1200) and told[-1] == (1200, 1200)
+    assert [done for done, _ in told] == sorted(done for done, _ in told)
+
+
+def test_import_checks_a_file_without_rows() -> None:
+    assert validate(
+        parse_csv(b"camera_id,name,latitude,longitude,main_stream_url\n").rows, CONTEXT
+    ) == (Validation((), ()))
 
 
 def test_import_reports_bad_rows_without_a_camera_id_as_unknown() -> None:
