@@ -43,7 +43,13 @@ def test_admin_signs_in_and_sees_every_district_and_camera_on_the_map(
     console.goto()
     expect(page).to_have_url(re.compile(r"#/login"))
 
-    sign_in(page, "admin")
+    with page.expect_response("**/api/auth/login") as login_answer:
+        sign_in(page, "admin")
+    # A browser never asks for the bearer token; the HttpOnly cookie is the session.
+    login_body = login_answer.value.request.post_data_json
+    assert login_body is not None
+    assert not login_body.get("issue_token")
+    assert login_answer.value.ok
 
     expect(page).to_have_url(re.compile(r"#/map$"))
     expect(page.locator("#user-name")).to_have_text(city.admin_name)

@@ -30,39 +30,17 @@ export async function restore() {
   return currentUser;
 }
 
-const SESSION_READY_TRIES = 20;
-const SESSION_READY_WAIT_MS = 50;
-
-function pause(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
- * Wait until the server accepts the new session cookie. The API commits a new session only
- * after its login answer has gone out (FastAPI runs the end of a `yield` dependency after the
- * response), so a screen that loads at once can meet a 401 and bounce the operator back here.
+ * Sign in; resolves to the user the server described. Only `user` is taken from the answer:
+ * the session lives in the HttpOnly cookie the server sets, and the console never asks for
+ * or keeps a bearer token.
  */
-async function sessionReady() {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await request("/api/auth/me", { quietUnauthorized: true });
-    } catch (error) {
-      const notYet = error instanceof ApiError && error.status === 401;
-      if (!notYet) throw error;
-      // Not "wrong password": the password was right, the session never became valid.
-      if (attempt >= SESSION_READY_TRIES) throw new Error("the server did not confirm the session");
-      await pause(SESSION_READY_WAIT_MS);
-    }
-  }
-}
-
 export async function signIn(username, password) {
-  await request("/api/auth/login", {
+  const { user: who } = await request("/api/auth/login", {
     method: "POST",
     body: { username, password },
     quietUnauthorized: true,
   });
-  const who = await sessionReady();
   set(who);
   return who;
 }
