@@ -18,7 +18,9 @@ errors = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="YAML settings file (default: ./safecity.yaml if present)."),
+    typer.Option(
+        "--config", "-c", help="YAML settings file (default: ./safecity.yaml if present)."
+    ),
 ]
 
 

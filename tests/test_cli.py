@@ -85,7 +85,9 @@ def test_config_schema_describes_every_key() -> None:
 
 def test_config_check_hides_the_database_password(tmp_path: Path) -> None:
     path = tmp_path / "safecity.yaml"
-    path.write_text("database:\n  url: postgresql+psycopg://safecity:hunter2@db.internal/safecity\n")
+    path.write_text(
+        "database:\n  url: postgresql+psycopg://safecity:hunter2@db.internal/safecity\n"
+    )
     result = runner.invoke(app, ["config", "check", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert "hunter2" not in result.output
