@@ -161,7 +161,9 @@ def test_demo_starts_within_a_minute_serves_and_stops_on_ctrl_c(tmp_path: Path) 
                 time.sleep(0.2)
         login = urllib.request.Request(
             f"{base}/api/auth/login",
-            data=json.dumps({"username": "operator", "password": "safecity-demo"}).encode(),
+            data=json.dumps(
+                {"username": "operator", "password": "safecity-demo", "issue_token": True}
+            ).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(login, timeout=10) as response:
