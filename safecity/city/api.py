@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.auth.roles import REGISTRY_EDITORS, Scope
 from safecity.auth.scope import camera_condition, district_condition, site_condition
-from safecity.city.geo import DistrictArea, DistrictLocator
+from safecity.city.districts import stored_district_locator
 from safecity.city.models import (
     Camera,
     CameraHealth,
@@ -254,10 +254,7 @@ def update_camera(
     for field, value in changes.items():
         setattr(camera, field, value)
     if "latitude" in changes or "longitude" in changes:
-        locator = DistrictLocator(
-            DistrictArea(d.id, d.name, d.geometry) for d in session.scalars(select(District))
-        )
-        district_id = locator.locate(camera.latitude, camera.longitude)
+        district_id = stored_district_locator(session).locate(camera.latitude, camera.longitude)
         if district_id is None:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from safecity.city.geo import DistrictArea, DistrictLocator
+from safecity.city.districts import stored_district_locator
 from safecity.city.models import Camera, District, Site
 from safecity.city.registry_io import (
     COLUMNS,
@@ -96,14 +96,8 @@ def district_keys(session: Session) -> dict[str, frozenset[int]]:
 
 def load_context(session: Session) -> ImportContext:
     """Districts and sites as they are now. Raises ValueError on an unusable district polygon."""
-    areas = [
-        DistrictArea(district_id, name, geometry)
-        for district_id, name, geometry in session.execute(
-            select(District.id, District.name, District.geometry)
-        )
-    ]
     sites = {code: site_id for code, site_id in session.execute(select(Site.code, Site.id))}
-    return ImportContext(DistrictLocator(areas), district_keys(session), sites)
+    return ImportContext(stored_district_locator(session), district_keys(session), sites)
 
 
 def import_rows(

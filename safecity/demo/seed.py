@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from safecity.auth.models import User
 from safecity.auth.passwords import hash_password
-from safecity.city.geo import DistrictArea, DistrictLocator
+from safecity.city.districts import stored_district_locator
+from safecity.city.geo import DistrictLocator
 from safecity.city.models import (
     Camera,
     District,
@@ -64,10 +65,7 @@ def seed_demo_city(database: Database, city: DemoCity, *, reset: bool = False) -
         districts = _insert_districts(session, city)
         organizations = _insert_organizations(session, city, districts)
         units = _insert_police_units(session, city, districts, organizations)
-        locator = DistrictLocator(
-            DistrictArea(districts[district.code], district.name, district.geometry)
-            for district in city.districts
-        )
+        locator = stored_district_locator(session)
         sites = _insert_sites(session, city, locator, organizations)
         _insert_cameras(session, city, locator, sites)
         _insert_crimes(session, city, locator)
