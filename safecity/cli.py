@@ -15,6 +15,7 @@ from safecity.city import registry_cli
 from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
 from safecity.settings import Settings
 from safecity.store import migrate
+from safecity.video import evidence_cli, recordings_cli
 
 app = typer.Typer(
     help="SafeCity: city-scale video surveillance operations.",
@@ -28,6 +29,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(registry_cli.app, name="cameras")
+app.add_typer(evidence_cli.app, name="evidence")
+app.add_typer(recordings_cli.app, name="recordings")
 
 console = Console()
 
@@ -66,19 +69,33 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default from settings).")] = None,
 ) -> None:
-    """Serve the API and the operator console."""
+    """Serve the API and the operator console, and ingest and record the cameras chosen by
+    the `video.cameras` setting (every active camera by default; 'none' for API only)."""
     import uvicorn
 
     from safecity.api.app import create_app
+    from safecity.bus import InProcessBus
+    from safecity.video.health import CameraHealthRecorder
+    from safecity.video.node import VideoNode
 
     settings = settings_or_exit(config)
     database = database_or_exit(settings)
-    uvicorn.run(
-        create_app(settings, database),
-        host=host if host is not None else settings.api.host,
-        port=port if port is not None else settings.api.port,
-        log_level="info",
-    )
+    bus = InProcessBus()
+    health = CameraHealthRecorder(bus, database)
+    node = VideoNode(settings, database, bus)
+    health.start()
+    node.start()
+    try:
+        uvicorn.run(
+            create_app(settings, database, node, live=node),
+            host=host if host is not None else settings.api.host,
+            port=port if port is not None else settings.api.port,
+            log_level="info",
+        )
+    finally:
+        node.stop()
+        health.stop()
+        bus.close()
 
 
 @app.command()

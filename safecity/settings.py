@@ -46,6 +46,66 @@ class MediaSettings(_Section):
     )
 
 
+class VideoSettings(_Section):
+    cameras: Literal["active", "none"] | list[str] = Field(
+        default="active",
+        title="Cameras to ingest",
+        description="'active': every camera whose status is active; 'none': no ingest in this "
+        "process (API only); or a list of camera ids.",
+    )
+    record: bool = Field(default=True, description="Record what is ingested (video registration).")
+    segment_seconds: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=300.0,
+        description="Target length of a recorded segment; each is cut at the next keyframe.",
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        default="tcp", description="RTSP transport when a stream URL does not choose one."
+    )
+    connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Give up a connection attempt after this long."
+    )
+    stall_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="A connected stream that sends nothing for this long is stalled; reconnect.",
+    )
+    backoff_initial_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="First wait before reconnecting a lost camera."
+    )
+    backoff_max_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Longest wait between reconnect attempts (doubling, with jitter).",
+    )
+    retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        title="Retention (days)",
+        description="Keep recordings this long unless the camera or its site says otherwise.",
+    )
+    min_free_percent: float = Field(
+        default=5.0,
+        ge=0,
+        lt=100,
+        title="Free-disk floor (%)",
+        description="Below this share of free space on the media disk, the oldest recordings "
+        "(city-wide, never held ones) are deleted until it is met.",
+    )
+    retention_check_seconds: float = Field(
+        default=60.0, gt=0, description="How often retention runs."
+    )
+    evidence_key: Path | None = Field(
+        default=None,
+        title="Evidence signing key",
+        description="Ed25519 private key (PEM) that signs evidence packages. Empty means "
+        "data_dir/keys/evidence-ed25519.pem, created on first use.",
+    )
+
+
 class BusSettings(_Section):
     kind: Literal["memory"] = Field(
         default="memory",
@@ -101,6 +161,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    video: VideoSettings = Field(default_factory=VideoSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
@@ -113,6 +174,10 @@ class Settings(BaseSettings):
     @property
     def media_path(self) -> Path:
         return self.media.path or self.data_dir / "media"
+
+    @property
+    def evidence_key_path(self) -> Path:
+        return self.video.evidence_key or self.data_dir / "keys" / "evidence-ed25519.pem"
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,8 @@ from safecity.city import api as city_api
 from safecity.insights import api as insights_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
+from safecity.video import evidence_api, live_api, playback_api
+from safecity.video.live import LiveFeeds
 from safecity.video.snapshots import SnapshotProvider
 from safecity.web import STATIC_DIR
 
@@ -34,7 +36,11 @@ CONTENT_SECURITY_POLICY = (
 
 
 def create_app(
-    settings: Settings, database: Database, snapshots: SnapshotProvider | None = None
+    settings: Settings,
+    database: Database,
+    snapshots: SnapshotProvider | None = None,
+    *,
+    live: LiveFeeds | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="SafeCity",
@@ -44,6 +50,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.snapshots = snapshots
+    app.state.live = live
     app.state.login_throttle = LoginThrottle(max_failures=5)
     # One address may mistype for several people (an OCC behind one NAT), not spray names.
     app.state.address_throttle = LoginThrottle(max_failures=30)
@@ -52,6 +59,9 @@ def create_app(
     app.include_router(auth_api.router)
     app.include_router(city_api.router)
     app.include_router(insights_api.router)
+    app.include_router(live_api.router)
+    app.include_router(playback_api.router)
+    app.include_router(evidence_api.router)
 
     @app.middleware("http")
     async def headers_and_metrics(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Date,
     Float,
@@ -148,6 +149,12 @@ class Site(Base):
     tasks: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, doc="What to watch for here, see safecity.city.schedule.SiteTask"
     )
+    retention_days: Mapped[float | None] = mapped_column(
+        Float, doc="Keep its cameras' recordings this long; empty = the global setting."
+    )
+    retention_bytes: Mapped[int | None] = mapped_column(
+        BigInteger, doc="At most this much recording per camera; empty = no quota."
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     district: Mapped[District] = relationship()
@@ -186,6 +193,12 @@ class Camera(Base):
         str_enum(CameraHealth, "camera_health"), default=CameraHealth.UNKNOWN
     )
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retention_days: Mapped[float | None] = mapped_column(
+        Float, doc="Keep its recordings this long; empty = its site's, else the global setting."
+    )
+    retention_bytes: Mapped[int | None] = mapped_column(
+        BigInteger, doc="At most this much recording; empty = its site's quota, else none."
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

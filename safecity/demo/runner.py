@@ -37,7 +37,7 @@ from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.video.health import CameraHealthRecorder
-from safecity.video.simulator import CameraSimulator
+from safecity.video.node import VideoNode
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
 DEMO_DATA_DIR = Path(".safecity-demo")
@@ -264,16 +264,25 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
             live = ensure_videos(settings.media_path / "demo", pick_live_cameras(session, cameras))
             point_cameras_at(session, live)
             step.done = f"H.264 streams for {len(live)} cameras in {settings.media_path / 'demo'}"
+        if "cameras" not in settings.video.model_fields_set:
+            # Only the simulated cameras have a stream; the rest of the registry is addresses.
+            video = settings.video.model_copy(update={"cameras": [c.code for c in live]})
+            settings = settings.model_copy(update={"video": video})
         bus = InProcessBus()
         cleanup.callback(bus.close)
-        recorder = CameraHealthRecorder(bus, database)
-        recorder.start()
-        cleanup.callback(recorder.stop)
-        simulator = CameraSimulator({camera.code: camera.video for camera in live}, bus)
-        simulator.start()
-        cleanup.callback(simulator.stop)
+        health = CameraHealthRecorder(bus, database)
+        health.start()
+        cleanup.callback(health.stop)
+        with progress.step("Starting ingest and recording") as step:
+            node = VideoNode(settings, database, bus)
+            node.start()
+            cleanup.callback(node.stop)
+            step.done = (
+                f"Recording {len(node.camera_codes)} cameras into "
+                f"{settings.media_path / 'recordings'}"
+            )
         with progress.step("Starting the API and console") as step:
-            app = create_app(settings, database, simulator)
+            app = create_app(settings, database, node, live=node)
             host, port = settings.api.host, settings.api.port
             listener = listening_socket(host, port)
             cleanup.callback(listener.close)

@@ -4,15 +4,27 @@ from safecity.auth.models import LoginSession, User
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.insights.models import CrimeRecord
 from safecity.store.base import Base
+from safecity.video.models import (
+    CameraStream,
+    EvidenceExport,
+    LegalHold,
+    RecordedSegment,
+    RecordingPurge,
+)
 
 __all__ = [
     "Base",
     "Camera",
+    "CameraStream",
     "CrimeRecord",
     "District",
+    "EvidenceExport",
+    "LegalHold",
     "LoginSession",
     "Organization",
     "PoliceUnit",
+    "RecordedSegment",
+    "RecordingPurge",
     "Site",
     "User",
 ]

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from safecity.bus import Bus, Message, Subscription
 from safecity.city.models import Camera, CameraHealth
-from safecity.store.base import UTCDateTime
+from safecity.store.base import UTCDateTime, utcnow
 from safecity.store.engine import Database
+from safecity.video.models import CameraStream, StreamStatus
 
 log = logging.getLogger(__name__)
 
@@ -33,42 +36,86 @@ def health_topic(camera_code: str) -> str:
 
 @dataclass(frozen=True)
 class StreamHealth:
+    """A camera's stream as its ingest worker and recorder see it right now."""
+
     camera_code: str
-    online: bool
+    status: StreamStatus
+    detail: str | None
     fps: float
     bitrate_kbps: float
     last_packet_at: datetime | None
-    packets: int
-    loops: int
+    connected_since: datetime | None = None
+    reconnects: int = 0
+    gaps: int = 0
+    packets: int = 0
+    loops: int = 0
     """How many times a looping source has played to its end (0 for a live camera)."""
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+    recording: bool = False
+
+    @property
+    def online(self) -> bool:
+        return self.status is StreamStatus.ONLINE
 
     def to_payload(self) -> dict[str, Any]:
         return {
             "camera": self.camera_code,
-            "online": self.online,
+            "status": self.status.value,
+            "detail": self.detail,
             "fps": round(self.fps, 2),
             "bitrate_kbps": round(self.bitrate_kbps, 1),
-            "last_packet_at": self.last_packet_at.isoformat() if self.last_packet_at else None,
+            "last_packet_at": _iso(self.last_packet_at),
+            "connected_since": _iso(self.connected_since),
+            "reconnects": self.reconnects,
+            "gaps": self.gaps,
             "packets": self.packets,
             "loops": self.loops,
+            "width": self.width,
+            "height": self.height,
+            "codec": self.codec,
+            "recording": self.recording,
         }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> StreamHealth:
         """Raises KeyError/ValueError/TypeError on a malformed payload."""
-        last = payload["last_packet_at"]
-        last_packet_at = datetime.fromisoformat(last) if last is not None else None
-        if last_packet_at is not None and last_packet_at.tzinfo is None:
-            raise ValueError("last_packet_at has no time zone")
+        detail = payload.get("detail")
         return cls(
             camera_code=str(payload["camera"]),
-            online=bool(payload["online"]),
+            status=StreamStatus(payload["status"]),
+            detail=str(detail)[:500] if detail is not None else None,
             fps=float(payload["fps"]),
             bitrate_kbps=float(payload["bitrate_kbps"]),
-            last_packet_at=last_packet_at,
-            packets=int(payload["packets"]),
-            loops=int(payload["loops"]),
+            last_packet_at=_aware(payload.get("last_packet_at")),
+            connected_since=_aware(payload.get("connected_since")),
+            reconnects=int(payload.get("reconnects", 0)),
+            gaps=int(payload.get("gaps", 0)),
+            packets=int(payload.get("packets", 0)),
+            loops=int(payload.get("loops", 0)),
+            width=_optional_int(payload.get("width")),
+            height=_optional_int(payload.get("height")),
+            codec=str(payload["codec"])[:64] if payload.get("codec") else None,
+            recording=bool(payload.get("recording", False)),
         )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _aware(text: Any) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(str(text))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp has no time zone")
+    return moment
+
+
+def _optional_int(value: Any) -> int | None:
+    return int(value) if value is not None else None
 
 
 def publish_health(bus: Bus, health: StreamHealth) -> None:
@@ -147,6 +194,7 @@ class CameraHealthRecorder:
         try:
             with self._database.engine.begin() as connection:
                 connection.execute(statement, rows)
+                _store_stream_states(connection, reports)
         except Exception:
             with self._lock:  # keep them for the next try, unless newer ones came meanwhile
                 for report in reports:
@@ -162,3 +210,47 @@ class CameraHealthRecorder:
                 log.exception(
                     "could not write camera health; trying again in %.0f s", self._flush_every
                 )
+
+
+def _store_stream_states(connection: Connection, reports: list[StreamHealth]) -> None:
+    """Upsert each camera's ``camera_streams`` row (one row per camera, latest state)."""
+    codes = [report.camera_code for report in reports]
+    ids = {
+        code: camera_id
+        for code, camera_id in connection.execute(
+            select(Camera.code, Camera.id).where(Camera.code.in_(codes))
+        )
+    }
+    now = utcnow()
+    rows = [
+        {
+            "camera_id": ids[report.camera_code],
+            "status": report.status,
+            "detail": report.detail,
+            "fps": report.fps,
+            "bitrate_kbps": report.bitrate_kbps,
+            "width": report.width,
+            "height": report.height,
+            "codec": report.codec,
+            "last_packet_at": report.last_packet_at,
+            "connected_since": report.connected_since,
+            "reconnects": report.reconnects,
+            "gaps": report.gaps,
+            "recording": report.recording,
+            "updated_at": now,
+        }
+        for report in reports
+        if report.camera_code in ids
+    ]
+    if not rows:
+        return
+    upsert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    statement = upsert(CameraStream)
+    columns = [name for name in rows[0] if name != "camera_id"]
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["camera_id"],
+            set_={name: statement.excluded[name] for name in columns},
+        ),
+        rows,
+    )

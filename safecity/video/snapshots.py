@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
+
+from safecity.video.packets import StreamInfo, VideoPacket
 
 # MJPEG quantiser: 2 is near-lossless, 31 the coarsest; 4 keeps plates and faces readable at a
 # fraction of the size.
@@ -28,3 +31,44 @@ def jpeg_from_frame(frame: av.VideoFrame, quantiser: int = JPEG_QUANTISER) -> by
     packets = encoder.encode(frame.reformat(format="yuvj420p"))
     packets += encoder.encode(None)
     return b"".join(bytes(packet) for packet in packets)
+
+
+class GopBuffer:
+    """A ``PacketSink`` that keeps the packets since the last keyframe, so that a snapshot
+    decodes one GOP on demand instead of decoding every frame all the time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._extradata = b""
+        self._codec = "h264"
+        self._gop: list[bytes] = []
+
+    def stream_opened(self, info: StreamInfo) -> None:
+        with self._lock:
+            self._extradata, self._codec, self._gop = info.extradata, info.codec, []
+
+    def packet(self, packet: VideoPacket) -> None:
+        with self._lock:
+            if packet.keyframe:
+                self._gop = []
+            self._gop.append(packet.data)
+
+    def stream_closed(self) -> None:
+        """The last picture stays available: a snapshot of a camera that just dropped still
+        shows what it saw last."""
+
+    def snapshot_jpeg(self) -> bytes | None:
+        with self._lock:
+            gop, extradata, codec = list(self._gop), self._extradata, self._codec
+        if not gop:
+            return None
+        decoder = cast(av.VideoCodecContext, av.CodecContext.create(codec, "r"))
+        if extradata:
+            decoder.extradata = extradata
+        latest = None
+        for data in gop:
+            for frame in decoder.decode(av.Packet(data)):
+                latest = frame
+        for frame in decoder.decode(None):
+            latest = frame
+        return jpeg_from_frame(latest) if isinstance(latest, av.VideoFrame) else None

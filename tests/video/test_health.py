@@ -7,13 +7,16 @@ from safecity.bus import InProcessBus, Message
 from safecity.city.models import Camera, CameraHealth
 from safecity.store.engine import Database
 from safecity.video.health import CameraHealthRecorder, StreamHealth, health_topic
+from safecity.video.models import CameraStream, StreamStatus
 from tests import factories as f
 
 SEEN = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
 
 def _report(code: str, online: bool, seen: datetime | None) -> StreamHealth:
-    return StreamHealth(code, online, 15.0, 95.0, seen, 300, 0)
+    status = StreamStatus.ONLINE if online else StreamStatus.UNREACHABLE
+    detail = None if online else "connection refused"
+    return StreamHealth(code, status, detail, 15.0, 95.0, seen, packets=300, reconnects=2)
 
 
 @pytest.fixture
@@ -46,6 +49,26 @@ def test_latest_report_of_each_camera_is_written_in_one_batch(cameras: Database)
     assert state["AST-2"] == (CameraHealth.OFFLINE, None)
     assert state["AST-3"] == (CameraHealth.UNKNOWN, None)
     assert recorder.flush() == 0, "nothing new, nothing written"
+
+
+def test_stream_state_is_kept_per_camera_and_updated(cameras: Database) -> None:
+    recorder = CameraHealthRecorder(InProcessBus(), cameras)
+    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", False, None).to_payload()))
+    recorder.flush()
+    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
+    recorder._on_report(Message(health_topic("AST-2"), _report("AST-2", False, None).to_payload()))
+    recorder.flush()
+    with cameras.session() as session:
+        rows = {row.camera_id: row for row in session.scalars(select(CameraStream)).all()}
+        codes = {key: value for key, value in session.execute(select(Camera.id, Camera.code))}
+        by_code = {codes[camera_id]: row for camera_id, row in rows.items()}
+    assert set(by_code) == {"AST-1", "AST-2"}
+    assert by_code["AST-1"].status is StreamStatus.ONLINE
+    assert by_code["AST-1"].detail is None
+    assert by_code["AST-1"].fps == 15.0 and by_code["AST-1"].reconnects == 2
+    assert by_code["AST-1"].last_packet_at == SEEN
+    assert by_code["AST-2"].status is StreamStatus.UNREACHABLE
+    assert by_code["AST-2"].detail == "connection refused"
 
 
 def test_offline_report_keeps_the_last_seen_time(cameras: Database) -> None:

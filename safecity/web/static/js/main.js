@@ -14,12 +14,14 @@ import * as cameraDetail from "./views/camera-detail.js";
 import * as cameraList from "./views/camera-list.js";
 import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
+import * as wall from "./views/wall.js";
 
 const ROUTES = [
   { pattern: /^\/login$/, view: login, title: "Sign in", public: true },
   { pattern: /^\/map$/, view: mapView, title: "Map", nav: "map" },
   { pattern: /^\/cameras$/, view: cameraList, title: "Cameras", nav: "cameras" },
   { pattern: /^\/cameras\/(\d+)$/, params: ["id"], view: cameraDetail, title: "Camera", nav: "cameras" },
+  { pattern: /^\/wall$/, view: wall, title: "Video wall", nav: "wall" },
 ];
 
 const outlet = document.getElementById("view");

@@ -9,6 +9,7 @@ import { cityName } from "./installation.js";
 const NAV = [
   ["map", "#/map", "Map"],
   ["cameras", "#/cameras", "Cameras"],
+  ["wall", "#/wall", "Video wall"],
 ];
 
 export function createShell(header, { onSignOut }) {

@@ -1,7 +1,7 @@
-// One camera: everything the registry knows, its live snapshot, and where it stands in its
-// district.
+// One camera: everything the registry knows, its live video (or, where this server has no live
+// stream of it, its snapshot), and where it stands in its district.
 
-import { isQuiet, request } from "../api.js";
+import { ApiError, isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
 import { createCityMap } from "../city-map.js";
 import { h, replaceChildren } from "../dom.js";
@@ -15,6 +15,7 @@ import {
   maskCredentials,
 } from "../format.js";
 import { rememberedListHref } from "../filters.js";
+import { createLivePlayer } from "../live.js";
 import { startSnapshots } from "../snapshot.js";
 import { errorState, loadingState } from "../states.js";
 
@@ -90,7 +91,7 @@ function streamsPanel(camera) {
   );
 }
 
-function livePanel(camera, signal) {
+function snapshotView(camera, signal) {
   const img = h("img", { id: "camera-snapshot", class: "snapshot", alt: `Live picture of ${camera.code}`, hidden: true });
   const placeholder = h(
     "div",
@@ -128,12 +129,63 @@ function livePanel(camera, signal) {
     },
   });
 
-  return h(
+  return { title: "Live snapshot", status, box };
+}
+
+/** Save the camera's current picture as a JPEG file, for a report or an incident. */
+async function saveSnapshot(camera, button) {
+  const idle = button.textContent;
+  button.disabled = true;
+  try {
+    const blob = await request(`/api/cameras/${camera.id}/snapshot.jpg`, { as: "blob" });
+    const url = URL.createObjectURL(blob);
+    const stamp = formatDateTime(new Date()).replace(/[-: ]/g, "").replace(/^(\d{8})/, "$1-");
+    h("a", { href: url, download: `${camera.code}-${stamp}.jpg` }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (error) {
+    if (isQuiet(error)) return;
+    button.textContent = error instanceof ApiError && error.status === 503 ? "No picture now" : "Snapshot failed";
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  } finally {
+    button.textContent = idle;
+    button.disabled = false;
+  }
+}
+
+/**
+ * Live video when this server receives the camera's stream; otherwise (the server says it has
+ * no stream of it) the snapshot refresher, which may still get pictures from elsewhere.
+ */
+function livePanel(camera, signal) {
+  const title = h("h2", { id: "live-title", class: "panel-title" }, "Live");
+  const snapshotButton = h(
+    "button",
+    { id: "save-snapshot", type: "button", class: "button button-ghost button-small", title: "Save the current picture as a JPEG" },
+    "Save snapshot",
+  );
+  snapshotButton.addEventListener("click", () => saveSnapshot(camera, snapshotButton));
+  const head = h("div", { class: "panel-head" }, title, snapshotButton);
+  const stopLive = new AbortController();
+  const player = createLivePlayer({
+    cameraId: camera.id,
+    label: camera.code,
+    signal: AbortSignal.any([signal, stopLive.signal]),
+    onState(state) {
+      if (state !== "unavailable") return;
+      stopLive.abort();
+      const snapshot = snapshotView(camera, signal);
+      title.textContent = snapshot.title;
+      head.replaceChildren(title, snapshot.status);
+      panel.replaceChildren(head, snapshot.box);
+    },
+  });
+  const panel = h(
     "section",
     { class: "panel live-panel", "aria-labelledby": "live-title" },
-    h("div", { class: "panel-head" }, h("h2", { id: "live-title", class: "panel-title" }, "Live snapshot"), status),
-    box,
+    head,
+    h("div", { id: "camera-live", class: "snapshot-box" }, player.element),
   );
+  return panel;
 }
 
 function miniMapPanel(camera, districts, cleanups) {

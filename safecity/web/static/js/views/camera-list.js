@@ -1,5 +1,6 @@
 // The camera registry as a table: filters, server-side paging (50 a page), click for details.
 // Filters and the page live in the hash, so a reload or a pasted link shows the same rows.
+// A tick box on each row picks cameras for the video wall, across pages and filters.
 
 import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
@@ -8,6 +9,7 @@ import { cameraState, formatAgo, formatCount, formatDateTime, formatRange, label
 import { createFilterBar, readFilters, rememberListHref } from "../filters.js";
 import { hrefFor, navigate, replaceQuery } from "../router.js";
 import { emptyState, errorState, loadingState } from "../states.js";
+import { MAX_WALL, clearSelection, selectedCameras, toggleCamera } from "../wall-selection.js";
 
 const PAGE_SIZE = 50;
 const FILTER_KEYS = ["district_id", "site_kind", "status", "health", "q"];
@@ -26,11 +28,26 @@ function healthCell(camera) {
   );
 }
 
-function cameraRow(camera, now) {
+function pickCell(camera, selected) {
+  return h(
+    "td",
+    { class: "cell-pick" },
+    h("input", {
+      type: "checkbox",
+      class: "wall-pick",
+      checked: selected.has(camera.id),
+      "aria-label": `Show ${camera.code} on the video wall`,
+      dataset: { cameraId: String(camera.id) },
+    }),
+  );
+}
+
+function cameraRow(camera, now, selected) {
   const href = `#/cameras/${camera.id}`;
   return h(
     "tr",
     { class: "camera-row", dataset: { cameraId: String(camera.id) } },
+    pickCell(camera, selected),
     h("td", { class: "cell-code mono" }, h("a", { href }, camera.code)),
     h("td", { class: "cell-name" }, camera.name, camera.address ? h("span", { class: "sub" }, camera.address) : null),
     h("td", { class: "cell-district" }, camera.district_name),
@@ -59,7 +76,16 @@ export function mount(outlet, { query, signal }) {
   const table = h(
     "table",
     { id: "camera-table", class: "data-table" },
-    h("thead", {}, h("tr", {}, COLUMNS.map((name) => h("th", { scope: "col" }, name)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col", class: "cell-pick", title: "Pick cameras for the video wall" }, "Wall"),
+        COLUMNS.map((name) => h("th", { scope: "col" }, name)),
+      ),
+    ),
     body,
   );
   const tableHost = h("div", { class: "table-wrap" }, loadingState("Loading cameras…"));
@@ -68,10 +94,14 @@ export function mount(outlet, { query, signal }) {
   const prev = h("button", { id: "pager-prev", type: "button", class: "button", onclick: () => go(offset - PAGE_SIZE) }, "‹ Previous");
   const next = h("button", { id: "pager-next", type: "button", class: "button", onclick: () => go(offset + PAGE_SIZE) }, "Next ›");
   const filterHost = h("div", { class: "filter-host" });
+  const pickedCount = h("span", { id: "wall-picked", class: "wall-picked" });
+  const openWall = h("a", { id: "open-wall", class: "button button-primary" }, "Open on video wall");
+  const clearPicked = h("button", { id: "clear-wall", type: "button", class: "button button-ghost" }, "Clear");
+  const wallBar = h("div", { class: "wall-bar", role: "status" }, pickedCount, openWall, clearPicked);
   const page = h(
     "section",
     { class: "page page-cameras", "aria-labelledby": "cameras-title" },
-    h("div", { class: "toolbar" }, h("h1", { id: "cameras-title", class: "page-title" }, "Cameras"), filterHost, count),
+    h("div", { class: "toolbar" }, h("h1", { id: "cameras-title", class: "page-title" }, "Cameras"), filterHost, wallBar, count),
     tableHost,
     h("footer", { class: "pager" }, range, h("span", { class: "pager-spacer" }), pageInfo, prev, next),
   );
@@ -117,9 +147,30 @@ export function mount(outlet, { query, signal }) {
     }
   }
 
+  function showPicked() {
+    const ids = selectedCameras();
+    wallBar.hidden = ids.length === 0;
+    pickedCount.textContent = `${ids.length} of ${MAX_WALL} picked`;
+    openWall.href = hrefFor("/wall", { cameras: ids.join(",") });
+    const full = ids.length >= MAX_WALL;
+    for (const box of body.querySelectorAll("input.wall-pick")) {
+      box.disabled = full && !box.checked;
+      box.title = box.disabled ? `A wall shows at most ${MAX_WALL} cameras` : "";
+    }
+  }
+
+  clearPicked.addEventListener("click", () => {
+    clearSelection();
+    for (const box of body.querySelectorAll("input.wall-pick")) box.checked = false;
+    showPicked();
+  });
+  showPicked();
+
   function render(result) {
     const now = Date.now();
-    body.replaceChildren(...result.items.map((camera) => cameraRow(camera, now)));
+    const selected = new Set(selectedCameras());
+    body.replaceChildren(...result.items.map((camera) => cameraRow(camera, now, selected)));
+    showPicked();
     if (result.items.length) {
       replaceChildren(tableHost, table);
     } else {
@@ -138,8 +189,15 @@ export function mount(outlet, { query, signal }) {
     next.disabled = result.offset + result.items.length >= result.total;
   }
 
+  body.addEventListener("change", (event) => {
+    const box = event.target.closest("input.wall-pick");
+    if (!box) return;
+    if (!toggleCamera(Number(box.dataset.cameraId), box.checked)) box.checked = false;
+    showPicked();
+  });
+
   body.addEventListener("click", (event) => {
-    if (event.target.closest("a") || window.getSelection()?.toString()) return;
+    if (event.target.closest("a, .cell-pick") || window.getSelection()?.toString()) return;
     const row = event.target.closest(".camera-row");
     if (row) navigate(`/cameras/${row.dataset.cameraId}`);
   });

@@ -1,0 +1,259 @@
+"""`safecity evidence export|verify|key`: signed evidence packages from the command line.
+
+``export`` is audited exactly like an export through the API (legal hold and audit row);
+without ``--as`` the exporter is recorded as ``cli:<os user>``. ``verify`` needs neither the
+settings nor the database: it is what a court expert with a SafeCity install would run.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from safecity.auth.models import User
+from safecity.auth.scope import camera_condition, resolve_scope
+from safecity.city.models import Camera
+from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.video.evidence import (
+    EXPORTER_ROLES,
+    EvidenceError,
+    Exporter,
+    ExportRequest,
+    ExportResult,
+    VerificationReport,
+    export_evidence,
+    key_fingerprint,
+    load_or_create_signing_key,
+    load_public_key,
+    public_key_pem,
+    verify_package,
+)
+
+app = typer.Typer(
+    help="Evidence packages: a clip with a signed manifest, for police and courts.",
+    no_args_is_help=True,
+)
+
+EXIT_VALID, EXIT_ALTERED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
+    """ISO 8601; a time without a zone is read in the city's time zone, as people say it."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time (e.g. 2026-03-01T15:00:00)", param_hint=option
+        ) from exc
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+@app.command("export")
+def export_command(
+    camera_code: Annotated[str, typer.Option("--camera", help="Camera code, e.g. AST-00042.")],
+    start: Annotated[
+        str, typer.Option("--from", help="Start, ISO 8601; without a zone: city time.")
+    ],
+    end: Annotated[str, typer.Option("--to", help="End, ISO 8601; without a zone: city time.")],
+    reason: Annotated[
+        str,
+        typer.Option(help="Why (case or request number): written into the package and the log."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", file_okay=False, help="Folder for the package [data_dir/evidence]."),
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="Record this SafeCity user as the exporter (they must be allowed to)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Export a camera's recording as a signed package (a folder and a zip of it)."""
+    settings = settings_or_exit(config)
+    request_start = parse_time(start, settings.zone, "--from")
+    request_end = parse_time(end, settings.zone, "--to")
+    console = Console(soft_wrap=True)
+    database = database_or_exit(settings)
+    try:
+        with database.session() as session:
+            camera = _camera(session, camera_code)
+            exporter = _exporter(session, as_user, camera)
+            request = ExportRequest(camera, request_start, request_end, reason, exporter)
+            with _progress(console) as step:
+                result = export_evidence(
+                    session,
+                    request,
+                    settings=settings,
+                    out_dir=out.resolve() if out is not None else None,
+                    progress=step,
+                )
+    except EvidenceError as exc:
+        errors.print(f"[red]not exported:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]database error, nothing exported:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    _print_export(console, result)
+
+
+def _camera(session: Session, code: str) -> Camera:
+    camera = session.scalar(select(Camera).where(Camera.code == code))
+    if camera is None:
+        errors.print(f"no camera with the code {escape(repr(code))}")
+        raise typer.Exit(1)
+    return camera
+
+
+def _exporter(session: Session, username: str | None, camera: Camera) -> Exporter:
+    """The OS account running the command, or the named user if they could export this
+    camera through the API themselves: the audit log must not name someone who could not."""
+    if username is None:
+        return Exporter.cli(getpass.getuser())
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        errors.print(f"no active user {escape(repr(username))}")
+        raise typer.Exit(1)
+    if user.role not in EXPORTER_ROLES:
+        errors.print(
+            f"{escape(username)} is a {user.role.label}: that role may not export evidence"
+        )
+        raise typer.Exit(1)
+    visible = camera_condition(resolve_scope(session, user))
+    if session.scalar(select(Camera.id).where(Camera.id == camera.id, visible)) is None:
+        errors.print(f"camera {escape(camera.code)} is outside {escape(username)}'s area")
+        raise typer.Exit(1)
+    return Exporter.from_user(user)
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[ProgressStep]:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    # Drawn only on a terminal: in a log a spinner is noise.
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        yield ProgressStep(progress, progress.add_task("starting", total=None))
+
+
+class ProgressStep:
+    """Shows the phase export_evidence is in (writing the clip, signing, zipping)."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self._progress, self._task = progress, task
+
+    def __call__(self, phase: str) -> None:
+        self._progress.update(self._task, description=phase)
+
+
+def _print_export(console: Console, result: ExportResult) -> None:
+    manifest, record = result.manifest, result.record
+    actual = manifest.actual
+    console.print(
+        f"exported {manifest.camera.code} {actual.start_local:%Y-%m-%d %H:%M:%S} – "
+        f"{actual.end_local:%H:%M:%S} ({manifest.timezone}): "
+        f"{len(manifest.segments)} segments, {len(manifest.gaps)} gaps",
+        highlight=False,
+    )
+    console.print(f"package  {escape(str(result.folder))}", highlight=False)
+    console.print(
+        f"zip      {escape(str(result.archive))} ({_size(record.bytes)})", highlight=False
+    )
+    console.print(
+        f"signed   Ed25519 key {manifest.signing_key.fingerprint_sha256}", highlight=False
+    )
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB, {count:,} bytes"
+
+
+@app.command("verify")
+def verify_command(
+    path: Annotated[Path, typer.Argument(help="The package: its folder or its zip.")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            dir_okay=False,
+            help="The city's published public key (PEM). Without it the package can only be "
+            "shown to be self-consistent.",
+        ),
+    ] = None,
+) -> None:
+    """Check a package: signature, every file's SHA-256, nothing added or removed.
+
+    Exit status: 0 valid, 1 altered (each finding is printed), 2 not a package or unreadable.
+    """
+    console = Console(soft_wrap=True)
+    trusted = None
+    if public_key is not None:
+        try:
+            trusted = load_public_key(public_key.read_bytes())
+        except (OSError, ValueError) as exc:
+            errors.print(f"[red]cannot use {escape(str(public_key))}:[/red] {escape(str(exc))}")
+            raise typer.Exit(EXIT_UNUSABLE) from exc
+    report = verify_package(path, trusted)
+    _print_report(console, report)
+    if not report.usable:
+        raise typer.Exit(EXIT_UNUSABLE)
+    if not report.valid:
+        raise typer.Exit(EXIT_ALTERED)
+
+
+def _print_report(console: Console, report: VerificationReport) -> None:
+    manifest = report.manifest
+    if manifest is not None:
+        actual = manifest.actual
+        if report.problems:
+            console.print("the manifest says (not proven: see the problems below):")
+        console.print(
+            f"package  {manifest.package_id} ({manifest.city})\n"
+            f"camera   {escape(manifest.camera.code)} — {escape(manifest.camera.name)}\n"
+            f"recorded {actual.start_local.isoformat()} – {actual.end_local.isoformat()}\n"
+            f"exported {manifest.exported_at.local.isoformat()} by "
+            f"{escape(manifest.exported_by.display_name)} ({escape(manifest.exported_by.name)})\n"
+            f"reason   {escape(manifest.reason)}",
+            highlight=False,
+        )
+    for problem in report.problems:
+        console.print(f"[red]✗[/red] {escape(problem.message)}", highlight=False)
+    for note in report.notes:
+        console.print(f"• {escape(note)}", highlight=False)
+    if not report.usable:
+        console.print("[red]NOT A PACKAGE[/red]: nothing could be checked")
+    elif report.problems:
+        count = len(report.problems)
+        console.print(f"[red]ALTERED[/red]: {count} problem{'s' if count > 1 else ''}")
+    else:
+        console.print("[green]VALID[/green]: every file is exactly as signed")
+
+
+@app.command("key")
+def key_command(config: ConfigOption = None) -> None:
+    """Print the public key that signs evidence, creating the key on first use.
+
+    The PEM goes to stdout (redirect it to a file to publish it), the fingerprint to stderr.
+    """
+    settings = settings_or_exit(config)
+    try:
+        key = load_or_create_signing_key(settings.evidence_key_path).public_key()
+    except EvidenceError as exc:
+        errors.print(f"[red]no signing key:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    typer.echo(public_key_pem(key).decode("ascii"), nl=False)
+    errors.print(f"fingerprint (SHA-256 of the raw key): {key_fingerprint(key)}", highlight=False)

@@ -1,0 +1,160 @@
+"""Legal hold endpoints: list, place and release the holds that keep recordings from
+retention. Cut to the caller's scope like every camera query: a camera (or a hold on a camera)
+outside it answers 404, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.auth.roles import Scope
+from safecity.auth.scope import camera_condition
+from safecity.city.api import NOT_FOUND as CAMERA_NOT_FOUND
+from safecity.city.models import Camera
+from safecity.video.holds import (
+    HOLD_PLACERS,
+    HOLD_READERS,
+    HOLD_RELEASERS,
+    MAX_REASON_LENGTH,
+    MAX_REFERENCE_LENGTH,
+    HoldAlreadyReleased,
+    HoldError,
+    HoldRecord,
+    get_hold,
+    list_holds,
+    place_hold,
+    release_hold,
+)
+from safecity.video.models import HoldKind, LegalHold
+
+router = APIRouter(prefix="/api", tags=["holds"])
+
+HOLD_NOT_FOUND = "no such hold, or not yours to see"
+
+
+class HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime = Field(description="First moment to keep, with its time zone.")
+    end: AwareDatetime = Field(description="Last moment to keep; after the start.")
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH, description="Why.")
+    reference: str | None = Field(
+        default=None,
+        max_length=MAX_REFERENCE_LENGTH,
+        description="Incident number, case or evidence package that asks for it.",
+    )
+
+
+class HoldOut(BaseModel):
+    id: int
+    camera_id: int
+    camera_code: str
+    start: datetime
+    end: datetime
+    kind: HoldKind
+    reason: str
+    reference: str | None
+    placed_by: str | None = Field(description="User name; empty when the system placed it.")
+    placed_at: datetime
+    active: bool
+    released_at: datetime | None
+    released_by: str | None
+
+
+def _out(record: HoldRecord) -> HoldOut:
+    return HoldOut(
+        id=record.id,
+        camera_id=record.camera_id,
+        camera_code=record.camera_code,
+        start=record.starts_at,
+        end=record.ends_at,
+        kind=record.kind,
+        reason=record.reason,
+        reference=record.reference,
+        placed_by=record.placed_by,
+        placed_at=record.placed_at,
+        active=record.active,
+        released_at=record.released_at,
+        released_by=record.released_by,
+    )
+
+
+def _require_visible_camera(session: Session, scope: Scope, camera_id: int) -> None:
+    visible = session.scalar(
+        select(Camera.id).where(Camera.id == camera_id, camera_condition(scope))
+    )
+    if visible is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=CAMERA_NOT_FOUND)
+
+
+@router.get(
+    "/cameras/{camera_id}/holds",
+    response_model=list[HoldOut],
+    dependencies=[Depends(require_role(*HOLD_READERS))],
+)
+def camera_holds(
+    camera_id: int,
+    session: DbSession,
+    scope: CurrentScope,
+    active: Annotated[bool, Query(description="Only holds not yet released.")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[HoldOut]:
+    """The camera's holds, the latest stretch first."""
+    _require_visible_camera(session, scope, camera_id)
+    return [
+        _out(record)
+        for record in list_holds(session, camera_id=camera_id, active_only=active, limit=limit)
+    ]
+
+
+@router.post(
+    "/cameras/{camera_id}/holds",
+    response_model=HoldOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_role(*HOLD_PLACERS))],
+)
+def place_camera_hold(
+    camera_id: int, body: HoldIn, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> HoldOut:
+    """Keep the camera's recordings from ``start`` to ``end`` until the hold is released."""
+    _require_visible_camera(session, scope, camera_id)
+    try:
+        hold = place_hold(
+            session,
+            camera_id=camera_id,
+            starts_at=body.start,
+            ends_at=body.end,
+            reason=body.reason,
+            reference=body.reference,
+            placed_by=user,
+        )
+    except HoldError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    return _out(get_hold(session, hold.id))
+
+
+@router.post(
+    "/holds/{hold_id}/release",
+    response_model=HoldOut,
+    dependencies=[Depends(require_role(*HOLD_RELEASERS))],
+)
+def release(hold_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope) -> HoldOut:
+    """Let retention treat the held recordings like any others again. Releasing a hold twice
+    is refused (409) so that the first release, and who made it, stays on record."""
+    visible = session.scalar(
+        select(LegalHold.id)
+        .join(Camera, Camera.id == LegalHold.camera_id)
+        .where(LegalHold.id == hold_id, camera_condition(scope))
+    )
+    if visible is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=HOLD_NOT_FOUND)
+    try:
+        return _out(release_hold(session, hold_id, released_by=user))
+    except HoldAlreadyReleased as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc

@@ -1,0 +1,233 @@
+"""The video node: ingest, recording, live view and snapshots for a set of cameras.
+
+One node runs in ``safecity serve``/``safecity demo`` (embedded mode: every active camera).
+For each camera it runs an ingest worker whose packets go to the recorder, the live feed and
+the snapshot buffer; it publishes each camera's health on the bus every few seconds, indexes
+finished segments, applies retention, and follows the registry: cameras added, removed or
+pointed at a new URL are picked up within ``reconcile_seconds``. At start it runs recovery, so
+a crash costs at most the segment each camera was writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from safecity.bus import Bus
+from safecity.city.models import Camera, CameraStatus
+from safecity.settings import Settings, VideoSettings
+from safecity.store.engine import Database
+from safecity.video.health import StreamHealth, publish_health
+from safecity.video.ingest import IngestOptions, IngestWorker
+from safecity.video.live import LiveFeed
+from safecity.video.packets import PacketSink
+from safecity.video.recorder import SegmentRecorder
+from safecity.video.recovery import recover_recordings
+from safecity.video.retention_keeper import RetentionKeeper
+from safecity.video.segment_index import SegmentIndexWriter
+from safecity.video.snapshots import GopBuffer
+
+log = logging.getLogger(__name__)
+
+HEALTH_EVERY_SECONDS = 2.0
+RECONCILE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class CameraSource:
+    camera_id: int
+    code: str
+    url: str
+
+
+@dataclass
+class CameraPipeline:
+    source: CameraSource
+    worker: IngestWorker
+    snapshots: GopBuffer
+    live: LiveFeed
+    recorder: SegmentRecorder | None
+    sinks: list[PacketSink] = field(default_factory=list)
+
+    def health(self) -> StreamHealth:
+        ingest = self.worker.health()
+        detail = ingest.detail
+        recording = False
+        if self.recorder is not None:
+            state = self.recorder.state()
+            recording = state.recording
+            if state.detail and ingest.online:
+                detail = f"recording stopped: {state.detail}"
+        return StreamHealth(
+            camera_code=ingest.camera_code,
+            status=ingest.status,
+            detail=detail,
+            fps=ingest.fps,
+            bitrate_kbps=ingest.bitrate_kbps,
+            last_packet_at=ingest.last_packet_at,
+            connected_since=ingest.connected_since,
+            reconnects=ingest.reconnects,
+            gaps=ingest.gaps,
+            packets=ingest.packets,
+            loops=ingest.loops,
+            width=ingest.width,
+            height=ingest.height,
+            codec=ingest.codec,
+            recording=recording,
+        )
+
+
+def ingest_options(video: VideoSettings) -> IngestOptions:
+    return IngestOptions(
+        rtsp_transport=video.rtsp_transport,
+        connect_timeout=video.connect_timeout_seconds,
+        stall_seconds=video.stall_seconds,
+        backoff_initial=video.backoff_initial_seconds,
+        backoff_max=video.backoff_max_seconds,
+    )
+
+
+def cameras_to_ingest(database: Database, video: VideoSettings) -> list[CameraSource]:
+    if video.cameras == "none":
+        return []
+    query = select(Camera.id, Camera.code, Camera.main_stream_url).order_by(Camera.code)
+    if video.cameras == "active":
+        query = query.where(Camera.status == CameraStatus.ACTIVE)
+    else:
+        query = query.where(Camera.code.in_(video.cameras))
+    with database.session() as session:
+        return [CameraSource(*row) for row in session.execute(query)]
+
+
+class VideoNode:
+    """Implements ``SnapshotProvider`` and ``LiveFeeds`` for the API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        bus: Bus,
+        *,
+        reconcile_seconds: float = RECONCILE_SECONDS,
+        health_every: float = HEALTH_EVERY_SECONDS,
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._bus = bus
+        self._media_root = settings.media_path
+        self._reconcile_seconds = reconcile_seconds
+        self._health_every = health_every
+        self._pipelines: dict[str, CameraPipeline] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._index = SegmentIndexWriter(database)
+        self._retention = RetentionKeeper(database, self._media_root, settings.video)
+        self._thread = threading.Thread(target=self._loop, name="video-node", daemon=True)
+
+    # -- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._media_root.mkdir(parents=True, exist_ok=True)
+        report = recover_recordings(self._database, self._media_root)
+        if report.changed:
+            log.warning(
+                "recovery: %d salvaged, %d discarded, %d indexed, %d missing",
+                len(report.salvaged),
+                len(report.discarded),
+                len(report.indexed),
+                len(report.missing),
+            )
+        self._index.start()
+        if self._settings.video.record:
+            self._retention.start()
+        self.reconcile()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop every camera (each finishes its segment), then index what was finished."""
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5.0)
+        with self._lock:
+            pipelines, self._pipelines = list(self._pipelines.values()), {}
+        for pipeline in pipelines:
+            pipeline.worker.request_stop()
+        for pipeline in pipelines:
+            pipeline.worker.stop()
+        self.publish_health(pipelines)
+        self._retention.stop()
+        self._index.stop()
+
+    # -- what the API uses -------------------------------------------------------------------
+
+    def snapshot_jpeg(self, camera_code: str) -> bytes | None:
+        pipeline = self._pipelines.get(camera_code)
+        return pipeline.snapshots.snapshot_jpeg() if pipeline is not None else None
+
+    def live_feed(self, camera_code: str) -> LiveFeed | None:
+        pipeline = self._pipelines.get(camera_code)
+        return pipeline.live if pipeline is not None else None
+
+    def health(self) -> list[StreamHealth]:
+        return [pipeline.health() for pipeline in list(self._pipelines.values())]
+
+    @property
+    def camera_codes(self) -> list[str]:
+        return sorted(self._pipelines)
+
+    # -- keeping in step with the registry ---------------------------------------------------
+
+    def reconcile(self) -> None:
+        sources = cameras_to_ingest(self._database, self._settings.video)
+        wanted = {source.code: source for source in sources}
+        with self._lock:
+            running = dict(self._pipelines)
+        for code, pipeline in running.items():
+            if wanted.get(code) != pipeline.source:
+                log.info("camera %s: no longer ingested here or its URL changed", code)
+                pipeline.worker.stop()
+                with self._lock:
+                    self._pipelines.pop(code, None)
+        for code, source in wanted.items():
+            if code not in self._pipelines:
+                self._start_camera(source)
+
+    def _start_camera(self, source: CameraSource) -> None:
+        snapshots = GopBuffer()
+        live = LiveFeed(source.code)
+        recorder = None
+        sinks: list[PacketSink] = [snapshots, live]
+        if self._settings.video.record:
+            recorder = SegmentRecorder(
+                source.camera_id,
+                source.code,
+                self._media_root,
+                self._index.add,
+                segment_seconds=self._settings.video.segment_seconds,
+            )
+            sinks.insert(0, recorder)
+        worker = IngestWorker(source.code, source.url, sinks, ingest_options(self._settings.video))
+        pipeline = CameraPipeline(source, worker, snapshots, live, recorder, sinks)
+        with self._lock:
+            self._pipelines[source.code] = pipeline
+        worker.start()
+
+    def publish_health(self, pipelines: Sequence[CameraPipeline] | None = None) -> None:
+        for pipeline in pipelines if pipelines is not None else list(self._pipelines.values()):
+            publish_health(self._bus, pipeline.health())
+
+    def _loop(self) -> None:
+        since_reconcile = 0.0
+        while not self._stop.wait(self._health_every):
+            try:
+                self.publish_health()
+                since_reconcile += self._health_every
+                if since_reconcile >= self._reconcile_seconds:
+                    since_reconcile = 0.0
+                    self.reconcile()
+            except Exception:
+                log.exception("video node housekeeping failed; going on")

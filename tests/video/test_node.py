@@ -1,0 +1,140 @@
+"""The video node end to end on simulated cameras (files played at real time): ingest →
+recorder → index, health over the bus into the registry, snapshots, live feeds, and keeping
+in step with the registry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import pytest
+from sqlalchemy import select, update
+
+from safecity.bus import InProcessBus
+from safecity.city.models import Camera, CameraHealth, CameraStatus
+from safecity.settings import Settings, VideoSettings
+from safecity.store.engine import Database
+from safecity.video.health import CameraHealthRecorder
+from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
+from safecity.video.node import VideoNode
+from safecity.video.synthetic import VideoSpec
+from tests import factories as f
+from tests.support.recording import street_clip
+
+SPEC = VideoSpec(width=320, height=180, fps=15, seconds=4, gop_seconds=1)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return street_clip(tmp_path_factory.mktemp("clips"), SPEC)
+
+
+@pytest.fixture
+def city(sqlite_database: Database, clip: Path) -> Database:
+    with sqlite_database.session() as session:
+        district = f.add_district(session, "west", f.WEST)
+        f.add_camera(session, "AST-1", district, main_stream_url=clip.as_uri())
+        f.add_camera(session, "AST-2", district, main_stream_url=clip.as_uri())
+        f.add_camera(session, "AST-OFF", district, status=CameraStatus.MAINTENANCE)
+    return sqlite_database
+
+
+@pytest.fixture
+def running(city: Database, tmp_path: Path) -> Iterator[tuple[VideoNode, Database]]:
+    settings = Settings(
+        data_dir=tmp_path, video=VideoSettings(segment_seconds=1.0, retention_check_seconds=3600)
+    )
+    bus = InProcessBus()
+    health = CameraHealthRecorder(bus, city, flush_every=0.2)
+    health.start()
+    node = VideoNode(settings, city, bus, reconcile_seconds=0.5, health_every=0.2)
+    node.start()
+    yield node, city
+    node.stop()
+    health.stop()
+    bus.close()
+
+
+def _segments(database: Database) -> list[RecordedSegment]:
+    with database.session() as session:
+        return list(session.scalars(select(RecordedSegment)))
+
+
+def test_active_cameras_are_recorded_indexed_and_reported(
+    running: tuple[VideoNode, Database], tmp_path: Path
+) -> None:
+    node, database = running
+    assert node.camera_codes == ["AST-1", "AST-2"], "the camera in maintenance is not pulled"
+    wait_for(lambda: len(_segments(database)) >= 4, what="segments of both cameras")
+    segments = _segments(database)
+    assert {s.camera_id for s in segments} == {1, 2}
+    for segment in segments:
+        with av.open(str(tmp_path / "media" / segment.path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == segment.packets
+    wait_for(lambda: _camera(database, "AST-1").health is CameraHealth.ONLINE, what="health online")
+    with database.session() as session:
+        stream = session.get(CameraStream, 1)
+        assert stream is not None
+        assert stream.status is StreamStatus.ONLINE and stream.recording
+        assert (stream.width, stream.height, stream.codec) == (320, 180, "h264")
+        assert 10 < stream.fps < 20
+
+
+def test_snapshots_and_live_feeds_only_for_ingested_cameras(
+    running: tuple[VideoNode, Database], tmp_path: Path
+) -> None:
+    node, _ = running
+    wait_for(lambda: node.snapshot_jpeg("AST-1") is not None, what="a snapshot")
+    jpeg = node.snapshot_jpeg("AST-1")
+    assert jpeg is not None and jpeg[:2] == b"\xff\xd8"
+    (tmp_path / "snap.jpg").write_bytes(jpeg)
+    with av.open(str(tmp_path / "snap.jpg")) as container:
+        assert next(container.decode(video=0)).width == 320
+    assert node.snapshot_jpeg("AST-OFF") is None
+    assert node.live_feed("AST-1") is not None
+    assert node.live_feed("AST-OFF") is None
+
+
+def test_registry_changes_are_followed(running: tuple[VideoNode, Database], clip: Path) -> None:
+    node, database = running
+    with database.session() as session:
+        session.execute(
+            update(Camera)
+            .where(Camera.code == "AST-OFF")
+            .values(status=CameraStatus.ACTIVE, main_stream_url=clip.as_uri())
+        )
+        session.execute(
+            update(Camera).where(Camera.code == "AST-2").values(status=CameraStatus.MAINTENANCE)
+        )
+    wait_for(lambda: node.camera_codes == ["AST-1", "AST-OFF"], what="reconcile")
+    wait_for(lambda: node.snapshot_jpeg("AST-OFF") is not None, what="the new camera live")
+
+
+def test_stop_finishes_the_open_segments(city: Database, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, video=VideoSettings(segment_seconds=60.0))
+    bus = InProcessBus()
+    node = VideoNode(settings, city, bus)
+    node.start()
+    wait_for(lambda: node.snapshot_jpeg("AST-1") is not None, what="packets")
+    time.sleep(1.0)
+    node.stop()
+    bus.close()
+    segments = _segments(city)
+    assert len(segments) == 2, "one short segment per camera, finished and indexed at stop"
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def _camera(database: Database, code: str) -> Camera:
+    with database.session() as session:
+        return session.scalars(select(Camera).where(Camera.code == code)).one()

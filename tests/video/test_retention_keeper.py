@@ -1,0 +1,469 @@
+"""Retention on real files in a media folder, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from sqlalchemy import select
+
+from safecity.city.models import Camera, District, Site
+from safecity.settings import VideoSettings
+from safecity.store.base import utcnow
+from safecity.store.engine import Database
+from safecity.video.models import LegalHold, PurgeReason, RecordedSegment, RecordingPurge
+from safecity.video.retention_keeper import RetentionError, RetentionKeeper
+from tests import factories as f
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SIZE = 1000
+SETTINGS = VideoSettings(retention_days=30, min_free_percent=5)
+LOGGER = "safecity.video.retention_keeper"
+
+
+class Usage(NamedTuple):
+    total: int
+    used: int
+    free: int
+
+
+class FakeDisk:
+    """A disk of ``total`` bytes holding ``other`` bytes besides the media folder's files, so
+    its free space grows as retention deletes them."""
+
+    def __init__(self, media: Path, total: int, other: int = 0) -> None:
+        self.media, self.total, self.other = media, total, other
+
+    def __call__(self, path: Path) -> Usage:
+        assert path == self.media
+        used = self.other + sum(p.stat().st_size for p in self.media.rglob("*") if p.is_file())
+        return Usage(self.total, used, self.total - used)
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    folder = tmp_path / "media"
+    folder.mkdir()
+    return folder
+
+
+def add_camera(
+    database: Database, code: str, site: dict[str, Any] | None = None, **fields: Any
+) -> int:
+    """A camera (at a new site with ``site``'s fields, if given)."""
+    with database.session() as session:
+        district = session.scalar(select(District).where(District.code == "west"))
+        if district is None:
+            district = f.add_district(session, "west", f.WEST)
+        at: Site | None = None
+        if site is not None:
+            at = f.add_site(session, f"site-{code.lower()}", district)
+            for name, value in site.items():
+                setattr(at, name, value)
+        return f.add_camera(session, code, district, at, **fields).id
+
+
+def record(
+    database: Database,
+    media: Path,
+    camera_id: int,
+    first: datetime,
+    count: int = 1,
+    *,
+    seconds: int = 10,
+    on_disk: bool = True,
+) -> list[str]:
+    """``count`` back-to-back segments from ``first``: files of SIZE bytes and their rows."""
+    with database.session() as session:
+        code = session.get_one(Camera, camera_id).code
+        paths = []
+        for index in range(count):
+            started = first + timedelta(seconds=seconds * index)
+            path = f"recordings/{code}/{started:%Y-%m-%d}/{started:%H%M%S}-000.mp4"
+            if on_disk:
+                (media / path).parent.mkdir(parents=True, exist_ok=True)
+                (media / path).write_bytes(b"\0" * SIZE)
+            session.add(
+                RecordedSegment(
+                    camera_id=camera_id,
+                    started_at=started,
+                    ended_at=started + timedelta(seconds=seconds),
+                    path=path,
+                    bytes=SIZE,
+                    sha256="0" * 64,
+                    codec="avc1.64001f",
+                    time_scale=90000,
+                    init_bytes=100,
+                    packets=seconds * 25,
+                    keyframes=[[0, 100]],
+                )
+            )
+            paths.append(path)
+    return paths
+
+
+def hold(
+    database: Database, camera_id: int, starts_at: datetime, ends_at: datetime, **fields: Any
+) -> None:
+    with database.session() as session:
+        session.add(
+            LegalHold(
+                camera_id=camera_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                kind="incident",
+                reason="robbery at the market",
+                **fields,
+            )
+        )
+
+
+def indexed(database: Database) -> set[str]:
+    with database.session() as session:
+        return set(session.scalars(select(RecordedSegment.path)))
+
+
+def on_disk(media: Path) -> set[str]:
+    return {p.relative_to(media).as_posix() for p in media.rglob("*.mp4")}
+
+
+def purges(database: Database) -> list[tuple[str, PurgeReason, int, int, datetime, datetime]]:
+    with database.session() as session:
+        rows = session.execute(
+            select(
+                Camera.code,
+                RecordingPurge.reason,
+                RecordingPurge.segments,
+                RecordingPurge.bytes,
+                RecordingPurge.oldest_at,
+                RecordingPurge.newest_at,
+            )
+            .join(Camera, Camera.id == RecordingPurge.camera_id)
+            .order_by(Camera.code, RecordingPurge.reason)
+        )
+        return [
+            (code, reason, n, size, oldest, newest)
+            for code, reason, n, size, oldest, newest in rows
+        ]
+
+
+def keeper(
+    database: Database,
+    media: Path,
+    disk: Callable[[Path], Usage] | None = None,
+    settings: VideoSettings = SETTINGS,
+    **options: Any,
+) -> RetentionKeeper:
+    return RetentionKeeper(
+        database, media, settings, disk or FakeDisk(media, total=10**12), **options
+    )
+
+
+def test_age_deletes_files_then_rows_and_the_emptied_day_folder(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    first = NOW - timedelta(days=31)
+    old = record(database, media, camera, first, 3)
+    young = record(database, media, camera, NOW - timedelta(days=1), 2)
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+    summary = keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(young)
+    assert not (media / old[0]).parent.exists()  # the day folder went with its last file
+    assert (media / young[0]).parent.exists()
+    oldest, newest = first, first + timedelta(seconds=30)
+    assert purges(database) == [("CAM-1", PurgeReason.AGE, 3, 3 * SIZE, oldest, newest)]
+    (entry,) = summary.entries
+    assert (entry.camera_code, entry.reason, entry.segments, entry.bytes) == (
+        "CAM-1",
+        PurgeReason.AGE,
+        3,
+        3 * SIZE,
+    )
+    assert summary.failed_files == 0 and summary.missing_files == 0
+    assert "camera CAM-1: purged 3 segment(s), 2.9 KiB" in caplog.text
+    assert "(age)" in caplog.text
+
+
+def test_quota_keeps_the_newest_recordings_within_the_cameras_bytes(
+    database: Database, media: Path
+) -> None:
+    camera = add_camera(database, "CAM-1", retention_bytes=3 * SIZE)
+    paths = record(database, media, camera, NOW - timedelta(hours=1), 5)
+
+    keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(paths[2:])
+    assert [row[1:4] for row in purges(database)] == [(PurgeReason.CAMERA_QUOTA, 2, 2 * SIZE)]
+
+
+def test_a_sites_policy_is_inherited(database: Database, media: Path) -> None:
+    at_site = add_camera(database, "PARK-1", site={"retention_days": 7})
+    alone = add_camera(database, "STREET-1")
+    gone = record(database, media, at_site, NOW - timedelta(days=8))
+    kept = record(database, media, at_site, NOW - timedelta(days=6))
+    kept += record(database, media, alone, NOW - timedelta(days=8))
+
+    keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(kept)
+    assert not set(gone) & on_disk(media)
+
+
+def test_a_cameras_own_setting_overrides_its_site(database: Database, media: Path) -> None:
+    camera = add_camera(
+        database,
+        "PARK-1",
+        site={"retention_days": 7, "retention_bytes": 1},
+        retention_days=10,
+        retention_bytes=100 * SIZE,
+    )
+    gone = record(database, media, camera, NOW - timedelta(days=11))
+    kept = record(database, media, camera, NOW - timedelta(days=8), 2)
+
+    keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(kept)
+    assert not set(gone) & on_disk(media)
+
+
+def test_under_the_floor_the_oldest_recordings_city_wide_go_first(
+    database: Database, media: Path
+) -> None:
+    one, two = add_camera(database, "CAM-1"), add_camera(database, "CAM-2")
+    start = NOW - timedelta(hours=1)
+    a = record(database, media, one, start, 4)
+    b = record(database, media, two, start + timedelta(seconds=5), 4)
+    # 100 kB disk, 5 % floor = 5,000 B free; 2,500 B free now: three 1,000 B files must go.
+    disk = FakeDisk(media, total=100_000, other=100_000 - 2_500 - 8 * SIZE)
+
+    summary = keeper(database, media, disk, batch_size=2).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(a[2:] + b[1:])
+    assert [row[:3] for row in purges(database)] == [
+        ("CAM-1", PurgeReason.DISK_FLOOR, 2),
+        ("CAM-2", PurgeReason.DISK_FLOOR, 1),
+    ]
+    assert summary.disk_before.free == 2_500 and summary.disk_after.free == 5_500
+    assert summary.floor_missing_bytes == 0
+
+
+def test_held_recordings_survive_age_and_quota(database: Database, media: Path) -> None:
+    aged = add_camera(database, "CAM-1")
+    limited = add_camera(database, "CAM-2", retention_bytes=SIZE)
+    first = NOW - timedelta(days=40)
+    old = record(database, media, aged, first, 3)
+    hold(database, aged, first + timedelta(seconds=12), first + timedelta(seconds=18))
+    recent = record(database, media, limited, NOW - timedelta(hours=1), 3)
+    hold(database, limited, NOW - timedelta(hours=2), NOW - timedelta(hours=1))
+
+    keeper(database, media).run_once(NOW)
+
+    # CAM-1 keeps the held middle segment; CAM-2's held first segment does not count against
+    # its one-segment quota, so only the second goes.
+    assert indexed(database) == on_disk(media) == {old[1], recent[0], recent[2]}
+
+
+def test_the_floor_leaves_held_recordings_and_warns(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    start = NOW - timedelta(hours=1)
+    paths = record(database, media, camera, start, 4)
+    hold(database, camera, start, start + timedelta(seconds=25))  # the first three
+    disk = FakeDisk(media, total=100_000, other=100_000 - 4 * SIZE)  # 0 free: 5,000 B short
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+    summary = keeper(database, media, disk).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(paths[:3])
+    assert summary.floor_held_bytes == 3 * SIZE
+    assert summary.floor_missing_bytes == 4 * SIZE
+    assert "legal holds, the rest is taken by files retention does not manage" in caplog.text
+
+    caplog.clear()
+    # With a smaller shortfall the holds alone explain it: a warning, not an error.
+    disk.other -= 2 * SIZE
+    keeper(database, media, disk).run_once(NOW)
+    (record_,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record_.levelno == logging.WARNING
+    assert "legal holds pin 2.9 KiB" in record_.getMessage()
+
+
+def test_a_released_hold_no_longer_protects(database: Database, media: Path) -> None:
+    camera = add_camera(database, "CAM-1")
+    first = NOW - timedelta(days=40)
+    record(database, media, camera, first, 2)
+    hold(database, camera, first, first + timedelta(days=1), released_at=NOW - timedelta(days=1))
+
+    keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set()
+
+
+def test_a_file_already_missing_is_counted_and_its_row_deleted(
+    database: Database, media: Path
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    record(database, media, camera, NOW - timedelta(days=40), 2, on_disk=False)
+    record(database, media, camera, NOW - timedelta(days=35), 1)
+
+    summary = keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == set()
+    (entry,) = summary.entries
+    assert entry.segments == 3 and entry.missing_files == 2
+    assert purges(database)[0][1:3] == (PurgeReason.AGE, 3)
+
+
+def test_a_file_that_cannot_be_deleted_keeps_its_row_and_the_rest_goes_on(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stuck_camera, fine_camera = add_camera(database, "CAM-1"), add_camera(database, "CAM-2")
+    stuck = record(database, media, stuck_camera, NOW - timedelta(days=40))
+    fine = record(database, media, fine_camera, NOW - timedelta(days=40))
+    folder = (media / stuck[0]).parent
+    options: dict[str, Any] = {}
+    if os.geteuid() == 0:  # root deletes whatever the permissions say: refuse in code instead
+
+        def remove_file(path: Path) -> None:
+            if path.parent == folder:
+                raise PermissionError(13, "Permission denied", str(path))
+            os.remove(path)
+
+        options["remove_file"] = remove_file
+    else:
+        folder.chmod(0o500)
+    try:
+        summary = keeper(database, media, **options).run_once(NOW)
+    finally:
+        folder.chmod(0o700)
+
+    assert indexed(database) == on_disk(media) == set(stuck)
+    assert not set(fine) & on_disk(media)
+    assert summary.failed_files == 1
+    assert [entry.camera_code for entry in summary.entries] == ["CAM-2"]
+    assert "could not delete 1 recording file(s)" in caplog.text
+    assert "Permission denied" in caplog.text
+
+    keeper(database, media).run_once(NOW)  # the next pass, once it can, deletes it
+    assert indexed(database) == on_disk(media) == set()
+
+
+def test_a_path_leading_outside_the_media_folder_is_never_followed(
+    database: Database, media: Path
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    outside = media.parent / "precious.mp4"
+    outside.write_bytes(b"keep me")
+    record(database, media, camera, NOW - timedelta(days=40), 2, on_disk=False)
+    damaged = {"../precious.mp4", str(outside)}
+    with database.session() as session:
+        segments = session.scalars(select(RecordedSegment)).all()
+        for segment, path in zip(segments, sorted(damaged), strict=True):
+            segment.path = path
+
+    summary = keeper(database, media).run_once(NOW)
+
+    assert outside.read_bytes() == b"keep me"
+    assert indexed(database) == damaged
+    assert summary.failed_files == 2
+
+
+def test_one_purge_record_per_camera_and_reason_across_batches(
+    database: Database, media: Path
+) -> None:
+    one, two = add_camera(database, "CAM-1"), add_camera(database, "CAM-2")
+    first = NOW - timedelta(days=40)
+    record(database, media, one, first, 5)
+    record(database, media, two, first, 3)
+    retention = keeper(database, media, batch_size=2, cameras_per_batch=1)
+
+    retention.run_once(NOW)
+    retention.run_once(NOW)  # nothing left to do: no new records
+
+    assert indexed(database) == set()
+    assert purges(database) == [
+        ("CAM-1", PurgeReason.AGE, 5, 5 * SIZE, first, first + timedelta(seconds=50)),
+        ("CAM-2", PurgeReason.AGE, 3, 3 * SIZE, first, first + timedelta(seconds=30)),
+    ]
+
+
+def test_a_dry_run_lists_what_would_go_and_deletes_nothing(database: Database, media: Path) -> None:
+    camera = add_camera(database, "CAM-1", retention_bytes=2 * SIZE)
+    paths = record(database, media, camera, NOW - timedelta(days=40), 2)
+    paths += record(database, media, camera, NOW - timedelta(hours=1), 3)
+    disk = FakeDisk(media, total=1_000_000)
+
+    summary = keeper(database, media, disk, batch_size=1).run_once(NOW, dry_run=True)
+
+    assert indexed(database) == on_disk(media) == set(paths)
+    assert purges(database) == []
+    assert [(e.reason, e.segments) for e in summary.entries] == [
+        (PurgeReason.AGE, 2),
+        (PurgeReason.CAMERA_QUOTA, 1),
+    ]
+    assert summary.dry_run and summary.disk_after.free == summary.disk_before.free + 3 * SIZE
+
+
+def test_an_unusable_setting_keeps_that_cameras_recordings(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken, fine = add_camera(database, "CAM-1", retention_days=0), add_camera(database, "CAM-2")
+    kept = record(database, media, broken, NOW - timedelta(days=40))
+    record(database, media, fine, NOW - timedelta(days=40))
+
+    keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == set(kept)
+    assert "camera CAM-1: retention of 0 days would delete every recording" in caplog.text
+
+
+def test_a_missing_media_folder_stops_the_pass(database: Database, tmp_path: Path) -> None:
+    with pytest.raises(RetentionError, match="is its disk mounted"):
+        keeper(database, tmp_path / "unmounted").run_once(NOW)
+
+
+def test_background_passes_survive_errors_and_stop_promptly(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    record(database, media, camera, utcnow() - timedelta(days=40))
+    real_disk = FakeDisk(media, total=10**12)
+    calls = 0
+    passes = threading.Event()
+
+    def flaky_disk(path: Path) -> Usage:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("the disk is having a bad day")
+        if calls >= 3:
+            passes.set()
+        return real_disk(path)
+
+    settings = VideoSettings(retention_check_seconds=0.05)
+    retention = keeper(database, media, flaky_disk, settings)
+    retention.start()
+    try:
+        assert passes.wait(10)
+        deadline = time.monotonic() + 10
+        while indexed(database) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        started = time.monotonic()
+        retention.stop()
+        stopped_in = time.monotonic() - started
+
+    assert indexed(database) == set()
+    assert "retention pass failed" in caplog.text and "bad day" in caplog.text
+    assert stopped_in < 1.0
