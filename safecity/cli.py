@@ -91,6 +91,7 @@ def serve(
             host=host if host is not None else settings.api.host,
             port=port if port is not None else settings.api.port,
             log_level="info",
+            ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it
         )
     finally:
         node.stop()

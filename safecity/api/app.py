@@ -18,7 +18,7 @@ from safecity.city import api as city_api
 from safecity.insights import api as insights_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video import evidence_api, live_api, playback_api
+from safecity.video import evidence_api, holds_api, live_api, playback_api
 from safecity.video.live import LiveFeeds
 from safecity.video.snapshots import SnapshotProvider
 from safecity.web import STATIC_DIR
@@ -62,6 +62,7 @@ def create_app(
     app.include_router(live_api.router)
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)
+    app.include_router(holds_api.router)
 
     @app.middleware("http")
     async def headers_and_metrics(

@@ -314,5 +314,10 @@ def _seed_if_empty(database: Database, *, reset: bool) -> str:
 def _serve(app: FastAPI, listener: socket.socket) -> None:
     """Serve until a signal. uvicorn shuts down gracefully (open streams get a second), then
     re-raises the signal, which arrives here as KeyboardInterrupt."""
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+        ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it
+    )
     uvicorn.Server(config).run(sockets=[listener])

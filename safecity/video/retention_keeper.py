@@ -1,8 +1,8 @@
 """Retention carried out: the files and index rows that ``safecity.video.retention`` decides
 to delete, deleted in bounded batches.
 
-A city records ~110 segment files a second and keeps tens of millions of rows, so nothing here
-loads a camera's (let alone the city's) segments at once. A pass:
+A city records ~110 segment files a second, millions of rows a day, so nothing here loads a
+camera's (let alone the city's) segments at once. A pass:
 
 1. **Age and quota**, a page of cameras at a time. Each camera's oldest unheld segments come
    from the (camera_id, started_at) index, beyond its age limit, or all of them while the
@@ -569,8 +569,8 @@ class RetentionKeeper:
 
     def _remove_empty_folders(self, folders: Iterable[Path]) -> None:
         """Remove the folders (a camera's day, ``recordings/<camera>/<date>``) that deleting
-        files emptied. Their parents stay: the recorder creates a camera's folder once and
-        must not find it gone between two of its own steps."""
+        files emptied. Their parents stay, so that the recorder never finds a camera's folder
+        vanishing while it creates the next day's folder in it."""
         for folder in folders:
             try:
                 folder.rmdir()

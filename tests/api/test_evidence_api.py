@@ -14,7 +14,6 @@ from safecity.api.app import create_app
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video import evidence_api
 from safecity.video.evidence import load_public_key, verify_package
 from tests.api.conftest import City
 from tests.video.test_evidence import RECORDED_AT, index_recordings, make_segment_files
@@ -32,14 +31,13 @@ def segment_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def client(
     database: Database, city: City, tmp_path: Path, segment_files: list[Path]
 ) -> Iterator[TestClient]:
-    """The app with the evidence router, and recordings on both street cameras."""
+    """The app, and recordings on both street cameras."""
     settings = Settings(data_dir=tmp_path, timezone="Asia/Almaty")
     with database.session() as session:
         for camera_id in (city.street_west_id, city.street_east_id):
             camera = session.get_one(Camera, camera_id)
             index_recordings(session, camera, settings.media_path, segment_files, RECORDED_AT)
     app = create_app(settings, database)
-    app.include_router(evidence_api.router)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -13,7 +13,6 @@ from safecity.api.app import create_app
 from safecity.auth.roles import Role
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video import holds_api
 from tests import factories as f
 from tests.api.conftest import City
 
@@ -27,11 +26,10 @@ INCIDENT = {
 
 @pytest.fixture
 def client(database: Database, city: City, tmp_path: Path) -> Iterator[TestClient]:
-    """The real app with the holds router, as the API will serve it."""
+    """The real app, as the API serves it."""
     with database.session() as session:
         f.add_user(session, "analyst", Role.ANALYST)
     app = create_app(Settings(data_dir=tmp_path), database)
-    app.include_router(holds_api.router)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -22,7 +22,7 @@ from safecity.video.live import LiveFeed
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
 from tests import factories as f
 from tests.api.conftest import City
-from tests.video.test_live import FilePlayer
+from tests.support.players import FilePlayer
 
 SPEC = VideoSpec(width=320, height=180, fps=15, seconds=2, gop_seconds=1)  # keyframes at 0, 15
 WEST_STREET = "W-STREET"

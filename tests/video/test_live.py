@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -28,138 +26,14 @@ from safecity.video.live import (
     hevc_codec_suffix,
     mse_codec,
 )
-from safecity.video.packets import PacketSink, StreamInfo, VideoPacket
+from safecity.video.packets import VideoPacket
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
+from tests.support.players import FilePlayer
 
 T = TypeVar("T")
 
 SPEC = VideoSpec(width=320, height=180, fps=15, seconds=4, gop_seconds=2)  # keyframes at 0, 30
 SMALL = VideoSpec(width=256, height=144, fps=15, seconds=2, gop_seconds=1)
-
-
-class FilePlayer:
-    """Plays a video file into a PacketSink the way ingest does: ``stream_opened`` with the
-    live PyAV input stream as template, ``packet`` for each compressed packet, then
-    ``stream_closed``. Call it from one thread, as ingest would."""
-
-    def __init__(self, path: Path, sink: PacketSink, camera_code: str = "CAM-1") -> None:
-        self.path = path
-        self.sink = sink
-        self.camera_code = camera_code
-        self.sent: list[VideoPacket] = []
-        self._container: av.container.InputContainer | None = None
-        self._packets: Iterator[av.Packet[av.video.stream.VideoStream]] = iter(())
-
-    def open(self) -> None:
-        container = av.open(str(self.path))
-        stream = container.streams.video[0]
-        assert stream.time_base is not None
-        self._container = container
-        self._packets = (p for p in container.demux(stream) if p.size and p.pts is not None)
-        self.sink.stream_opened(
-            StreamInfo(
-                camera_code=self.camera_code,
-                codec=stream.codec_context.name,
-                time_base=stream.time_base,
-                width=stream.width,
-                height=stream.height,
-                extradata=bytes(stream.codec_context.extradata or b""),
-                template=stream,
-                started_at=time.time(),
-                first_pts=stream.start_time or 0,
-            )
-        )
-
-    def send(self, count: int | None = None) -> int:
-        """Send the next ``count`` packets (all that are left with None); how many went."""
-        sent = 0
-        for source in self._packets:
-            assert source.pts is not None and source.dts is not None
-            packet = VideoPacket(
-                data=bytes(source),
-                pts=source.pts,
-                dts=source.dts,
-                duration=source.duration or 0,
-                keyframe=source.is_keyframe,
-                arrived=time.time(),
-            )
-            self.sink.packet(packet)
-            self.sent.append(packet)
-            sent += 1
-            if count is not None and sent >= count:
-                break
-        return sent
-
-    def close(self) -> None:
-        self.sink.stream_closed()
-        if self._container is not None:
-            self._container.close()
-            self._container = None
-
-
-class LoopingCamera:
-    """A camera on ingest, for the browser tests and the latency bench: plays a clip in a loop at
-    real time into a sink, on its own thread, with timestamps rising across loops as a live
-    stream's do."""
-
-    def __init__(self, path: Path, sink: PacketSink, camera_code: str) -> None:
-        self.path = path
-        self.sink = sink
-        self.camera_code = camera_code
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"ingest-{camera_code}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        with av.open(str(self.path)) as container:
-            stream = container.streams.video[0]
-            time_base = stream.time_base
-            assert time_base is not None
-            started = time.time()
-            self.sink.stream_opened(
-                StreamInfo(
-                    camera_code=self.camera_code,
-                    codec=stream.codec_context.name,
-                    time_base=time_base,
-                    width=stream.width,
-                    height=stream.height,
-                    extradata=bytes(stream.codec_context.extradata or b""),
-                    template=stream,
-                    started_at=started,
-                    first_pts=0,
-                )
-            )
-            clock_zero, offset = time.monotonic(), 0
-            while not self._stop.is_set():
-                end = offset
-                for source in container.demux(stream):
-                    if source.pts is None or source.dts is None or not source.size:
-                        continue
-                    pts, dts = source.pts + offset, source.dts + offset
-                    if self._stop.wait(
-                        max(0.0, clock_zero + float(pts * time_base) - time.monotonic())
-                    ):
-                        break
-                    self.sink.packet(
-                        VideoPacket(
-                            bytes(source),
-                            pts,
-                            dts,
-                            source.duration or 0,
-                            source.is_keyframe,
-                            time.time(),
-                        )
-                    )
-                    end = pts + (source.duration or 0)
-                offset = end
-                container.seek(0)
-            self.sink.stream_closed()
 
 
 @pytest.fixture(scope="module")

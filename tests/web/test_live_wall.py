@@ -25,10 +25,10 @@ from safecity.city.models import CameraHealth, OrganizationKind, SiteKind
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
+from safecity.video.ingest import IngestWorker
 from safecity.video.live import LiveFeed
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 from tests import factories as f
-from tests.video.test_live import LoopingCamera
 from tests.web.conftest import VIEWPORT, Watched
 from tests.web.test_console_browser import screenshot, sign_in
 
@@ -93,7 +93,7 @@ def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCity]:
     )
     feeds = Feeds([*STREAMING, SILENT])
     streams = [
-        LoopingCamera(clip, feeds.feeds[code], code)
+        IngestWorker(code, clip.as_uri(), [feeds.feeds[code]])
         for clip, code in zip(clips, STREAMING, strict=True)
     ]
     for stream in streams:
