@@ -3,6 +3,7 @@ scope; a camera or site outside it answers 404, exactly like one that does not e
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -34,13 +35,16 @@ from safecity.city.schemas import (
     SiteOut,
     SitePage,
     SiteSummary,
+    StreamHealth,
 )
 from safecity.city.stream_urls import without_password
+from safecity.video.models import CameraStream
 from safecity.video.snapshots import SnapshotProvider
 
 router = APIRouter(prefix="/api", tags=["city"])
 
 NOT_FOUND = "no such camera, or not yours to see"
+URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", re.IGNORECASE)
 
 
 def _camera_out(camera: Camera, scope: Scope) -> CameraOut:
@@ -205,12 +209,30 @@ def camera_detail(
 ) -> CameraDetail:
     """One camera. Stream passwords are shown to registry editors only."""
     camera = _visible_camera(session, scope, camera_id)
+    editor = user.role in REGISTRY_EDITORS
     main, sub = camera.main_stream_url, camera.sub_stream_url
-    if user.role not in REGISTRY_EDITORS:
+    if not editor:
         main, sub = without_password(main), sub and without_password(sub)
     return CameraDetail(
-        **_camera_out(camera, scope).model_dump(), main_stream_url=main, sub_stream_url=sub
+        **_camera_out(camera, scope).model_dump(),
+        main_stream_url=main,
+        sub_stream_url=sub,
+        stream=_stream_health(session, camera.id, show_passwords=editor),
     )
+
+
+def _stream_health(
+    session: Session, camera_id: int, *, show_passwords: bool
+) -> StreamHealth | None:
+    """The camera's ``camera_streams`` row, if ingest ever reported on it. An error detail may
+    quote the stream URL (FFmpeg names what it opened): its password is hidden like the URL's."""
+    row = session.get(CameraStream, camera_id)
+    if row is None:
+        return None
+    health = StreamHealth.model_validate(row)
+    if health.detail and not show_passwords:
+        health.detail = URL_IN_TEXT.sub(lambda found: without_password(found[0]), health.detail)
+    return health
 
 
 @router.get(

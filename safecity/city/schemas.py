@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from safecity.city.models import CameraHealth, CameraStatus, SiteKind
+from safecity.video.models import StreamStatus
 
 
 class DistrictOut(BaseModel):
@@ -65,9 +66,32 @@ class CameraOut(BaseModel):
     installed_at: date | None
 
 
+class StreamHealth(BaseModel):
+    """What ingest last measured of the camera's stream (``camera_streams``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    status: StreamStatus
+    detail: str | None = Field(description="The last problem, in plain words")
+    fps: float
+    bitrate_kbps: float
+    width: int | None
+    height: int | None
+    codec: str | None = Field(description="FFmpeg's name: h264 or hevc")
+    last_packet_at: datetime | None
+    connected_since: datetime | None
+    reconnects: int
+    gaps: int = Field(description="Breaks in the recording")
+    recording: bool
+    updated_at: datetime = Field(description="When ingest last reported")
+
+
 class CameraDetail(CameraOut):
     main_stream_url: str
     sub_stream_url: str | None
+    stream: StreamHealth | None = Field(
+        default=None, description="The stream's health; null when it was never ingested"
+    )
 
 
 class CameraPage(BaseModel):

@@ -33,7 +33,7 @@ from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
 from safecity.demo.geography import district_geometries
 from safecity.demo.seed import seed_demo_city
-from safecity.settings import Settings
+from safecity.settings import Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.video.health import CameraHealthRecorder
@@ -44,6 +44,9 @@ DEMO_DATA_DIR = Path(".safecity-demo")
 DEMO_CITY_NAME = "Astana (demo)"
 DEMO_TIMEZONE = "Asia/Almaty"
 """Astana keeps UTC+5 all year (the demo's crime records are generated in that time)."""
+DEMO_RETENTION_DAYS = 1.0
+"""Six demo cameras record ~7 GB a day between them; a demo left running should not fill a
+laptop's disk."""
 MARKER_FILE = ".safecity-demo"
 """Written into a data folder the demo made, so that --reset wipes only folders it owns."""
 VIDEO_SPEC = VideoSpec(width=640, height=360, fps=15, seconds=20, gop_seconds=2)
@@ -81,6 +84,17 @@ def demo_settings(settings: Settings, *, port: int | None = None) -> Settings:
     if port is not None:
         changes["api"] = settings.api.model_copy(update={"port": port})
     return settings.model_copy(update=changes)
+
+
+def demo_video(video: VideoSettings, live: Sequence[LiveCamera]) -> VideoSettings:
+    """Record only the simulated cameras (the rest of the registry is addresses without a
+    stream) and keep a day of it, unless the user chose otherwise."""
+    changes: dict[str, object] = {}
+    if "cameras" not in video.model_fields_set:
+        changes["cameras"] = [camera.code for camera in live]
+    if "retention_days" not in video.model_fields_set:
+        changes["retention_days"] = DEMO_RETENTION_DAYS
+    return video.model_copy(update=changes)
 
 
 def prepare_data_dir(data_dir: Path, *, reset: bool) -> None:
@@ -264,10 +278,7 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
             live = ensure_videos(settings.media_path / "demo", pick_live_cameras(session, cameras))
             point_cameras_at(session, live)
             step.done = f"H.264 streams for {len(live)} cameras in {settings.media_path / 'demo'}"
-        if "cameras" not in settings.video.model_fields_set:
-            # Only the simulated cameras have a stream; the rest of the registry is addresses.
-            video = settings.video.model_copy(update={"cameras": [c.code for c in live]})
-            settings = settings.model_copy(update={"video": video})
+        settings = settings.model_copy(update={"video": demo_video(settings.video, live)})
         bus = InProcessBus()
         cleanup.callback(bus.close)
         health = CameraHealthRecorder(bus, database)
