@@ -76,7 +76,7 @@ def serve(
     from safecity.api.app import create_app
     from safecity.bus import InProcessBus
     from safecity.video.health import CameraHealthRecorder
-    from safecity.video.node import VideoNode
+    from safecity.video.node import NodeBusy, VideoNode
 
     settings = settings_or_exit(config)
     database = database_or_exit(settings)
@@ -84,7 +84,13 @@ def serve(
     health = CameraHealthRecorder(bus, database)
     node = VideoNode(settings, database, bus)
     health.start()
-    node.start()
+    try:
+        node.start()
+    except NodeBusy as exc:
+        health.stop()
+        bus.close()
+        errors.print(f"[red]serve:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
     try:
         uvicorn.run(
             create_app(settings, database, node, live=node),

@@ -37,7 +37,7 @@ from safecity.settings import Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.video.health import CameraHealthRecorder
-from safecity.video.node import VideoNode
+from safecity.video.node import NodeBusy, VideoNode
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
 DEMO_DATA_DIR = Path(".safecity-demo")
@@ -286,7 +286,10 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
         cleanup.callback(health.stop)
         with progress.step("Starting ingest and recording") as step:
             node = VideoNode(settings, database, bus)
-            node.start()
+            try:
+                node.start()
+            except NodeBusy as exc:
+                raise DemoError(f"{exc} (is another demo running?)") from exc
             cleanup.callback(node.stop)
             step.done = (
                 f"Recording {len(node.camera_codes)} cameras into "

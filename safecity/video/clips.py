@@ -150,8 +150,8 @@ def plan_clip(
         join = plan_join(pieces)
     except Fmp4Error as exc:
         raise ClipError(
-            f"the stream of camera {camera.code} changed format within the range ({exc}); "
-            "export the parts before and after the change separately"
+            f"the recordings of camera {camera.code} in this range cannot be joined into one "
+            f"file ({exc}); export the parts on either side of that point separately"
         ) from exc
     return ClipPlan(
         camera_code=camera.code,

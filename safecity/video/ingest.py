@@ -99,6 +99,13 @@ def classify(exc: BaseException, *, connected: bool) -> SourceError:
         return SourceError(StreamStatus.UNAUTHORIZED, "the camera refused the user or password")
     if isinstance(exc, av.error.HTTPNotFoundError | FileNotFoundError):
         return SourceError(StreamStatus.NOT_FOUND, "no stream at that address")
+    if isinstance(exc, av.error.HTTPServerError):
+        return SourceError(
+            StreamStatus.UNREACHABLE,
+            "the camera answered with a server error (busy, too many sessions, or failing)",
+        )
+    if isinstance(exc, av.error.HTTPClientError):
+        return SourceError(StreamStatus.NOT_FOUND, "the camera refused the request for the stream")
     if isinstance(exc, av.error.ExitError | TimeoutError):
         if connected:
             return SourceError(StreamStatus.STALLED, "the stream stopped sending video")
@@ -119,10 +126,16 @@ def classify(exc: BaseException, *, connected: bool) -> SourceError:
         if exc.errno in unreachable:
             status = StreamStatus.OFFLINE if connected else StreamStatus.UNREACHABLE
             return SourceError(status, unreachable[exc.errno])
-        reason = exc.strerror or str(exc)
         status = StreamStatus.OFFLINE if connected else StreamStatus.UNREACHABLE
-        return SourceError(status, reason.strip() or type(exc).__name__)
-    return SourceError(StreamStatus.OFFLINE, f"{type(exc).__name__}: {exc}")
+        return SourceError(status, (exc.strerror or type(exc).__name__).strip().lower())
+    # Never the raw message: FFmpeg puts the URL, password included, into its errors.
+    return SourceError(StreamStatus.OFFLINE, f"the stream failed ({_error_name(exc)})")
+
+
+def _error_name(exc: BaseException) -> str:
+    if isinstance(exc, av.error.FFmpegError) and exc.strerror:
+        return str(exc.strerror)
+    return type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -219,6 +232,7 @@ class IngestWorker:
         self._loops = 0
         self._stream: tuple[int, int, str] | None = None
         self._failed_sinks: set[int] = set()
+        self._opened = False
 
     # -- control ---------------------------------------------------------------------------
 
@@ -277,23 +291,23 @@ class IngestWorker:
                     self._reconnects += 1
             attempt += 1
             self._set_status(StreamStatus.CONNECTING, self._detail)
-            began = time.monotonic()
+            self._opened = False
             try:
                 self._pull()
                 if self._stop.is_set():
                     break
                 raise SourceError(StreamStatus.OFFLINE, "the stream ended")
             except Exception as exc:  # every failure of one camera stays with that camera
-                error = classify(exc, connected=self._connected_since is not None)
+                error = classify(exc, connected=self._opened)
                 self._set_status(error.status, error.detail)
                 if self._connected_since is None:
                     log.info("camera %s (%s): %s", self.camera_code, shown_url, error.detail)
                 else:
                     log.warning("camera %s lost: %s", self.camera_code, error.detail)
             finally:
-                self._end_connection()
-            if time.monotonic() - began >= self._options.healthy_after:
-                self._backoff.reset()
+                flowed = self._end_connection()
+            if flowed > 0 and flowed >= self._options.healthy_after:
+                self._backoff.reset()  # it worked for a while: the next loss starts over
             if self._stop.wait(self._backoff.next_delay()):
                 break
         self._set_status(StreamStatus.STOPPED, None)
@@ -309,6 +323,7 @@ class IngestWorker:
             options=source.options,
             timeout=(self._options.connect_timeout, self._options.stall_seconds),
         )
+        self._opened = True  # from here on, silence is a stall, not an unreachable camera
         try:
             if not container.streams.video:
                 raise SourceError(StreamStatus.UNSUPPORTED, "the stream carries no video")
@@ -388,7 +403,8 @@ class IngestWorker:
             now = time.time()
             keyframe = bool(packet.is_keyframe)
             if info is not None and keyframe and self._drifted(info, pts, now):
-                self._close_sinks()  # and reopen at this keyframe, with a new anchor
+                # Re-anchor at this keyframe: sinks get the stream again with the new anchor,
+                # without a close, so the recorder ends its segment where the next begins.
                 info = None
             if info is None:
                 if not keyframe:
@@ -443,13 +459,17 @@ class IngestWorker:
                 self._sink_failed(index, sink)
         return info
 
-    def _end_connection(self) -> None:
+    def _end_connection(self) -> float:
+        """Close the connection's sinks; returns how many seconds video flowed on it."""
         with self._lock:
+            flowed = 0.0
             if self._connected_since is not None:
                 self._gaps += 1  # the recording breaks here until the camera is back
+                flowed = (datetime.now(UTC) - self._connected_since).total_seconds()
             self._connected_since = None
             self._rate.clear()
         self._close_sinks()
+        return flowed
 
     def _close_sinks(self) -> None:
         for index, sink in enumerate(self._sinks):

@@ -23,6 +23,7 @@ written until the muxer closes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -162,6 +163,12 @@ class Viewer:
             self._queue.get_nowait()
         self._queue.put_nowait(_CLOSED)
 
+    def _drop(self, reason: str) -> None:
+        """End the viewer with a reason (on its loop): ``ViewerDropped`` for the endpoint."""
+        if not self._closed:
+            self.dropped_reason = reason
+            self.close()
+
     def _offer(self, events: tuple[LiveEvent, ...]) -> None:
         """Queue events (on the viewer's loop); a full queue means the viewer fell behind."""
         if self._closed:
@@ -256,6 +263,16 @@ class LiveFeed:
             self._waiting = viewers
             self._active = set()
         self._dispatch([(viewer, (OFFLINE,)) for viewer in viewers])
+
+    def end(self, reason: str) -> None:
+        """Drop every viewer (from any thread): this feed no longer serves the camera (it was
+        removed from the node or pointed at a new URL). Players reconnect and find the new one."""
+        with self._lock:
+            viewers = self._active | self._waiting
+            self._active, self._waiting = set(), set()
+        for viewer in viewers:
+            with contextlib.suppress(RuntimeError):  # that viewer's event loop has closed
+                viewer.loop.call_soon_threadsafe(viewer._drop, reason)
 
     # --- viewers (their event loops) ---------------------------------------------------------
 

@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from safecity.api.deps import SESSION_COOKIE
+from safecity.auth.roles import Role
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.auth.sessions import user_for_token
 from safecity.city.api import NOT_FOUND
@@ -41,8 +42,13 @@ from safecity.video.live import Fragment, InitSegment, LiveFeeds, Viewer, Viewer
 
 router = APIRouter(prefix="/api", tags=["live"])
 
+LIVE_VIEWERS = frozenset(role for role in Role if role is not Role.ANALYST)
+"""Who may watch live video and take snapshots (within their scope). Analysts work with
+figures: they see the cameras on the map, not through them."""
+
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_CROSS_SITE = 4403
+CLOSE_FORBIDDEN = 4403
+"""A page of another site, or a role that may not watch live video."""
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_NO_SOURCE = 4503
@@ -81,6 +87,8 @@ def visible_camera_code(database: Database, token: str | None, camera_id: int) -
         user = user_for_token(session, token) if token else None
         if user is None:
             raise Refused(CLOSE_UNAUTHORIZED, "sign in first")
+        if user.role not in LIVE_VIEWERS:
+            raise Refused(CLOSE_FORBIDDEN, "your role may not watch live video")
         scope = resolve_scope(session, user)
         code = session.scalar(
             select(Camera.code).where(Camera.id == camera_id, camera_condition(scope))
@@ -99,7 +107,7 @@ async def live_view(websocket: WebSocket, camera_id: int, timing: bool = False) 
     token = _token(websocket)
     try:
         if not _same_site_page(websocket):
-            raise Refused(CLOSE_CROSS_SITE, "live view is only served to this server's pages")
+            raise Refused(CLOSE_FORBIDDEN, "live view is only served to this server's pages")
         code = await run_in_threadpool(visible_camera_code, database, token, camera_id)
     except Refused as refused:
         await websocket.close(*refused.close)

@@ -10,10 +10,12 @@ a crash costs at most the segment each camera was writing.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from sqlalchemy import select
 
@@ -33,8 +35,13 @@ from safecity.video.snapshots import GopBuffer
 
 log = logging.getLogger(__name__)
 
+LOCK_FILE = ".recording.lock"
 HEALTH_EVERY_SECONDS = 2.0
 RECONCILE_SECONDS = 30.0
+
+
+class NodeBusy(Exception):
+    """Another process holds the media folder."""
 
 
 @dataclass(frozen=True)
@@ -127,11 +134,14 @@ class VideoNode:
         self._index = SegmentIndexWriter(database)
         self._retention = RetentionKeeper(database, self._media_root, settings.video)
         self._thread = threading.Thread(target=self._loop, name="video-node", daemon=True)
+        self._media_lock: TextIO | None = None
 
     # -- life ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Raises ``NodeBusy`` when another process already records into the media folder."""
         self._media_root.mkdir(parents=True, exist_ok=True)
+        self._lock_media()
         report = recover_recordings(self._database, self._media_root)
         if report.changed:
             log.warning(
@@ -161,6 +171,23 @@ class VideoNode:
         self.publish_health(pipelines)
         self._retention.stop()
         self._index.stop()
+        if self._media_lock is not None:
+            self._media_lock.close()  # releases the flock
+            self._media_lock = None
+
+    def _lock_media(self) -> None:
+        """One recording process per media folder: a second one's recovery would take the
+        first one's half-written segments for crash leftovers."""
+        lock = (self._media_root / LOCK_FILE).open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            lock.close()
+            raise NodeBusy(
+                f"another SafeCity process is recording into {self._media_root}; stop it first "
+                "or give this one its own media folder (media.path)"
+            ) from exc
+        self._media_lock = lock
 
     # -- what the API uses -------------------------------------------------------------------
 
@@ -185,13 +212,15 @@ class VideoNode:
         sources = cameras_to_ingest(self._database, self._settings.video)
         wanted = {source.code: source for source in sources}
         with self._lock:
-            running = dict(self._pipelines)
-        for code, pipeline in running.items():
-            if wanted.get(code) != pipeline.source:
-                log.info("camera %s: no longer ingested here or its URL changed", code)
-                pipeline.worker.stop()
-                with self._lock:
-                    self._pipelines.pop(code, None)
+            gone = [p for code, p in self._pipelines.items() if wanted.get(code) != p.source]
+            for pipeline in gone:
+                del self._pipelines[pipeline.source.code]
+        for pipeline in gone:
+            log.info("camera %s: no longer ingested here, or its URL changed", pipeline.source.code)
+            pipeline.worker.request_stop()
+        for pipeline in gone:  # stopped together: each may wait for its read timeout
+            pipeline.worker.stop()
+            pipeline.live.end("the camera was reconfigured; reconnect")
         for code, source in wanted.items():
             if code not in self._pipelines:
                 self._start_camera(source)

@@ -35,6 +35,8 @@ PARTIAL_SUFFIX = ".partial"
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 """One fragment per GOP, no index to patch at the end: every flushed fragment is playable."""
 RETRY_AFTER_WRITE_ERROR_SECONDS = 5.0
+MAX_GOP_SECONDS = 60.0
+"""A camera whose keyframes are further apart than this is not recorded (see ``packet``)."""
 WRITE_BUFFER_BYTES = 1 << 20
 """FFmpeg hands the file this much at a time: few Python calls and hash updates (a third of the
 recorder's CPU at FFmpeg's default of 32 KiB). A crash loses what is still buffered, which is
@@ -172,7 +174,9 @@ class SegmentRecorder:
     # -- PacketSink ------------------------------------------------------------------------
 
     def stream_opened(self, info: StreamInfo) -> None:
-        self._finish()
+        # Without a close in between, ingest re-anchored the stream's clock: the open segment
+        # ends where the next one will begin, so the two never overlap.
+        self._finish(end_cap=datetime.fromtimestamp(info.started_at, UTC))
         self._info = info
 
     def stream_closed(self) -> None:
@@ -187,6 +191,19 @@ class SegmentRecorder:
         if current is not None and packet.keyframe and self._is_due(current, info, packet):
             self._finish()
             current = None
+        elif (
+            current is not None
+            and not packet.keyframe
+            and self._keyframe_overdue(current, info, packet)
+        ):
+            # FFmpeg holds a fragment (a whole GOP) in memory until the next keyframe: a camera
+            # that stopped sending them would grow it without end.
+            self._finish()
+            self._fail(
+                f"no keyframe for over {MAX_GOP_SECONDS:.0f} s; set the camera's keyframe "
+                "interval (GOP) to 1-4 s"
+            )
+            return
         if current is None:
             if not packet.keyframe or time.monotonic() < self._retry_at:
                 return
@@ -204,6 +221,12 @@ class SegmentRecorder:
         self._finish()
 
     # -- segments --------------------------------------------------------------------------
+
+    def _keyframe_overdue(
+        self, current: _OpenSegment, info: StreamInfo, packet: VideoPacket
+    ) -> bool:
+        last = current.keyframe_pts[-1] if current.keyframe_pts else current.first_pts
+        return float((packet.pts - last) * info.time_base) > MAX_GOP_SECONDS
 
     def _is_due(self, current: _OpenSegment, info: StreamInfo, packet: VideoPacket) -> bool:
         return float((packet.pts - current.first_pts) * info.time_base) >= self._segment_seconds
@@ -266,7 +289,7 @@ class SegmentRecorder:
         current.last_pts = packet.pts
         current.end_pts = max(current.end_pts, packet.pts + duration)
 
-    def _finish(self) -> None:
+    def _finish(self, *, end_cap: datetime | None = None) -> None:
         current, self._current = self._current, None
         info = self._info
         if current is None or info is None:
@@ -278,7 +301,7 @@ class SegmentRecorder:
             current.raw.close()
             os.replace(current.partial, current.final)
             _fsync_folder(current.final.parent)
-            segment = self._describe(current, info)
+            segment = self._describe(current, info, end_cap)
         except (OSError, av.error.FFmpegError, ValueError) as exc:
             self._discard(current)
             self._fail(f"cannot finish {current.path}: {_plain(exc)}")
@@ -287,7 +310,9 @@ class SegmentRecorder:
         self._bytes += segment.bytes
         self._on_segment(segment)
 
-    def _describe(self, current: _OpenSegment, info: StreamInfo) -> FinishedSegment:
+    def _describe(
+        self, current: _OpenSegment, info: StreamInfo, end_cap: datetime | None
+    ) -> FinishedSegment:
         layout = read_layout(current.final)
         digest = current.file.digest() if current.file.sequential else _sha256(current.final)
         time_base = info.time_base
@@ -303,6 +328,8 @@ class SegmentRecorder:
             )
         ]
         ended_at = datetime.fromtimestamp(info.wall_time(current.end_pts), UTC)
+        if end_cap is not None:
+            ended_at = min(ended_at, end_cap)
         return FinishedSegment(
             camera_id=self.camera_id,
             camera_code=self.camera_code,

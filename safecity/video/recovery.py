@@ -37,6 +37,8 @@ from safecity.video.segment_index import segment_row
 log = logging.getLogger(__name__)
 
 RECENT_DAYS = 2
+MISSING_ALARM = 100
+"""More rows than this without files, and over half of those checked: the disk is missing."""
 SALVAGE_SUFFIX = ".salvage"
 
 
@@ -47,6 +49,8 @@ class RecoveryReport:
     indexed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unknown_cameras: list[str] = field(default_factory=list)
+    refused: str | None = None
+    """Why rows without files were left in the index (the media disk looks absent)."""
 
     @property
     def changed(self) -> bool:
@@ -74,7 +78,7 @@ def recover_recordings(
                 if day is None or day < first_day:
                     continue
                 _recover_day(database, media_root, camera_id, day_folder, report)
-    _forget_missing(database, media_root, now - timedelta(days=RECENT_DAYS), report)
+    _forget_missing(database, media_root, cameras, now - timedelta(days=RECENT_DAYS), now, report)
     return report
 
 
@@ -201,25 +205,83 @@ def describe_segment_file(camera_id: int, media_root: Path, relative: str) -> Fi
     )
 
 
+@dataclass(frozen=True)
+class _Indexed:
+    id: int
+    camera_id: int
+    path: str
+    started_at: datetime
+    bytes: int
+
+
 def _forget_missing(
-    database: Database, media_root: Path, since: datetime, report: RecoveryReport
+    database: Database,
+    media_root: Path,
+    cameras: dict[str, int],
+    since: datetime,
+    now: datetime,
+    report: RecoveryReport,
 ) -> None:
+    """Remove index rows of the recent days whose file is gone — unless so many are gone that
+    the media disk itself is probably missing (unmounted), where forgetting would orphan a
+    whole archive: then nothing is touched and an error says why."""
+    root = media_root / RECORDINGS_FOLDER
+    checked, gone = 0, []
+    for code, camera_id in cameras.items():
+        day = since.date()
+        while day <= now.date():
+            folder = root / code / day.isoformat()
+            present = {p.name for p in folder.glob("*.mp4")} if folder.is_dir() else set()
+            for row in _indexed_on(database, camera_id, day):
+                checked += 1
+                if row.path.rsplit("/", 1)[-1] not in present:
+                    gone.append(row)
+            day += timedelta(days=1)
+        if len(gone) > MISSING_ALARM and len(gone) * 2 > checked:
+            break
+    if not gone:
+        return
+    empty = not root.is_dir() or not any(root.iterdir())
+    if empty or (len(gone) > MISSING_ALARM and len(gone) * 2 > checked):
+        report.refused = (
+            f"{len(gone):,} of {checked:,} recent segments in the index have no file under "
+            f"{root}: is the media disk mounted? The index was left as it is."
+        )
+        log.error("recovery: %s", report.refused)
+        return
     with database.session() as session:
-        rows = session.scalars(
-            select(RecordedSegment).where(RecordedSegment.ended_at >= since)
-        ).all()
-        gone = [row for row in rows if not (media_root / row.path).exists()]
-        if not gone:
-            return
         _record_missing(session, gone)
-        session.execute(delete(RecordedSegment).where(RecordedSegment.id.in_([r.id for r in gone])))
+        for start in range(0, len(gone), 500):
+            ids = [row.id for row in gone[start : start + 500]]
+            session.execute(delete(RecordedSegment).where(RecordedSegment.id.in_(ids)))
     for row in gone:
         report.missing.append(row.path)
         log.error("segment %s is in the index but not on disk; removed from the index", row.path)
 
 
-def _record_missing(session: Session, gone: list[RecordedSegment]) -> None:
-    by_camera: dict[int, list[RecordedSegment]] = {}
+def _indexed_on(database: Database, camera_id: int, day: date) -> list[_Indexed]:
+    first = datetime.combine(day, datetime.min.time(), UTC)
+    with database.session() as session:
+        return [
+            _Indexed(*row)
+            for row in session.execute(
+                select(
+                    RecordedSegment.id,
+                    RecordedSegment.camera_id,
+                    RecordedSegment.path,
+                    RecordedSegment.started_at,
+                    RecordedSegment.bytes,
+                ).where(
+                    RecordedSegment.camera_id == camera_id,
+                    RecordedSegment.started_at >= first,
+                    RecordedSegment.started_at < first + timedelta(days=1),
+                )
+            )
+        ]
+
+
+def _record_missing(session: Session, gone: list[_Indexed]) -> None:
+    by_camera: dict[int, list[_Indexed]] = {}
     for row in gone:
         by_camera.setdefault(row.camera_id, []).append(row)
     for camera_id, rows in by_camera.items():

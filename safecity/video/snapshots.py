@@ -13,6 +13,8 @@ from safecity.video.packets import StreamInfo, VideoPacket
 # MJPEG quantiser: 2 is near-lossless, 31 the coarsest; 4 keeps plates and faces readable at a
 # fraction of the size.
 JPEG_QUANTISER = 4
+MAX_GOP_BYTES = 32 << 20
+"""A GOP longer than this (a camera without keyframes) is not kept for snapshots."""
 
 
 class SnapshotProvider(Protocol):
@@ -37,21 +39,33 @@ class GopBuffer:
     """A ``PacketSink`` that keeps the packets since the last keyframe, so that a snapshot
     decodes one GOP on demand instead of decoding every frame all the time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_bytes: int = MAX_GOP_BYTES) -> None:
         self._lock = threading.Lock()
+        self._max_bytes = max_bytes
         self._extradata = b""
         self._codec = "h264"
         self._gop: list[bytes] = []
+        self._bytes = 0
 
     def stream_opened(self, info: StreamInfo) -> None:
         with self._lock:
-            self._extradata, self._codec, self._gop = info.extradata, info.codec, []
+            self._extradata, self._codec, self._gop, self._bytes = (
+                info.extradata,
+                info.codec,
+                [],
+                0,
+            )
 
     def packet(self, packet: VideoPacket) -> None:
         with self._lock:
             if packet.keyframe:
-                self._gop = []
+                self._gop, self._bytes = [], 0
+            elif not self._gop:
+                return  # dropped for size: wait for the next keyframe
             self._gop.append(packet.data)
+            self._bytes += len(packet.data)
+            if self._bytes > self._max_bytes:  # a camera that stopped sending keyframes
+                self._gop, self._bytes = [], 0
 
     def stream_closed(self) -> None:
         """The last picture stays available: a snapshot of a camera that just dropped still

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 from safecity.api.app import create_app
+from safecity.auth.roles import Role
 from safecity.city.api import NOT_FOUND
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -168,6 +169,16 @@ def test_camera_outside_the_scope_is_refused_like_a_missing_one(
     for camera_id in (city.street_west_id, 999_999):
         with client.websocket_connect(f"/api/cameras/{camera_id}/live") as ws:
             assert closed_with(ws) == (4404, NOT_FOUND)
+
+
+def test_an_analyst_sees_cameras_on_the_map_not_through_them(
+    client: TestClient, city: City, database: Database
+) -> None:
+    with database.session() as session:
+        f.add_user(session, "analyst", Role.ANALYST)
+    sign_in(client, "analyst")
+    with client.websocket_connect(f"/api/cameras/{city.street_west_id}/live") as ws:
+        assert closed_with(ws) == (4403, "your role may not watch live video")
 
 
 def test_camera_without_a_live_feed_is_closed_with_4503(client: TestClient, city: City) -> None:

@@ -15,7 +15,8 @@ import av
 import numpy as np
 import pytest
 
-from safecity.video.ingest import IngestOptions, IngestWorker, describe_source
+from safecity.video.backoff import Backoff
+from safecity.video.ingest import IngestOptions, IngestWorker, classify, describe_source
 from safecity.video.models import StreamStatus
 from safecity.video.packets import StreamInfo, VideoPacket
 from tests.support.recording import street_clip
@@ -255,3 +256,45 @@ def test_stop_is_prompt_and_closes_the_stream(
     assert not worker.running
     assert sink.closed == 1
     assert worker.health().status is StreamStatus.STOPPED
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        av.error.HTTPServerError,
+        av.error.HTTPBadRequestError,
+        av.error.UnknownError,
+        av.error.BugError,
+    ],
+)
+def test_a_failure_never_repeats_the_stream_password(error: type[av.error.FFmpegError]) -> None:
+    exc = error(1, "failed", "rtsp://admin:S3cret@10.0.0.7:554/main")
+    detail = classify(exc, connected=False).detail
+    assert "S3cret" not in detail and "rtsp://" not in detail
+    assert detail
+
+
+def test_a_busy_camera_is_unreachable_in_plain_words() -> None:
+    exc = av.error.HTTPServerError(1, "Server returned 5XX", "rtsp://10.0.0.7/main")
+    error = classify(exc, connected=False)
+    assert error.status is StreamStatus.UNREACHABLE
+    assert "server error" in error.detail
+
+
+def test_attempts_that_time_out_keep_backing_off(
+    worker_factory: Callable[..., IngestWorker],
+) -> None:
+    backoff = Backoff(0.05, 10.0, jitter=0.0)
+    worker = IngestWorker(
+        "AST-1",
+        f"rtsp://127.0.0.1:{free_port()}/x",
+        [],
+        IngestOptions(backoff_initial=0.05, backoff_max=10.0, healthy_after=0.0),
+        backoff=backoff,
+    )
+    worker.start()
+    try:
+        wait_for(lambda: backoff.attempts >= 4, what="four attempts")
+    finally:
+        worker.stop()
+    assert backoff.attempts >= 4, "no video ever flowed, so the wait kept doubling"

@@ -18,7 +18,7 @@ from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
 from safecity.video.health import CameraHealthRecorder
 from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
-from safecity.video.node import VideoNode
+from safecity.video.node import NodeBusy, VideoNode
 from safecity.video.synthetic import VideoSpec
 from tests import factories as f
 from tests.support.recording import street_clip
@@ -138,3 +138,19 @@ def test_stop_finishes_the_open_segments(city: Database, tmp_path: Path) -> None
 def _camera(database: Database, code: str) -> Camera:
     with database.session() as session:
         return session.scalars(select(Camera).where(Camera.code == code)).one()
+
+
+def test_a_second_recorder_on_the_same_media_folder_is_refused(
+    city: Database, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, video=VideoSettings(cameras="none"))
+    first = VideoNode(settings, city, InProcessBus())
+    first.start()
+    try:
+        with pytest.raises(NodeBusy, match="another SafeCity process is recording"):
+            VideoNode(settings, city, InProcessBus()).start()
+    finally:
+        first.stop()
+    second = VideoNode(settings, city, InProcessBus())
+    second.start()  # the lock went with the first node
+    second.stop()

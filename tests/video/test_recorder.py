@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -17,6 +18,7 @@ from sqlalchemy import select
 import safecity.video.recorder as recorder_module
 from safecity.store.engine import Database
 from safecity.video.models import RecordedSegment
+from safecity.video.packets import StreamInfo, VideoPacket
 from safecity.video.recorder import FinishedSegment, SegmentRecorder, started_at_from_path
 from tests import factories as f
 from tests.support.recording import play_into, record, street_clip
@@ -137,3 +139,60 @@ def test_full_disk_stops_recording_clearly_and_keeps_what_was_stored(
 def _rows(database: Database) -> list[RecordedSegment]:
     with database.session() as session:
         return list(session.scalars(select(RecordedSegment).order_by(RecordedSegment.started_at)))
+
+
+def _packets(source: Path) -> tuple[list[VideoPacket], StreamInfo, av.container.InputContainer]:
+    container = av.open(str(source))
+    stream = container.streams.video[0]
+    assert stream.time_base is not None
+    packets = [
+        VideoPacket(bytes(p), p.pts, p.dts, int(p.duration or 0), bool(p.is_keyframe), 0.0)
+        for p in container.demux(stream)
+        if p.pts is not None and p.dts is not None and p.size
+    ]
+    container.seek(0)
+    info = StreamInfo(
+        "AST-1", "h264", stream.time_base, 320, 180,
+        bytes(stream.codec_context.extradata or b""), stream, START.timestamp(), packets[0].pts,
+    )  # fmt: skip
+    return packets, info, container
+
+
+def test_a_reanchored_clock_never_makes_segments_overlap(clip: Path, tmp_path: Path) -> None:
+    finished: list[FinishedSegment] = []
+    recorder = SegmentRecorder(1, "AST-1", tmp_path, finished.append, segment_seconds=10)
+    packets, info, container = _packets(clip)
+    with container:
+        recorder.stream_opened(info)
+        for packet in packets[:90]:  # 6 s on the camera's clock
+            recorder.packet(packet)
+        # The camera's clock ran fast: by the wall clock only 4 s passed. Ingest re-anchors
+        # at the keyframe at 6 s, without closing the stream.
+        anchor = replace(info, started_at=(START + timedelta(seconds=4)).timestamp(),
+                         first_pts=packets[90].pts)  # fmt: skip
+        recorder.stream_opened(anchor)
+        for packet in packets[90:]:
+            recorder.packet(packet)
+        recorder.stream_closed()
+    assert finished[0].ended_at == START + timedelta(seconds=4), "cut where the next begins"
+    assert finished[1].started_at == START + timedelta(seconds=4)
+    for before, after in itertools.pairwise(finished):
+        assert before.ended_at <= after.started_at
+
+
+def test_a_camera_without_keyframes_is_not_buffered_for_ever(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recorder_module, "MAX_GOP_SECONDS", 3.0)
+    finished: list[FinishedSegment] = []
+    recorder = SegmentRecorder(1, "AST-1", tmp_path, finished.append, segment_seconds=10)
+    packets, info, container = _packets(clip)
+    with container:
+        recorder.stream_opened(info)
+        # After the first keyframe, keyframes stop (intra refresh, a lost flag, …).
+        for index, packet in enumerate(packets[:150]):
+            recorder.packet(replace(packet, keyframe=index == 0))
+    state = recorder.state()
+    assert not state.recording
+    assert state.detail is not None and "no keyframe for over 3 s" in state.detail
+    assert len(finished) == 1 and round(finished[0].seconds) == 3, "what came is kept"

@@ -118,3 +118,32 @@ def test_a_clean_folder_needs_nothing(
     assert not report.changed
     assert report.unknown_cameras == ["NOT-A-CAMERA"]
     assert len(_rows(database)) == 3
+
+
+def test_an_absent_media_disk_does_not_empty_the_index(
+    database: Database, recorded: list[RecordedSegment], tmp_path: Path
+) -> None:
+    unmounted = tmp_path / "unmounted"
+    unmounted.mkdir()  # the mount point, without the disk behind it
+    report = recover_recordings(database, unmounted, now=NOW)
+    assert report.refused is not None and "is the media disk mounted?" in report.refused
+    assert report.missing == []
+    assert len(_rows(database)) == 3, "the index is left as it is"
+    with database.session() as session:
+        assert session.scalars(select(RecordingPurge)).all() == []
+
+
+def test_most_files_gone_at_once_is_treated_as_a_missing_disk(
+    database: Database, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import safecity.video.recovery as recovery
+
+    monkeypatch.setattr(recovery, "MISSING_ALARM", 1)
+    with database.session() as session:
+        camera_id = f.add_camera(session, "AST-2", f.add_district(session, "west", f.WEST)).id
+    record(database, tmp_path, camera_id, "AST-2", clip, START)
+    for row in _rows(database)[:-1]:
+        (tmp_path / row.path).unlink()  # 2 of 3 gone: more than half, more than the alarm
+    report = recover_recordings(database, tmp_path, now=NOW)
+    assert report.refused is not None
+    assert len(_rows(database)) == 3
