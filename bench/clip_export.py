@@ -29,7 +29,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import av
 from sqlalchemy import select
 
 from safecity.city.models import Camera, District
@@ -37,12 +36,11 @@ from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.video.clips import export_clip, plan_clip
 from safecity.video.models import RecordedSegment
-from safecity.video.packets import StreamInfo, VideoPacket
 from safecity.video.recorder import SegmentRecorder
 from safecity.video.segment_index import SegmentIndexWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record_cost import SOURCE_SECONDS, make_source
+from record_cost import SOURCE_SECONDS, make_source, play_looped
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -51,43 +49,7 @@ def record_hour(source: Path, minutes: int, media: Path, database: Database) -> 
     """Record ``minutes`` of the looped source for camera 1 from START; returns segments."""
     index = SegmentIndexWriter(database)
     recorder = SegmentRecorder(1, "BENCH", media, index.add, segment_seconds=10)
-    with av.open(str(source)) as container:
-        stream = container.streams.video[0]
-        assert stream.time_base is not None
-        duration = round(SOURCE_SECONDS / stream.time_base)
-        info: StreamInfo | None = None
-        for loop in range(max(1, minutes * 60 // SOURCE_SECONDS)):
-            container.seek(0)
-            for packet in container.demux(stream):
-                if packet.pts is None or packet.dts is None or packet.size == 0:
-                    continue
-                pts, dts = packet.pts + loop * duration, packet.dts + loop * duration
-                if info is None:
-                    context = stream.codec_context
-                    info = StreamInfo(
-                        "BENCH",
-                        context.name,
-                        stream.time_base,
-                        context.width,
-                        context.height,
-                        bytes(context.extradata or b""),
-                        stream,
-                        START.timestamp(),
-                        pts,
-                    )
-                    recorder.stream_opened(info)
-                arrived = info.wall_time(pts)
-                recorder.packet(
-                    VideoPacket(
-                        bytes(packet),
-                        pts,
-                        dts,
-                        int(packet.duration or 0),
-                        bool(packet.is_keyframe),
-                        arrived,
-                    )
-                )
-    recorder.stream_closed()
+    play_looped(source, max(1, minutes * 60 // SOURCE_SECONDS), recorder, START)
     return index.flush()
 
 

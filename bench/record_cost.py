@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av
 
-from safecity.video.packets import StreamInfo, VideoPacket
+from safecity.video.packets import PacketSink, StreamInfo, VideoPacket
 from safecity.video.recorder import FinishedSegment, SegmentRecorder
 
 SOURCE_SECONDS = 60
@@ -61,11 +61,9 @@ def make_source(folder: Path) -> Path:
     return path
 
 
-def ours(source: Path, loops: int, out: Path) -> tuple[float, int, int]:
-    """CPU seconds, segments and bytes for recording ``loops`` passes of ``source``."""
-    finished: list[FinishedSegment] = []
-    recorder = SegmentRecorder(1, "BENCH", out, finished.append, segment_seconds=10)
-    began = time.process_time()
+def play_looped(source: Path, loops: int, sink: PacketSink, started_at: datetime) -> None:
+    """``loops`` passes of ``source`` into ``sink`` as fast as they demux, as one connection
+    whose timestamps keep rising (as a camera's would), anchored at ``started_at``."""
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
         assert stream.time_base is not None
@@ -73,29 +71,32 @@ def ours(source: Path, loops: int, out: Path) -> tuple[float, int, int]:
         info: StreamInfo | None = None
         for loop in range(loops):
             container.seek(0)
-            shift = loop * duration
             for packet in container.demux(stream):
                 if packet.pts is None or packet.dts is None or packet.size == 0:
                     continue
+                pts, dts = packet.pts + loop * duration, packet.dts + loop * duration
                 if info is None:
                     context = stream.codec_context
                     info = StreamInfo(
                         "BENCH", context.name, stream.time_base, context.width,
                         context.height, bytes(context.extradata or b""), stream,
-                        datetime.now(UTC).timestamp(), packet.pts,
+                        started_at.timestamp(), pts,
                     )  # fmt: skip
-                    recorder.stream_opened(info)
-                recorder.packet(
-                    VideoPacket(
-                        bytes(packet),
-                        packet.pts + shift,
-                        packet.dts + shift,
-                        int(packet.duration or 0),
-                        bool(packet.is_keyframe),
-                        time.time(),
-                    )
+                    sink.stream_opened(info)
+                data, keyframe = bytes(packet), bool(packet.is_keyframe)
+                arrived = info.wall_time(pts)
+                sink.packet(
+                    VideoPacket(data, pts, dts, int(packet.duration or 0), keyframe, arrived)
                 )
-        recorder.stream_closed()
+    sink.stream_closed()
+
+
+def ours(source: Path, loops: int, out: Path) -> tuple[float, int, int]:
+    """CPU seconds, segments and bytes for recording ``loops`` passes of ``source``."""
+    finished: list[FinishedSegment] = []
+    recorder = SegmentRecorder(1, "BENCH", out, finished.append, segment_seconds=10)
+    began = time.process_time()
+    play_looped(source, loops, recorder, datetime.now(UTC))
     spent = time.process_time() - began
     return spent, len(finished), sum(s.bytes for s in finished)
 

@@ -15,7 +15,6 @@ needs a file and its hash (:func:`export_clip`).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 from safecity.city.models import Camera
 from safecity.video.fmp4 import Fmp4Error, JoinPlan, Piece, SegmentLayout, plan_join, read_layout
 from safecity.video.models import RecordedSegment
+from safecity.video.recorder import file_sha256
 
 GAP_TOLERANCE = timedelta(seconds=1)
 """Segments closer than this are one continuous recording (cuts happen between frames)."""
@@ -138,7 +138,7 @@ def plan_clip(
     for segment in segments:
         path = media_root / segment.path
         try:
-            if verify and _sha256(path) != segment.sha256:
+            if verify and file_sha256(path) != segment.sha256:
                 raise SegmentAltered(segment.path)
             layouts.append(read_layout(path))
         except FileNotFoundError as exc:
@@ -185,7 +185,7 @@ def export_clip(
     except Fmp4Error as exc:
         raise ClipError(f"a segment changed while the clip was written: {exc}") from exc
     fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(ClipRange)}
-    return Clip(**fields, bytes=result.size, sha256=_sha256(out))
+    return Clip(**fields, bytes=result.size, sha256=file_sha256(out))
 
 
 def recording_gaps(
@@ -240,11 +240,3 @@ def _pieces(
         previous_end = shift + layout.fragments[last].end_time
         ends_at = segment.started_at + timedelta(seconds=layout.fragments[last].end_time / scale)
     return pieces, origin, ends_at
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -314,7 +314,7 @@ class SegmentRecorder:
         self, current: _OpenSegment, info: StreamInfo, end_cap: datetime | None
     ) -> FinishedSegment:
         layout = read_layout(current.final)
-        digest = current.file.digest() if current.file.sequential else _sha256(current.final)
+        digest = current.file.digest() if current.file.sequential else file_sha256(current.final)
         time_base = info.time_base
         keyframes = [
             [
@@ -374,7 +374,8 @@ def _plain(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (what the index keeps for every segment)."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while chunk := file.read(1 << 20):

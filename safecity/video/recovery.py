@@ -29,9 +29,9 @@ from safecity.video.recorder import (
     PARTIAL_SUFFIX,
     RECORDINGS_FOLDER,
     FinishedSegment,
+    file_sha256,
     started_at_from_path,
 )
-from safecity.video.recorder import _sha256 as sha256_of_file
 from safecity.video.segment_index import segment_row
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def describe_segment_file(camera_id: int, media_root: Path, relative: str) -> Fi
         started_at=started_at,
         ended_at=started_at + timedelta(seconds=seconds),
         bytes=path.stat().st_size,
-        sha256=sha256_of_file(path),
+        sha256=file_sha256(path),
         codec=layout.codec,
         time_scale=scale,
         init_bytes=layout.init_size,
