@@ -12,9 +12,14 @@ is inside it and checkable with standard tools (``openssl``, ``sha256sum``)::
       public-key.pem           the key that signed it (its fingerprint is in the manifest)
       README.txt               how to check all this without SafeCity
 
-Only the manifest is signed; every other file is bound to it by its SHA-256. Exporting also
-pins the recordings with a legal hold and writes an audit row, in one transaction with the
-files appearing: either all of it exists afterwards or none of it.
+Only the manifest is signed; every other file is bound to it by its SHA-256. Exporting first
+commits a legal hold over the range, so that retention keeps the recordings while they are
+copied, then writes the files and the audit row: either all of it exists afterwards or none of
+it (a failure deletes the hold again). Packages are private: folders 0700, files 0600.
+
+A package verifies as *valid* only against a trusted key (the city's published one, or this
+installation's own); checked only against the key it carries it is merely *self-consistent*,
+which anyone with a key of their own can forge (:class:`Verdict`).
 
 Sections: signing key (I/O), manifest (pure), export (I/O), verification (pure checks over a
 folder or zip reader).
@@ -25,6 +30,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -42,6 +48,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from safecity import __version__
@@ -51,6 +58,8 @@ from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.video.clips import Clip, ClipError, check_range, export_clip
 from safecity.video.models import EvidenceExport, HoldKind, LegalHold
+
+log = logging.getLogger(__name__)
 
 FORMAT = "safecity-evidence/1"
 CLIP_FILE = "clip.mp4"
@@ -70,6 +79,8 @@ MAX_REASON_CHARS = 2000
 _MAX_SMALL_FILE = 64 * 1024 * 1024
 """Manifests, signatures and keys are read whole; a larger one is not a SafeCity package."""
 _CHUNK = 1024 * 1024
+_PRIVATE_FOLDER, _PRIVATE_FILE = 0o700, 0o600
+"""Packages hold video of people: only the account SafeCity runs as may read them."""
 
 
 class EvidenceError(Exception):
@@ -93,15 +104,8 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
     Two processes creating it at once end up with the same key: the file appears atomically
     and the loser loads the winner's.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return _create_signing_key(path)
-    except OSError as exc:
-        raise SigningKeyError(
-            f"cannot read the evidence signing key {path}: {exc.strerror or exc}"
-        ) from exc
-    return _parse_private_key(data, path)
+    key = load_signing_key(path)
+    return key if key is not None else _create_signing_key(path)
 
 
 def _create_signing_key(path: Path) -> Ed25519PrivateKey:
@@ -133,6 +137,27 @@ def _create_signing_key(path: Path) -> Ed25519PrivateKey:
             f"cannot create the evidence signing key {path}: {exc.strerror or exc}"
         ) from exc
     return key
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey | None:
+    """The signing key at ``path`` if there is one (never creates it); SigningKeyError when
+    the file exists but cannot be read or is not an Ed25519 private key."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SigningKeyError(
+            f"cannot read the evidence signing key {path}: {exc.strerror or exc}"
+        ) from exc
+    return _parse_private_key(data, path)
+
+
+def installation_public_key(settings: Settings) -> Ed25519PublicKey | None:
+    """This installation's evidence public key (derived from its signing key), or None when
+    no key has been made yet. What ``safecity evidence verify`` trusts by default."""
+    key = load_signing_key(settings.evidence_key_path)
+    return key.public_key() if key is not None else None
 
 
 def _parse_private_key(data: bytes, path: Path) -> Ed25519PrivateKey:
@@ -433,32 +458,40 @@ def export_evidence(
 ) -> ExportResult:
     """Write a signed package (folder and zip), pin its recordings and audit it.
 
-    Everything is written under hidden partial names and renamed into place only once the
-    hold and the audit row are flushed; then the session is committed. Any failure removes
-    what was written and rolls the session back, so no package exists without its audit row
-    and no audit row without its package. Commits the session: call it with nothing else
-    pending. Raises ExportRefused (bad request, nothing recorded, altered recording) or
-    SigningKeyError; anything else is a fault.
+    First the legal hold over the requested range is committed, so that retention (which
+    reads the active holds for every batch it deletes) keeps the source segments while they
+    are copied. Then the files are written under hidden partial names and renamed into place
+    only once the audit row is flushed (with the hold widened to the clip's actual range where
+    that is longer); then the session is committed. Any failure removes what was written, rolls
+    the session back and deletes the hold, so no package exists without its audit row and no
+    audit row or hold without its package. Commits the session: call it with nothing else
+    pending. Raises ExportRefused (bad request, nothing recorded, a source segment altered,
+    missing or unreadable) or SigningKeyError; anything else is a fault.
     """
     reason = check_request(request.start, request.end, request.reason, max_range)
     key = load_or_create_signing_key(settings.evidence_key_path)
     target = out_dir if out_dir is not None else evidence_folder(settings)
-    target.mkdir(parents=True, exist_ok=True)
+    _make_private_folder(target)
     package_id = str(uuid.uuid4())
     staging, folder = target / f".{package_id}.partial", target / package_id
     partial_archive, archive = target / f".{package_id}.zip.partial", target / f"{package_id}.zip"
     step = progress or (lambda _phase: None)
+    step("pinning the recordings")
+    hold = _pin(session, request, reason, package_id)
+    hold_id = hold.id  # read now: a rollback expires it
     try:
-        staging.mkdir()
+        staging.mkdir(mode=_PRIVATE_FOLDER)
+        staging.chmod(_PRIVATE_FOLDER)  # mkdir's mode is cut by the umask
         step("writing the clip")
         clip = _write_clip(session, write_clip, settings, request, staging / CLIP_FILE, max_range)
+        (staging / CLIP_FILE).chmod(_PRIVATE_FILE)
         step("signing")
         exported_at = datetime.now(UTC).replace(microsecond=0)
         draft = _draft_manifest(package_id, request, reason, clip, exported_at, key, settings)
         manifest, signed = _write_signed_files(staging, draft, key)
         step("zipping")
         _write_zip(staging, package_id, partial_archive)
-        record = _record(session, request, manifest, folder, archive)
+        record = _record(session, request, manifest, folder, archive, hold)
         record.manifest_sha256 = hashlib.sha256(signed).hexdigest()
         record.bytes = partial_archive.stat().st_size
         session.flush()
@@ -471,8 +504,59 @@ def export_evidence(
             shutil.rmtree(tree, ignore_errors=True)
         for file in (partial_archive, archive):
             file.unlink(missing_ok=True)
+        _unpin(session, hold_id, package_id)
         raise
     return ExportResult(record, folder, archive, manifest)
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Create the folder packages go to, 0700, unless it exists (then it is left as it is)."""
+    if folder.is_dir():
+        return
+    folder.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_FOLDER)
+    folder.chmod(_PRIVATE_FOLDER)  # mkdir's mode is cut by the umask
+
+
+def _pin(session: Session, request: ExportRequest, reason: str, package_id: str) -> LegalHold:
+    """Commit the legal hold over the requested range before any recording is read.
+
+    Retention re-reads the active holds for every batch it deletes, so from its next batch on
+    the source segments (every one of which overlaps the requested range) stay. A batch
+    already under way may still delete one: the clip writer then finds it missing and the
+    export is refused, naming it.
+    """
+    hold = LegalHold(
+        camera_id=request.camera.id,
+        starts_at=request.start.astimezone(UTC),
+        ends_at=request.end.astimezone(UTC),
+        kind=HoldKind.EVIDENCE,
+        reason=reason,
+        reference=package_id,
+        created_by_id=request.exporter.user_id,
+    )
+    try:
+        session.add(hold)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return hold
+
+
+def _unpin(session: Session, hold_id: int, package_id: str) -> None:
+    """Delete the hold of an export that failed: there is no package for it to protect. If
+    even that fails the hold stays (it only keeps recordings longer) and the log says so."""
+    try:
+        session.execute(delete(LegalHold).where(LegalHold.id == hold_id))
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception(
+            "evidence export %s failed and its legal hold %d could not be removed: "
+            "release it by hand",
+            package_id,
+            hold_id,
+        )
 
 
 def _write_clip(
@@ -484,7 +568,9 @@ def _write_clip(
     max_range: timedelta,
 ) -> Clip:
     """The clip writer checks every source segment against its recorded hash; what it cannot
-    export (nothing recorded, a segment altered or missing) is refused in its own words."""
+    export (nothing recorded, a segment altered, missing or unreadable) is refused in plain
+    words naming the segment. An OS error about any other file (the package's own disk full,
+    say) is a fault and stays as it is."""
     try:
         return write_clip(
             session,
@@ -497,6 +583,31 @@ def _write_clip(
         )
     except ClipError as exc:
         raise ExportRefused(str(exc)) from exc
+    except OSError as exc:
+        segment = _recording_named_by(exc, settings.media_path, path.parent)
+        if segment is None:
+            raise
+        if isinstance(exc, FileNotFoundError):
+            problem = "is missing from the media folder (deleted while it was being exported)"
+        else:
+            problem = f"cannot be read ({exc.strerror or exc})"
+        raise ExportRefused(f"segment {segment} {problem}; nothing was exported") from exc
+
+
+def _recording_named_by(error: OSError, media_root: Path, staging: Path) -> str | None:
+    """The recording (its path in the media folder) an OS error is about, if it is one: not
+    the package being written, even if someone put the packages under the media folder."""
+    roots = {media_root.absolute(), media_root.resolve()}
+    for name in (error.filename, error.filename2):
+        if not isinstance(name, str | bytes | os.PathLike):
+            continue
+        path = Path(os.fsdecode(name)).absolute()
+        if path.is_relative_to(staging.absolute()):
+            continue
+        for root in roots:
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+    return None
 
 
 def _draft_manifest(
@@ -558,45 +669,57 @@ def _write_signed_files(
     """README, manifest (now listing the README too), signature and public key; returns the
     final manifest and its signed bytes."""
     readme = readme_text(draft).encode("utf-8")
-    (staging / README_FILE).write_bytes(readme)
+    _write_private(staging / README_FILE, readme)
     readme_entry = FileEntry(
         name=README_FILE, bytes=len(readme), sha256=hashlib.sha256(readme).hexdigest()
     )
     files = sorted([*draft.files, readme_entry], key=lambda entry: entry.name)
     manifest = draft.model_copy(update={"files": files})
     signed = manifest_bytes(manifest)
-    (staging / MANIFEST_FILE).write_bytes(signed)
-    (staging / SIGNATURE_FILE).write_bytes(key.sign(signed))
-    (staging / PUBLIC_KEY_FILE).write_bytes(public_key_pem(key.public_key()))
+    _write_private(staging / MANIFEST_FILE, signed)
+    _write_private(staging / SIGNATURE_FILE, key.sign(signed))
+    _write_private(staging / PUBLIC_KEY_FILE, public_key_pem(key.public_key()))
     return manifest, signed
+
+
+def _create_private(path: Path) -> IO[bytes]:
+    """A new file only its owner can read (0600 whatever the umask)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE)
+    try:
+        os.fchmod(descriptor, _PRIVATE_FILE)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return os.fdopen(descriptor, "wb")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    with _create_private(path) as file:
+        file.write(data)
 
 
 def _write_zip(staging: Path, package_id: str, path: Path) -> None:
     """The folder as one zip (inside it, the folder named after the package). The video is
     stored as it is (already compressed), the text files deflated."""
-    with zipfile.ZipFile(path, "w") as archive:
+    with _create_private(path) as raw, zipfile.ZipFile(raw, "w") as archive:
         for file in sorted(staging.iterdir()):
             method = zipfile.ZIP_STORED if file.name == CLIP_FILE else zipfile.ZIP_DEFLATED
             archive.write(file, f"{package_id}/{file.name}", compress_type=method)
 
 
 def _record(
-    session: Session, request: ExportRequest, manifest: Manifest, folder: Path, archive: Path
+    session: Session,
+    request: ExportRequest,
+    manifest: Manifest,
+    folder: Path,
+    archive: Path,
+    hold: LegalHold,
 ) -> EvidenceExport:
-    """The legal hold over the exported recordings and the audit row naming it (the caller
-    fills in the manifest's hash and the zip's size)."""
+    """The audit row naming the hold, which is widened to cover the clip's actual range too
+    (the caller fills in the manifest's hash and the zip's size)."""
     actual, exporter = manifest.actual, request.exporter
-    hold = LegalHold(
-        camera_id=request.camera.id,
-        starts_at=actual.start_utc,
-        ends_at=actual.end_utc,
-        kind=HoldKind.EVIDENCE,
-        reason=manifest.reason,
-        reference=manifest.package_id,
-        created_by_id=exporter.user_id,
-    )
-    session.add(hold)
-    session.flush()
+    hold.starts_at = min(hold.starts_at, actual.start_utc)
+    hold.ends_at = max(hold.ends_at, actual.end_utc)
     record = EvidenceExport(
         package_id=manifest.package_id,
         camera_id=request.camera.id,
@@ -662,10 +785,26 @@ class Finding:
     message: str
 
 
+class Verdict(enum.StrEnum):
+    """What a check of a package concluded, from best to worst."""
+
+    VALID = "valid"
+    """Every file exactly as signed, and signed by the trusted key: the city made it."""
+    SELF_CONSISTENT = "self_consistent"
+    """Every file exactly as signed, but no trusted key was given, so the signature was only
+    checked with the key the package carries. Proves nothing about who made it: anyone can
+    alter a package, re-hash it and re-sign it with a key of their own."""
+    ALTERED = "altered"
+    """Something is wrong (each problem is listed): altered, added, removed, or signed by a
+    key other than the trusted one."""
+    UNUSABLE = "unusable"
+    """Not a package at all, or unreadable: nothing could be checked."""
+
+
 @dataclass
 class VerificationReport:
-    """What a check found. ``valid`` only when nothing is wrong; ``notes`` say how far the
-    result can be trusted (self-consistent only, or signed by the trusted key)."""
+    """What a check found. ``verdict`` says it in one word; ``valid`` only when nothing is
+    wrong *and* the trusted key signed it; ``notes`` say how far the result can be trusted."""
 
     path: Path
     problems: list[Finding] = field(default_factory=list)
@@ -681,8 +820,22 @@ class VerificationReport:
         return not any(problem.kind is FindingKind.UNUSABLE for problem in self.problems)
 
     @property
-    def valid(self) -> bool:
+    def intact(self) -> bool:
+        """Nothing is wrong with the package as signed (by whichever key: see ``valid``)."""
         return not self.problems
+
+    @property
+    def valid(self) -> bool:
+        """Intact and signed by the trusted key: the only result that proves anything."""
+        return self.verdict is Verdict.VALID
+
+    @property
+    def verdict(self) -> Verdict:
+        if not self.usable:
+            return Verdict.UNUSABLE
+        if self.problems:
+            return Verdict.ALTERED
+        return Verdict.VALID if self.trusted_key else Verdict.SELF_CONSISTENT
 
     def problem(self, kind: FindingKind, subject: str, message: str) -> None:
         self.problems.append(Finding(kind, subject, message))
@@ -782,7 +935,8 @@ def verify_package(
     problem is in the report, naming the file it concerns.
 
     Without ``trusted_public_key`` the signature is checked with the package's own key, which
-    proves only that the package is self-consistent; the report says so.
+    proves only that the package is self-consistent: the verdict is then at best
+    ``SELF_CONSISTENT``, never ``VALID``.
     """
     report = VerificationReport(path=path)
     try:

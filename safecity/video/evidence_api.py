@@ -161,7 +161,9 @@ def export_camera_evidence(
     scope: CurrentScope,
 ) -> EvidenceOut:
     """Export a signed evidence package of this camera's recording; pins it with a legal hold
-    and records who exported it and why. Answers when the package is written."""
+    (committed before the recordings are read, so retention keeps them) and records who
+    exported it and why. Answers when the package is written; 422 saying why when it cannot
+    be, a source segment that is missing, unreadable or altered included (nothing is left)."""
     camera = session.scalar(select(Camera).where(Camera.id == camera_id, camera_condition(scope)))
     if camera is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=CAMERA_NOT_FOUND)

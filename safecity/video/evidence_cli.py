@@ -1,8 +1,9 @@
 """`safecity evidence export|verify|key`: signed evidence packages from the command line.
 
 ``export`` is audited exactly like an export through the API (legal hold and audit row);
-without ``--as`` the exporter is recorded as ``cli:<os user>``. ``verify`` needs neither the
-settings nor the database: it is what a court expert with a SafeCity install would run.
+without ``--as`` the exporter is recorded as ``cli:<os user>``. ``verify`` needs no database:
+it checks against ``--public-key`` or, by default, this installation's own key (from the
+settings); with neither it says the package is only self-consistent and exits 3, never 0.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, assert_never
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -32,8 +34,10 @@ from safecity.video.evidence import (
     Exporter,
     ExportRequest,
     ExportResult,
+    Verdict,
     VerificationReport,
     export_evidence,
+    installation_public_key,
     key_fingerprint,
     load_or_create_signing_key,
     load_public_key,
@@ -46,7 +50,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_VALID, EXIT_ALTERED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_VALID, EXIT_ALTERED, EXIT_UNUSABLE, EXIT_UNVERIFIED = 0, 1, 2, 3
+EXIT_STATUS = {
+    Verdict.VALID: EXIT_VALID,
+    Verdict.ALTERED: EXIT_ALTERED,
+    Verdict.UNUSABLE: EXIT_UNUSABLE,
+    Verdict.SELF_CONSISTENT: EXIT_UNVERIFIED,
+}
 
 
 def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
@@ -190,37 +200,63 @@ def verify_command(
         typer.Option(
             "--public-key",
             dir_okay=False,
-            help="The city's published public key (PEM). Without it the package can only be "
-            "shown to be self-consistent.",
+            help="The city's published public key (PEM) to check against. Default: this "
+            "installation's key (the public half of its signing key, video.evidence_key).",
         ),
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Check a package: signature, every file's SHA-256, nothing added or removed.
 
-    Exit status: 0 valid, 1 altered (each finding is printed), 2 not a package or unreadable.
+    The signature is checked against a trusted key: --public-key, or else this installation's
+    own evidence key. With neither (no key made here yet) the package can only be shown to be
+    self-consistent, which anyone re-signing a forgery with their own key can achieve.
+
+    Exit status: 0 valid (intact and signed by the trusted key); 1 altered, or signed by a
+    different key (each finding is printed); 2 not a package, or an unusable key or
+    configuration; 3 intact but NOT checked against a trusted key (self-consistent only).
     """
     console = Console(soft_wrap=True)
-    trusted = None
+    trusted, source = _trusted_key(public_key, config)
+    report = verify_package(path, trusted)
+    _print_report(console, report, source)
+    raise typer.Exit(EXIT_STATUS[report.verdict])
+
+
+def _trusted_key(
+    public_key: Path | None, config: Path | None
+) -> tuple[Ed25519PublicKey | None, str]:
+    """The key to check against and where it came from, in words: the file given, else this
+    installation's key (never created here), else none."""
     if public_key is not None:
         try:
-            trusted = load_public_key(public_key.read_bytes())
+            key = load_public_key(public_key.read_bytes())
         except (OSError, ValueError) as exc:
             errors.print(f"[red]cannot use {escape(str(public_key))}:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_UNUSABLE) from exc
-    report = verify_package(path, trusted)
-    _print_report(console, report)
-    if not report.usable:
-        raise typer.Exit(EXIT_UNUSABLE)
-    if not report.valid:
-        raise typer.Exit(EXIT_ALTERED)
+        return key, str(public_key)
+    settings = settings_or_exit(config)
+    try:
+        installation = installation_public_key(settings)
+    except EvidenceError as exc:
+        errors.print(
+            f"[red]cannot use this installation's evidence key:[/red] {escape(str(exc))}; "
+            "give the city's public key with --public-key"
+        )
+        raise typer.Exit(EXIT_UNUSABLE) from exc
+    if installation is None:
+        return None, f"none: there is no evidence key at {settings.evidence_key_path}"
+    return installation, f"this installation's evidence key ({settings.evidence_key_path})"
 
 
-def _print_report(console: Console, report: VerificationReport) -> None:
+def _print_report(console: Console, report: VerificationReport, key_source: str) -> None:
     manifest = report.manifest
     if manifest is not None:
         actual = manifest.actual
         if report.problems:
             console.print("the manifest says (not proven: see the problems below):")
+        elif not report.trusted_key:
+            console.print("the manifest says (not proven: no trusted key, see below):")
         console.print(
             f"package  {manifest.package_id} ({manifest.city})\n"
             f"camera   {escape(manifest.camera.code)} — {escape(manifest.camera.name)}\n"
@@ -230,17 +266,31 @@ def _print_report(console: Console, report: VerificationReport) -> None:
             f"reason   {escape(manifest.reason)}",
             highlight=False,
         )
+    console.print(f"trusted key: {escape(key_source)}", highlight=False)
     for problem in report.problems:
         console.print(f"[red]✗[/red] {escape(problem.message)}", highlight=False)
     for note in report.notes:
         console.print(f"• {escape(note)}", highlight=False)
-    if not report.usable:
+    verdict = report.verdict
+    if verdict is Verdict.UNUSABLE:
         console.print("[red]NOT A PACKAGE[/red]: nothing could be checked")
-    elif report.problems:
+    elif verdict is Verdict.ALTERED:
         count = len(report.problems)
         console.print(f"[red]ALTERED[/red]: {count} problem{'s' if count > 1 else ''}")
+    elif verdict is Verdict.SELF_CONSISTENT:
+        console.print(
+            "[yellow]SELF-CONSISTENT ONLY[/yellow] — not checked against the city's key "
+            f"(fingerprint {report.signed_by}): give --public-key with the city's published key",
+            highlight=False,
+        )
+    elif verdict is Verdict.VALID:
+        console.print(
+            "[green]VALID[/green]: every file is exactly as signed by the trusted key "
+            f"(fingerprint {report.signed_by})",
+            highlight=False,
+        )
     else:
-        console.print("[green]VALID[/green]: every file is exactly as signed")
+        assert_never(verdict)
 
 
 @app.command("key")

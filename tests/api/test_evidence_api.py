@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from safecity.api.app import create_app
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.evidence import load_public_key, verify_package
+from safecity.video.models import LegalHold, RecordedSegment
 from tests.api.conftest import City
 from tests.video.test_evidence import RECORDED_AT, index_recordings, make_segment_files
 
@@ -73,6 +75,7 @@ def test_operator_exports_downloads_and_the_package_verifies(
     assert key["fingerprint_sha256"] == created["key_fingerprint"]
     report = verify_package(archive, load_public_key(key["pem"].encode()))
     assert report.valid and report.trusted_key, report.problems
+    assert not verify_package(archive).valid  # self-consistent only, without the key
 
 
 def test_the_public_key_needs_no_sign_in(client: TestClient) -> None:
@@ -175,3 +178,26 @@ def test_a_removed_package_file_answers_gone(
     response = client.get(created["download_url"])
     assert response.status_code == 410
     assert "audit record remains" in response.json()["detail"]
+
+
+def test_a_recording_deleted_from_disk_is_refused_not_a_fault(
+    signed_in: Callable[[str], TestClient], city: City, tmp_path: Path, database: Database
+) -> None:
+    """A source segment whose file is gone (deleted by hand, or by retention before the
+    export's hold was committed) answers 422 naming it, and leaves no export and no hold."""
+    with database.session() as session:
+        segment = session.scalars(
+            select(RecordedSegment)
+            .where(RecordedSegment.camera_id == city.street_west_id)
+            .order_by(RecordedSegment.started_at)
+        ).first()
+        assert segment is not None
+    (tmp_path / "media" / segment.path).unlink()
+    client = signed_in("operator")
+    response = export(client, city.street_west_id)
+    assert response.status_code == 422, response.text
+    assert f"segment {segment.path} is missing" in response.json()["detail"]
+    assert client.get("/api/evidence").json()["total"] == 0
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(LegalHold)) == 0
+    assert list((tmp_path / "evidence").iterdir()) == []

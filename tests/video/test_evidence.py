@@ -29,7 +29,7 @@ from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video import evidence
-from safecity.video.clips import Clip, export_clip
+from safecity.video.clips import Clip, export_clip, plan_clip
 from safecity.video.evidence import (
     ClipWriter,
     Exporter,
@@ -39,7 +39,9 @@ from safecity.video.evidence import (
     FindingKind,
     Manifest,
     SigningKeyError,
+    Verdict,
     export_evidence,
+    installation_public_key,
     key_fingerprint,
     load_or_create_signing_key,
     public_key_pem,
@@ -223,10 +225,19 @@ def test_export_writes_a_folder_and_a_zip_that_verify(package: ExportResult) -> 
     assert not [p for p in package.folder.parent.iterdir() if p.name.startswith(".")]
     for form in (package.folder, package.archive):
         report = verify_package(form)
-        assert report.valid and report.usable, report.problems
+        assert report.intact and report.usable, report.problems
+        assert report.verdict is Verdict.SELF_CONSISTENT and not report.valid
         assert report.signed_by == package.manifest.signing_key.fingerprint_sha256
         assert not report.trusted_key
         assert "only self-consistent" in report.notes[0]
+
+
+def test_the_package_is_private(package: ExportResult) -> None:
+    assert stat.S_IMODE(package.folder.stat().st_mode) == 0o700
+    for file in package.folder.iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
+    assert stat.S_IMODE(package.archive.stat().st_mode) == 0o600
+    assert stat.S_IMODE(package.folder.parent.stat().st_mode) == 0o700
 
 
 def test_the_clip_is_the_recording_widened_to_keyframes(package: ExportResult) -> None:
@@ -273,10 +284,11 @@ def test_export_pins_the_recording_and_is_audited(
     with recorded.database.session() as session:
         hold = session.scalars(select(LegalHold)).one()
         row = session.scalars(select(EvidenceExport)).one()
-    assert hold.kind is HoldKind.EVIDENCE and hold.reference == package.manifest.package_id
+    manifest = package.manifest
+    assert hold.kind is HoldKind.EVIDENCE and hold.reference == manifest.package_id
     assert (hold.starts_at, hold.ends_at) == (
-        package.manifest.actual.start_utc,
-        package.manifest.actual.end_utc,
+        min(manifest.requested.start_utc, manifest.actual.start_utc),
+        max(manifest.requested.end_utc, manifest.actual.end_utc),
     )
     assert hold.created_by_id == recorded.user_id and hold.released_at is None
     assert row.hold_id == hold.id and row.camera_id == recorded.camera_id
@@ -373,6 +385,117 @@ def test_a_failed_commit_removes_the_package(
     assert_nothing_left(recorded)
 
 
+def test_a_failed_final_commit_removes_the_package_and_its_hold(
+    recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hold is committed first; the commit of the package's audit row fails: the files
+    go and the hold is deleted again."""
+    commit = Session.commit
+    calls = 0
+
+    def second_fails(self: Session) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("database went away")
+        commit(self)
+
+    monkeypatch.setattr(Session, "commit", second_fails)
+    with pytest.raises(RuntimeError, match="went away"):
+        export(recorded)
+    monkeypatch.undo()
+    assert calls >= 3  # the hold, the package (failed), deleting the hold
+    assert_nothing_left(recorded)
+
+
+def test_the_hold_is_committed_before_the_clip_is_written(recorded: Recorded) -> None:
+    """Retention sees only committed holds (it reads them in its own transaction for every
+    batch): the hold must be visible from another session while the recordings are read."""
+    seen: list[tuple[datetime, datetime]] = []
+
+    def checks_the_hold(
+        session: Session,
+        media_root: Path,
+        camera: Camera,
+        start: datetime,
+        end: datetime,
+        out: Path,
+        *,
+        longest: timedelta,
+    ) -> Clip:
+        with recorded.database.session() as other:
+            holds = other.scalars(
+                select(LegalHold).where(
+                    LegalHold.camera_id == camera.id, LegalHold.released_at.is_(None)
+                )
+            ).all()
+            seen.extend((hold.starts_at, hold.ends_at) for hold in holds)
+        return export_clip(session, media_root, camera, start, end, out, longest=longest)
+
+    result = export(recorded, write_clip=checks_the_hold)
+    assert seen == [(result.manifest.requested.start_utc, result.manifest.requested.end_utc)]
+
+
+def middle_segment(recorded: Recorded) -> RecordedSegment:
+    with recorded.database.session() as session:
+        segments = session.scalars(select(RecordedSegment).order_by(RecordedSegment.id)).all()
+    return segments[1]
+
+
+def test_a_segment_file_deleted_before_export_is_refused_and_named(recorded: Recorded) -> None:
+    segment = middle_segment(recorded)
+    (recorded.settings.media_path / segment.path).unlink()
+    with pytest.raises(ExportRefused, match=f"segment {segment.path} is missing"):
+        export(recorded)
+    assert_nothing_left(recorded)
+
+
+def test_a_segment_file_deleted_while_exporting_is_refused_and_named(recorded: Recorded) -> None:
+    """Checked and planned, then deleted (by a retention batch that read the holds before the
+    export's was committed) before its bytes are copied: the OS error names the file."""
+    segment = middle_segment(recorded)
+
+    def deleted_underneath(
+        session: Session,
+        media_root: Path,
+        camera: Camera,
+        start: datetime,
+        end: datetime,
+        out: Path,
+        *,
+        longest: timedelta,
+    ) -> Clip:
+        plan = plan_clip(session, media_root, camera, start, end, longest=longest)
+        (media_root / segment.path).unlink()
+        plan.join.write(out)
+        raise AssertionError("the write should have failed")
+
+    with pytest.raises(ExportRefused, match=f"segment {segment.path} is missing") as caught:
+        export(recorded, write_clip=deleted_underneath)
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    assert_nothing_left(recorded)
+
+
+def test_an_unreadable_segment_is_refused_and_named(recorded: Recorded) -> None:
+    segment = middle_segment(recorded)
+
+    def unreadable(
+        session: Session,
+        media_root: Path,
+        camera: Camera,
+        start: datetime,
+        end: datetime,
+        out: Path,
+        *,
+        longest: timedelta,
+    ) -> Clip:
+        raise PermissionError(13, "Permission denied", str(media_root / segment.path))
+
+    with pytest.raises(ExportRefused, match=f"segment {segment.path} cannot be read"):
+        export(recorded, write_clip=unreadable)
+    assert_nothing_left(recorded)
+
+
 def assert_nothing_left(recorded: Recorded) -> None:
     folder = evidence.evidence_folder(recorded.settings)
     assert not folder.exists() or list(folder.iterdir()) == []
@@ -401,6 +524,19 @@ def test_a_key_file_that_is_not_ed25519_is_refused(tmp_path: Path) -> None:
         load_or_create_signing_key(path)
 
 
+def test_the_installation_key_is_read_never_created(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    assert installation_public_key(settings) is None
+    assert not settings.evidence_key_path.exists()
+    key = load_or_create_signing_key(settings.evidence_key_path)
+    found = installation_public_key(settings)
+    assert found is not None
+    assert key_fingerprint(found) == key_fingerprint(key.public_key())
+    settings.evidence_key_path.write_text("not a key")
+    with pytest.raises(SigningKeyError, match="not an unencrypted PEM private key"):
+        installation_public_key(settings)
+
+
 # --- verification: what was altered --------------------------------------------------------
 
 
@@ -416,6 +552,7 @@ def test_a_clip_changed_by_one_byte_is_named(
     flip_byte(package.folder / "clip.mp4", 5000)
     assert kinds(package.folder) == [(FindingKind.ALTERED_FILE, "clip.mp4")]
     assert kinds(package.folder, city_key) == [(FindingKind.ALTERED_FILE, "clip.mp4")]
+    assert verify_package(package.folder, city_key.public_key()).verdict is Verdict.ALTERED
 
 
 def test_a_clip_changed_inside_the_zip_is_named(package: ExportResult) -> None:
@@ -480,22 +617,41 @@ def test_a_replaced_public_key_is_named(package: ExportResult) -> None:
     }
 
 
-def test_a_package_re_signed_with_another_key_is_caught_only_with_the_trusted_key(
-    package: ExportResult, city_key: Ed25519PrivateKey
-) -> None:
+def forge(folder: Path) -> Ed25519PrivateKey:
+    """What a forger does: change the clip, put its new hash in the manifest, change the
+    reason, and sign it all with a key of their own (carried in the package)."""
     forger = Ed25519PrivateKey.generate()
-    path = package.folder / "manifest.json"
+    clip = folder / "clip.mp4"
+    data = bytearray(clip.read_bytes())
+    data[5000] ^= 0x01
+    clip.write_bytes(bytes(data))
+    path = folder / "manifest.json"
     manifest = json.loads(path.read_bytes())
+    digest = hashlib.sha256(data).hexdigest()
+    manifest["clip"]["sha256"] = digest
+    for entry in manifest["files"]:
+        if entry["name"] == "clip.mp4":
+            entry["sha256"] = digest
     manifest["reason"] = "nothing happened"
     manifest["signing_key"]["fingerprint_sha256"] = key_fingerprint(forger.public_key())
     forged = (json.dumps(manifest, sort_keys=True, indent=2) + "\n").encode()
     path.write_bytes(forged)
-    (package.folder / "manifest.sig").write_bytes(forger.sign(forged))
-    (package.folder / "public-key.pem").write_bytes(public_key_pem(forger.public_key()))
+    (folder / "manifest.sig").write_bytes(forger.sign(forged))
+    (folder / "public-key.pem").write_bytes(public_key_pem(forger.public_key()))
+    return forger
+
+
+def test_a_package_re_signed_with_another_key_is_caught_only_with_the_trusted_key(
+    package: ExportResult, city_key: Ed25519PrivateKey
+) -> None:
+    forger = forge(package.folder)
 
     alone = verify_package(package.folder)
-    assert alone.valid and "only self-consistent" in alone.notes[0]
+    assert alone.intact and "only self-consistent" in alone.notes[0]
+    assert alone.verdict is Verdict.SELF_CONSISTENT and not alone.valid
+    assert alone.signed_by == key_fingerprint(forger.public_key())
     trusted = verify_package(package.folder, city_key.public_key())
+    assert trusted.verdict is Verdict.ALTERED and not trusted.valid
     assert [(p.kind, p.subject) for p in trusted.problems] == [
         (FindingKind.DIFFERENT_KEY, "manifest.sig")
     ]
@@ -506,7 +662,7 @@ def test_the_trusted_key_confirms_a_genuine_package(
     package: ExportResult, city_key: Ed25519PrivateKey
 ) -> None:
     report = verify_package(package.archive, city_key.public_key())
-    assert report.valid and report.trusted_key
+    assert report.valid and report.trusted_key and report.verdict is Verdict.VALID
     assert report.notes == [
         f"signed by the trusted key (fingerprint {key_fingerprint(city_key.public_key())})"
     ]
@@ -549,6 +705,7 @@ def test_unusable_input_is_reported_not_raised(tmp_path: Path, not_a_package: Pa
     ]:
         report = verify_package(path)
         assert not report.usable and not report.valid
+        assert report.verdict is Verdict.UNUSABLE
         assert words in report.problems[0].message
 
 

@@ -1,8 +1,14 @@
-"""`safecity evidence`: export from the command line (audited), verify with exit codes 0/1/2."""
+"""`safecity evidence`: export from the command line (audited), verify with exit codes 0/1/2/3.
+
+``verify`` trusts this installation's key by default (found through the settings), or the key
+given with ``--public-key``; with neither it never says VALID and exits 3.
+"""
 
 from __future__ import annotations
 
 import getpass
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +20,12 @@ from typer.testing import CliRunner, Result
 from safecity.auth.roles import Role
 from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.cli import app
-from safecity.settings import load_settings
+from safecity.settings import ENV_PREFIX, load_settings
 from safecity.store.engine import Database
+from safecity.video.evidence import key_fingerprint
 from safecity.video.models import EvidenceExport
 from tests import factories as f
-from tests.video.test_evidence import RECORDED_AT, index_recordings, make_segment_files
+from tests.video.test_evidence import RECORDED_AT, forge, index_recordings, make_segment_files
 
 runner = CliRunner()
 # RECORDED_AT is 10:00 UTC, 15:00 in Almaty: the CLI reads zone-less times in city time.
@@ -69,11 +76,32 @@ def export(setup: Setup, *extra: str, camera: str = "W-1") -> Result:
     )  # fmt: skip
 
 
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder with no safecity.yaml and no SafeCity settings in the environment: a
+    machine where no evidence key was ever made (what a court expert has)."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+    return folder
+
+
 def verify(*args: str) -> Result:
     return runner.invoke(app, ["evidence", "verify", *args])
 
 
-def test_export_then_verify(setup: Setup, tmp_path: Path) -> None:
+def exported(setup: Setup, tmp_path: Path) -> tuple[EvidenceExport, Path]:
+    result = export(setup, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    with setup.database.session() as session:
+        row = session.scalars(select(EvidenceExport)).one()
+    return row, tmp_path / "out" / row.package_id
+
+
+def test_export_then_verify(setup: Setup, tmp_path: Path, elsewhere: Path) -> None:
     result = export(setup, "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     with setup.database.session() as session:
@@ -89,9 +117,10 @@ def test_export_then_verify(setup: Setup, tmp_path: Path) -> None:
     city_key = tmp_path / "city.pem"
     city_key.write_text(key.stdout)
 
-    alone = verify(str(folder))
-    assert alone.exit_code == 0 and "VALID" in alone.output
-    assert "only self-consistent" in alone.output and "Case 7" in alone.output
+    here = evidence(setup, "verify", str(folder))
+    assert here.exit_code == 0, here.output
+    assert "VALID" in here.output and "signed by the trusted key" in here.output
+    assert "this installation's evidence key" in here.output and "Case 7" in here.output
     trusted = verify(row.path, "--public-key", str(city_key))
     assert trusted.exit_code == 0 and "signed by the trusted key" in trusted.output
 
@@ -104,7 +133,72 @@ def test_export_then_verify(setup: Setup, tmp_path: Path) -> None:
     assert "clip.mp4 was altered" in altered.output and "ALTERED" in altered.output
 
 
-def test_verify_says_when_the_input_is_unusable(tmp_path: Path) -> None:
+def test_without_a_trusted_key_a_package_is_never_valid(
+    setup: Setup, tmp_path: Path, elsewhere: Path
+) -> None:
+    row, folder = exported(setup, tmp_path)
+    alone = verify(str(folder))
+    assert alone.exit_code == 3, alone.output
+    assert "VALID" not in alone.output
+    headline = (
+        "SELF-CONSISTENT ONLY — not checked against the city's key "
+        f"(fingerprint {row.details['key_fingerprint']})"
+    )
+    assert headline in alone.output
+    assert "only self-consistent" in alone.output and "trusted key: none" in alone.output
+
+
+def test_verify_exits_3_when_the_installation_has_no_key(
+    setup: Setup, tmp_path: Path, elsewhere: Path
+) -> None:
+    """An untouched package, checked on an installation that never made a key: the key is
+    looked for where the settings say, not created, and the result is not VALID."""
+    row, folder = exported(setup, tmp_path)
+    keyless = tmp_path / "keyless.yaml"
+    keyless.write_text(f"data_dir: {tmp_path / 'keyless'}\n")
+    result = verify(str(folder), "--config", str(keyless))
+    assert result.exit_code == 3, result.output
+    assert "SELF-CONSISTENT ONLY" in result.output and "VALID" not in result.output
+    assert row.details["key_fingerprint"] in result.output
+    assert not load_settings(keyless).evidence_key_path.exists()
+
+
+def test_a_re_signed_forgery_is_caught_with_the_installation_key(
+    setup: Setup, tmp_path: Path, elsewhere: Path
+) -> None:
+    row, folder = exported(setup, tmp_path)
+    forger = forge(folder)
+
+    alone = verify(str(folder))
+    assert alone.exit_code == 3 and "VALID" not in alone.output
+    assert key_fingerprint(forger.public_key()) in alone.output
+
+    here = evidence(setup, "verify", str(folder))
+    assert here.exit_code == 1, here.output
+    assert "signed by a different key" in here.output and "ALTERED" in here.output
+    assert row.details["key_fingerprint"] in here.output
+
+
+def test_a_broken_installation_key_is_unusable_not_ignored(
+    setup: Setup, tmp_path: Path, elsewhere: Path
+) -> None:
+    _row, folder = exported(setup, tmp_path)
+    load_settings(setup.config).evidence_key_path.write_text("not a key")
+    result = evidence(setup, "verify", str(folder))
+    assert result.exit_code == 2
+    assert "cannot use this installation's evidence key" in result.output
+    assert "--public-key" in result.output
+
+
+def test_verify_help_explains_the_exit_status() -> None:
+    result = runner.invoke(app, ["evidence", "verify", "--help"], env={"COLUMNS": "200"})
+    text = re.sub(r"[\s│]+", " ", result.output)
+    assert result.exit_code == 0
+    assert "0 valid" in text and "1 altered" in text and "2 not a package" in text
+    assert "3 intact but NOT checked against a trusted key" in text
+
+
+def test_verify_says_when_the_input_is_unusable(tmp_path: Path, elsewhere: Path) -> None:
     missing = verify(str(tmp_path / "nowhere"))
     assert missing.exit_code == 2 and "does not exist" in missing.output
     (tmp_path / "not-a-key.pem").write_text("hello")
