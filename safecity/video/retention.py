@@ -50,8 +50,12 @@ class RetentionPolicy:
     max_bytes: int | None = None
 
     def cutoff(self, now: datetime) -> datetime:
-        """Segments that ended before this moment are too old to keep."""
-        return now - timedelta(days=self.days)
+        """Segments that ended before this moment are too old to keep. Days reaching back
+        beyond the calendar (a typo like 1e9) keep everything rather than fail the pass."""
+        try:
+            return now - timedelta(days=self.days)
+        except OverflowError:
+            return datetime.min.replace(tzinfo=now.tzinfo)
 
 
 def resolve_policy(
@@ -66,6 +70,8 @@ def resolve_policy(
     site = site or PolicyOverride()
     days = camera.days if camera.days is not None else site.days
     max_bytes = camera.max_bytes if camera.max_bytes is not None else site.max_bytes
+    if days is not None and math.isnan(days):
+        raise PolicyError("retention of NaN days is not a number of days")
     if days is not None and days <= 0:
         raise PolicyError(f"retention of {days:g} days would delete every recording")
     if max_bytes is not None and max_bytes <= 0:

@@ -9,14 +9,21 @@ camera's (let alone the city's) segments at once. A pass:
    camera is over its byte quota (its unheld total is one SUM). A camera with more than a
    batch to delete is fetched again after the last segment seen.
 2. **Disk floor**, only while the media disk is under ``min_free_percent``: the segments that
-   ended longest ago city-wide, from the ended_at index, a batch at a time, re-measuring the
-   disk after each.
+   ended longest ago city-wide, from the ended_at index, a batch at a time, until the files
+   actually removed add up to the shortfall measured; then the disk is measured again.
 
 Every batch deletes the files first, then their rows and the purge record, in one transaction:
 if the commit fails, the next pass finds rows whose file is already gone, which is fine (they
 are counted, and deleted). A file that cannot be deleted keeps its row and is tried again on
-the next pass. Holds are read inside each batch's transaction, just before its files go, so a
-hold placed during a pass protects everything from the next batch on.
+the next pass. Holds are read when a batch is planned and read again (one indexed query per
+``_HOLD_RECHECK_FILES`` files) just before its files are deleted, so a hold committed while a
+batch is under way protects what it pins from the next few files on.
+
+Deleting must never run away when the files are not where the index says (an unmounted disk
+whose mount point is an empty folder): a pass refuses to start when the recordings folder is
+missing or empty while the index lists recordings, and the floor stops, leaving those rows
+alone, when a batch finds most of its files missing (day folders and all), and stops when a
+batch frees no measurable space.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from safecity.video.retention import (
     PurgeTotals,
     RetentionPolicy,
     SegmentRef,
+    is_held,
     plan_camera,
     plan_floor,
     resolve_policy,
@@ -60,6 +68,17 @@ log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
 """Ids per IN (...) list: well under every backend's bound-parameter limit."""
+
+_HOLD_RECHECK_FILES = 100
+"""Files deleted between two reads of the active holds within a batch."""
+
+RECORDINGS_FOLDER = "recordings"
+"""Where the recorder writes inside the media folder: ``safecity.video.recorder``'s folder of
+the same name (not imported from there: that module loads PyAV, which the CLI does not need)."""
+
+_MOSTLY_MISSING = 0.5
+"""A floor batch that finds at least this share of its files already gone, their folders too,
+stops the floor."""
 
 Key = tuple[int, PurgeReason]
 _T = TypeVar("_T")
@@ -109,6 +128,10 @@ class PurgeSummary:
     """Bytes the floor had to leave because holds pin them."""
     interrupted: bool
     """The keeper was stopped during the pass; the rest waits for the next one."""
+    floor_stopped: str | None = None
+    """Why the disk floor stopped before the disk met it, when deleting did not free the
+    space it should have (files missing from the media folder, space not released); the
+    message was logged at ERROR."""
 
     @property
     def segments(self) -> int:
@@ -139,10 +162,33 @@ class _Outcome:
     """What one batch did, applied to the pass only once its transaction committed."""
 
     removed: list[Deletion] = field(default_factory=list)
+    """The rows to delete: their files were removed, or were already gone."""
     missing: Counter[Key] = field(default_factory=Counter)
     failed: int = 0
     totals: dict[Key, tuple[int | None, PurgeTotals]] = field(default_factory=dict)
     folders: set[Path] = field(default_factory=set)
+    freed_bytes: int = 0
+    """The (indexed) size of the files actually removed; already missing ones free nothing."""
+    gone: list[Deletion] = field(default_factory=list)
+    """The planned deletions whose file was already missing."""
+    vanished: int = 0
+    """Of ``gone``: those whose folder is missing too. A file gone from a folder that is
+    still there is a row left behind (a batch whose commit failed, a file removed by hand);
+    a whole missing folder is what a media folder that is not the index's looks like."""
+    held_late: Counter[int] = field(default_factory=Counter)
+    """Bytes per camera that a hold placed after planning kept from deletion."""
+    tried: int = 0
+    """Files the batch tried to delete (removed, already missing, or refused)."""
+    missing_kept: bool = False
+    """Most files were missing, so their rows were kept (see ``keep_missing_rows``)."""
+
+    def keep_missing_rows(self) -> None:
+        """Leave the rows whose file was missing: the media folder may not be the one their
+        files are in (an unmounted disk), and they will be needed once it is back."""
+        gone = {id(deletion) for deletion in self.gone}
+        self.removed = [d for d in self.removed if id(d) not in gone]
+        self.missing.clear()
+        self.missing_kept = True
 
 
 @dataclass
@@ -156,6 +202,7 @@ class _Pass:
     missing: Counter[Key] = field(default_factory=Counter)
     failed: int = 0
     floor_held: int = 0
+    floor_stopped: str | None = None
     interrupted: bool = False
 
     def record(self, outcome: _Outcome) -> None:
@@ -214,8 +261,8 @@ def _figures(totals: PurgeTotals) -> dict[str, object]:
     }
 
 
-def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
-    return (items[start : start + _IN_CHUNK] for start in range(0, len(items), _IN_CHUNK))
+def _chunks(items: Sequence[_T], size: int = _IN_CHUNK) -> Iterable[Sequence[_T]]:
+    return (items[start : start + size] for start in range(0, len(items), size))
 
 
 class RetentionKeeper:
@@ -255,16 +302,13 @@ class RetentionKeeper:
     def run_once(self, now: datetime, *, dry_run: bool = False) -> PurgeSummary:
         """Delete (or, with ``dry_run``, only list) what retention asks for at ``now``.
 
-        Raises RetentionError when the media folder is missing: an unmounted disk must not
-        make every indexed file look deleted.
+        Raises RetentionError, deleting nothing, when the media folder is missing, or when its
+        recordings folder is missing or empty while the index lists recordings: an unmounted
+        disk must not make every indexed file look deleted.
         """
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        if not self._root.is_dir():
-            raise RetentionError(
-                f"media folder {self._root} does not exist: is its disk mounted? "
-                "Retention did nothing."
-            )
+        self._check_media()
         with self._running:
             run = _Pass(now, dry_run)
             disk_before = self._disk()
@@ -283,9 +327,39 @@ class RetentionKeeper:
                 floor_percent=self._settings.min_free_percent,
                 floor_held_bytes=run.floor_held,
                 interrupted=run.interrupted,
+                floor_stopped=run.floor_stopped,
             )
         _log_summary(summary)
         return summary
+
+    def _check_media(self) -> None:
+        """Raise RetentionError unless the media folder looks like the one the index
+        describes: it exists, and holds recordings whenever the index lists some."""
+        if not self._root.is_dir():
+            raise RetentionError(
+                f"media folder {self._root} does not exist: is its disk mounted? "
+                "Retention did nothing."
+            )
+        recordings = self._root / RECORDINGS_FOLDER
+        try:
+            empty = next(recordings.iterdir(), None) is None
+            state = "is empty"
+        except (FileNotFoundError, NotADirectoryError):
+            empty, state = True, "does not exist"
+        except OSError as exc:
+            raise RetentionError(
+                f"cannot read {recordings}: {exc}. Retention did nothing."
+            ) from exc
+        if not empty:
+            return
+        with self._database.session() as session:
+            indexed = session.scalar(select(_Segment.id).limit(1)) is not None
+        if indexed:
+            raise RetentionError(
+                f"recordings folder {recordings} {state}, yet the index lists recordings: is "
+                f"the media disk mounted at {self._root}? Retention did nothing (no recording "
+                "was deleted, for any reason)."
+            )
 
     def _disk(self) -> DiskSpace:
         usage = self._disk_usage(self._root)
@@ -372,7 +446,7 @@ class RetentionKeeper:
                 )
             run.record(outcome)
             self._remove_empty_folders(outcome.folders)
-            freed = Counter[int]()
+            freed = Counter[int](outcome.held_late)  # held now: no longer counts either
             for deletion in outcome.removed:
                 freed[deletion.segment.camera_id] += deletion.segment.bytes
             next_round: list[_CameraPolicy] = []
@@ -429,25 +503,88 @@ class RetentionKeeper:
     # -- the disk floor, city-wide ------------------------------------------------------------
 
     def _enforce_floor(self, run: _Pass) -> DiskSpace:
+        """Delete the city's oldest unheld recordings while the disk is under its floor.
+
+        Rounds: measure the shortfall, delete batches until the files actually removed (not
+        rows whose file was already gone) add up to it, measure again. Another round follows
+        only if the last one freed at least half of what it removed (recording goes on
+        meanwhile); otherwise, and after any batch that finds most of its files missing (their
+        folders too) or frees no measurable space, the floor stops with an ERROR rather than
+        walk on through the index.
+        """
         percent = self._settings.min_free_percent
         disk = self._disk()
         cursor: tuple[datetime, int] | None = None
-        while disk.shortfall(percent) > 0 and not self._stopping(run):
-            paths: dict[int, str] = {}
-            with self._database.session() as session:
-                rows = self._oldest_in_city(session, cursor)
-                if not rows:
-                    break
-                paths.update((ref.id, path) for ref, path in rows)
-                refs = [ref for ref, _ in rows]
-                plan = plan_floor(refs, self._holds(session, refs), disk, percent)
-                outcome = self._carry_out(session, plan.deletions, paths, run)
-            run.record(outcome)
-            run.floor_held += plan.held_bytes
-            self._remove_empty_folders(outcome.folders)
-            if plan.walked_to is not None:
-                cursor = (plan.walked_to.ended_at, plan.walked_to.id)
-            disk = self._disk()
+        while not self._stopping(run):
+            target = disk.shortfall(percent)
+            if target <= 0:
+                break
+            start, removed = disk, 0
+            while removed < target and disk.shortfall(percent) > 0:
+                if self._stopping(run):
+                    return disk
+                paths: dict[int, str] = {}
+                with self._database.session() as session:
+                    rows = self._oldest_in_city(session, cursor)
+                    if not rows:
+                        return disk
+                    paths.update((ref.id, path) for ref, path in rows)
+                    refs = [ref for ref, _ in rows]
+                    # what this round still has to remove, or less if the disk says so
+                    planned_on = max(start.after_freeing(removed), disk, key=lambda d: d.free)
+                    plan = plan_floor(refs, self._holds(session, refs), planned_on, percent)
+                    outcome = self._carry_out(
+                        session, plan.deletions, paths, run, keep_missing_when_most=True
+                    )
+                run.record(outcome)
+                run.floor_held += plan.held_bytes + sum(outcome.held_late.values())
+                self._remove_empty_folders(outcome.folders)
+                if plan.walked_to is not None:
+                    cursor = (plan.walked_to.ended_at, plan.walked_to.id)
+                before, disk = disk, self._disk()
+                removed += outcome.freed_bytes
+                problem = self._floor_batch_problem(outcome, before, disk)
+                if problem is not None:
+                    return self._stop_floor(run, problem, disk)
+            gained = disk.free - start.free
+            if disk.shortfall(percent) > 0 and removed > 0 and 2 * gained < removed:
+                return self._stop_floor(
+                    run,
+                    f"deleting {format_bytes(removed)} of recordings freed only "
+                    f"{format_bytes(max(0, gained))} on the media disk of {self._root}: the "
+                    "disk measured may not be the one holding the recordings (a separate mount "
+                    "under the media folder?), or the space is not released (files held open, "
+                    "snapshots)",
+                    disk,
+                )
+        return disk
+
+    def _floor_batch_problem(
+        self, outcome: _Outcome, before: DiskSpace, after: DiskSpace
+    ) -> str | None:
+        """Why the floor must not go on after this batch, or None."""
+        if outcome.missing_kept:
+            return (
+                f"{outcome.vanished} of the {outcome.tried} oldest recording files the index "
+                f"names were missing, their folders too: the media folder {self._root} does "
+                "not hold the files the index names — is the disk mounted? Their index rows "
+                "were kept"
+            )
+        if (outcome.freed_bytes or outcome.failed) and after.free <= before.free:
+            return (
+                f"deleting {len(outcome.removed)} recording file(s) "
+                f"({format_bytes(outcome.freed_bytes)}) freed no measurable space on the media "
+                f"disk of {self._root} (free: {format_bytes(before.free)} before, "
+                f"{format_bytes(after.free)} after): the disk measured may not be the one "
+                "holding the recordings, the space may not be released yet (files held open, "
+                "snapshots), or the files could not be deleted"
+            )
+        return None
+
+    @staticmethod
+    def _stop_floor(run: _Pass, problem: str, disk: DiskSpace) -> DiskSpace:
+        run.floor_stopped = problem
+        log.error("disk floor stopped: %s. The rest waits for the next pass.", problem)
         return disk
 
     def _oldest_in_city(
@@ -486,26 +623,45 @@ class RetentionKeeper:
         return [HoldSpan(camera_id, starts_at, ends_at) for camera_id, starts_at, ends_at in rows]
 
     def _carry_out(
-        self, session: Session, deletions: Sequence[Deletion], paths: dict[int, str], run: _Pass
+        self,
+        session: Session,
+        deletions: Sequence[Deletion],
+        paths: dict[int, str],
+        run: _Pass,
+        *,
+        keep_missing_when_most: bool = False,
     ) -> _Outcome:
         """Delete the files, then their rows, and bring this pass's purge records up to date,
-        all inside the caller's transaction. A dry run only counts."""
+        all inside the caller's transaction. A dry run only counts.
+
+        The active holds are read again before every ``_HOLD_RECHECK_FILES`` files, and a
+        segment a hold now pins is kept. With ``keep_missing_when_most``, when most files were
+        already missing, folders and all, their rows are kept (``_Outcome.keep_missing_rows``).
+        """
         outcome = _Outcome()
         failures: dict[int, list[str]] = {}
-        for deletion in deletions:
-            segment = deletion.segment
+        for chunk in _chunks(deletions, _HOLD_RECHECK_FILES):
             if not run.dry_run:
-                try:
-                    folder = self._delete_file(paths[segment.id])
-                except (OSError, ValueError) as exc:
-                    failures.setdefault(segment.camera_id, []).append(str(exc))
-                    continue
-                if folder is None:
-                    outcome.missing[(segment.camera_id, deletion.reason)] += 1
-                else:
-                    outcome.folders.add(folder)
-            outcome.removed.append(deletion)
+                chunk = self._still_unheld(session, chunk, outcome)
+            for deletion in chunk:
+                segment = deletion.segment
+                if not run.dry_run:
+                    try:
+                        folder, existed = self._delete_file(paths[segment.id])
+                    except (OSError, ValueError) as exc:
+                        failures.setdefault(segment.camera_id, []).append(str(exc))
+                        continue
+                    if existed:
+                        outcome.folders.add(folder)
+                        outcome.freed_bytes += segment.bytes
+                    else:
+                        outcome.missing[(segment.camera_id, deletion.reason)] += 1
+                        outcome.gone.append(deletion)
+                        if not folder.is_dir():
+                            outcome.vanished += 1
+                outcome.removed.append(deletion)
         outcome.failed = sum(len(problems) for problems in failures.values())
+        outcome.tried = len(outcome.removed) + outcome.failed
         for camera_id, problems in failures.items():
             log.error(
                 "camera id %d: could not delete %d recording file(s), kept them and their index "
@@ -514,6 +670,9 @@ class RetentionKeeper:
                 len(problems),
                 problems[0],
             )
+        mostly_missing = outcome.vanished >= _MOSTLY_MISSING * outcome.tried
+        if keep_missing_when_most and outcome.vanished and mostly_missing:
+            outcome.keep_missing_rows()
         for key, delta in tally(outcome.removed).items():
             before = run.totals.get(key)
             outcome.totals[key] = (run.purge_ids.get(key), before.plus(delta) if before else delta)
@@ -521,16 +680,36 @@ class RetentionKeeper:
             self._write_rows(session, outcome, run.now)
         return outcome
 
-    def _delete_file(self, relative: str) -> Path | None:
-        """Delete one segment's file and return its folder, or None if it was already gone.
+    def _still_unheld(
+        self, session: Session, deletions: Sequence[Deletion], outcome: _Outcome
+    ) -> list[Deletion]:
+        """The deletions that no active hold pins now: a hold committed since the batch was
+        planned keeps its segments (one indexed query on the holds of these cameras)."""
+        holds = self._holds(session, [deletion.segment for deletion in deletions])
+        if not holds:
+            return list(deletions)
+        kept: list[Deletion] = []
+        for deletion in deletions:
+            segment = deletion.segment
+            if is_held(segment, holds):
+                outcome.held_late[segment.camera_id] += segment.bytes
+            else:
+                kept.append(deletion)
+        late = len(deletions) - len(kept)
+        if late:
+            log.info("kept %d segment(s) that a legal hold placed during this pass pins", late)
+        return kept
+
+    def _delete_file(self, relative: str) -> tuple[Path, bool]:
+        """Delete one segment's file; return its folder and whether the file was there.
         Raises OSError when it cannot be deleted, ValueError for a path that is not inside
         the media folder."""
         file = self._media_file(relative)
         try:
             self._remove_file(file)
         except FileNotFoundError:
-            return None
-        return file.parent
+            return file.parent, False
+        return file.parent, True
 
     def _media_file(self, relative: str) -> Path:
         """The file a stored path names. Raises ValueError for one that would lead outside
@@ -623,6 +802,8 @@ class RetentionKeeper:
         while not self._stop.is_set():
             try:
                 self.run_once(utcnow())
+            except RetentionError as exc:
+                log.error("retention pass refused: %s", exc)
             except Exception:
                 log.exception("retention pass failed; trying again in %.0f s", interval)
             if self._stop.wait(interval):
@@ -644,8 +825,8 @@ def _log_summary(summary: PurgeSummary) -> None:
             f"; {entry.missing_files} file(s) were already missing" if entry.missing_files else "",
         )
     missing = summary.floor_missing_bytes
-    if summary.dry_run or summary.interrupted or missing == 0:
-        return
+    if summary.dry_run or summary.interrupted or summary.floor_stopped or missing == 0:
+        return  # a stopped floor said why at ERROR already
     floor = f"{summary.floor_percent:g}% free-space floor"
     held = summary.floor_held_bytes
     if held >= missing:

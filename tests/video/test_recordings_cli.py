@@ -1,11 +1,15 @@
-"""`safecity recordings retention|holds` as an administrator uses them."""
+"""`safecity recordings retention|holds|policy` as an administrator uses them."""
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from safecity.city.models import Camera, District, Site
 from safecity.cli import app
 from safecity.settings import load_settings
 from safecity.store import migrate
@@ -13,8 +17,11 @@ from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from safecity.video.holds import place_hold
 from safecity.video.models import RecordedSegment
+from safecity.video.retention import DiskSpace
+from safecity.video.retention_keeper import PurgeSummary, RetentionKeeper
 from tests import factories as f
 
+Row = TypeVar("Row", Camera, Site)
 runner = CliRunner(env={"COLUMNS": "200"})  # tables as wide as a terminal would show them
 
 
@@ -108,3 +115,176 @@ def test_retention_refuses_a_missing_media_folder(config: Path, tmp_path: Path) 
 
     assert result.exit_code == 1
     assert "does not exist: is its disk mounted?" in result.output
+
+
+def test_retention_refuses_an_empty_media_folder_while_the_index_lists_recordings(
+    config: Path, database: Database
+) -> None:
+    shutil.rmtree(load_settings(config).media_path / "recordings")  # the disk is not mounted
+
+    result = runner.invoke(app, ["recordings", "retention", "--config", str(config)])
+
+    assert result.exit_code == 1
+    assert "does not exist, yet the index lists recordings" in result.output
+    assert "is the media disk mounted" in result.output
+    assert segments(database) == 1
+
+
+def test_retention_shows_why_the_floor_stopped_and_exits_1(
+    config: Path, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = DiskSpace(total=100_000, free=1_000)
+    stopped = PurgeSummary(
+        now=utcnow(),
+        dry_run=False,
+        entries=(),
+        failed_files=0,
+        disk_before=disk,
+        disk_after=disk,
+        floor_percent=5,
+        floor_held_bytes=0,
+        interrupted=False,
+        floor_stopped="6 of the 6 oldest recording files the index names were missing",
+    )
+    monkeypatch.setattr(RetentionKeeper, "run_once", lambda *args, **kwargs: stopped)
+
+    result = runner.invoke(app, ["recordings", "retention", "--config", str(config)])
+
+    assert result.exit_code == 1
+    assert "still 3.9 KiB under the floor" in result.output
+    assert "disk floor stopped: 6 of the 6 oldest recording files" in result.output
+
+
+# -- policy -------------------------------------------------------------------------------------
+
+
+def policy(config: Path, *args: str) -> str:
+    result = runner.invoke(app, ["recordings", "policy", *args, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def stored(database: Database, model: type[Row], code: str) -> tuple[float | None, int | None]:
+    with database.session() as session:
+        row = session.scalars(select(model).where(model.code == code)).one()
+        return row.retention_days, row.retention_bytes
+
+
+@pytest.fixture
+def park(database: Database) -> Database:
+    """Site PARK-1 with cameras PARK-CAM-1 and PARK-CAM-2 (which keeps 90 days of its own)."""
+    with database.session() as session:
+        west = session.scalars(select(District)).one()
+        site = f.add_site(session, "PARK-1", west)
+        f.add_camera(session, "PARK-CAM-1", west, site)
+        f.add_camera(session, "PARK-CAM-2", west, site, retention_days=90)
+    return database
+
+
+def test_policy_shows_the_global_setting_for_a_camera_without_any(
+    config: Path, database: Database
+) -> None:
+    output = policy(config, "--camera", "CAM-1")
+
+    assert "camera CAM-1 (Camera CAM-1), no site" in output
+    assert "30 (global)" in output and "no quota" in output
+
+
+def test_policy_sets_a_sites_days_and_quota_which_its_cameras_inherit(
+    config: Path, park: Database
+) -> None:
+    output = policy(config, "--site", "PARK-1", "--days", "14", "--max-gb", "500")
+
+    assert "site PARK-1: days not set → 14, quota not set → 500 GB" in output
+    assert "14 (site PARK-1)" in output and "500 GB (site PARK-1)" in output
+    assert (
+        "2 camera(s) at this site: 1 inherit its days (1 set their own), 2 inherit its quota"
+        in output
+    )
+    assert "retention --dry-run" in output
+    assert stored(park, Site, "PARK-1") == (14, 500 * 10**9)
+
+    output = policy(config, "--camera", "PARK-CAM-1")  # only shows
+    assert "site PARK-1" in output
+    assert "14 (site PARK-1)" in output and "500 GB (site PARK-1)" in output
+    assert "→" not in output
+
+    output = policy(config, "--camera", "PARK-CAM-2")
+    assert "90 (camera)" in output and "500 GB (site PARK-1)" in output
+
+
+def test_policy_sets_and_clears_a_cameras_own_values(config: Path, park: Database) -> None:
+    policy(config, "--site", "PARK-1", "--max-gb", "500")
+
+    output = policy(config, "--camera", "PARK-CAM-1", "--days", "7.5", "--max-gb", "1.5")
+    assert "camera PARK-CAM-1: days not set → 7.5, quota not set → 1.5 GB" in output
+    assert "7.5 (camera)" in output and "1.5 GB (camera)" in output
+    assert stored(park, Camera, "PARK-CAM-1") == (7.5, 1_500_000_000)
+
+    output = policy(config, "--camera", "PARK-CAM-1", "--inherit-days", "--inherit-quota")
+    assert "days 7.5 → not set, quota 1.5 GB → not set" in output
+    assert "30 (global)" in output and "500 GB (site PARK-1)" in output
+    assert stored(park, Camera, "PARK-CAM-1") == (None, None)
+
+    output = policy(config, "--site", "PARK-1", "--inherit-quota")  # a site: no quota then
+    assert "quota 500 GB → not set" in output and "no quota" in output
+    assert stored(park, Site, "PARK-1") == (None, None)
+
+
+def test_a_policy_change_applies_to_the_next_retention_pass(
+    config: Path, database: Database
+) -> None:
+    policy(config, "--camera", "CAM-1", "--days", "60")  # its recording is 40 days old
+
+    result = runner.invoke(app, ["recordings", "retention", "--config", str(config)])
+
+    assert "nothing to delete" in result.output
+    assert segments(database) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--camera", "CAM-1", "--days", "0"], "must be more than 0 days, not 0"),
+        (["--camera", "CAM-1", "--days", "-3"], "must be more than 0 days, not -3"),
+        (["--camera", "CAM-1", "--days", "nan"], "must be more than 0 days, not nan"),
+        (["--camera", "CAM-1", "--days", "inf"], "must be more than 0 days, not inf"),
+        (["--camera", "CAM-1", "--max-gb", "0"], "must be more than 0 GB, not 0"),
+        (["--camera", "CAM-1", "--max-gb", "-1"], "must be more than 0 GB, not -1"),
+        (["--camera", "CAM-1", "--max-gb", "1e-12"], "1e-12 GB is out of range"),
+        (["--camera", "CAM-1", "--max-gb", "1e12"], "1e+12 GB is out of range"),
+        (["--camera", "CAM-1", "--days", "3", "--inherit-days"], "--days or --inherit-days"),
+        (["--camera", "CAM-1", "--max-gb", "3", "--inherit-quota"], "--max-gb or --inherit"),
+        (["--days", "3"], "give either --camera CODE or --site CODE"),
+        (["--camera", "CAM-1", "--site", "PARK-1"], "give either --camera CODE or --site"),
+        (["--camera", "CAM-1", "--days", "many"], "Invalid value for '--days'"),
+    ],
+)
+def test_policy_refuses_what_cannot_be_applied(
+    config: Path, database: Database, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["recordings", "policy", *args, "--config", str(config)])
+
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.replace("│", "").split())
+    assert stored(database, Camera, "CAM-1") == (None, None)
+
+
+def test_policy_names_an_unknown_camera_or_site(config: Path, database: Database) -> None:
+    for option, code in (("--camera", "CAM-404"), ("--site", "NOWHERE")):
+        result = runner.invoke(app, ["recordings", "policy", option, code, "-c", str(config)])
+
+        assert result.exit_code == 1
+        assert f"no {option[2:]} with code {code}" in result.output
+
+
+def test_policy_shows_why_a_stored_value_cannot_be_applied(config: Path, park: Database) -> None:
+    with park.session() as session:  # set by hand in SQL
+        session.scalars(select(Site).where(Site.code == "PARK-1")).one().retention_days = 0
+
+    output = policy(config, "--site", "PARK-1")
+    assert "unusable" in output
+    assert "cannot apply: retention of 0 days would delete every recording" in output
+
+    output = policy(config, "--camera", "PARK-CAM-1", "--days", "20")  # the camera's own fixes it
+    assert "20 (camera)" in output and "cannot apply" not in output

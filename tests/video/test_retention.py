@@ -81,6 +81,7 @@ def test_camera_overrides_its_site_field_by_field() -> None:
         (PolicyOverride(days=0), None, "0 days"),
         (PolicyOverride(), PolicyOverride(days=-1), "-1 days"),
         (PolicyOverride(max_bytes=0), None, "quota of 0 bytes"),
+        (PolicyOverride(days=float("nan")), None, "not a number"),
     ],
 )
 def test_a_setting_that_would_delete_everything_is_refused(
@@ -92,6 +93,11 @@ def test_a_setting_that_would_delete_everything_is_refused(
 
 def test_cutoff_is_now_minus_days() -> None:
     assert RetentionPolicy(days=1.5).cutoff(NOW) == NOW - timedelta(hours=36)
+
+
+@pytest.mark.parametrize("days", [1e6, 1e9, 1e300, float("inf")])
+def test_days_beyond_the_calendar_keep_everything(days: float) -> None:
+    assert RetentionPolicy(days=days).cutoff(NOW) == datetime.min.replace(tzinfo=UTC)
 
 
 # -- holds --------------------------------------------------------------------------------------

@@ -18,7 +18,18 @@ from safecity.city.models import Camera, District, Site
 from safecity.settings import VideoSettings
 from safecity.store.base import utcnow
 from safecity.store.engine import Database
+from safecity.video import retention_keeper
 from safecity.video.models import LegalHold, PurgeReason, RecordedSegment, RecordingPurge
+from safecity.video.retention import (
+    CameraPlan,
+    CameraRecordings,
+    DiskSpace,
+    FloorPlan,
+    plan_camera,
+    plan_floor,
+)
+from safecity.video.retention import HoldSpan as Span
+from safecity.video.retention import SegmentRef as Ref
 from safecity.video.retention_keeper import RetentionError, RetentionKeeper
 from tests import factories as f
 
@@ -365,6 +376,7 @@ def test_a_path_leading_outside_the_media_folder_is_never_followed(
     camera = add_camera(database, "CAM-1")
     outside = media.parent / "precious.mp4"
     outside.write_bytes(b"keep me")
+    (media / "recordings" / "CAM-1").mkdir(parents=True)  # the disk is mounted
     record(database, media, camera, NOW - timedelta(days=40), 2, on_disk=False)
     damaged = {"../precious.mp4", str(outside)}
     with database.session() as session:
@@ -431,6 +443,257 @@ def test_an_unusable_setting_keeps_that_cameras_recordings(
 def test_a_missing_media_folder_stops_the_pass(database: Database, tmp_path: Path) -> None:
     with pytest.raises(RetentionError, match="is its disk mounted"):
         keeper(database, tmp_path / "unmounted").run_once(NOW)
+
+
+# -- an unmounted disk, a disk that frees nothing ----------------------------------------------
+
+
+@pytest.mark.parametrize("recordings", ["missing", "empty"])
+def test_an_empty_media_folder_with_indexed_recordings_deletes_nothing(
+    database: Database, media: Path, recordings: str
+) -> None:
+    """The media disk is not mounted: its mount point is an empty folder on the root disk,
+    which is under its floor. Neither age nor the floor may delete a single row."""
+    camera = add_camera(database, "CAM-1", retention_bytes=SIZE)
+    old = record(database, media, camera, NOW - timedelta(days=40), 3, on_disk=False)
+    young = record(database, media, camera, NOW - timedelta(hours=1), 3, on_disk=False)
+    if recordings == "empty":
+        (media / "recordings").mkdir()
+    root_fs = lambda path: Usage(100_000, 99_000, 1_000)  # noqa: E731 - 1 % free
+
+    for dry_run in (True, False):
+        with pytest.raises(RetentionError) as caught:
+            keeper(database, media, root_fs).run_once(NOW, dry_run=dry_run)
+
+        message = str(caught.value)
+        state = "is empty" if recordings == "empty" else "does not exist"
+        assert f"recordings folder {media / 'recordings'} {state}" in message
+        assert "the index lists recordings: is the media disk mounted" in message
+        assert "Retention did nothing" in message
+        assert indexed(database) == set(old + young)
+        assert purges(database) == []
+
+
+def test_an_empty_media_folder_with_an_empty_index_is_a_new_install(
+    database: Database, media: Path
+) -> None:
+    add_camera(database, "CAM-1")
+
+    summary = keeper(database, media).run_once(NOW)
+
+    assert summary.entries == () and summary.floor_stopped is None
+
+
+def test_the_recordings_folder_is_the_recorders() -> None:
+    from safecity.video.recorder import RECORDINGS_FOLDER
+
+    assert retention_keeper.RECORDINGS_FOLDER == RECORDINGS_FOLDER
+
+
+def test_a_floor_batch_of_mostly_missing_files_keeps_their_rows_and_stops(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk was not mounted when the node started, and the recorder has written today's
+    recordings to the mount point on the root disk: the older files the index names are not
+    in this media folder, nor are their day folders. The floor must not walk through the index
+    deleting rows that free nothing."""
+    camera = add_camera(database, "CAM-1")
+    gone = record(database, media, camera, NOW - timedelta(days=2), 6, on_disk=False)
+    there = record(database, media, camera, NOW - timedelta(hours=1), 2)
+    disk = FakeDisk(media, total=100_000, other=100_000 - 2 * SIZE)  # 0 free: 5,000 B short
+
+    summary = keeper(database, media, disk, batch_size=3).run_once(NOW)
+
+    assert indexed(database) == set(gone + there)
+    assert on_disk(media) == set(there)
+    assert purges(database) == [] and summary.entries == ()
+    assert summary.floor_stopped is not None
+    assert "3 of the 3 oldest recording files the index names were missing, their folders" in (
+        summary.floor_stopped
+    )
+    assert "does not hold the files the index names — is the disk mounted?" in (
+        summary.floor_stopped
+    )
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage().split(":")[0] for r in errors] == ["disk floor stopped"]
+    assert "Their index rows were kept" in errors[0].getMessage()
+
+
+def test_a_few_missing_files_do_not_count_towards_the_floor(
+    database: Database, media: Path
+) -> None:
+    """A row whose file is gone frees nothing: the floor goes on until the files it actually
+    removed cover the shortfall, and no further."""
+    camera = add_camera(database, "CAM-1")
+    start = NOW - timedelta(hours=2)
+    record(database, media, camera, start, on_disk=False)
+    present = record(database, media, camera, start + timedelta(seconds=10), 7)
+    # 5,000 B floor, 2,000 B free: 3,000 B short, which three of the present files cover.
+    disk = FakeDisk(media, total=100_000, other=100_000 - 7 * SIZE - 2_000)
+
+    summary = keeper(database, media, disk, batch_size=4).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(present[3:])
+    (entry,) = summary.entries
+    assert (entry.segments, entry.missing_files) == (4, 1)
+    assert summary.disk_after.free == 5_000 and summary.floor_stopped is None
+
+
+def test_rows_left_by_a_failed_commit_do_not_stop_the_floor(
+    database: Database, media: Path
+) -> None:
+    """A floor batch deleted its files, then its commit failed: the next pass finds a batch of
+    rows whose files are gone from folders that are still there. Those rows go (counted as
+    missing) and the floor carries on with the files that are there."""
+    camera = add_camera(database, "CAM-1")
+    start = NOW - timedelta(hours=2)
+    stale = record(database, media, camera, start, 4)
+    for path in stale:
+        (media / path).unlink()
+    present = record(database, media, camera, start + timedelta(seconds=40), 6)
+    # 5,000 B floor, 2,000 B free: 3,000 B short.
+    disk = FakeDisk(media, total=100_000, other=100_000 - 6 * SIZE - 2_000)
+
+    summary = keeper(database, media, disk, batch_size=4).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(present[3:])
+    (entry,) = summary.entries
+    assert (entry.segments, entry.missing_files) == (7, 4)
+    assert summary.floor_stopped is None and summary.floor_missing_bytes == 0
+
+
+def test_a_disk_that_never_frees_space_stops_the_floor_after_one_batch(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting frees nothing measurable (the disk measured is not the one holding the files,
+    snapshots, files held open): one batch goes, then the floor stops and says why."""
+    camera = add_camera(database, "CAM-1")
+    paths = record(database, media, camera, NOW - timedelta(hours=1), 10)
+    full = lambda path: Usage(100_000, 100_000, 0)  # noqa: E731
+
+    summary = keeper(database, media, full, batch_size=2).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == set(paths[2:])
+    assert summary.floor_stopped is not None
+    assert "freed no measurable space" in summary.floor_stopped
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "disk floor stopped" in errors[0].getMessage()
+
+
+def test_a_disk_that_frees_far_less_than_was_removed_stops_after_one_round(
+    database: Database, media: Path
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    paths = record(database, media, camera, NOW - timedelta(hours=1), 10)
+    calls = 0
+
+    def barely(path: Path) -> Usage:
+        nonlocal calls
+        calls += 1  # a byte more free at every look, whatever is deleted
+        return Usage(100_000, 100_000 - calls, calls)
+
+    summary = keeper(database, media, barely, batch_size=2).run_once(NOW)
+
+    # The round removes the 5,000 B it measured missing, then sees that it freed ~nothing.
+    assert indexed(database) == on_disk(media) == set(paths[5:])
+    assert summary.floor_stopped is not None and "freed only" in summary.floor_stopped
+
+
+# -- holds placed while a pass is under way ------------------------------------------------------
+
+
+def test_a_hold_placed_after_a_camera_batch_was_planned_keeps_its_segments(
+    database: Database, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    first = NOW - timedelta(days=40)
+    old = record(database, media, camera, first, 3)
+    planned = plan_camera
+
+    def plan_then_hold(
+        recordings: CameraRecordings, holds: list[Span], now: datetime
+    ) -> CameraPlan:
+        plan = planned(recordings, holds, now)
+        if plan.deletions and not holds:  # an officer holds the middle segment just now
+            hold(database, camera, first + timedelta(seconds=12), first + timedelta(seconds=18))
+        return plan
+
+    monkeypatch.setattr(retention_keeper, "plan_camera", plan_then_hold)
+
+    keeper(database, media).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == {old[1]}
+    assert [row[1:3] for row in purges(database)] == [(PurgeReason.AGE, 2)]
+
+
+def test_a_hold_placed_after_a_floor_batch_was_planned_keeps_its_segments(
+    database: Database, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    start = NOW - timedelta(hours=1)
+    paths = record(database, media, camera, start, 4)
+    disk = FakeDisk(media, total=100_000, other=100_000 - 4 * SIZE - 3_000)  # 2,000 B short
+    planned = plan_floor
+    placed = False
+
+    def plan_then_hold(
+        candidates: list[Ref], holds: list[Span], disk: DiskSpace, percent: float
+    ) -> FloorPlan:
+        nonlocal placed
+        plan = planned(candidates, holds, disk, percent)
+        if not placed:
+            placed = True
+            hold(database, camera, start + timedelta(seconds=2), start + timedelta(seconds=8))
+        return plan
+
+    monkeypatch.setattr(retention_keeper, "plan_floor", plan_then_hold)
+
+    summary = keeper(database, media, disk).run_once(NOW)
+
+    # The first segment is held now; the floor takes the next two instead.
+    assert indexed(database) == on_disk(media) == {paths[0], paths[3]}
+    assert summary.floor_held_bytes == SIZE and summary.floor_missing_bytes == 0
+
+
+def test_a_hold_placed_while_files_are_deleted_protects_the_rest_of_the_batch(
+    database: Database, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention_keeper, "_HOLD_RECHECK_FILES", 2)
+    camera = add_camera(database, "CAM-1")
+    first = NOW - timedelta(days=40)
+    old = record(database, media, camera, first, 6)
+    placed = False
+
+    def remove_then_hold(path: Path) -> None:
+        nonlocal placed
+        os.remove(path)
+        if not placed:  # committed while the first file goes: pins the fifth
+            placed = True
+            hold(database, camera, first + timedelta(seconds=42), first + timedelta(seconds=48))
+
+    keeper(database, media, remove_file=remove_then_hold).run_once(NOW)
+
+    assert indexed(database) == on_disk(media) == {old[4]}
+
+
+def test_a_refused_pass_is_logged_as_an_error_in_the_background(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    record(database, media, camera, utcnow() - timedelta(days=40), on_disk=False)
+    retention = keeper(database, media, settings=VideoSettings(retention_check_seconds=0.05))
+    retention.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "retention pass refused" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        retention.stop()
+
+    (refused, *_) = [r for r in caplog.records if "retention pass refused" in r.getMessage()]
+    assert refused.levelno == logging.ERROR and refused.exc_info is None
+    assert "is the media disk mounted" in refused.getMessage()
+    assert len(indexed(database)) == 1
 
 
 def test_background_passes_survive_errors_and_stop_promptly(
