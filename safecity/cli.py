@@ -76,7 +76,7 @@ def serve(
     from safecity.api.app import create_app
     from safecity.bus import InProcessBus
     from safecity.video.health import CameraHealthRecorder
-    from safecity.video.node import NodeBusy, VideoNode
+    from safecity.video.node import VideoNode, VideoNodeError
 
     settings = settings_or_exit(config)
     database = database_or_exit(settings)
@@ -86,7 +86,7 @@ def serve(
     health.start()
     try:
         node.start()
-    except NodeBusy as exc:
+    except VideoNodeError as exc:
         health.stop()
         bus.close()
         errors.print(f"[red]serve:[/red] {exc}", highlight=False)

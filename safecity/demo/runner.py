@@ -37,7 +37,7 @@ from safecity.settings import Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.video.health import CameraHealthRecorder
-from safecity.video.node import NodeBusy, VideoNode
+from safecity.video.node import VideoNode, VideoNodeError
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
 DEMO_DATA_DIR = Path(".safecity-demo")
@@ -288,8 +288,8 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
             node = VideoNode(settings, database, bus)
             try:
                 node.start()
-            except NodeBusy as exc:
-                raise DemoError(f"{exc} (is another demo running?)") from exc
+            except VideoNodeError as exc:
+                raise DemoError(str(exc)) from exc
             cleanup.callback(node.stop)
             step.done = (
                 f"Recording {len(node.camera_codes)} cameras into "

@@ -26,6 +26,7 @@ from safecity.store.engine import Database
 from safecity.video.health import StreamHealth, publish_health
 from safecity.video.ingest import IngestOptions, IngestWorker
 from safecity.video.live import LiveFeed
+from safecity.video.models import RecordedSegment
 from safecity.video.packets import PacketSink
 from safecity.video.recorder import SegmentRecorder
 from safecity.video.recovery import recover_recordings
@@ -36,12 +37,21 @@ from safecity.video.snapshots import GopBuffer
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".recording.lock"
+MEDIA_MARKER = ".safecity-media"
 HEALTH_EVERY_SECONDS = 2.0
 RECONCILE_SECONDS = 30.0
 
 
-class NodeBusy(Exception):
+class VideoNodeError(Exception):
+    """The node cannot record into its media folder; the message says why and what to do."""
+
+
+class NodeBusy(VideoNodeError):
     """Another process holds the media folder."""
+
+
+class MediaAbsent(VideoNodeError):
+    """The media folder is not the one the index describes (an unmounted disk, say)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,7 @@ class VideoNode:
     def start(self) -> None:
         """Raises ``NodeBusy`` when another process already records into the media folder."""
         self._media_root.mkdir(parents=True, exist_ok=True)
+        self._check_media()
         self._lock_media()
         report = recover_recordings(self._database, self._media_root)
         if report.changed:
@@ -174,6 +185,25 @@ class VideoNode:
         if self._media_lock is not None:
             self._media_lock.close()  # releases the flock
             self._media_lock = None
+
+    def _check_media(self) -> None:
+        """A media folder is marked when first used. An unmarked one while the index holds
+        segments is a mount point without its disk: recording there would hide the archive
+        (and retention would forget it), so refuse."""
+        marker = self._media_root / MEDIA_MARKER
+        if marker.exists():
+            return
+        with self._database.session() as session:
+            indexed = session.scalar(select(RecordedSegment.id).limit(1)) is not None
+        if indexed:
+            raise MediaAbsent(
+                f"{self._media_root} is not the media folder the index describes (no "
+                f"{MEDIA_MARKER} in it, while recordings are indexed): is the media disk "
+                "mounted? If the archive is really gone, create that file to start afresh."
+            )
+        marker.write_text(
+            "SafeCity media folder: recordings/ holds the video the index describes.\n"
+        )
 
     def _lock_media(self) -> None:
         """One recording process per media folder: a second one's recovery would take the

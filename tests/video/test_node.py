@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -18,11 +19,12 @@ from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
 from safecity.video.health import CameraHealthRecorder
 from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
-from safecity.video.node import NodeBusy, VideoNode
+from safecity.video.node import MediaAbsent, NodeBusy, VideoNode
 from safecity.video.synthetic import VideoSpec
 from tests import factories as f
-from tests.support.recording import street_clip
+from tests.support.recording import record, street_clip
 
+START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SPEC = VideoSpec(width=320, height=180, fps=15, seconds=4, gop_seconds=1)
 
 
@@ -154,3 +156,20 @@ def test_a_second_recorder_on_the_same_media_folder_is_refused(
     second = VideoNode(settings, city, InProcessBus())
     second.start()  # the lock went with the first node
     second.stop()
+
+
+def test_an_unmounted_media_disk_is_refused_not_recorded_over(
+    city: Database, clip: Path, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, video=VideoSettings(cameras="none"))
+    node = VideoNode(settings, city, InProcessBus())
+    node.start()  # first use: the media folder is marked as SafeCity's
+    node.stop()
+    record(city, settings.media_path, 1, "AST-1", clip, START)
+    empty_mount_point = tmp_path / "mnt"
+    elsewhere = Settings(
+        data_dir=tmp_path, media={"path": empty_mount_point}, video=VideoSettings(cameras="none")
+    )
+    with pytest.raises(MediaAbsent, match="is the media disk mounted"):
+        VideoNode(elsewhere, city, InProcessBus()).start()
+    assert len(_segments(city)) > 0, "the index is untouched"
