@@ -36,6 +36,8 @@ def health(request: Request, response: Response) -> Health:
 
 class Installation(BaseModel):
     city_name: str
+    timezone: str
+    """IANA name: the console shows every time in the city's zone, whatever the browser's."""
     version: str
 
 
@@ -43,7 +45,9 @@ class Installation(BaseModel):
 def installation(request: Request) -> Installation:
     """What the console shows before sign-in: the city this installation serves."""
     settings: Settings = request.app.state.settings
-    return Installation(city_name=settings.city_name, version=__version__)
+    return Installation(
+        city_name=settings.city_name, timezone=settings.timezone, version=__version__
+    )
 
 
 @router.get("/metrics", include_in_schema=False)

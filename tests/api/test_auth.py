@@ -111,9 +111,10 @@ def test_login_is_committed_before_the_response_starts(
     assert order.index("commit") < order.index("response")
 
 
-def test_console_learns_the_city_name_before_sign_in(client: TestClient) -> None:
+def test_console_learns_the_city_name_and_time_zone_before_sign_in(client: TestClient) -> None:
     body = client.get("/api/console").json()
     assert body["city_name"] == "Safe City"
+    assert body["timezone"] == "UTC"
     assert body["version"]
 
 

@@ -76,18 +76,19 @@ async function detailOf(response) {
 }
 
 /**
- * Call the API. Resolves to parsed JSON (or a Blob with `as: "blob"`, or null for 204).
+ * Call the API. Resolves to parsed JSON (or a Blob with `as: "blob"`, the Response itself with
+ * `as: "response"` when its headers matter, or null for 204). `headers` are sent as given.
  * Rejects with ApiError for HTTP errors, NetworkError when the server cannot be reached,
  * and the browser's AbortError when `signal` aborts (views abort when the operator leaves).
  */
 export async function request(path, options = {}) {
-  const { method = "GET", query, body, signal, as = "json", quietUnauthorized = false } = options;
-  const init = { method, signal, credentials: "same-origin", headers: {} };
+  const { method = "GET", query, body, signal, as = "json", quietUnauthorized = false, headers = {} } = options;
+  const init = { method, signal, credentials: "same-origin", headers: { ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  if (as === "blob") init.cache = "no-store";
+  if (as === "blob" || as === "response") init.cache = "no-store";
   let response;
   try {
     response = await fetch(urlFor(path, query), init);
@@ -104,6 +105,7 @@ export async function request(path, options = {}) {
   markRestored();
   if (response.status === 401 && !quietUnauthorized) unauthorizedHandler();
   if (!response.ok) throw new ApiError(response.status, await detailOf(response), response);
+  if (as === "response") return response;
   if (response.status === 204) return null;
   return as === "blob" ? response.blob() : response.json();
 }

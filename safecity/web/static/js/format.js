@@ -1,5 +1,8 @@
 // How values read on screen: numbers, times, and the words for statuses and site kinds.
-// The value lists mirror the enums in safecity/city/models.py.
+// The value lists mirror the enums in safecity/city/models.py. Times are the city's wall time
+// (see clock.js), whatever zone the browser is in.
+
+import { formatCityDateTime, formatCityTime } from "./clock.js";
 
 export const CAMERA_STATUSES = [
   ["active", "Active"],
@@ -64,23 +67,23 @@ export function formatRange(offset, shown, total) {
   return `${formatCount(offset + 1)}–${formatCount(offset + shown)} of ${formatCount(total)}`;
 }
 
-function pad(n) {
-  return String(n).padStart(2, "0");
-}
-
-/** Local time as an operator writes it in a log: 2025-11-26 23:31:05 (24 h, no locale surprises). */
+/** City time as an operator writes it in a log: 2025-11-26 23:31:05 (24 h, no locale surprises). */
 export function formatDateTime(value) {
   if (!value) return "—";
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return "—";
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
-  );
+  return formatCityDateTime(date);
 }
 
 export function formatTime(date) {
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  return formatCityTime(date);
+}
+
+/** "2026-11-27 14:03:10 – 14:18:12", or both dates in full when the span crosses midnight. */
+export function formatSpan(start, end) {
+  const from = formatDateTime(start);
+  const to = formatDateTime(end);
+  return from.slice(0, 10) === to.slice(0, 10) ? `${from} – ${to.slice(11)}` : `${from} – ${to}`;
 }
 
 /** "12 s ago", "5 min ago", "3 h ago", "4 d ago"; the exact time goes in a tooltip. */
@@ -93,6 +96,52 @@ export function formatAgo(value, now = Date.now()) {
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours} h ago`;
   return `${Math.floor(hours / 24)} d ago`;
+}
+
+/** "6 h 12 min", "4 min 30 s", "12 s": a length of time, to the unit that matters. */
+export function formatDuration(seconds) {
+  const total = Math.max(0, Math.round(seconds));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const rest = total % 60;
+  if (hours) return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
+  if (minutes) return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  return `${rest} s`;
+}
+
+const BYTE_UNITS = ["bytes", "KB", "MB", "GB", "TB"];
+
+/** "1.8 GB": sizes in powers of 1,000, as disks are sold and as the API counts. */
+export function formatBytes(bytes) {
+  let value = Number(bytes) || 0;
+  let unit = 0;
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${formatCount(value)} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${BYTE_UNITS[unit]}`;
+}
+
+/** "4.1 Mbit/s", "850 kbit/s". */
+export function formatBitrate(kbps) {
+  if (kbps >= 1000) return `${(kbps / 1000).toFixed(1)} Mbit/s`;
+  return `${Math.round(kbps)} kbit/s`;
+}
+
+const MOMENT_IN_TEXT = /\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/**
+ * A server's message for the screen: its moments (UTC in the API's words) in city time, a
+ * capital and a full stop. "no recording between 2026-11-26 04:20:00+00:00 and …" →
+ * "No recording between 2026-11-26 09:20:00 and …." for a city at UTC+5.
+ */
+export function serverWords(text) {
+  const trimmed = String(text || "")
+    .trim()
+    .replace(MOMENT_IN_TEXT, (moment) => formatDateTime(moment.replace(" ", "T")));
+  if (!trimmed) return "";
+  const first = trimmed[0].toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
 }
 
 export function formatCoordinate(value) {

@@ -1,5 +1,6 @@
-// One camera: everything the registry knows, its live video (or, where this server has no live
-// stream of it, its snapshot), and where it stands in its district.
+// One camera: its live video (or, where this server has no live stream of it, its snapshot),
+// the health of its stream, its recordings with evidence export and legal holds (for the roles
+// that may see them), where it stands in its district, and everything the registry knows.
 
 import { ApiError, isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
@@ -14,10 +15,16 @@ import {
   label,
   maskCredentials,
 } from "../format.js";
+import { evidencePanel } from "../evidence.js";
 import { rememberedListHref } from "../filters.js";
+import { holdsPanel } from "../holds.js";
 import { createLivePlayer } from "../live.js";
+import { mayExportEvidence, mayReadHolds, mayWatchRecordings } from "../permissions.js";
+import { recordingsPanel } from "../recordings.js";
+import * as session from "../session.js";
 import { startSnapshots } from "../snapshot.js";
 import { errorState, loadingState } from "../states.js";
+import { streamHealthPanel } from "../stream-health.js";
 
 function field(key, name, value, extra = {}) {
   const shown = value === null || value === undefined || value === "" ? h("span", { class: "muted" }, "—") : value;
@@ -201,6 +208,38 @@ function miniMapPanel(camera, districts, cleanups) {
   );
 }
 
+/**
+ * Recordings, evidence and holds, as far as the signed-in role may see them: the window the
+ * operator plays fills the evidence and hold forms. Returns the rows to show (maybe none).
+ */
+function videoArchive(camera, signal) {
+  const user = session.user();
+  if (!mayWatchRecordings(user)) return [];
+  const holds = mayReadHolds(user) ? holdsPanel(camera, user, { signal }) : null;
+  const evidence = mayExportEvidence(user) ? evidencePanel(camera, { signal, onExported: () => holds?.reload() }) : null;
+  const recordings = recordingsPanel(camera, {
+    signal,
+    onWindow(start, end) {
+      evidence?.setRange(start, end);
+      holds?.setRange(start, end);
+    },
+  });
+  const rows = [recordings];
+  if (evidence || holds) {
+    rows.push(h("div", { class: "camera-grid" }, evidence?.element || h("div", {}), holds?.element || h("div", {})));
+  }
+  return rows;
+}
+
+function registryPanel(camera) {
+  return h(
+    "section",
+    { class: "panel registry-panel", "aria-labelledby": "registry-title" },
+    h("div", { class: "panel-head" }, h("h2", { id: "registry-title", class: "panel-title" }, "Registry")),
+    registry(camera),
+  );
+}
+
 export function mount(outlet, { params, signal }) {
   const cameraId = Number(params.id);
   const cleanups = [];
@@ -238,18 +277,15 @@ export function mount(outlet, { params, signal }) {
           h(
             "div",
             { class: "camera-grid" },
-            h("div", { class: "camera-column" }, livePanel(camera, signal), streamsPanel(camera)),
-            h(
-              "div",
-              { class: "camera-column" },
-              miniMapPanel(camera, districts, cleanups),
-              h(
-                "section",
-                { class: "panel registry-panel", "aria-labelledby": "registry-title" },
-                h("div", { class: "panel-head" }, h("h2", { id: "registry-title", class: "panel-title" }, "Registry")),
-                registry(camera),
-              ),
-            ),
+            h("div", { class: "camera-column" }, livePanel(camera, signal)),
+            h("div", { class: "camera-column" }, streamHealthPanel(camera, signal), miniMapPanel(camera, districts, cleanups)),
+          ),
+          videoArchive(camera, signal),
+          h(
+            "div",
+            { class: "camera-grid" },
+            h("div", { class: "camera-column" }, streamsPanel(camera)),
+            h("div", { class: "camera-column" }, registryPanel(camera)),
           ),
         ),
       );

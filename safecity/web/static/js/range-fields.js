@@ -1,0 +1,49 @@
+// A pair of From / To inputs in the city's time, for a clip, an evidence package or a hold.
+// Plain text in the console's one format, "2026-11-27 14:03:12" (24 h): the browser's date-time
+// control would show the browser's locale (11/27/2026, 2:03:12 PM) next to every other time on
+// screen in the city's. Values are read as city wall time (clock.js) and checked before sending.
+
+import { fromInputValue, toInputValue } from "./clock.js";
+import { h } from "./dom.js";
+
+const LONGEST_MS = 24 * 3600 * 1000;
+
+/** A problem with what was typed, in words for the person who typed it. */
+export class RangeProblem extends Error {}
+
+function input(id, name) {
+  const element = h("input", {
+    id,
+    class: "input input-datetime",
+    type: "text",
+    inputmode: "numeric",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "YYYY-MM-DD HH:MM:SS",
+    required: true,
+  });
+  return { element, field: h("label", { class: "field", for: id }, h("span", { class: "field-label" }, name), element) };
+}
+
+/** From / To inputs with ids `${prefix}-from` and `${prefix}-to`. */
+export function rangeFields(prefix) {
+  const from = input(`${prefix}-from`, "From");
+  const to = input(`${prefix}-to`, "To");
+  return {
+    element: h("div", { class: "range-fields" }, from.field, to.field),
+    /** Fill both inputs (Dates). */
+    set(start, end) {
+      from.element.value = toInputValue(start);
+      to.element.value = toInputValue(end);
+    },
+    /** {start, end} as Dates, or a RangeProblem saying what is wrong. */
+    read() {
+      const start = fromInputValue(from.element.value);
+      const end = fromInputValue(to.element.value);
+      if (!start || !end) throw new RangeProblem("Give From and To as date and time, like 2026-11-27 14:03:00.");
+      if (end <= start) throw new RangeProblem("To must come after From.");
+      if (end - start > LONGEST_MS) throw new RangeProblem("At most 24 hours at a time: split the range.");
+      return { start, end };
+    },
+  };
+}
