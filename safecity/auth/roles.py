@@ -30,6 +30,9 @@ _LABELS = {
 
 CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.ANALYST})
 REGISTRY_EDITORS = frozenset({Role.ADMIN})
+LIVE_VIEWERS = frozenset(role for role in Role if role is not Role.ANALYST)
+"""Who may watch live video and take snapshots (within their scope). Analysts work with
+figures: they see the cameras on the map, not through them."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
-from safecity.auth.roles import REGISTRY_EDITORS, Scope
+from safecity.auth.roles import LIVE_VIEWERS, REGISTRY_EDITORS, Scope
 from safecity.auth.scope import camera_condition, district_condition, site_condition
 from safecity.city.districts import stored_district_locator
 from safecity.city.models import (
@@ -239,6 +239,7 @@ def _stream_health(
     "/cameras/{camera_id}/snapshot.jpg",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 404: {}, 503: {}},
+    dependencies=[Depends(require_role(*LIVE_VIEWERS))],
 )
 def camera_snapshot(
     camera_id: int, request: Request, session: DbSession, scope: CurrentScope

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from safecity.api.deps import SESSION_COOKIE
-from safecity.auth.roles import Role
+from safecity.auth.roles import LIVE_VIEWERS
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.auth.sessions import user_for_token
 from safecity.city.api import NOT_FOUND
@@ -41,10 +41,6 @@ from safecity.store.engine import Database
 from safecity.video.live import Fragment, InitSegment, LiveFeeds, Viewer, ViewerDropped
 
 router = APIRouter(prefix="/api", tags=["live"])
-
-LIVE_VIEWERS = frozenset(role for role in Role if role is not Role.ANALYST)
-"""Who may watch live video and take snapshots (within their scope). Analysts work with
-figures: they see the cameras on the map, not through them."""
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403

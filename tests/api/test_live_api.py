@@ -179,6 +179,8 @@ def test_an_analyst_sees_cameras_on_the_map_not_through_them(
     sign_in(client, "analyst")
     with client.websocket_connect(f"/api/cameras/{city.street_west_id}/live") as ws:
         assert closed_with(ws) == (4403, "your role may not watch live video")
+    assert client.get(f"/api/cameras/{city.street_west_id}/snapshot.jpg").status_code == 403
+    assert client.get(f"/api/cameras/{city.street_west_id}").status_code == 200, "on the map"
 
 
 def test_camera_without_a_live_feed_is_closed_with_4503(client: TestClient, city: City) -> None:

@@ -463,11 +463,11 @@ def test_holds_are_placed_and_released_by_the_occ(console: Watched, archive: Arc
     expect(placed.locator(".badge")).to_have_text("Released")
 
 
-def test_an_analyst_sees_the_health_but_no_recordings(
-    console: Watched, archive: ArchiveCity
-) -> None:
+def test_an_analyst_sees_the_health_but_no_video(console: Watched, archive: ArchiveCity) -> None:
     page = open_camera(console, archive, "analyst")
     expect(page.locator("#stream-status")).to_have_text("Online")
+    expect(page.locator("#live-not-for-role")).to_be_visible()
+    expect(page.locator("video")).to_have_count(0)
     expect(page.locator("#camera-fields")).to_be_visible()
     expect(page.locator("#recordings")).to_have_count(0)
     expect(page.locator("#evidence")).to_have_count(0)

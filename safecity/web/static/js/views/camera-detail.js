@@ -19,7 +19,7 @@ import { evidencePanel } from "../evidence.js";
 import { rememberedListHref } from "../filters.js";
 import { holdsPanel } from "../holds.js";
 import { createLivePlayer } from "../live.js";
-import { mayExportEvidence, mayReadHolds, mayWatchRecordings } from "../permissions.js";
+import { mayExportEvidence, mayReadHolds, mayWatchLive, mayWatchRecordings } from "../permissions.js";
 import { recordingsPanel } from "../recordings.js";
 import * as session from "../session.js";
 import { startSnapshots } from "../snapshot.js";
@@ -165,6 +165,14 @@ async function saveSnapshot(camera, button) {
  */
 function livePanel(camera, signal) {
   const title = h("h2", { id: "live-title", class: "panel-title" }, "Live");
+  if (!mayWatchLive(session.user())) {
+    return h(
+      "section",
+      { class: "panel live-panel", "aria-labelledby": "live-title" },
+      h("div", { class: "panel-head" }, title),
+      h("p", { id: "live-not-for-role", class: "muted panel-note" }, "Live video and snapshots are not part of your role; the camera's health and position are below."),
+    );
+  }
   const snapshotButton = h(
     "button",
     { id: "save-snapshot", type: "button", class: "button button-ghost button-small", title: "Save the current picture as a JPEG" },
