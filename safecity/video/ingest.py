@@ -359,6 +359,7 @@ class IngestWorker:
         that they keep growing across loops."""
         time_base = stream.time_base
         assert time_base is not None
+        tick = float(time_base)
         start = stream.start_time or 0
         clock_zero = time.monotonic()
         shift = 0
@@ -367,7 +368,7 @@ class IngestWorker:
             for packet in container.demux(stream):
                 if packet.pts is None or packet.size == 0:
                     continue
-                position = float((packet.pts - start + shift) * time_base)
+                position = (packet.pts - start + shift) * tick
                 lateness = time.monotonic() - (clock_zero + position)
                 if lateness > RESYNC_AFTER_SECONDS:
                     clock_zero += lateness
@@ -387,8 +388,6 @@ class IngestWorker:
         stream: VideoStream,
         packets: Iterator[tuple[av.Packet[VideoStream], int]],
     ) -> None:
-        time_base = stream.time_base
-        assert time_base is not None
         info: StreamInfo | None = None
         last_dts: int | None = None
         for packet, shift in packets:
@@ -416,7 +415,7 @@ class IngestWorker:
                 continue
             last_dts = dts
             data = bytes(packet)
-            self._note_packet(now, float((dts - info.first_pts) * time_base), len(data))
+            self._note_packet(now, info.seconds(dts - info.first_pts), len(data))
             video_packet = VideoPacket(
                 data, pts, dts, int(packet.duration or 0), keyframe, arrived=now
             )

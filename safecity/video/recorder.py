@@ -226,10 +226,10 @@ class SegmentRecorder:
         self, current: _OpenSegment, info: StreamInfo, packet: VideoPacket
     ) -> bool:
         last = current.keyframe_pts[-1] if current.keyframe_pts else current.first_pts
-        return float((packet.pts - last) * info.time_base) > MAX_GOP_SECONDS
+        return info.seconds(packet.pts - last) > MAX_GOP_SECONDS
 
     def _is_due(self, current: _OpenSegment, info: StreamInfo, packet: VideoPacket) -> bool:
-        return float((packet.pts - current.first_pts) * info.time_base) >= self._segment_seconds
+        return info.seconds(packet.pts - current.first_pts) >= self._segment_seconds
 
     def _start(self, info: StreamInfo, packet: VideoPacket) -> _OpenSegment | None:
         started_at = datetime.fromtimestamp(info.wall_time(packet.pts), UTC)
