@@ -298,3 +298,42 @@ def test_attempts_that_time_out_keep_backing_off(
     finally:
         worker.stop()
     assert backoff.attempts >= 4, "no video ever flowed, so the wait kept doubling"
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A plain HTTP server on a folder, as a camera or encoder serving a stream over HTTP."""
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_http_stream_is_pulled_and_its_end_is_a_reconnect(
+    http_folder: tuple[str, Path], worker_factory: Callable[..., IngestWorker]
+) -> None:
+    base, folder = http_folder
+    from safecity.video.synthetic import VideoSpec
+
+    clip = street_clip(folder, VideoSpec(width=160, height=96, fps=15, seconds=2, gop_seconds=1))
+    transport_stream = folder / "camera.ts"
+    with av.open(str(clip)) as source, av.open(str(transport_stream), "w") as target:
+        stream = target.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(video=0):
+            if packet.dts is not None:
+                packet.stream = stream
+                target.mux(packet)
+    sink = Collector()
+    worker = worker_factory(f"{base}/camera.ts", sink)
+    wait_for(lambda: len(sink.packets) >= 30 and sink.closed >= 1, what="the whole stream")
+    assert sink.packets[0].keyframe
+    assert sink.opened[0].codec == "h264"
+    wait_for(lambda: worker.health().reconnects >= 1, what="a reconnect after the end")
+    missing = worker_factory(f"{base}/no-such.ts")
+    wait_for(lambda: missing.health().status is StreamStatus.NOT_FOUND, what="HTTP 404")
