@@ -38,7 +38,7 @@ from safecity.video.clips import (
 )
 from safecity.video.fmp4 import Fmp4Error, Piece, SegmentLayout, plan_media_segment, read_layout
 from safecity.video.hls import HlsSegment, vod_playlist
-from safecity.video.models import RecordedSegment
+from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
@@ -73,6 +73,9 @@ class Timeline(BaseModel):
     recorded_seconds: float
     first_recording: datetime | None
     """The oldest recording kept for this camera (what retention left)."""
+    recording_since: datetime | None = None
+    """Set while the camera is recording: from here to now is the segment being written, not a
+    hole (it is indexed when it is finished)."""
 
 
 def _viewer(user: CurrentUser) -> User:
@@ -89,6 +92,18 @@ def _camera(session: Session, scope: Scope, camera_id: int) -> Camera:
     if camera is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
     return camera
+
+
+def _segment_being_written(
+    session: Session, camera_id: int, last_end: datetime, now: datetime, request: Request
+) -> datetime | None:
+    """Where the open segment begins, if the camera records now and the index stops just
+    before (within two segment lengths)."""
+    stream = session.get(CameraStream, camera_id)
+    if stream is None or not stream.recording or stream.status is not StreamStatus.ONLINE:
+        return None
+    open_for = timedelta(seconds=2 * _settings(request).video.segment_seconds + 5)
+    return last_end if now - last_end <= open_for else None
 
 
 def _settings(request: Request) -> Settings:
@@ -158,7 +173,8 @@ def camera_timeline(
             gaps.append(Gap(start=cursor, end=recorded.start))
         cursor = max(cursor, recorded.end)
     now = datetime.now(UTC)
-    if min(finish, now) - cursor > GAP_TOLERANCE:
+    recording_since = _segment_being_written(session, camera.id, cursor, now, request)
+    if recording_since is None and min(finish, now) - cursor > GAP_TOLERANCE:
         gaps.append(Gap(start=cursor, end=min(finish, now)))
     first = session.scalar(
         select(func.min(RecordedSegment.started_at)).where(RecordedSegment.camera_id == camera.id)
@@ -173,6 +189,7 @@ def camera_timeline(
         ranges=ranges,
         gaps=gaps,
         recorded_seconds=round(recorded_seconds, 3),
+        recording_since=recording_since if recording_since and recording_since < finish else None,
         first_recording=first,
     )
 

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from safecity.store.engine import Database
 from safecity.video.fmp4 import read_layout
+from safecity.video.models import CameraStream, StreamStatus
 from tests.api.conftest import City
 from tests.support.recording import record, street_clip
 
@@ -284,3 +285,26 @@ def test_bad_ranges_are_refused(recorded: City, signed_in: Callable[[str], TestC
     week = _q(START, START + timedelta(days=7))
     assert client.get(f"{base}/recordings.m3u8", params=week).status_code == 422
     assert client.get(f"{base}/recordings").status_code == 422
+
+
+def test_the_segment_being_written_is_not_a_hole(
+    database: Database, city: City, source: Path, tmp_path: Path,
+    signed_in: Callable[[str], TestClient],
+) -> None:  # fmt: skip
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=35)
+    segments = record(
+        database, tmp_path / "media", city.street_east_id, "E-STREET", source, started
+    )
+    params = _q(started - timedelta(minutes=1), started + timedelta(minutes=1))
+    client = signed_in("operator")
+    url = f"/api/cameras/{city.street_east_id}/recordings"
+    idle = client.get(url, params=params).json()
+    assert idle["recording_since"] is None
+    assert idle["gaps"][-1]["start"] == segments[-1].ended_at.isoformat().replace("+00:00", "Z")
+    with database.session() as session:
+        session.add(
+            CameraStream(camera_id=city.street_east_id, status=StreamStatus.ONLINE, recording=True)
+        )
+    live = client.get(url, params=params).json()
+    assert live["recording_since"] == idle["gaps"][-1]["start"], "the open segment starts there"
+    assert len(live["gaps"]) == len(idle["gaps"]) - 1, "and it is not shown as a hole"

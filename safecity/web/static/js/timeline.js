@@ -85,11 +85,18 @@ export function createTimeline({ onPick, label = "Recordings of the day" }) {
   function stateAt(at) {
     if (day.ranges.some((r) => at >= r.start && at < r.end)) return "recorded";
     if (at > day.now) return "future";
+    if (day.writing && at >= day.writing.start && at <= day.writing.end) return "writing";
     if (day.gaps.some((g) => at >= g.start && at < g.end)) return "gap";
     return "none";
   }
 
-  const STATE_WORDS = { recorded: "recorded", gap: "gap: nothing recorded", future: "not yet", none: "nothing recorded" };
+  const STATE_WORDS = {
+    recorded: "recorded",
+    writing: "being recorded now (playable once its segment closes)",
+    gap: "gap: nothing recorded",
+    future: "not yet",
+    none: "nothing recorded",
+  };
 
   function describe(at) {
     return `${formatCityTime(new Date(at))} · ${STATE_WORDS[stateAt(at)]}`;
@@ -172,12 +179,14 @@ export function createTimeline({ onPick, label = "Recordings of the day" }) {
         now: now.getTime(),
         ranges: timeline.ranges.map((r) => ({ start: ms(r.start), end: ms(r.end) })),
         gaps: timeline.gaps.map((g) => ({ start: ms(g.start), end: ms(g.end) })),
+        writing: timeline.recording_since ? { start: ms(timeline.recording_since), end: now.getTime() } : null,
       };
       bar.setAttribute("aria-valuemax", String(Math.round((day.end - day.start) / 1000)));
       layer.replaceChildren();
       if (day.now < day.end) layer.append(block("future", Math.max(day.now, day.start), day.end));
       for (const gap of day.gaps) layer.append(block("gap", gap.start, gap.end));
       for (const range of day.ranges) layer.append(block("range", range.start, range.end));
+      if (day.writing) layer.append(block("writing", day.writing.start, Math.min(day.writing.end, day.end)));
       hourTicks();
       if (cursorAt !== null && (cursorAt < day.start || cursorAt >= day.end)) cursorAt = null;
     },
