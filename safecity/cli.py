@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from safecity.audit import cli as audit_cli
 from safecity.auth.roles import Role
 from safecity.city import registry_cli
 from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
@@ -31,6 +32,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(registry_cli.app, name="cameras")
 app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(recordings_cli.app, name="recordings")
+app.add_typer(audit_cli.app, name="audit")
 
 console = Console()
 

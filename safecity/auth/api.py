@@ -8,9 +8,10 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
 from safecity.api.deps import SESSION_COOKIE, CurrentScope, CurrentUser, DbSession, request_token
+from safecity.audit.log import record
 from safecity.auth.roles import Role
 from safecity.auth.scope import resolve_scope
-from safecity.auth.sessions import authenticate, close_session, open_session
+from safecity.auth.sessions import authenticate, close_session, open_session, user_for_token
 from safecity.auth.throttle import LoginThrottle
 from safecity.settings import Settings
 
@@ -77,9 +78,12 @@ def login(
     if user is None:
         by_name.failed(name)
         by_address.failed(address)
+        record(session, action="auth.login_failed", actor=name, address=address)
+        session.commit()  # the error below rolls the request's session back
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
     by_name.succeeded(name)
     token, expires_at = open_session(session, user, timedelta(hours=settings.api.session_hours))
+    record(session, action="auth.login", actor=user.username, actor_id=user.id, address=address)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -100,6 +104,15 @@ def login(
 def logout(request: Request, response: Response, session: DbSession) -> None:
     token = request_token(request)
     if token:
+        user = user_for_token(session, token)
+        if user is not None:
+            record(
+                session,
+                action="auth.logout",
+                actor=user.username,
+                actor_id=user.id,
+                address=request.client.host if request.client else None,
+            )
         close_session(session, token)
     response.delete_cookie(SESSION_COOKIE, path="/")
 

@@ -4,13 +4,15 @@ scope; a camera or site outside it answers 404, exactly like one that does not e
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS, REGISTRY_EDITORS, Scope
 from safecity.auth.scope import camera_condition, district_condition, site_condition
 from safecity.city.districts import stored_district_locator
@@ -274,6 +276,7 @@ def update_camera(
         and session.get(Site, changes["site_id"]) is None
     ):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="no such site")
+    before = {field: getattr(camera, field) for field in changes}
     for field, value in changes.items():
         setattr(camera, field, value)
     if "latitude" in changes or "longitude" in changes:
@@ -284,9 +287,32 @@ def update_camera(
                 detail="that position is outside every district",
             )
         camera.district_id = district_id
+    record(
+        session,
+        action="camera.update",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"camera:{camera.id}",
+        details={"changed": _audited_changes(before, changes)},
+    )
     session.flush()
     session.refresh(camera)
     return camera_detail(camera.id, session, user, scope)
+
+
+def _audited_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Each field whose value changed, as {"from": …, "to": …} in JSON terms; stream
+    addresses with their passwords hidden."""
+
+    def shown(field: str, value: Any) -> Any:
+        value = jsonable_encoder(value)
+        return without_password(value) if field.endswith("_url") and value else value
+
+    return {
+        field: {"from": shown(field, before[field]), "to": shown(field, value)}
+        for field, value in after.items()
+        if before[field] != value
+    }
 
 
 @router.get("/sites", response_model=SitePage)

@@ -1,5 +1,6 @@
 """Every capability's tables, imported so that ``Base.metadata`` knows the whole schema."""
 
+from safecity.audit.models import AuditEntry
 from safecity.auth.models import LoginSession, User
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.insights.models import CrimeRecord
@@ -13,6 +14,7 @@ from safecity.video.models import (
 )
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Camera",
     "CameraStream",

@@ -52,6 +52,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from safecity import __version__
+from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.city.models import Camera
@@ -494,6 +495,7 @@ def export_evidence(
         record = _record(session, request, manifest, folder, archive, hold)
         record.manifest_sha256 = hashlib.sha256(signed).hexdigest()
         record.bytes = partial_archive.stat().st_size
+        _audit(session, request, record)
         session.flush()
         staging.rename(folder)
         partial_archive.rename(archive)
@@ -748,6 +750,27 @@ def _record(
     )
     session.add(record)
     return record
+
+
+def _audit(session: Session, request: ExportRequest, record: EvidenceExport) -> None:
+    """The audit-log row, in the export's transaction (with the EvidenceExport row)."""
+    audit(
+        session,
+        action="evidence.export",
+        actor=request.exporter.name,
+        actor_id=request.exporter.user_id,
+        target=f"evidence:{record.package_id}",
+        details={
+            "camera_id": request.camera.id,
+            "camera": request.camera.code,
+            "start": record.starts_at.isoformat(),
+            "end": record.ends_at.isoformat(),
+            "reason": record.reason,
+            "manifest_sha256": record.manifest_sha256,
+            "bytes": record.bytes,
+            "hold_id": record.hold_id,
+        },
+    )
 
 
 def _digest_stream(stream: IO[bytes]) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.audit.log import record as audit
 from safecity.auth.roles import Scope
 from safecity.auth.scope import camera_condition
 from safecity.city.models import Camera
@@ -213,7 +214,7 @@ def evidence_detail(export_id: int, session: DbSession, scope: CurrentScope) -> 
     dependencies=Exporters,
 )
 def download_evidence(
-    export_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
+    export_id: int, request: Request, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> FileResponse:
     """The package as a zip: the folder with the clip, the signed manifest and the key."""
     record, _code = _visible_export(session, scope, export_id)
@@ -224,6 +225,15 @@ def download_evidence(
             detail="the package file is no longer on the server; its audit record remains",
         )
     log.info("evidence package %s downloaded by %s", record.package_id, user.username)
+    audit(
+        session,
+        action="evidence.download",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"evidence:{record.package_id}",
+        details={"export_id": record.id, "camera_id": record.camera_id},
+        address=request.client.host if request.client else None,
+    )
     return FileResponse(
         archive, media_type="application/zip", filename=f"evidence-{record.package_id}.zip"
     )

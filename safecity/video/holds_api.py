@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.audit.log import record as audit
 from safecity.auth.roles import Scope
 from safecity.auth.scope import camera_condition
 from safecity.city.api import NOT_FOUND as CAMERA_NOT_FOUND
@@ -136,6 +137,20 @@ def place_camera_hold(
         )
     except HoldError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    audit(
+        session,
+        action="hold.place",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"hold:{hold.id}",
+        details={
+            "camera_id": camera_id,
+            "start": body.start.isoformat(),
+            "end": body.end.isoformat(),
+            "reason": body.reason,
+            "reference": body.reference,
+        },
+    )
     return _out(get_hold(session, hold.id))
 
 
@@ -155,6 +170,15 @@ def release(hold_id: int, session: DbSession, user: CurrentUser, scope: CurrentS
     if visible is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=HOLD_NOT_FOUND)
     try:
-        return _out(release_hold(session, hold_id, released_by=user))
+        released = release_hold(session, hold_id, released_by=user)
     except HoldAlreadyReleased as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    audit(
+        session,
+        action="hold.release",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"hold:{hold_id}",
+        details={"camera_id": released.camera_id},
+    )
+    return _out(released)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession
+from safecity.audit.log import record
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
 from safecity.auth.scope import camera_condition
@@ -201,6 +202,7 @@ def camera_timeline(
 )
 def camera_playlist(
     camera_id: int,
+    request: Request,
     session: DbSession,
     scope: CurrentScope,
     user: Viewer,
@@ -216,6 +218,15 @@ def camera_playlist(
     segments = segments_in_range(session, camera.id, start, end)
     if not segments:
         raise HTTPException(404, detail="nothing recorded in that range")
+    record(
+        session,
+        action="video.playback",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"camera:{camera.id}",
+        details={"start": start.isoformat(), "end": end.isoformat()},
+        address=request.client.host if request.client else None,
+    )
     holes = {after for _, after in recording_gaps(segments)}
     playlist = vod_playlist(
         [
@@ -359,6 +370,22 @@ def camera_clip(
     }
     # No validator is sent, so an If-Range never matches: the whole clip then (RFC 9110).
     asked = None if if_range else _byte_range(range_header, clip.bytes)
+    if asked is None or asked[0] == 0:  # a player's later range requests are the same viewing
+        record(
+            session,
+            action="video.clip",
+            actor=user.username,
+            actor_id=user.id,
+            target=f"camera:{camera.id}",
+            details={
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "clip_start": clip.starts_at.isoformat(),
+                "clip_end": clip.ends_at.isoformat(),
+                "download": download,
+            },
+            address=request.client.host if request.client else None,
+        )
     if asked is None:
         headers["Content-Length"] = str(clip.bytes)
         return StreamingResponse(clip.join.chunks(), media_type="video/mp4", headers=headers)

@@ -12,6 +12,7 @@ from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.api.conftest import City
+from tests.audit.entries import audit_entries
 
 
 def test_api_refuses_anonymous_requests(client: TestClient, city: City) -> None:
@@ -166,3 +167,16 @@ def test_one_address_cannot_spray_many_usernames(client: TestClient) -> None:
         client.post("/api/auth/login", json={"username": f"guess{index}", "password": "x-x-x-x-x"})
     blocked = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD})
     assert blocked.status_code == 429
+
+
+def test_sign_in_failure_and_sign_out_are_audited(client: TestClient, database: Database) -> None:
+    client.post("/api/auth/login", json={"username": "Ghost", "password": "nope-nope"})
+    client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD})
+    client.post("/api/auth/logout")
+    client.post("/api/auth/logout")  # no session any more: nothing to log
+    rows = [(e.action, e.actor, e.actor_id is not None, e.address) for e in audit_entries(database)]
+    assert rows == [
+        ("auth.login_failed", "ghost", False, "testclient"),
+        ("auth.login", "admin", True, "testclient"),
+        ("auth.logout", "admin", True, "testclient"),
+    ]

@@ -18,6 +18,7 @@ from safecity.store.engine import Database
 from safecity.video.evidence import load_public_key, verify_package
 from safecity.video.models import LegalHold, RecordedSegment
 from tests.api.conftest import City
+from tests.audit.entries import audit_entries
 from tests.video.test_evidence import RECORDED_AT, index_recordings, make_segment_files
 
 START = (RECORDED_AT + timedelta(seconds=1)).isoformat()
@@ -201,3 +202,31 @@ def test_a_recording_deleted_from_disk_is_refused_not_a_fault(
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(LegalHold)) == 0
     assert list((tmp_path / "evidence").iterdir()) == []
+
+
+def test_export_and_download_are_audited(
+    signed_in: Callable[[str], TestClient], city: City, database: Database
+) -> None:
+    client = signed_in("operator")
+    created = export(client, city.street_west_id).json()
+    assert client.get(created["download_url"]).status_code == 200
+    exported, downloaded = audit_entries(database)[1:]  # after the sign-in
+    target = f"evidence:{created['package_id']}"
+    assert (exported.action, exported.actor, exported.target) == (
+        "evidence.export",
+        "operator",
+        target,
+    )
+    assert exported.details["reason"] == "Case 12, court request"
+    assert exported.details["manifest_sha256"] == created["manifest_sha256"]
+    assert exported.details["hold_id"] == created["hold_id"]
+    assert (downloaded.action, downloaded.target) == ("evidence.download", target)
+    assert downloaded.address == "testclient"
+
+
+def test_a_refused_export_leaves_no_audit_row(
+    signed_in: Callable[[str], TestClient], city: City, database: Database
+) -> None:
+    client = signed_in("operator")
+    assert export(client, city.street_west_id, reason="").status_code == 422
+    assert audit_entries(database, "evidence.export") == []

@@ -15,6 +15,7 @@ from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.api.conftest import City
+from tests.audit.entries import audit_entries
 
 INCIDENT = {
     "start": "2026-11-26T21:40:00+05:00",
@@ -148,3 +149,21 @@ def test_a_bad_hold_is_refused_with_the_reason(
 
 def test_signing_in_is_required(client: TestClient, city: City) -> None:
     assert client.get(f"/api/cameras/{city.street_east_id}/holds").status_code == 401
+
+
+def test_placing_and_releasing_a_hold_are_audited(
+    signed_in: Callable[[str], TestClient], city: City, database: Database
+) -> None:
+    client = signed_in("operator")
+    hold = place(client, city.water_camera_id).json()
+    assert client.post(f"/api/holds/{hold['id']}/release").status_code == 200
+    assert client.post(f"/api/holds/{hold['id']}/release").status_code == 409  # not logged
+    placed, released = audit_entries(database)[1:]  # after the sign-in
+    assert (placed.action, placed.actor, placed.target) == (
+        "hold.place",
+        "operator",
+        f"hold:{hold['id']}",
+    )
+    assert placed.details["reference"] == "INC-2026-0142"
+    assert placed.details["camera_id"] == city.water_camera_id
+    assert (released.action, released.target) == ("hold.release", f"hold:{hold['id']}")

@@ -19,6 +19,7 @@ from safecity.store.engine import Database
 from safecity.video.fmp4 import read_layout
 from safecity.video.models import CameraStream, StreamStatus
 from tests.api.conftest import City
+from tests.audit.entries import audit_entries
 from tests.support.recording import record, street_clip
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -308,3 +309,23 @@ def test_the_segment_being_written_is_not_a_hole(
     live = client.get(url, params=params).json()
     assert live["recording_since"] == idle["gaps"][-1]["start"], "the open segment starts there"
     assert len(live["gaps"]) == len(idle["gaps"]) - 1, "and it is not shown as a hole"
+
+
+def test_playlist_and_clip_requests_are_audited_once_per_viewing(
+    recorded: City, signed_in: Callable[[str], TestClient], database: Database
+) -> None:
+    client = signed_in("operator")
+    base = f"/api/cameras/{recorded.street_east_id}"
+    assert client.get(f"{base}/recordings.m3u8", params=_q(START, LATER)).status_code == 200
+    assert _clip(client, recorded.street_east_id).status_code == 200
+    assert _clip(client, recorded.street_east_id, Range="bytes=0-99").status_code == 206
+    assert _clip(client, recorded.street_east_id, Range="bytes=100-199").status_code == 206
+    rows = audit_entries(database)[1:]  # after the sign-in
+    assert [(e.action, e.actor, e.target) for e in rows] == [
+        ("video.playback", "operator", f"camera:{recorded.street_east_id}"),
+        ("video.clip", "operator", f"camera:{recorded.street_east_id}"),
+        ("video.clip", "operator", f"camera:{recorded.street_east_id}"),
+    ]
+    assert rows[0].details == {"start": START.isoformat(), "end": LATER.isoformat()}
+    assert rows[1].details["clip_start"] == "2026-11-20T09:00:04+00:00"
+    assert rows[1].details["download"] is True

@@ -16,6 +16,7 @@ from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.api.conftest import City
+from tests.audit.entries import audit_entries
 
 
 def _codes(client: TestClient, path: str = "/api/cameras") -> set[str]:
@@ -231,3 +232,17 @@ def test_quarters_are_counted_in_the_city_time_zone(database: Database, tmp_path
             client.post("/api/auth/login", json={"username": "analyst", "password": f.PASSWORD})
             groups = client.get("/api/crimes/summary?group_by=quarter").json()["groups"]
         assert groups == [{"district": None, "kind": None, "quarter": quarter, "count": 1}]
+
+
+def test_a_camera_change_is_audited_with_the_changed_fields(
+    signed_in: Callable[[str], TestClient], city: City, database: Database
+) -> None:
+    client = signed_in("admin")
+    answer = client.patch(
+        f"/api/cameras/{city.street_west_id}", json={"name": "Renamed", "address": None}
+    )
+    assert answer.status_code == 200, answer.text
+    (entry,) = audit_entries(database, "camera.update")
+    assert (entry.actor, entry.target) == ("admin", f"camera:{city.street_west_id}")
+    assert entry.details == {"changed": {"name": {"from": "Camera W-STREET", "to": "Renamed"}}}
+    assert "s3cret" not in str(entry.details)

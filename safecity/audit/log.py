@@ -1,0 +1,150 @@
+"""Appending to the audit log (in the caller's transaction) and verifying it (streamed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from safecity.audit.chain import GENESIS_HASH, ChainRow, ChainVerifier, Finding, entry_hash
+from safecity.audit.models import AuditEntry
+from safecity.store.base import utcnow
+from safecity.store.engine import Database
+
+# pg_advisory_xact_lock key that serializes appenders (any constant; "AUDITLOG" in ASCII).
+ADVISORY_LOCK_KEY = 0x4155444954_4C4F47
+
+# A write that changes nothing but makes SQLite take its write lock now. pysqlite (as
+# SQLAlchemy uses it) begins a deferred transaction only before the first write, so without
+# this the head would be read outside the write lock and two appenders could read the same head.
+_SQLITE_TAKE_WRITE_LOCK = text("UPDATE audit_log SET seq = seq WHERE 0 = 1")
+
+VERIFY_BATCH = 1000
+
+
+def _lock_the_head(session: Session) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(_SQLITE_TAKE_WRITE_LOCK)
+    else:  # pragma: no cover - SafeCity runs on SQLite and PostgreSQL only
+        raise RuntimeError(f"audit log: no append lock for the {dialect} dialect")
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    actor: str,
+    actor_id: int | None = None,
+    target: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    address: str | None = None,
+) -> AuditEntry:
+    """Append one row in the caller's transaction: it commits or rolls back with the action.
+
+    Appenders are serialized (an advisory transaction lock on PostgreSQL, SQLite's write lock)
+    before the head is read, so seq stays gap-free and the chain cannot fork. The lock is held
+    until the caller's transaction ends: record near the end of the unit of work.
+    ``details`` must be JSON-serializable; it is stored as its JSON round trip, so that the
+    hash covers exactly what is stored.
+    """
+    stored: dict[str, Any] = json.loads(json.dumps(dict(details or {}), allow_nan=False))
+    _lock_the_head(session)
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+    at = utcnow()
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        actor_id=actor_id,
+        action=action,
+        target=target,
+        details=stored,
+        address=address,
+        prev_hash=prev_hash,
+        hash=entry_hash(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            target=target,
+            details=stored,
+            address=address,
+            prev_hash=prev_hash,
+        ),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass
+class VerifyReport:
+    rows: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    head_seq: int | None = None
+    head_hash: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+
+_COLUMNS = (
+    AuditEntry.seq,
+    AuditEntry.at,
+    AuditEntry.actor,
+    AuditEntry.action,
+    AuditEntry.target,
+    AuditEntry.details,
+    AuditEntry.address,
+    AuditEntry.prev_hash,
+    AuditEntry.hash,
+)
+
+
+def iter_rows(database: Database, batch: int = VERIFY_BATCH) -> Iterator[ChainRow]:
+    """Every row in seq order, read in keyset-paged batches (never the whole log at once)."""
+    after: int | None = None
+    while True:
+        query = select(*_COLUMNS).order_by(AuditEntry.seq).limit(batch)
+        if after is not None:
+            query = query.where(AuditEntry.seq > after)
+        with database.sessions() as session:
+            rows = [ChainRow(*row) for row in session.execute(query)]
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def count_rows(database: Database) -> int:
+    with database.sessions() as session:
+        return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def verify(
+    database: Database,
+    *,
+    batch: int = VERIFY_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Walk the whole chain; ``progress`` is called with the rows checked after each row."""
+    verifier, report = ChainVerifier(), VerifyReport()
+    for row in iter_rows(database, batch):
+        report.findings.extend(verifier.feed(row))
+        if progress:
+            progress(verifier.rows)
+    report.rows = verifier.rows
+    if verifier.last is not None:
+        report.head_seq, report.head_hash = verifier.last.seq, verifier.last.hash
+    return report
