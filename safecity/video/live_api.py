@@ -24,6 +24,7 @@ live stream of the camera (it does not ingest it; another source may have snapsh
 from __future__ import annotations
 
 import asyncio
+import functools
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
@@ -32,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from safecity.api.deps import SESSION_COOKIE
+from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.auth.sessions import user_for_token
@@ -77,8 +79,11 @@ def _same_site_page(websocket: WebSocket) -> bool:
     return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
-def visible_camera_code(database: Database, token: str | None, camera_id: int) -> str:
-    """The code of the camera, if the token's user may see it; raises ``Refused`` otherwise."""
+def visible_camera_code(
+    database: Database, token: str | None, camera_id: int, *, viewer_address: str | None = None
+) -> str:
+    """The code of the camera, if the token's user may see it; raises ``Refused`` otherwise.
+    With ``viewer_address`` (the first check of a connection) the view is audited."""
     with database.session() as session:
         user = user_for_token(session, token) if token else None
         if user is None:
@@ -89,6 +94,16 @@ def visible_camera_code(database: Database, token: str | None, camera_id: int) -
         code = session.scalar(
             select(Camera.code).where(Camera.id == camera_id, camera_condition(scope))
         )
+        if code is not None and viewer_address is not None:
+            record(
+                session,
+                action="video.live",
+                actor=user.username,
+                actor_id=user.id,
+                target=f"camera:{camera_id}",
+                details={"camera": code},
+                address=viewer_address,
+            )
     if code is None:
         raise Refused(CLOSE_NOT_FOUND, NOT_FOUND)
     return code
@@ -104,7 +119,13 @@ async def live_view(websocket: WebSocket, camera_id: int, timing: bool = False) 
     try:
         if not _same_site_page(websocket):
             raise Refused(CLOSE_FORBIDDEN, "live view is only served to this server's pages")
-        code = await run_in_threadpool(visible_camera_code, database, token, camera_id)
+        address = websocket.client.host if websocket.client else None
+        code = await run_in_threadpool(
+            functools.partial(visible_camera_code, viewer_address=address or "unknown"),
+            database,
+            token,
+            camera_id,
+        )
     except Refused as refused:
         await websocket.close(*refused.close)
         return

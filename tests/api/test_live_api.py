@@ -11,9 +11,11 @@ from typing import Any
 import av
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from starlette.testclient import WebSocketTestSession
 
 from safecity.api.app import create_app
+from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
 from safecity.city.api import NOT_FOUND
 from safecity.settings import Settings
@@ -109,6 +111,22 @@ def test_operator_gets_the_init_segment_then_a_fragment_per_frame(
         assert ws.receive_bytes()[4:8] == b"moof"  # the last frame, flushed on close
         assert ws.receive_json() == {"type": "offline"}
     wait_for_viewers(feed, 0)  # leaving unsubscribes: the muxer stops with the next packet
+
+
+def test_watching_live_is_audited_once_per_connection(
+    client: TestClient, city: City, feeds: Feeds, database: Database
+) -> None:
+    sign_in(client, "operator")
+    with client.websocket_connect(f"/api/cameras/{city.street_west_id}/live"):
+        wait_for_viewers(feeds.feeds[WEST_STREET], 1)
+    sign_in(client, "water")
+    with client.websocket_connect(f"/api/cameras/{city.street_west_id}/live") as ws:
+        assert closed_with(ws)[0] == 4404
+    with database.session() as session:
+        views = session.scalars(select(AuditEntry).where(AuditEntry.action == "video.live")).all()
+        assert [(v.actor, v.target, v.details) for v in views] == [
+            ("operator", f"camera:{city.street_west_id}", {"camera": WEST_STREET})
+        ], "a refused attempt is not a view"
 
 
 def test_timing_messages_say_when_each_frame_arrived(
