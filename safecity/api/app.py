@@ -16,6 +16,7 @@ from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
 from safecity.city import api as city_api
 from safecity.insights import api as insights_api
+from safecity.ops import api as ops_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video import evidence_api, holds_api, live_api, playback_api
@@ -63,6 +64,7 @@ def create_app(
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)
     app.include_router(holds_api.router)
+    app.include_router(ops_api.router)
 
     @app.middleware("http")
     async def headers_and_metrics(

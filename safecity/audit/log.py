@@ -26,7 +26,9 @@ _SQLITE_TAKE_WRITE_LOCK = text("UPDATE audit_log SET seq = seq WHERE 0 = 1")
 VERIFY_BATCH = 1000
 
 
-def _lock_the_head(session: Session) -> None:
+def hold_append_lock(session: Session) -> None:
+    """Serialize with every appender until this transaction ends (re-entrant). Also for writers
+    that must not race each other and audit in the same transaction (incident numbering)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
@@ -55,7 +57,7 @@ def record(
     hash covers exactly what is stored.
     """
     stored: dict[str, Any] = json.loads(json.dumps(dict(details or {}), allow_nan=False))
-    _lock_the_head(session)
+    hold_append_lock(session)
     head = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

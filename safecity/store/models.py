@@ -4,6 +4,7 @@ from safecity.audit.models import AuditEntry
 from safecity.auth.models import LoginSession, User
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.insights.models import CrimeRecord
+from safecity.ops.models import Alert, Incident, IncidentEvent
 from safecity.store.base import Base
 from safecity.video.models import (
     CameraStream,
@@ -14,6 +15,7 @@ from safecity.video.models import (
 )
 
 __all__ = [
+    "Alert",
     "AuditEntry",
     "Base",
     "Camera",
@@ -21,6 +23,8 @@ __all__ = [
     "CrimeRecord",
     "District",
     "EvidenceExport",
+    "Incident",
+    "IncidentEvent",
     "LegalHold",
     "LoginSession",
     "Organization",

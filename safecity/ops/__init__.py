@@ -1,0 +1,1 @@
+"""Operations: alerts, incidents, standard operating procedures and dispatch to police units."""

@@ -1,0 +1,443 @@
+"""Alerts and incidents over HTTP.
+
+Cut to the caller's scope: an alert or incident outside it answers 404 exactly like a missing
+one. A role that may not act answers 403; a transition the lifecycle does not have answers 409
+and names the ones it does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.auth.models import User
+from safecity.auth.roles import Role, Scope
+from safecity.ops import incidents as service
+from safecity.ops import sla
+from safecity.ops.alerts import AlertError, acknowledge, alert_condition, raise_alert
+from safecity.ops.dispatch import NoUnit
+from safecity.ops.incident_types import HIGHEST_PRIORITY, LOWEST_PRIORITY, UnknownIncidentType
+from safecity.ops.lifecycle import (
+    Forbidden,
+    IncidentStatus,
+    NotAllowed,
+    ReasonRequired,
+    allowed_targets,
+)
+from safecity.ops.models import (
+    Alert,
+    AlertSource,
+    AlertStatus,
+    Incident,
+    IncidentEvent,
+    IncidentEventKind,
+)
+
+router = APIRouter(prefix="/api", tags=["operations"])
+
+ALERT_NOT_FOUND = "no such alert, or not yours to see"
+INCIDENT_NOT_FOUND = "no such incident, or not yours to see"
+OCC = (Role.OPERATOR, Role.ADMIN)
+
+Priority = Annotated[int, Field(ge=HIGHEST_PRIORITY, le=LOWEST_PRIORITY)]
+
+
+class AlertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    priority: Priority | None = None
+    camera_id: int | None = None
+    site_id: int | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    details: dict[str, Any] = Field(default_factory=dict)
+    dedup_key: str | None = Field(default=None, max_length=200)
+
+
+class AlertOut(BaseModel):
+    id: int
+    source: AlertSource
+    kind: str
+    title: str
+    priority: int
+    status: AlertStatus
+    camera_id: int | None
+    site_id: int | None
+    district_id: int | None
+    latitude: float | None
+    longitude: float | None
+    details: dict[str, Any]
+    count: int
+    first_at: datetime
+    last_at: datetime
+    acknowledged_at: datetime | None
+    incident_id: int | None
+    merged: bool = Field(default=False, description="Folded into an open alert just now.")
+
+
+class IncidentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alert_ids: list[int] = Field(default_factory=list, max_length=100)
+    type_code: str = Field(default="other", max_length=64)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    camera_ids: list[int] = Field(default_factory=list, max_length=100)
+    priority: Priority | None = None
+    summary: str | None = Field(default=None, max_length=5000)
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: IncidentStatus
+    reason: str | None = Field(default=None, max_length=2000)
+    police_unit_id: int | None = Field(
+        default=None, description="Dispatch to this unit instead of the routed one."
+    )
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class StepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: service.StepState
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class IncidentOut(BaseModel):
+    id: int
+    number: str
+    type_code: str
+    priority: int
+    status: IncidentStatus
+    latitude: float
+    longitude: float
+    district_id: int | None
+    police_unit_id: int | None
+    opened_by: str
+    opened_at: datetime
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    on_scene_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    summary: str | None
+    camera_ids: list[int]
+    allowed: list[IncidentStatus] = Field(description="Statuses the lifecycle allows next.")
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    kind: IncidentEventKind
+    from_status: IncidentStatus | None
+    to_status: IncidentStatus | None
+    text: str | None
+    details: dict[str, Any]
+
+
+class StepOut(BaseModel):
+    index: int
+    text: str
+    state: service.StepState
+    by: str | None
+    at: datetime | None
+    reason: str | None
+
+
+class IncidentDetailOut(IncidentOut):
+    events: list[EventOut]
+    sop: list[StepOut]
+    alert_ids: list[int]
+
+
+def _alert_out(alert: Alert, *, merged: bool = False) -> AlertOut:
+    return AlertOut.model_validate(
+        {
+            **{name: getattr(alert, name) for name in AlertOut.model_fields if name != "merged"},
+            "merged": merged,
+        }
+    )
+
+
+def _incident_fields(incident: Incident) -> dict[str, Any]:
+    skip = {"camera_ids", "allowed"}
+    return {
+        **{name: getattr(incident, name) for name in IncidentOut.model_fields if name not in skip},
+        "camera_ids": sorted(camera.id for camera in incident.cameras),
+        "allowed": allowed_targets(incident.status),
+    }
+
+
+def _incident_detail(session: Session, incident: Incident) -> IncidentDetailOut:
+    events = list(
+        session.scalars(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident.id)
+            .order_by(IncidentEvent.id)
+        )
+    )
+    alert_ids = session.scalars(
+        select(Alert.id).where(Alert.incident_id == incident.id).order_by(Alert.id)
+    )
+    return IncidentDetailOut.model_validate(
+        {
+            **_incident_fields(incident),
+            "events": [EventOut.model_validate(e, from_attributes=True) for e in events],
+            "sop": [
+                StepOut.model_validate(step, from_attributes=True)
+                for step in service.sop_state(incident, events)
+            ],
+            "alert_ids": list(alert_ids),
+        }
+    )
+
+
+def _visible_alert(session: Session, scope: Scope, alert_id: int) -> Alert:
+    alert = session.scalars(
+        select(Alert).where(Alert.id == alert_id, alert_condition(scope))
+    ).first()
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=ALERT_NOT_FOUND)
+    return alert
+
+
+def _visible_incident(session: Session, scope: Scope, user: User, incident_id: int) -> Incident:
+    incident = session.scalars(
+        select(Incident).where(Incident.id == incident_id, service.incident_condition(scope, user))
+    ).first()
+    if incident is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=INCIDENT_NOT_FOUND)
+    return incident
+
+
+def _unprocessable(exc: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
+
+
+@router.post(
+    "/alerts",
+    response_model=AlertOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_role(*OCC))],
+)
+def create_alert(body: AlertIn, session: DbSession, user: CurrentUser) -> AlertOut:
+    """A manual alert from an operator (a repeat within a minute is folded into the open one)."""
+    try:
+        alert, created = raise_alert(
+            session,
+            source=AlertSource.MANUAL,
+            created_by=user,
+            **body.model_dump(),
+        )
+    except AlertError as exc:
+        raise _unprocessable(exc) from exc
+    return _alert_out(alert, merged=not created)
+
+
+@router.get("/alerts", response_model=list[AlertOut])
+def list_alerts(
+    session: DbSession,
+    scope: CurrentScope,
+    alert_status: Annotated[list[AlertStatus] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlertOut]:
+    """Alerts in the caller's districts, the most urgent and latest first."""
+    query = select(Alert).where(alert_condition(scope))
+    if alert_status:
+        query = query.where(Alert.status.in_(alert_status))
+    query = query.order_by(Alert.priority, Alert.last_at.desc(), Alert.id.desc()).limit(limit)
+    return [_alert_out(alert) for alert in session.scalars(query)]
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    dependencies=[Depends(require_role(*OCC))],
+)
+def acknowledge_alert(
+    alert_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> AlertOut:
+    alert = _visible_alert(session, scope, alert_id)
+    if not acknowledge(session, alert, user) and alert.status is not AlertStatus.ACKNOWLEDGED:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"the alert is {alert.status}")
+    return _alert_out(alert)
+
+
+@router.post(
+    "/incidents",
+    response_model=IncidentDetailOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_role(*OCC))],
+)
+def create_incident(
+    body: IncidentIn, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> IncidentDetailOut:
+    """Open an incident from alerts ({alert_ids}) or by hand ({type_code, latitude,
+    longitude, camera_ids?, summary})."""
+    for alert_id in body.alert_ids:
+        _visible_alert(session, scope, alert_id)
+    try:
+        incident = service.open_incident(session, user, **body.model_dump())
+    except (service.IncidentError, UnknownIncidentType) as exc:
+        raise _unprocessable(exc) from exc
+    return _incident_detail(session, incident)
+
+
+@router.get("/incidents", response_model=list[IncidentOut])
+def list_incidents(
+    session: DbSession,
+    user: CurrentUser,
+    scope: CurrentScope,
+    incident_status: Annotated[list[IncidentStatus] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[IncidentOut]:
+    """Incidents the caller may see; for a duty officer, their unit's queue."""
+    query = select(Incident).where(service.incident_condition(scope, user))
+    if incident_status:
+        query = query.where(Incident.status.in_(incident_status))
+    query = query.order_by(Incident.priority, Incident.opened_at.desc()).limit(limit)
+    return [
+        IncidentOut.model_validate(_incident_fields(incident))
+        for incident in session.scalars(query)
+    ]
+
+
+class SlaOut(BaseModel):
+    since: datetime | None
+    until: datetime | None
+    incidents: int
+    stages: list[sla.StageFigures]
+
+
+@router.get("/incidents/sla", response_model=SlaOut)
+def incident_sla(
+    session: DbSession,
+    user: CurrentUser,
+    scope: CurrentScope,
+    since: Annotated[AwareDatetime | None, Query(description="Opened at or after.")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Opened before.")] = None,
+) -> SlaOut:
+    """P50/P90 seconds to acknowledge, dispatch, accept and arrive, over the incidents the
+    caller may see that were opened in [since, until)."""
+    alerts = (
+        select(
+            Alert.incident_id.label("incident_id"),
+            func.min(Alert.first_at).label("first_alert_at"),
+            func.min(Alert.acknowledged_at).label("acknowledged_at"),
+        )
+        .where(Alert.incident_id.is_not(None))
+        .group_by(Alert.incident_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Incident.opened_at,
+            alerts.c.first_alert_at,
+            alerts.c.acknowledged_at,
+            Incident.dispatched_at,
+            Incident.accepted_at,
+            Incident.on_scene_at,
+        )
+        .outerjoin(alerts, alerts.c.incident_id == Incident.id)
+        .where(service.incident_condition(scope, user))
+    )
+    if since is not None:
+        query = query.where(Incident.opened_at >= since)
+    if until is not None:
+        query = query.where(Incident.opened_at < until)
+    times = [sla.IncidentTimes(*row) for row in session.execute(query)]
+    return SlaOut(since=since, until=until, incidents=len(times), stages=sla.figures(times))
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
+def get_incident(
+    incident_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> IncidentDetailOut:
+    return _incident_detail(session, _visible_incident(session, scope, user, incident_id))
+
+
+@router.post("/incidents/{incident_id}/transitions", response_model=IncidentDetailOut)
+def make_transition(
+    incident_id: int,
+    body: TransitionIn,
+    session: DbSession,
+    user: CurrentUser,
+    scope: CurrentScope,
+) -> IncidentDetailOut:
+    incident = _visible_incident(session, scope, user, incident_id)
+    try:
+        service.transition(
+            session,
+            incident,
+            user,
+            body.to,
+            reason=body.reason,
+            police_unit_id=body.police_unit_id,
+        )
+    except NotAllowed as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail={"message": str(exc), "allowed": [s.value for s in exc.allowed]},
+        ) from exc
+    except Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
+    except (ReasonRequired, NoUnit) as exc:
+        raise _unprocessable(exc) from exc
+    return _incident_detail(session, incident)
+
+
+@router.post(
+    "/incidents/{incident_id}/notes",
+    response_model=EventOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_note(
+    incident_id: int, body: NoteIn, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> EventOut:
+    incident = _visible_incident(session, scope, user, incident_id)
+    if user.role not in (*OCC, Role.POLICE_DUTY_OFFICER):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="your role may not do this")
+    try:
+        event = service.add_note(session, incident, user, body.text)
+    except service.IncidentError as exc:
+        raise _unprocessable(exc) from exc
+    return EventOut.model_validate(event, from_attributes=True)
+
+
+@router.post(
+    "/incidents/{incident_id}/sop/{step}",
+    response_model=EventOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_role(*OCC))],
+)
+def mark_sop_step(
+    incident_id: int,
+    step: int,
+    body: StepIn,
+    session: DbSession,
+    user: CurrentUser,
+    scope: CurrentScope,
+) -> EventOut:
+    """Mark a step of the incident type's procedure done or skipped (with a reason)."""
+    incident = _visible_incident(session, scope, user, incident_id)
+    try:
+        event = service.mark_step(session, incident, user, step, body.state, reason=body.reason)
+    except service.IncidentError as exc:
+        raise _unprocessable(exc) from exc
+    return EventOut.model_validate(event, from_attributes=True)
