@@ -1,6 +1,6 @@
 """Camera health on the bus, and the recorder that keeps the registry in step with it.
 
-Whatever watches a stream (the demo's simulator today, ingest workers tomorrow, on this node or
+Whatever watches a stream (the video node's ingest workers, on this node or
 over MQTT) publishes a ``StreamHealth`` on ``cameras/<code>/health``. ``CameraHealthRecorder``
 listens and writes the latest state of each camera to the registry, many cameras per
 transaction, so 1,000+ cameras reporting every few seconds cost a handful of commits.
