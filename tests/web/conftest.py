@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -469,15 +470,20 @@ class Watched:
         self.page.goto(f"{self.base_url}/{hash_route}")
 
 
-@pytest.fixture
-def console(browser: Browser, console_server: LiveServer) -> Iterator[Watched]:
-    """A fresh browser context (no cookies) on the console, watched for leaks and errors."""
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-    page = context.new_page()
-    watched = Watched(page, console_server.url, [], [])
+@contextmanager
+def watched_console(browser: Browser, base_url: str, **context: Any) -> Iterator[Watched]:
+    """A fresh browser context (no cookies) on a console at ``base_url``; on leaving, fails the
+    test if the page loaded anything from elsewhere (HTTP or WebSocket), broke the CSP or threw
+    a script error. ``context`` goes to ``browser.new_context`` (viewport, time zone, …)."""
+    context.setdefault("viewport", VIEWPORT)
+    context.setdefault("device_scale_factor", 1)
+    browser_context = browser.new_context(**context)
+    page = browser_context.new_page()
+    watched = Watched(page, base_url, [], [])
+    own = (base_url, base_url.replace("http://", "ws://", 1), "data:", "blob:")
 
     def on_request(request: Request) -> None:
-        if not request.url.startswith((console_server.url, "data:", "blob:")):
+        if not request.url.startswith(own):
             watched.foreign_requests.append(request.url)
 
     def on_console(message: ConsoleMessage) -> None:
@@ -488,11 +494,18 @@ def console(browser: Browser, console_server: LiveServer) -> Iterator[Watched]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
     yield watched
-    context.close()
+    browser_context.close()
     assert not watched.foreign_requests, (
         f"the console loaded from outside: {watched.foreign_requests}"
     )
     assert not watched.problems, f"browser reported: {watched.problems}"
+
+
+@pytest.fixture
+def console(browser: Browser, console_server: LiveServer) -> Iterator[Watched]:
+    """A fresh browser context (no cookies) on the console, watched for leaks and errors."""
+    with watched_console(browser, console_server.url) as watched:
+        yield watched
 
 
 @pytest.fixture(scope="session")

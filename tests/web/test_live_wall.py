@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Request, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
@@ -29,7 +29,7 @@ from safecity.video.ingest import IngestWorker
 from safecity.video.live import LiveFeed
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 from tests import factories as f
-from tests.web.conftest import VIEWPORT, Watched
+from tests.web.conftest import Watched, watched_console
 from tests.web.test_console_browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -123,33 +123,8 @@ def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCity]:
 def console(browser: Browser, live_city: LiveCity) -> Iterator[Watched]:
     """A fresh browser context on the console, watched for outside requests, CSP violations
     and script errors (as the console tests' fixture of the same name)."""
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
-    page = context.new_page()
-    watched = Watched(page, live_city.url, [], [])
-    base = live_city.url.replace("http://", "")
-
-    def on_request(request: Request) -> None:
-        if not re.match(rf"^(https?|wss?)://{re.escape(base)}/|^(data|blob):", request.url):
-            watched.foreign_requests.append(request.url)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or "Uncaught" in message.text:
-            watched.problems.append(message.text)
-
-    page.on("request", on_request)
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
-    yield watched
-    context.close()
-    assert not watched.foreign_requests, watched.foreign_requests
-    assert not watched.problems, watched.problems
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    path = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    with watched_console(browser, live_city.url) as watched:
+        yield watched
 
 
 def playing_times(videos: Locator) -> list[float]:

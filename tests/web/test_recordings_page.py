@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, ViewportSize, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
@@ -39,7 +39,7 @@ from safecity.video.synthetic import VideoSpec
 from tests import factories as f
 from tests.support.recording import record, street_clip
 from tests.web.conftest import TestPatternSnapshots as PatternSnapshots
-from tests.web.conftest import Watched
+from tests.web.conftest import Watched, watched_console
 from tests.web.test_console_browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -164,33 +164,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveCity]:
 def console(browser: Browser, archive: ArchiveCity) -> Iterator[Watched]:
     """A fresh browser context in another time zone than the city's, watched for outside
     requests, CSP violations and script errors (as the console tests' fixture)."""
-    context = browser.new_context(viewport=WIDE, device_scale_factor=1, timezone_id=BROWSER_ZONE)
-    page = context.new_page()
-    watched = Watched(page, archive.url, [], [])
-
-    def on_request(request: Request) -> None:
-        own = (archive.url, archive.url.replace("http://", "ws://", 1))
-        if not request.url.startswith((*own, "data:", "blob:")):
-            watched.foreign_requests.append(request.url)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text or "Uncaught" in message.text:
-            watched.problems.append(message.text)
-
-    page.on("request", on_request)
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
-    yield watched
-    context.close()
-    assert not watched.foreign_requests, watched.foreign_requests
-    assert not watched.problems, watched.problems
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    path = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    with watched_console(browser, archive.url, viewport=WIDE, timezone_id=BROWSER_ZONE) as watched:
+        yield watched
 
 
 def open_camera(console: Watched, archive: ArchiveCity, username: str, code: str = CAMERA) -> Page:
