@@ -125,6 +125,16 @@ class ApiSettings(_Section):
     )
 
 
+class OpsSettings(_Section):
+    inbound_sources: dict[str, str] = Field(
+        default_factory=dict,
+        title="Inbound alert sources",
+        description="Outside systems allowed to POST /api/alerts/inbound: source name (sent in "
+        "X-SafeCity-Source) to the shared secret that signs its requests (HMAC-SHA256). "
+        "Empty: the webhook refuses everything.",
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration. Every field has a description: ``safecity config schema``."""
 
@@ -164,6 +174,7 @@ class Settings(BaseSettings):
     video: VideoSettings = Field(default_factory=VideoSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     @property
     def database_url(self) -> str:

@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
+from safecity.city.models import Camera
+from safecity.ops import inbound, sla
 from safecity.ops import incidents as service
-from safecity.ops import sla
 from safecity.ops.alerts import AlertError, acknowledge, alert_condition, raise_alert
 from safecity.ops.dispatch import NoUnit
 from safecity.ops.incident_types import HIGHEST_PRIORITY, LOWEST_PRIORITY, UnknownIncidentType
@@ -60,6 +61,27 @@ class AlertIn(BaseModel):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     details: dict[str, Any] = Field(default_factory=dict)
     dedup_key: str | None = Field(default=None, max_length=200)
+
+
+class InboundAlertIn(BaseModel):
+    """An alert from an outside system, at one of our cameras (by code) or a map point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    camera: str | None = Field(default=None, min_length=1, max_length=64)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    priority: Priority | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    dedup_key: str | None = Field(default=None, min_length=1, max_length=120)
+
+    @model_validator(mode="after")
+    def _located(self) -> InboundAlertIn:
+        if self.camera is None and (self.latitude is None or self.longitude is None):
+            raise ValueError("give camera (its code) or latitude and longitude")
+        return self
 
 
 class AlertOut(BaseModel):
@@ -244,6 +266,70 @@ def create_alert(body: AlertIn, session: DbSession, user: CurrentUser) -> AlertO
             source=AlertSource.MANUAL,
             created_by=user,
             **body.model_dump(),
+        )
+    except AlertError as exc:
+        raise _unprocessable(exc) from exc
+    return _alert_out(alert, merged=not created)
+
+
+BAD_SIGNATURE = "unknown source, or a bad or stale signature"
+
+
+async def signed_inbound(request: Request) -> tuple[str, bytes]:
+    """The verified source name and the raw body, or 401 (the same answer for every reason)."""
+    body = await request.body()
+    source = inbound.verified_source(
+        request.app.state.settings.ops.inbound_sources,
+        source=request.headers.get(inbound.SOURCE_HEADER),
+        timestamp=request.headers.get(inbound.TIMESTAMP_HEADER),
+        signature=request.headers.get(inbound.SIGNATURE_HEADER),
+        body=body,
+    )
+    if source is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=BAD_SIGNATURE)
+    return source, body
+
+
+@router.post("/alerts/inbound", response_model=AlertOut, status_code=status.HTTP_201_CREATED)
+def inbound_alert(
+    signed: Annotated[tuple[str, bytes], Depends(signed_inbound)], session: DbSession
+) -> AlertOut:
+    """An alert from an outside system, signed with its shared secret (no user session); see
+    docs/ops.md. A repeat within a minute is folded into the open alert like any other."""
+    source, raw = signed
+    try:
+        body = InboundAlertIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=exc.errors(include_url=False, include_context=False, include_input=False),
+        ) from exc
+    camera_id: int | None = None
+    if body.camera is not None:
+        camera_id = session.scalar(select(Camera.id).where(Camera.code == body.camera))
+        if camera_id is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"no camera {body.camera!r}"
+            )
+    actor = f"external:{source}"
+    if body.dedup_key is not None:
+        dedup_key: str | None = f"{actor}:{body.dedup_key}"
+    elif camera_id is None:
+        dedup_key = f"{actor}:{body.kind}:{body.latitude:.5f},{body.longitude:.5f}"
+    else:
+        dedup_key = None  # the camera and kind, as for every other source
+    try:
+        alert, created = raise_alert(
+            session,
+            source=AlertSource.EXTERNAL,
+            kind=body.kind,
+            title=body.title,
+            priority=body.priority,
+            camera_id=camera_id,
+            latitude=None if camera_id is not None else body.latitude,
+            longitude=None if camera_id is not None else body.longitude,
+            details={**body.details, "actor": actor},
+            dedup_key=dedup_key,
         )
     except AlertError as exc:
         raise _unprocessable(exc) from exc

@@ -1,0 +1,154 @@
+"""Camera-health alerts: a camera that was online and stays down pages the OCC once.
+
+``CameraHealthAlerts`` listens to the ``StreamHealth`` reports on ``cameras/+/health`` (every
+~2 s per camera). An outage starts at the first failing report after the camera was seen
+online; when it is still failing ``grace`` later, one ``camera_health`` alert is raised through
+the ordinary intake (kind ``camera_<status>``, e.g. ``camera_unreachable``). A short blip or a
+reconnect that succeeds within the grace period raises nothing. An online report ends the
+outage, so the next one raises a new alert. ``connecting`` neither starts nor ends an outage
+(a reconnect loop goes failing → connecting → failing); ``stopped`` (the node let the camera go
+on purpose) ends it without an alert.
+
+Reports are handled on the bus's delivery thread for this subscriber, one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from safecity.bus import Bus, Message, Subscription
+from safecity.city.models import Camera
+from safecity.ops.alerts import raise_alert
+from safecity.ops.models import AlertSource
+from safecity.store.base import utcnow
+from safecity.store.engine import Database
+from safecity.video.health import HEALTH_PATTERN, StreamHealth
+from safecity.video.models import StreamStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE = timedelta(seconds=30)
+
+FAILING = frozenset(
+    {
+        StreamStatus.STALLED,
+        StreamStatus.UNREACHABLE,
+        StreamStatus.UNAUTHORIZED,
+        StreamStatus.NOT_FOUND,
+        StreamStatus.CORRUPT,
+        StreamStatus.UNSUPPORTED,
+        StreamStatus.OFFLINE,
+    }
+)
+
+_PLAIN = {
+    StreamStatus.STALLED: "stopped sending video",
+    StreamStatus.UNREACHABLE: "cannot be reached",
+    StreamStatus.UNAUTHORIZED: "refuses the configured credentials",
+    StreamStatus.NOT_FOUND: "has no stream at the configured address",
+    StreamStatus.CORRUPT: "is sending corrupt video",
+    StreamStatus.UNSUPPORTED: "is sending video SafeCity cannot read",
+    StreamStatus.OFFLINE: "is offline",
+}
+
+
+@dataclass
+class _Outage:
+    since: datetime
+    alerted: bool = False
+
+
+class CameraHealthAlerts:
+    def __init__(
+        self,
+        bus: Bus,
+        database: Database,
+        *,
+        grace: timedelta = DEFAULT_GRACE,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._bus = bus
+        self._database = database
+        self._grace = grace
+        self._clock = clock
+        self._online: set[str] = set()
+        """Cameras seen online, and not stopped, since this process started."""
+        self._outages: dict[str, _Outage] = {}
+        self._subscription: Subscription | None = None
+
+    def start(self) -> None:
+        self._subscription = self._bus.subscribe(HEALTH_PATTERN, self._on_report)
+
+    def stop(self) -> None:
+        """Handle the reports already published, and stop."""
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+
+    def _on_report(self, message: Message) -> None:
+        try:
+            health = StreamHealth.from_payload(message.payload)
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("ignoring malformed health report on %s: %r", message.topic, exc)
+            return
+        self.observe(health)
+
+    def observe(self, health: StreamHealth) -> None:
+        """Take in one report (what the bus handler does with each)."""
+        code, status = health.camera_code, health.status
+        if status is StreamStatus.ONLINE:
+            self._online.add(code)
+            self._outages.pop(code, None)
+            return
+        if status is StreamStatus.STOPPED:
+            self._online.discard(code)
+            self._outages.pop(code, None)
+            return
+        if status not in FAILING or code not in self._online:
+            return
+        now = self._clock()
+        outage = self._outages.setdefault(code, _Outage(since=now))
+        if outage.alerted or now - outage.since < self._grace:
+            return
+        try:
+            outage.alerted = self._raise(health, outage, now)
+        except Exception:
+            log.exception("could not raise the health alert for camera %s; trying again", code)
+
+    def _raise(self, health: StreamHealth, outage: _Outage, now: datetime) -> bool:
+        """True once the alert is stored (or can never be: an unknown camera)."""
+        status = health.status
+        with self._database.session() as session:
+            camera = session.scalars(
+                select(Camera).where(Camera.code == health.camera_code)
+            ).first()
+            if camera is None:
+                log.warning("health report for unknown camera %s: no alert", health.camera_code)
+                return True
+            seconds = int((now - outage.since).total_seconds())
+            title = f"Camera {camera.code} {_PLAIN[status]} (for {seconds} s)"
+            if health.detail:
+                title = f"{title}: {health.detail}"
+            raise_alert(
+                session,
+                source=AlertSource.CAMERA_HEALTH,
+                kind=f"camera_{status.value}",
+                title=title[:200],
+                camera_id=camera.id,
+                details={
+                    "status": status.value,
+                    "detail": health.detail,
+                    "failing_since": outage.since.isoformat(),
+                    "reconnects": health.reconnects,
+                },
+                # one alert per outage: a new outage is a new alert, never folded into the last
+                dedup_key=f"camera:{camera.id}:health:{outage.since.isoformat()}",
+                now=now,
+            )
+        log.info("camera %s %s: alert raised", camera.code, status.value)
+        return True

@@ -1,0 +1,171 @@
+"""Camera-health alerts driven by published StreamHealth reports and a fake clock (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from safecity.bus import InProcessBus, Message
+from safecity.bus.core import Handler, topic_matches
+from safecity.ops.health_alerts import CameraHealthAlerts
+from safecity.ops.models import Alert, AlertSource
+from safecity.store.engine import Database
+from safecity.video.health import StreamHealth, health_topic, publish_health
+from safecity.video.models import StreamStatus
+from tests import factories as f
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+GRACE = timedelta(seconds=30)
+
+
+class _Closed:
+    def close(self) -> None:
+        pass
+
+
+class SyncBus:
+    """Delivers on the publisher's thread, so a test sees the effect at once."""
+
+    def __init__(self) -> None:
+        self._handlers: list[tuple[str, Handler]] = []
+
+    def publish(self, topic: str, payload: Mapping[str, Any]) -> None:
+        for pattern, handler in self._handlers:
+            if topic_matches(pattern, topic):
+                handler(Message(topic, payload))
+
+    def subscribe(self, pattern: str, handler: Handler) -> _Closed:
+        self._handlers.append((pattern, handler))
+        return _Closed()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _health(status: StreamStatus, detail: str | None = None) -> StreamHealth:
+    return StreamHealth("CAM-1", status, detail, fps=0.0, bitrate_kbps=0.0, last_packet_at=None)
+
+
+def _alerts(database: Database) -> list[Alert]:
+    with database.session() as s:
+        return list(s.scalars(select(Alert).order_by(Alert.id)))
+
+
+@pytest.fixture
+def camera_id(database: Database) -> int:
+    with database.session() as s:
+        return f.add_camera(s, "CAM-1", f.add_district(s, "east", f.EAST)).id
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def bus(database: Database, clock: Clock) -> SyncBus:
+    bus = SyncBus()
+    CameraHealthAlerts(bus, database, grace=GRACE, clock=clock).start()
+    return bus
+
+
+def _report(bus: SyncBus, clock: Clock, at: float, status: StreamStatus, detail: str = "") -> None:
+    clock.now = T0 + timedelta(seconds=at)
+    publish_health(bus, _health(status, detail or None))
+
+
+def test_a_blip_shorter_than_the_grace_raises_nothing(
+    database: Database, camera_id: int, bus: SyncBus, clock: Clock
+) -> None:
+    _report(bus, clock, 0, StreamStatus.ONLINE)
+    _report(bus, clock, 2, StreamStatus.UNREACHABLE)
+    _report(bus, clock, 4, StreamStatus.CONNECTING)
+    _report(bus, clock, 20, StreamStatus.UNREACHABLE)
+    _report(bus, clock, 31, StreamStatus.ONLINE)  # back before 2 + 30 s
+    _report(bus, clock, 40, StreamStatus.UNREACHABLE)
+    assert _alerts(database) == []
+
+
+def test_an_outage_past_the_grace_raises_one_alert_and_a_new_outage_another(
+    database: Database, camera_id: int, bus: SyncBus, clock: Clock
+) -> None:
+    _report(bus, clock, 0, StreamStatus.ONLINE)
+    _report(bus, clock, 2, StreamStatus.UNREACHABLE, "connection refused")
+    _report(bus, clock, 31, StreamStatus.UNREACHABLE)
+    assert _alerts(database) == []
+    _report(bus, clock, 32, StreamStatus.UNREACHABLE, "connection refused")
+    for at in range(34, 120, 2):  # reports keep coming; the status may change in the outage
+        _report(bus, clock, at, StreamStatus.CONNECTING if at % 4 else StreamStatus.STALLED)
+    [alert] = _alerts(database)
+    assert alert.source is AlertSource.CAMERA_HEALTH and alert.kind == "camera_unreachable"
+    assert alert.camera_id == camera_id and alert.count == 1
+    assert alert.title == "Camera CAM-1 cannot be reached (for 30 s): connection refused"
+    assert alert.first_at == T0 + timedelta(seconds=32)
+
+    _report(bus, clock, 122, StreamStatus.ONLINE)
+    _report(bus, clock, 124, StreamStatus.UNAUTHORIZED, "401 from the camera")
+    _report(bus, clock, 150, StreamStatus.UNAUTHORIZED)
+    assert len(_alerts(database)) == 1
+    _report(bus, clock, 156, StreamStatus.UNAUTHORIZED)
+    first, second = _alerts(database)
+    assert first.id == alert.id and second.kind == "camera_unauthorized" and second.count == 1
+
+
+def test_a_camera_never_seen_online_or_stopped_raises_nothing(
+    database: Database, camera_id: int, bus: SyncBus, clock: Clock
+) -> None:
+    _report(bus, clock, 0, StreamStatus.UNREACHABLE)
+    _report(bus, clock, 60, StreamStatus.UNREACHABLE)
+    _report(bus, clock, 62, StreamStatus.ONLINE)
+    _report(bus, clock, 64, StreamStatus.STOPPED)
+    _report(bus, clock, 66, StreamStatus.OFFLINE)
+    _report(bus, clock, 200, StreamStatus.OFFLINE)
+    assert _alerts(database) == []
+
+
+def test_malformed_reports_are_ignored(
+    database: Database, camera_id: int, bus: SyncBus, clock: Clock
+) -> None:
+    _report(bus, clock, 0, StreamStatus.ONLINE)
+    bus.publish(health_topic("CAM-1"), {"camera": "CAM-1", "status": "exploded"})
+    bus.publish(health_topic("CAM-1"), {"status": "offline"})
+    _report(bus, clock, 2, StreamStatus.OFFLINE)
+    _report(bus, clock, 40, StreamStatus.OFFLINE)
+    [alert] = _alerts(database)
+    assert alert.kind == "camera_offline"
+
+
+def test_an_unknown_camera_raises_nothing(database: Database, bus: SyncBus, clock: Clock) -> None:
+    _report(bus, clock, 0, StreamStatus.ONLINE)
+    _report(bus, clock, 2, StreamStatus.OFFLINE)
+    _report(bus, clock, 40, StreamStatus.OFFLINE)
+    assert _alerts(database) == []
+
+
+def test_works_over_the_in_process_bus(sqlite_database: Database) -> None:
+    with sqlite_database.session() as s:
+        f.add_camera(s, "CAM-1", f.add_district(s, "east", f.EAST))
+    times = iter([T0, T0 + timedelta(seconds=45)])  # read only on failing reports
+    bus = InProcessBus()
+    alerts = CameraHealthAlerts(bus, sqlite_database, grace=GRACE, clock=lambda: next(times))
+    alerts.start()
+    try:
+        publish_health(bus, _health(StreamStatus.ONLINE))
+        bus.publish(health_topic("CAM-1"), {"not": "health"})
+        publish_health(bus, _health(StreamStatus.STALLED))
+        publish_health(bus, _health(StreamStatus.STALLED))
+    finally:
+        alerts.stop()  # delivers what was already published
+        bus.close()
+    [alert] = _alerts(sqlite_database)
+    assert alert.kind == "camera_stalled"
