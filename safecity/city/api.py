@@ -79,7 +79,9 @@ def _snapshots(request: Request) -> SnapshotProvider | None:
     return provider
 
 
-def _visible_camera(session: Session, scope: Scope, camera_id: int) -> Camera:
+def visible_camera(session: Session, scope: Scope, camera_id: int) -> Camera:
+    """The camera if the scope sees it; otherwise 404, the same answer as for a missing one
+    (every camera-scoped endpoint, video ones included, goes through here)."""
     camera = session.scalar(
         select(Camera)
         .options(joinedload(Camera.district), joinedload(Camera.site))
@@ -210,7 +212,7 @@ def camera_detail(
     camera_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> CameraDetail:
     """One camera. Stream passwords are shown to registry editors only."""
-    camera = _visible_camera(session, scope, camera_id)
+    camera = visible_camera(session, scope, camera_id)
     editor = user.role in REGISTRY_EDITORS
     main, sub = camera.main_stream_url, camera.sub_stream_url
     if not editor:
@@ -246,7 +248,7 @@ def _stream_health(
 def camera_snapshot(
     camera_id: int, request: Request, session: DbSession, scope: CurrentScope
 ) -> Response:
-    camera = _visible_camera(session, scope, camera_id)
+    camera = visible_camera(session, scope, camera_id)
     provider = _snapshots(request)
     image = provider.snapshot_jpeg(camera.code) if provider is not None else None
     if image is None:
@@ -268,7 +270,7 @@ def update_camera(
     user: CurrentUser,
     scope: CurrentScope,
 ) -> CameraDetail:
-    camera = _visible_camera(session, scope, camera_id)
+    camera = visible_camera(session, scope, camera_id)
     changes = body.model_dump(exclude_unset=True)
     if (
         "site_id" in changes

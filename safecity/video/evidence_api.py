@@ -22,6 +22,7 @@ from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.audit.log import record as audit
 from safecity.auth.roles import Scope
 from safecity.auth.scope import camera_condition
+from safecity.city.api import visible_camera
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.video.evidence import (
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["evidence"])
 
-CAMERA_NOT_FOUND = "no such camera, or not yours to see"
 EXPORT_NOT_FOUND = "no such evidence export, or not yours to see"
 KEY_UNAVAILABLE = "evidence signing is unavailable: the signing key cannot be used (see the log)"
 
@@ -165,9 +165,7 @@ def export_camera_evidence(
     (committed before the recordings are read, so retention keeps them) and records who
     exported it and why. Answers when the package is written; 422 saying why when it cannot
     be, a source segment that is missing, unreadable or altered included (nothing is left)."""
-    camera = session.scalar(select(Camera).where(Camera.id == camera_id, camera_condition(scope)))
-    if camera is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=CAMERA_NOT_FOUND)
+    camera = visible_camera(session, scope, camera_id)
     asked = ExportRequest(camera, body.start, body.end, body.reason, Exporter.from_user(user))
     try:
         result = export_evidence(session, asked, settings=_settings(request))

@@ -10,13 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.audit.log import record as audit
-from safecity.auth.roles import Scope
 from safecity.auth.scope import camera_condition
-from safecity.city.api import NOT_FOUND as CAMERA_NOT_FOUND
+from safecity.city.api import visible_camera
 from safecity.city.models import Camera
 from safecity.video.holds import (
     HOLD_PLACERS,
@@ -86,14 +84,6 @@ def _out(record: HoldRecord) -> HoldOut:
     )
 
 
-def _require_visible_camera(session: Session, scope: Scope, camera_id: int) -> None:
-    visible = session.scalar(
-        select(Camera.id).where(Camera.id == camera_id, camera_condition(scope))
-    )
-    if visible is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=CAMERA_NOT_FOUND)
-
-
 @router.get(
     "/cameras/{camera_id}/holds",
     response_model=list[HoldOut],
@@ -107,7 +97,7 @@ def camera_holds(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[HoldOut]:
     """The camera's holds, the latest stretch first."""
-    _require_visible_camera(session, scope, camera_id)
+    visible_camera(session, scope, camera_id)
     return [
         _out(record)
         for record in list_holds(session, camera_id=camera_id, active_only=active, limit=limit)
@@ -124,7 +114,7 @@ def place_camera_hold(
     camera_id: int, body: HoldIn, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> HoldOut:
     """Keep the camera's recordings from ``start`` to ``end`` until the hold is released."""
-    _require_visible_camera(session, scope, camera_id)
+    visible_camera(session, scope, camera_id)
     try:
         hold = place_hold(
             session,

@@ -26,8 +26,7 @@ from safecity.api.deps import CurrentScope, CurrentUser, DbSession
 from safecity.audit.log import record
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
-from safecity.auth.scope import camera_condition
-from safecity.city.models import Camera
+from safecity.city.api import visible_camera
 from safecity.settings import Settings
 from safecity.video.clips import (
     GAP_TOLERANCE,
@@ -43,7 +42,6 @@ from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
-NOT_FOUND = "no such camera, or not yours to see"
 RECORDING_VIEWERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.POLICE_DUTY_OFFICER, Role.UTILITY})
 """Who may play recorded video (within their scope). Analysts work with figures and akimats
 with their district's cameras and requests; neither needs to watch the city's archive."""
@@ -86,13 +84,6 @@ def _viewer(user: CurrentUser) -> User:
 
 
 Viewer = Annotated[User, Depends(_viewer)]
-
-
-def _camera(session: Session, scope: Scope, camera_id: int) -> Camera:
-    camera = session.scalar(select(Camera).where(Camera.id == camera_id, camera_condition(scope)))
-    if camera is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
-    return camera
 
 
 def _segment_being_written(
@@ -147,7 +138,7 @@ def camera_timeline(
     end: AwareDatetime | None = None,
 ) -> Timeline:
     """Which stretches of time are recorded (one entry per continuous range) and the holes."""
-    camera = _camera(session, scope, camera_id)
+    camera = visible_camera(session, scope, camera_id)
     begin, finish = _period(request, day, start, end, timedelta(days=31))
     rows = session.execute(
         select(RecordedSegment.started_at, RecordedSegment.ended_at, RecordedSegment.bytes)
@@ -212,7 +203,7 @@ def camera_playlist(
     """An HLS VOD playlist of the range: per recorded file an init part and a media part timed
     on the playlist's timeline, a discontinuity at every hole. Plays in Safari, VLC, ffplay
     and hls.js; FFmpeg decodes every frame, across files and holes."""
-    camera = _camera(session, scope, camera_id)
+    camera = visible_camera(session, scope, camera_id)
     if end <= start or end - start > MAX_PLAYLIST:
         raise HTTPException(422, detail=f"end must come after start, at most {MAX_PLAYLIST}")
     segments = segments_in_range(session, camera.id, start, end)
@@ -318,7 +309,7 @@ def _segment_layout(
     request: Request, session: Session, scope: Scope, camera_id: int, segment_id: int
 ) -> tuple[pathlib.Path, SegmentLayout]:
     """The file of one of the camera's segments and its layout; 404 for another camera's."""
-    camera = _camera(session, scope, camera_id)
+    camera = visible_camera(session, scope, camera_id)
     segment = session.get(RecordedSegment, segment_id)
     if segment is None or segment.camera_id != camera.id:
         raise HTTPException(404, detail="no such segment")
@@ -352,7 +343,7 @@ def camera_clip(
     re-encoding and streamed as it is read; one byte range may be asked (players seek so).
     It starts at the keyframe at or before ``start``; headers say the actual range. For
     court use, export an evidence package instead (signed, audited)."""
-    camera = _camera(session, scope, camera_id)
+    camera = visible_camera(session, scope, camera_id)
     settings = _settings(request)
     try:
         clip = plan_clip(session, settings.media_path, camera, start, end, verify=False)
