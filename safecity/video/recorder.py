@@ -168,7 +168,10 @@ class SegmentRecorder:
         self._bytes = 0
 
     def state(self) -> RecorderState:
-        recording = self._current is not None and self._error is None
+        # Recording is on while a stream is open and writes succeed, also in the instant
+        # between one segment's end and the next one's start (health is read from another
+        # thread at any moment).
+        recording = self._info is not None and self._error is None
         return RecorderState(recording, self._error, self._segments, self._bytes)
 
     # -- PacketSink ------------------------------------------------------------------------
