@@ -77,7 +77,7 @@ def serve(
 
     from safecity.api.app import create_app
     from safecity.bus import InProcessBus
-    from safecity.ops.health_alerts import CameraHealthAlerts
+    from safecity.ops.services import OpsServices
     from safecity.video.health import CameraHealthRecorder
     from safecity.video.node import VideoNode, VideoNodeError
 
@@ -85,14 +85,14 @@ def serve(
     database = database_or_exit(settings)
     bus = InProcessBus()
     health = CameraHealthRecorder(bus, database)
-    health_alerts = CameraHealthAlerts(bus, database)
+    ops = OpsServices(settings, database, bus)
     node = VideoNode(settings, database, bus)
     health.start()
-    health_alerts.start()
+    ops.start()
     try:
         node.start()
     except VideoNodeError as exc:
-        health_alerts.stop()
+        ops.stop()
         health.stop()
         bus.close()
         errors.print(f"[red]serve:[/red] {exc}", highlight=False)
@@ -107,7 +107,7 @@ def serve(
         )
     finally:
         node.stop()
-        health_alerts.stop()
+        ops.stop()
         health.stop()
         bus.close()
 

@@ -33,7 +33,7 @@ from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
 from safecity.demo.geography import district_geometries
 from safecity.demo.seed import seed_demo_city
-from safecity.ops.health_alerts import CameraHealthAlerts
+from safecity.ops.services import OpsServices
 from safecity.settings import Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -285,9 +285,9 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
         health = CameraHealthRecorder(bus, database)
         health.start()
         cleanup.callback(health.stop)
-        health_alerts = CameraHealthAlerts(bus, database)
-        health_alerts.start()
-        cleanup.callback(health_alerts.stop)
+        ops = OpsServices(settings, database, bus)
+        ops.start()
+        cleanup.callback(ops.stop)
         with progress.step("Starting ingest and recording") as step:
             node = VideoNode(settings, database, bus)
             try:

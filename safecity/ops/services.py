@@ -1,0 +1,46 @@
+"""The OCC's background workers, started and stopped together by `serve` and `demo`.
+
+Each worker has ``start()`` and ``stop()``; they start in order and stop in reverse, so a
+worker may rely on the ones listed before it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from safecity.bus import Bus
+from safecity.ops.health_alerts import CameraHealthAlerts
+from safecity.settings import Settings
+from safecity.store.engine import Database
+
+log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class OpsServices:
+    def __init__(self, settings: Settings, database: Database, bus: Bus) -> None:
+        self.workers: list[Worker] = [CameraHealthAlerts(bus, database)]
+        self._started: list[Worker] = []
+
+    def start(self) -> None:
+        try:
+            for worker in self.workers:
+                worker.start()
+                self._started.append(worker)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        while self._started:
+            worker = self._started.pop()
+            try:
+                worker.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(worker).__name__)
