@@ -14,6 +14,7 @@ from safecity.audit import cli as audit_cli
 from safecity.auth.roles import Role
 from safecity.city import registry_cli
 from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.ops import notifications_cli
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.video import evidence_cli, recordings_cli
@@ -33,6 +34,7 @@ app.add_typer(registry_cli.app, name="cameras")
 app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(recordings_cli.app, name="recordings")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(notifications_cli.app, name="notifications")
 
 console = Console()
 
@@ -99,10 +101,12 @@ def serve(
         raise typer.Exit(1) from exc
     try:
         uvicorn.run(
-            create_app(settings, database, node, live=node),
+            create_app(settings, database, node, live=node, bus=bus),
             host=host if host is not None else settings.api.host,
             port=port if port is not None else settings.api.port,
             log_level="info",
+            # Live feeds and video streams never end on their own: give them 5 s, then cut.
+            timeout_graceful_shutdown=5,
             ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it
         )
     finally:

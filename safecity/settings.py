@@ -13,7 +13,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = Path("safecity.yaml")
@@ -125,13 +133,177 @@ class ApiSettings(_Section):
     )
 
 
+class SlaThresholds(_Section):
+    """Seconds a stage may take, per incident/alert priority (1 most urgent … 4 least)."""
+
+    p1: float = Field(gt=0, title="Priority 1 (seconds)")
+    p2: float = Field(gt=0, title="Priority 2 (seconds)")
+    p3: float = Field(gt=0, title="Priority 3 (seconds)")
+    p4: float = Field(gt=0, title="Priority 4 (seconds)")
+
+
+class SlaSettings(_Section):
+    """When a waiting alert or incident is escalated to the shift supervisor (docs/ops.md)."""
+
+    acknowledge: SlaThresholds = Field(
+        default_factory=lambda: SlaThresholds(p1=60, p2=120, p3=300, p4=900),
+        description="A new alert not acknowledged this long after it was raised.",
+    )
+    dispatch: SlaThresholds = Field(
+        default_factory=lambda: SlaThresholds(p1=120, p2=300, p3=900, p4=1800),
+        description="A new incident not dispatched this long after it was opened.",
+    )
+    accept: SlaThresholds = Field(
+        default_factory=lambda: SlaThresholds(p1=120, p2=300, p3=600, p4=1800),
+        description="A dispatched incident not accepted by the unit this long after dispatch.",
+    )
+    arrive: SlaThresholds = Field(
+        default_factory=lambda: SlaThresholds(p1=600, p2=900, p3=1800, p4=3600),
+        description="An accepted incident with nobody on scene this long after acceptance.",
+    )
+    check_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often overdue alerts and incidents are sought."
+    )
+
+
+class MqttNotificationSettings(_Section):
+    host: str | None = Field(
+        default=None,
+        title="MQTT broker host",
+        description="Broker that carries dispatch notifications (one topic per police unit). "
+        "Empty: no MQTT notifications.",
+    )
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker TCP port (8883 for TLS).")
+    username: str | None = Field(default=None, description="Broker user name, if it asks one.")
+    password: SecretStr | None = Field(default=None, description="Broker password.")
+    tls: bool = Field(
+        default=False, description="Connect with TLS, checking the broker against the system CAs."
+    )
+    topic_prefix: str = Field(
+        default="safecity",
+        min_length=1,
+        description="Notices go to <prefix>/units/<unit code>/incidents (QoS 1).",
+    )
+
+
+class UnitWebhook(_Section):
+    url: str = Field(
+        pattern=r"^https?://[^\s/]+", description="Receiver that takes signed JSON POSTs."
+    )
+    secret: SecretStr = Field(
+        min_length=16,
+        description="Shared secret; signs each POST like the inbound webhook (HMAC-SHA256).",
+    )
+
+
+class NotificationSettings(_Section):
+    """How police units are told about incidents dispatched to them (docs/ops.md)."""
+
+    mqtt: MqttNotificationSettings = Field(
+        default_factory=MqttNotificationSettings,
+        title="MQTT",
+        description="Broker to publish each unit's notices to; off unless a host is given.",
+    )
+    webhooks: dict[str, list[UnitWebhook]] = Field(
+        default_factory=dict,
+        title="Unit webhooks",
+        description="Police unit code to the receivers each of its notices is POSTed to.",
+    )
+    timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Give up one delivery attempt after this long."
+    )
+    retry_initial_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="First wait before trying a failed delivery again."
+    )
+    retry_max_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=86400,
+        description="Longest wait between attempts (doubling, with jitter).",
+    )
+    give_up_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="A notice not delivered this long after it was written fails for good.",
+    )
+    poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often the outbox is checked for due notices."
+    )
+    claim_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A notice taken by a worker that dies is tried again after this long.",
+    )
+
+    @model_validator(mode="after")
+    def _waits_in_order(self) -> NotificationSettings:
+        if self.retry_initial_seconds > self.retry_max_seconds:
+            raise ValueError("retry_initial_seconds must not exceed retry_max_seconds")
+        return self
+
+
 class OpsSettings(_Section):
+    sla: SlaSettings = Field(
+        default_factory=SlaSettings,
+        title="SLA escalation",
+        description="Time limits per stage and priority; a breach escalates to the supervisor.",
+    )
     inbound_sources: dict[str, str] = Field(
         default_factory=dict,
         title="Inbound alert sources",
         description="Outside systems allowed to POST /api/alerts/inbound: source name (sent in "
         "X-SafeCity-Source) to the shared secret that signs its requests (HMAC-SHA256). "
         "Empty: the webhook refuses everything.",
+    )
+    attachments_max_mb: int = Field(
+        default=25,
+        ge=1,
+        le=4096,
+        title="Largest incident attachment (MiB)",
+        description="An upload beyond this is refused (413) before more of it is stored.",
+    )
+    analytics_sources: dict[str, str] = Field(
+        default_factory=dict,
+        title="Analytics event sources",
+        description="Outside analytics boxes allowed to POST /api/analytics/events: name to "
+        "shared secret, signed like the inbound webhook. Empty: the endpoint refuses everything.",
+    )
+    source_requests_per_minute: int = Field(
+        default=600,
+        ge=1,
+        title="Requests per minute per source",
+        description="Each inbound webhook or analytics source may send this many requests a "
+        "minute (bursts up to the same number); more are answered 429 with Retry-After.",
+    )
+    group_radius_m: float = Field(
+        default=150.0,
+        gt=0,
+        title="Alert grouping radius (metres)",
+        description="Open alerts of the same kind this close together are grouped as one area.",
+    )
+    group_window_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        title="Alert grouping window (seconds)",
+        description="Alerts are grouped only with alerts last seen this recently.",
+    )
+    camera_down_grace_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        title="Camera outage grace (seconds)",
+        description="A camera that was online and keeps failing this long raises an alert.",
+    )
+    camera_down_at_start_grace_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        title="Camera down at start grace (seconds)",
+        description="A camera not seen online since the node started and failing this long "
+        "raises an alert (longer: cameras take a while to come up after a restart).",
+    )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings,
+        title="Dispatch notifications",
+        description="MQTT and signed webhooks that tell police units about their incidents.",
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
@@ -14,9 +15,20 @@ from safecity import __version__
 from safecity.api import system
 from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
+from safecity.bus import Bus, InProcessBus
 from safecity.city import api as city_api
 from safecity.insights import api as insights_api
+from safecity.ops import (
+    analytics_api,
+    attachments_api,
+    feed_api,
+    notifications_api,
+    rules_api,
+    shifts_api,
+    types_api,
+)
 from safecity.ops import api as ops_api
+from safecity.ops.feed import ChangePublisher, FeedHub
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video import evidence_api, holds_api, live_api, playback_api
@@ -42,12 +54,35 @@ def create_app(
     snapshots: SnapshotProvider | None = None,
     *,
     live: LiveFeeds | None = None,
+    bus: Bus | None = None,
 ) -> FastAPI:
+    """The app. ``bus`` is the process's bus (the workers publish on it); without one the app
+    makes its own, enough for the live feed of changes made through this app."""
+    own_bus = bus is None
+    app_bus: Bus = bus if bus is not None else InProcessBus()
+    feed = FeedHub(app_bus)
+    changes = ChangePublisher(database.sessions, app_bus, feed_api.describe, feed_api.previous_keys)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        feed.start()
+        changes.attach()
+        try:
+            yield
+        finally:
+            changes.detach()
+            feed.stop()
+            if own_bus and isinstance(app_bus, InProcessBus):
+                app_bus.close()
+
     app = FastAPI(
         title="SafeCity",
         version=__version__,
         description="City video surveillance operations: cameras, sites, districts, incidents.",
+        lifespan=lifespan,
     )
+    app.state.bus = app_bus
+    app.state.feed = feed
     app.state.settings = settings
     app.state.database = database
     app.state.snapshots = snapshots
@@ -65,6 +100,13 @@ def create_app(
     app.include_router(evidence_api.router)
     app.include_router(holds_api.router)
     app.include_router(ops_api.router)
+    app.include_router(attachments_api.router)
+    app.include_router(shifts_api.router)
+    app.include_router(feed_api.router)
+    app.include_router(types_api.router)
+    app.include_router(notifications_api.router)
+    app.include_router(rules_api.router)
+    app.include_router(analytics_api.router)
 
     @app.middleware("http")
     async def headers_and_metrics(

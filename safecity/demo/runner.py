@@ -31,6 +31,7 @@ from safecity.api.app import create_app
 from safecity.bus import InProcessBus
 from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
+from safecity.demo.detections import SimulatedDetections
 from safecity.demo.geography import district_geometries
 from safecity.demo.seed import seed_demo_city
 from safecity.ops.services import OpsServices
@@ -288,6 +289,9 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
         ops = OpsServices(settings, database, bus)
         ops.start()
         cleanup.callback(ops.stop)
+        detections = SimulatedDetections(bus, [camera.code for camera in live])
+        detections.start()
+        cleanup.callback(detections.stop)
         with progress.step("Starting ingest and recording") as step:
             node = VideoNode(settings, database, bus)
             try:
@@ -300,7 +304,7 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
                 f"{settings.media_path / 'recordings'}"
             )
         with progress.step("Starting the API and console") as step:
-            app = create_app(settings, database, node, live=node)
+            app = create_app(settings, database, node, live=node, bus=bus)
             host, port = settings.api.host, settings.api.port
             listener = listening_socket(host, port)
             cleanup.callback(listener.close)

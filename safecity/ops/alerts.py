@@ -1,25 +1,34 @@
-"""Alert intake with de-duplication, and acknowledging.
+"""Alert intake with de-duplication, grouping by area and rules, and acknowledging.
 
 A repeat of an open alert (same ``dedup_key``, still new or acknowledged, last seen within the
 window) is folded into it: ``count`` goes up and ``last_at`` moves, so a burst from one camera
-is one line in the operator's list, not a hundred.
+is one line in the operator's list, not a hundred. A new alert joins the group of an open alert
+of the same kind nearby (ops/grouping.py). Every new alert is audited (``alert.raise``); a
+folded repeat is not, it changes nothing but the count.
+
+Analytics and camera health go through ``raise_ruled_alert``: the site's, camera's, district's
+or city's alert rules (ops/rules.py) set the priority or suppress the alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Scope
 from safecity.city.districts import stored_district_locator
 from safecity.city.models import Camera, Site
+from safecity.ops import rules
+from safecity.ops.grouping import DEFAULT_GROUPING, AlertGrouping, Placed, area_peer, group_key
 from safecity.ops.incident_types import valid_priority
 from safecity.ops.models import Alert, AlertSource, AlertStatus
+from safecity.ops.rule_models import AlertRule
 from safecity.store.base import utcnow
 
 DEDUP_WINDOW = timedelta(seconds=60)
@@ -72,10 +81,16 @@ def raise_alert(
     details: Mapping[str, Any] | None = None,
     dedup_key: str | None = None,
     created_by: User | None = None,
+    actor: str | None = None,
     now: datetime | None = None,
     window: timedelta = DEDUP_WINDOW,
+    grouping: AlertGrouping = DEFAULT_GROUPING,
 ) -> tuple[Alert, bool]:
-    """The alert and whether it is new (False: folded into an open one)."""
+    """The alert and whether it is new (False: folded into an open one).
+
+    ``actor`` names who raised it in the audit log: the user when ``created_by`` is given,
+    else ``actor``, else ``details["actor"]`` (the inbound webhook's), else ``system``.
+    """
     now = now or utcnow()
     if priority is not None and not valid_priority(priority):
         raise AlertError("priority must be 1 (most urgent) to 4")
@@ -94,10 +109,16 @@ def raise_alert(
     if existing is not None:
         existing.count += 1
         existing.last_at = max(existing.last_at, now)
+        if priority is not None and priority < existing.priority:
+            # a surer repeat (a rule with a minimum confidence) makes the open alert more urgent
+            existing.priority = priority
+            if details and "rule" in details:
+                existing.details = {**existing.details, "rule": details["rule"]}
         session.flush()
         return existing, False
 
     district_id: int | None = None
+    camera: Camera | None = None
     if camera_id is not None:
         camera = session.get(Camera, camera_id)
         if camera is None:
@@ -131,7 +152,142 @@ def raise_alert(
     )
     session.add(alert)
     session.flush()
+    _join_area_group(session, alert, grouping, now)
+    audit(
+        session,
+        action="alert.raise",
+        actor=(
+            created_by.username
+            if created_by
+            else actor or str((details or {}).get("actor") or "system")
+        ),
+        actor_id=created_by.id if created_by else None,
+        target=f"alert:{alert.id}",
+        details={
+            "source": alert.source.value,
+            "kind": alert.kind,
+            "camera": camera.code if camera else None,
+            "priority": alert.priority,
+            "rule": alert.details.get("rule"),
+            "group_id": alert.group_id,
+        },
+    )
     return alert, True
+
+
+def _join_area_group(
+    session: Session, alert: Alert, grouping: AlertGrouping, now: datetime
+) -> None:
+    """Put a new alert in the group of the first open alert of its kind in the same area."""
+    if alert.site_id is None and (alert.latitude is None or alert.longitude is None):
+        return
+    earlier = session.scalars(
+        select(Alert)
+        .where(
+            Alert.kind == alert.kind,
+            Alert.id != alert.id,
+            Alert.status.in_(OPEN_STATUSES),
+            Alert.last_at >= now - grouping.window,
+        )
+        .order_by(Alert.first_at, Alert.id)
+        .limit(200)
+    ).all()
+    by_id = {peer.id: peer for peer in earlier}
+    found = area_peer(_placed(alert), (_placed(peer) for peer in earlier), grouping.radius_m)
+    if found is None:
+        return
+    first = by_id[found.id]
+    if first.group_id is None:
+        first.group_id, first.group_key = first.id, group_key(first.kind, first.id)
+    alert.group_id, alert.group_key = first.group_id, first.group_key
+    session.flush()
+
+
+def _placed(alert: Alert) -> Placed:
+    return Placed(alert.id, alert.site_id, alert.latitude, alert.longitude)
+
+
+def rules_for(session: Session, kind: str, place: rules.Place) -> list[rules.Rule]:
+    """The stored rules that could apply to ``kind`` at ``place`` (schedule and confidence
+    are for ``rules.decide``)."""
+    at_place = [AlertRule.scope == rules.RuleScope.CITY]
+    if place.district_id is not None:
+        at_place.append(
+            and_(
+                AlertRule.scope == rules.RuleScope.DISTRICT,
+                AlertRule.district_id == place.district_id,
+            )
+        )
+    if place.site_id is not None:
+        at_place.append(
+            and_(AlertRule.scope == rules.RuleScope.SITE, AlertRule.site_id == place.site_id)
+        )
+    if place.camera_id is not None:
+        at_place.append(
+            and_(AlertRule.scope == rules.RuleScope.CAMERA, AlertRule.camera_id == place.camera_id)
+        )
+    query = select(AlertRule).where(
+        AlertRule.enabled.is_(True),
+        AlertRule.kind.in_([kind, rules.ANY_KIND]),
+        or_(*at_place),
+    )
+    return [row.as_rule() for row in session.scalars(query)]
+
+
+def raise_ruled_alert(
+    session: Session,
+    *,
+    source: AlertSource,
+    kind: str,
+    title: str,
+    camera: Camera,
+    zone: tzinfo,
+    at: datetime | None = None,
+    confidence: float | None = None,
+    details: Mapping[str, Any] | None = None,
+    dedup_key: str | None = None,
+    actor: str | None = None,
+    now: datetime | None = None,
+    grouping: AlertGrouping = DEFAULT_GROUPING,
+) -> tuple[Alert, bool, rules.Decision]:
+    """Raise an alert at a camera as its rules say. ``at`` is when it happened (the schedule
+    is read at that time; default now). Raises ``Suppressed`` when a rule suppresses it:
+    nothing is stored."""
+    now = now or utcnow()
+    place = rules.Place(camera.id, camera.site_id, camera.district_id)
+    decision = rules.decide(
+        rules_for(session, kind, place),
+        kind=kind,
+        place=place,
+        at=at or now,
+        zone=zone,
+        default_priority=rule_priority(kind, at_site=camera.site_id is not None),
+        confidence=confidence,
+    )
+    if decision.priority is None:
+        raise Suppressed(decision)
+    alert, created = raise_alert(
+        session,
+        source=source,
+        kind=kind,
+        title=title,
+        priority=decision.priority,
+        camera_id=camera.id,
+        details={**(details or {}), "rule": decision.record()},
+        dedup_key=dedup_key,
+        actor=actor,
+        now=now,
+        grouping=grouping,
+    )
+    return alert, created, decision
+
+
+class Suppressed(Exception):
+    """A rule says this event raises no alert."""
+
+    def __init__(self, decision: rules.Decision) -> None:
+        super().__init__(f"suppressed by rule {decision.record()['name']!r}")
+        self.decision = decision
 
 
 def acknowledge(session: Session, alert: Alert, user: User, *, now: datetime | None = None) -> bool:
@@ -142,4 +298,12 @@ def acknowledge(session: Session, alert: Alert, user: User, *, now: datetime | N
     alert.acknowledged_by_id = user.id
     alert.acknowledged_at = now or utcnow()
     session.flush()
+    audit(
+        session,
+        action="alert.acknowledge",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"alert:{alert.id}",
+        details={"kind": alert.kind, "priority": alert.priority},
+    )
     return True

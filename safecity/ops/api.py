@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,10 +19,11 @@ from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
 from safecity.city.models import Camera
-from safecity.ops import inbound, sla
+from safecity.ops import inbound, paging, sla
 from safecity.ops import incidents as service
 from safecity.ops.alerts import AlertError, acknowledge, alert_condition, raise_alert
 from safecity.ops.dispatch import NoUnit
+from safecity.ops.grouping import AlertGrouping
 from safecity.ops.incident_types import HIGHEST_PRIORITY, LOWEST_PRIORITY, UnknownIncidentType
 from safecity.ops.lifecycle import (
     Forbidden,
@@ -39,6 +40,7 @@ from safecity.ops.models import (
     IncidentEvent,
     IncidentEventKind,
 )
+from safecity.ops.rate_limit import limit_per_source
 
 router = APIRouter(prefix="/api", tags=["operations"])
 
@@ -102,6 +104,10 @@ class AlertOut(BaseModel):
     last_at: datetime
     acknowledged_at: datetime | None
     incident_id: int | None
+    group_id: int | None = Field(
+        default=None, description="First alert of the same kind nearby; null: alone."
+    )
+    group_key: str | None = Field(default=None, description="Same for every alert of a group.")
     merged: bool = Field(default=False, description="Folded into an open alert just now.")
 
 
@@ -188,13 +194,17 @@ class IncidentDetailOut(IncidentOut):
     alert_ids: list[int]
 
 
-def _alert_out(alert: Alert, *, merged: bool = False) -> AlertOut:
+def alert_out(alert: Alert, *, merged: bool = False) -> AlertOut:
     return AlertOut.model_validate(
         {
             **{name: getattr(alert, name) for name in AlertOut.model_fields if name != "merged"},
             "merged": merged,
         }
     )
+
+
+def incident_out(incident: Incident) -> IncidentOut:
+    return IncidentOut.model_validate(_incident_fields(incident))
 
 
 def _incident_fields(incident: Incident) -> dict[str, Any]:
@@ -248,6 +258,10 @@ def _visible_incident(session: Session, scope: Scope, user: User, incident_id: i
     return incident
 
 
+def _grouping(request: Request) -> AlertGrouping:
+    return AlertGrouping.from_settings(request.app.state.settings.ops)
+
+
 def _unprocessable(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
 
@@ -258,18 +272,21 @@ def _unprocessable(exc: Exception) -> HTTPException:
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_role(*OCC))],
 )
-def create_alert(body: AlertIn, session: DbSession, user: CurrentUser) -> AlertOut:
+def create_alert(
+    body: AlertIn, request: Request, session: DbSession, user: CurrentUser
+) -> AlertOut:
     """A manual alert from an operator (a repeat within a minute is folded into the open one)."""
     try:
         alert, created = raise_alert(
             session,
             source=AlertSource.MANUAL,
+            grouping=_grouping(request),
             created_by=user,
             **body.model_dump(),
         )
     except AlertError as exc:
         raise _unprocessable(exc) from exc
-    return _alert_out(alert, merged=not created)
+    return alert_out(alert, merged=not created)
 
 
 BAD_SIGNATURE = "unknown source, or a bad or stale signature"
@@ -290,9 +307,16 @@ async def signed_inbound(request: Request) -> tuple[str, bytes]:
     return source, body
 
 
-@router.post("/alerts/inbound", response_model=AlertOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/alerts/inbound",
+    response_model=AlertOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(limit_per_source(signed_inbound, "inbound"))],
+)
 def inbound_alert(
-    signed: Annotated[tuple[str, bytes], Depends(signed_inbound)], session: DbSession
+    signed: Annotated[tuple[str, bytes], Depends(signed_inbound)],
+    request: Request,
+    session: DbSession,
 ) -> AlertOut:
     """An alert from an outside system, signed with its shared secret (no user session); see
     docs/ops.md. A repeat within a minute is folded into the open alert like any other."""
@@ -322,6 +346,7 @@ def inbound_alert(
         alert, created = raise_alert(
             session,
             source=AlertSource.EXTERNAL,
+            grouping=_grouping(request),
             kind=body.kind,
             title=body.title,
             priority=body.priority,
@@ -333,22 +358,33 @@ def inbound_alert(
         )
     except AlertError as exc:
         raise _unprocessable(exc) from exc
-    return _alert_out(alert, merged=not created)
+    return alert_out(alert, merged=not created)
 
 
 @router.get("/alerts", response_model=list[AlertOut])
 def list_alerts(
+    response: Response,
     session: DbSession,
     scope: CurrentScope,
     alert_status: Annotated[list[AlertStatus] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[
+        str | None, Query(description="The X-Next-Cursor of the previous page.")
+    ] = None,
 ) -> list[AlertOut]:
-    """Alerts in the caller's districts, the most urgent and latest first."""
+    """Alerts in the caller's districts, the most urgent and latest first. When more remain,
+    the X-Next-Cursor header holds the cursor of the next page."""
     query = select(Alert).where(alert_condition(scope))
     if alert_status:
         query = query.where(Alert.status.in_(alert_status))
-    query = query.order_by(Alert.priority, Alert.last_at.desc(), Alert.id.desc()).limit(limit)
-    return [_alert_out(alert) for alert in session.scalars(query)]
+    if before is not None:
+        query = query.where(paging.after(before, Alert.priority, Alert.last_at, Alert.id))
+    query = query.order_by(Alert.priority, Alert.last_at.desc(), Alert.id.desc()).limit(limit + 1)
+    alerts = list(session.scalars(query))
+    if len(alerts) > limit:
+        last = alerts[limit - 1]
+        paging.announce_next(response, paging.encode(last.priority, last.last_at, last.id))
+    return [alert_out(alert) for alert in alerts[:limit]]
 
 
 @router.post(
@@ -362,7 +398,7 @@ def acknowledge_alert(
     alert = _visible_alert(session, scope, alert_id)
     if not acknowledge(session, alert, user) and alert.status is not AlertStatus.ACKNOWLEDGED:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"the alert is {alert.status}")
-    return _alert_out(alert)
+    return alert_out(alert)
 
 
 @router.post(
@@ -387,21 +423,33 @@ def create_incident(
 
 @router.get("/incidents", response_model=list[IncidentOut])
 def list_incidents(
+    response: Response,
     session: DbSession,
     user: CurrentUser,
     scope: CurrentScope,
     incident_status: Annotated[list[IncidentStatus] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[
+        str | None, Query(description="The X-Next-Cursor of the previous page.")
+    ] = None,
 ) -> list[IncidentOut]:
-    """Incidents the caller may see; for a duty officer, their unit's queue."""
+    """Incidents the caller may see, the most urgent and latest first; for a duty officer,
+    their unit's queue. When more remain, X-Next-Cursor holds the next page's cursor."""
     query = select(Incident).where(service.incident_condition(scope, user))
     if incident_status:
         query = query.where(Incident.status.in_(incident_status))
-    query = query.order_by(Incident.priority, Incident.opened_at.desc()).limit(limit)
-    return [
-        IncidentOut.model_validate(_incident_fields(incident))
-        for incident in session.scalars(query)
-    ]
+    if before is not None:
+        query = query.where(
+            paging.after(before, Incident.priority, Incident.opened_at, Incident.id)
+        )
+    query = query.order_by(Incident.priority, Incident.opened_at.desc(), Incident.id.desc()).limit(
+        limit + 1
+    )
+    incidents = list(session.scalars(query))
+    if len(incidents) > limit:
+        last = incidents[limit - 1]
+        paging.announce_next(response, paging.encode(last.priority, last.opened_at, last.id))
+    return [incident_out(incident) for incident in incidents[:limit]]
 
 
 class SlaOut(BaseModel):

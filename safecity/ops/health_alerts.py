@@ -9,6 +9,13 @@ outage, so the next one raises a new alert. ``connecting`` neither starts nor en
 (a reconnect loop goes failing → connecting → failing); ``stopped`` (the node let the camera go
 on purpose) ends it without an alert.
 
+A camera already dead when the node starts is never seen online: its outage starts at its first
+failing report and raises after the longer ``start_grace`` (cameras take a while to come up
+after a restart), with a title that says it has been down since the node started.
+
+The alert goes through the camera's alert rules (ops/rules.py, kind ``camera_<status>``), so a
+site can raise the priority of its camera outages, or suppress them.
+
 Reports are handled on the bus's delivery thread for this subscriber, one at a time.
 """
 
@@ -17,13 +24,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 
 from safecity.bus import Bus, Message, Subscription
 from safecity.city.models import Camera
-from safecity.ops.alerts import raise_alert
+from safecity.ops.alerts import Suppressed, raise_ruled_alert
+from safecity.ops.grouping import DEFAULT_GROUPING, AlertGrouping
 from safecity.ops.models import AlertSource
 from safecity.store.base import utcnow
 from safecity.store.engine import Database
@@ -33,6 +41,7 @@ from safecity.video.models import StreamStatus
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(seconds=30)
+DEFAULT_START_GRACE = timedelta(minutes=2)
 
 FAILING = frozenset(
     {
@@ -60,6 +69,8 @@ _PLAIN = {
 @dataclass
 class _Outage:
     since: datetime
+    from_start: bool = False
+    """Not seen online since this process started."""
     alerted: bool = False
 
 
@@ -70,14 +81,22 @@ class CameraHealthAlerts:
         database: Database,
         *,
         grace: timedelta = DEFAULT_GRACE,
+        start_grace: timedelta = DEFAULT_START_GRACE,
+        zone: tzinfo = UTC,
+        grouping: AlertGrouping = DEFAULT_GROUPING,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._bus = bus
         self._database = database
         self._grace = grace
+        self._start_grace = start_grace
+        self._zone = zone
+        self._grouping = grouping
         self._clock = clock
         self._online: set[str] = set()
         """Cameras seen online, and not stopped, since this process started."""
+        self._seen_online: set[str] = set()
+        """Cameras seen online at least once since this process started."""
         self._outages: dict[str, _Outage] = {}
         self._subscription: Subscription | None = None
 
@@ -103,17 +122,23 @@ class CameraHealthAlerts:
         code, status = health.camera_code, health.status
         if status is StreamStatus.ONLINE:
             self._online.add(code)
+            self._seen_online.add(code)
             self._outages.pop(code, None)
             return
         if status is StreamStatus.STOPPED:
             self._online.discard(code)
             self._outages.pop(code, None)
             return
-        if status not in FAILING or code not in self._online:
+        if status not in FAILING:
             return
+        if code not in self._online and code in self._seen_online:
+            return  # stopped on purpose earlier: wait until it is online again
         now = self._clock()
-        outage = self._outages.setdefault(code, _Outage(since=now))
-        if outage.alerted or now - outage.since < self._grace:
+        outage = self._outages.setdefault(
+            code, _Outage(since=now, from_start=code not in self._online)
+        )
+        grace = self._start_grace if outage.from_start else self._grace
+        if outage.alerted or now - outage.since < grace:
             return
         try:
             outage.alerted = self._raise(health, outage, now)
@@ -131,24 +156,34 @@ class CameraHealthAlerts:
                 log.warning("health report for unknown camera %s: no alert", health.camera_code)
                 return True
             seconds = int((now - outage.since).total_seconds())
-            title = f"Camera {camera.code} {_PLAIN[status]} (for {seconds} s)"
+            since = " since the node started" if outage.from_start else ""
+            title = f"Camera {camera.code} {_PLAIN[status]}{since} (for {seconds} s)"
             if health.detail:
                 title = f"{title}: {health.detail}"
-            raise_alert(
-                session,
-                source=AlertSource.CAMERA_HEALTH,
-                kind=f"camera_{status.value}",
-                title=title[:200],
-                camera_id=camera.id,
-                details={
-                    "status": status.value,
-                    "detail": health.detail,
-                    "failing_since": outage.since.isoformat(),
-                    "reconnects": health.reconnects,
-                },
-                # one alert per outage: a new outage is a new alert, never folded into the last
-                dedup_key=f"camera:{camera.id}:health:{outage.since.isoformat()}",
-                now=now,
-            )
+            try:
+                raise_ruled_alert(
+                    session,
+                    source=AlertSource.CAMERA_HEALTH,
+                    kind=f"camera_{status.value}",
+                    title=title[:200],
+                    camera=camera,
+                    zone=self._zone,
+                    details={
+                        "status": status.value,
+                        "detail": health.detail,
+                        "failing_since": outage.since.isoformat(),
+                        "down_since_start": outage.from_start,
+                        "reconnects": health.reconnects,
+                    },
+                    # one alert per outage: a new outage is a new alert, never folded into the
+                    # last
+                    dedup_key=f"camera:{camera.id}:health:{outage.since.isoformat()}",
+                    actor="system:camera-health",
+                    now=now,
+                    grouping=self._grouping,
+                )
+            except Suppressed as suppressed:
+                log.info("camera %s %s: %s", camera.code, status.value, suppressed)
+                return True
         log.info("camera %s %s: alert raised", camera.code, status.value)
         return True

@@ -24,6 +24,7 @@ from safecity.ops.dispatch import district_at, route
 from safecity.ops.incident_types import incident_type, valid_priority
 from safecity.ops.lifecycle import IncidentStatus, check_transition
 from safecity.ops.models import Alert, AlertStatus, Incident, IncidentEvent, IncidentEventKind
+from safecity.ops.notifications import enqueue_incident_notice
 from safecity.store.base import utcnow
 
 _TIMESTAMP = {
@@ -243,7 +244,7 @@ def transition(
     column = _TIMESTAMP.get(target)
     if column is not None and getattr(incident, column) is None:
         setattr(incident, column, now)
-    return _event(
+    event = _event(
         session,
         incident,
         actor,
@@ -255,6 +256,9 @@ def transition(
         text=reason,
         details=details,
     )
+    # In this transaction: the unit's notice commits (or not) with the transition itself.
+    enqueue_incident_notice(session, incident, event)
+    return event
 
 
 def add_note(

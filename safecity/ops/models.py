@@ -32,6 +32,8 @@ class IncidentEventKind(enum.StrEnum):
     TRANSITION = "transition"
     NOTE = "note"
     SOP_STEP = "sop_step"
+    EVIDENCE = "evidence"  # an attachment added or deleted, a clip linked or unlinked
+    ESCALATION = "escalation"
 
 
 incident_cameras = Table(
@@ -111,6 +113,12 @@ class Alert(Base):
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="SET NULL"), index=True
     )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL"),
+        index=True,
+        doc="The first alert of the same kind nearby (see ops/grouping.py); NULL: alone.",
+    )
+    group_key: Mapped[str | None] = mapped_column(String(100), index=True)
 
     incident: Mapped[Incident | None] = relationship()
 

@@ -7,10 +7,15 @@ worker may rely on the ones listed before it.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Protocol
 
 from safecity.bus import Bus
+from safecity.ops.analytics_intake import AnalyticsAlerts
+from safecity.ops.escalation import SlaEscalator
+from safecity.ops.grouping import AlertGrouping
 from safecity.ops.health_alerts import CameraHealthAlerts
+from safecity.ops.notifications import NotificationDispatcher
 from safecity.settings import Settings
 from safecity.store.engine import Database
 
@@ -25,7 +30,21 @@ class Worker(Protocol):
 
 class OpsServices:
     def __init__(self, settings: Settings, database: Database, bus: Bus) -> None:
-        self.workers: list[Worker] = [CameraHealthAlerts(bus, database)]
+        ops = settings.ops
+        grouping = AlertGrouping.from_settings(ops)
+        self.workers: list[Worker] = [
+            CameraHealthAlerts(
+                bus,
+                database,
+                grace=timedelta(seconds=ops.camera_down_grace_seconds),
+                start_grace=timedelta(seconds=ops.camera_down_at_start_grace_seconds),
+                zone=settings.zone,
+                grouping=grouping,
+            ),
+            AnalyticsAlerts(bus, database, zone=settings.zone, grouping=grouping),
+            NotificationDispatcher(ops.notifications, database),
+            SlaEscalator(ops.sla, database, bus),
+        ]
         self._started: list[Worker] = []
 
     def start(self) -> None:

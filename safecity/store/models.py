@@ -4,7 +4,11 @@ from safecity.audit.models import AuditEntry
 from safecity.auth.models import LoginSession, User
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.insights.models import CrimeRecord
+from safecity.ops.attachment_models import IncidentAttachment, IncidentClip
 from safecity.ops.models import Alert, Incident, IncidentEvent
+from safecity.ops.notification_models import Notification
+from safecity.ops.rule_models import AlertRule
+from safecity.ops.shift_models import Escalation, Handover, Shift, ShiftOperator
 from safecity.store.base import Base
 from safecity.video.models import (
     CameraStream,
@@ -16,21 +20,29 @@ from safecity.video.models import (
 
 __all__ = [
     "Alert",
+    "AlertRule",
     "AuditEntry",
     "Base",
     "Camera",
     "CameraStream",
     "CrimeRecord",
     "District",
+    "Escalation",
     "EvidenceExport",
+    "Handover",
     "Incident",
+    "IncidentAttachment",
+    "IncidentClip",
     "IncidentEvent",
     "LegalHold",
     "LoginSession",
+    "Notification",
     "Organization",
     "PoliceUnit",
     "RecordedSegment",
     "RecordingPurge",
+    "Shift",
+    "ShiftOperator",
     "Site",
     "User",
 ]

@@ -206,3 +206,73 @@ def test_sla_figures_over_the_callers_incidents(signed_in: SignIn, city: City) -
     assert stages["arrive"]["count"] == 0 and stages["arrive"]["p90_seconds"] is None
     later = client.get("/api/incidents/sla", params={"since": "2100-01-01T00:00:00Z"}).json()
     assert later["incidents"] == 0
+
+
+def test_alert_pages_walk_past_500_in_order_without_gaps_or_repeats(
+    signed_in: SignIn, city: City, database: Database
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from safecity.ops.models import Alert, AlertSource
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with database.session() as s:
+        s.add_all(
+            Alert(
+                source=AlertSource.MANUAL,
+                camera_id=city.street_east_id,
+                district_id=city.east_id,
+                kind="test",
+                priority=1 + n % 4,
+                title=f"alert {n}",
+                dedup_key=f"test:{n}",
+                # every tenth pair shares a time: the id breaks the tie
+                first_at=start + timedelta(seconds=n - n % 2 * (n % 10 == 1)),
+                last_at=start + timedelta(seconds=n - n % 2 * (n % 10 == 1)),
+            )
+            for n in range(1_203)
+        )
+    client = signed_in("operator")
+    seen: list[tuple[int, str, int]] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {"limit": 500}
+        if cursor:
+            params["before"] = cursor
+        response = client.get("/api/alerts", params=params)
+        assert response.status_code == 200, response.text
+        pages += 1
+        seen += [(a["priority"], a["last_at"], a["id"]) for a in response.json()]
+        cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            break
+    assert pages == 3
+    assert len(seen) == len({row[2] for row in seen}) == 1_203
+    expected = sorted(
+        seen, key=lambda row: (row[0], -datetime.fromisoformat(row[1]).timestamp(), -row[2])
+    )
+    assert seen == expected
+
+    bad = client.get("/api/alerts", params={"before": "not-a-cursor"})
+    assert bad.status_code == 422
+    assert "cursor" in bad.json()["detail"]
+
+
+def test_incident_pages_follow_the_same_cursor_rules(signed_in: SignIn, city: City) -> None:
+    client = signed_in("operator")
+    opened = [
+        client.post(
+            "/api/incidents",
+            json={"type_code": "theft", "camera_ids": [city.street_east_id], "priority": 1 + n % 2},
+        ).json()["id"]
+        for n in range(5)
+    ]
+    first = client.get("/api/incidents", params={"limit": 3})
+    rest = client.get(
+        "/api/incidents", params={"limit": 3, "before": first.headers["X-Next-Cursor"]}
+    )
+    assert "X-Next-Cursor" not in rest.headers
+    ids = [i["id"] for i in first.json() + rest.json()]
+    assert sorted(ids) == sorted(opened)
+    assert ids == [opened[4], opened[2], opened[0], opened[3], opened[1]]

@@ -12,8 +12,11 @@ from sqlalchemy import select
 
 from safecity.bus import InProcessBus, Message
 from safecity.bus.core import Handler, topic_matches
+from safecity.city.models import Camera
 from safecity.ops.health_alerts import CameraHealthAlerts
 from safecity.ops.models import Alert, AlertSource
+from safecity.ops.rule_models import AlertRule
+from safecity.ops.rules import RuleScope
 from safecity.store.engine import Database
 from safecity.video.health import StreamHealth, health_topic, publish_health
 from safecity.video.models import StreamStatus
@@ -121,16 +124,77 @@ def test_an_outage_past_the_grace_raises_one_alert_and_a_new_outage_another(
     assert first.id == alert.id and second.kind == "camera_unauthorized" and second.count == 1
 
 
-def test_a_camera_never_seen_online_or_stopped_raises_nothing(
+def test_a_camera_down_at_start_for_less_than_the_longer_grace_or_stopped_raises_nothing(
     database: Database, camera_id: int, bus: SyncBus, clock: Clock
 ) -> None:
     _report(bus, clock, 0, StreamStatus.UNREACHABLE)
     _report(bus, clock, 60, StreamStatus.UNREACHABLE)
+    _report(bus, clock, 119, StreamStatus.UNREACHABLE)
     _report(bus, clock, 62, StreamStatus.ONLINE)
     _report(bus, clock, 64, StreamStatus.STOPPED)
     _report(bus, clock, 66, StreamStatus.OFFLINE)
     _report(bus, clock, 200, StreamStatus.OFFLINE)
     assert _alerts(database) == []
+
+
+def test_a_camera_down_since_the_node_started_raises_one_alert_after_the_longer_grace(
+    database: Database, camera_id: int, bus: SyncBus, clock: Clock
+) -> None:
+    _report(bus, clock, 0, StreamStatus.UNREACHABLE, "no route to host")
+    for at in range(2, 120, 2):
+        _report(bus, clock, at, StreamStatus.CONNECTING if at % 4 else StreamStatus.UNREACHABLE)
+    assert _alerts(database) == []
+    _report(bus, clock, 120, StreamStatus.UNREACHABLE, "no route to host")
+    _report(bus, clock, 300, StreamStatus.UNREACHABLE)
+    [alert] = _alerts(database)
+    assert alert.title == (
+        "Camera CAM-1 cannot be reached since the node started (for 120 s): no route to host"
+    )
+    assert alert.details["down_since_start"] is True and alert.count == 1
+    assert alert.details["failing_since"] == T0.isoformat()
+
+    _report(bus, clock, 302, StreamStatus.ONLINE)  # from now on the ordinary 30 s grace
+    _report(bus, clock, 304, StreamStatus.OFFLINE)
+    _report(bus, clock, 334, StreamStatus.OFFLINE)
+    first, second = _alerts(database)
+    assert first.id == alert.id and second.title == "Camera CAM-1 is offline (for 30 s)"
+    assert second.details["down_since_start"] is False
+
+
+def test_camera_outages_go_through_the_alert_rules(
+    database: Database, camera_id: int, bus: SyncBus, clock: Clock
+) -> None:
+    with database.session() as s:
+        camera = s.get_one(Camera, camera_id)
+        s.add_all(
+            [
+                AlertRule(
+                    name="This camera matters",
+                    kind="camera_unreachable",
+                    scope=RuleScope.CAMERA,
+                    camera_id=camera_id,
+                    priority=1,
+                ),
+                AlertRule(
+                    name="Nobody cares when the east is stalled",
+                    kind="camera_stalled",
+                    scope=RuleScope.DISTRICT,
+                    district_id=camera.district_id,
+                    suppress=True,
+                ),
+            ]
+        )
+    _report(bus, clock, 0, StreamStatus.ONLINE)
+    _report(bus, clock, 2, StreamStatus.STALLED)
+    _report(bus, clock, 40, StreamStatus.STALLED)
+    _report(bus, clock, 80, StreamStatus.STALLED)
+    assert _alerts(database) == []  # suppressed, and not tried again
+    _report(bus, clock, 82, StreamStatus.ONLINE)
+    _report(bus, clock, 84, StreamStatus.UNREACHABLE)
+    _report(bus, clock, 120, StreamStatus.UNREACHABLE)
+    [alert] = _alerts(database)
+    assert alert.priority == 1 and alert.kind == "camera_unreachable"
+    assert alert.details["rule"]["name"] == "This camera matters"
 
 
 def test_malformed_reports_are_ignored(

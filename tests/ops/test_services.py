@@ -222,6 +222,7 @@ def test_the_lifecycle_from_alert_to_close(database: Database, ids: Ids) -> None
         rows = s.execute(select(AuditEntry.action, func.count()).group_by(AuditEntry.action))
         actions = {action: count for action, count in rows}
         assert actions == {
+            "alert.raise": 1,
             "incident.open": 1,
             "incident.transition": 7,
             "incident.note": 1,

@@ -59,7 +59,9 @@ function urlFor(path, query) {
   const url = new URL(path, window.location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value === undefined || value === null || value === "") continue;
-    url.searchParams.set(key, String(value));
+    // A list repeats the parameter (?status=new&status=acknowledged), as FastAPI reads it.
+    if (Array.isArray(value)) for (const item of value) url.searchParams.append(key, String(item));
+    else url.searchParams.set(key, String(value));
   }
   return url.pathname + url.search;
 }
@@ -84,7 +86,9 @@ async function detailOf(response) {
 export async function request(path, options = {}) {
   const { method = "GET", query, body, signal, as = "json", quietUnauthorized = false, headers = {} } = options;
   const init = { method, signal, credentials: "same-origin", headers: { ...headers } };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // the browser writes the multipart Content-Type with its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

@@ -29,7 +29,7 @@ const PAD = 0.08;
 // Problems are drawn last so an offline camera is never hidden under a healthy neighbour.
 const DRAW_ORDER = { inactive: 0, unknown: 1, online: 2, maintenance: 3, offline: 4 };
 
-export function createCityMap({ id, interactive = true, labels = true, onCameraClick, onDistrictClick }) {
+export function createCityMap({ id, interactive = true, labels = true, onCameraClick, onDistrictClick, onOpsClick }) {
   const svg = s("svg", {
     id,
     class: "city-map",
@@ -41,8 +41,9 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
   const districtLayer = s("g", { class: "district-layer" });
   const cameraLayer = s("g", { class: "camera-layer" });
   const labelLayer = s("g", { class: "label-layer" });
+  const opsLayer = s("g", { class: "ops-layer" });
   const markerLayer = s("g", { class: "marker-layer" });
-  svg.append(districtLayer, cameraLayer, labelLayer, markerLayer);
+  svg.append(districtLayer, cameraLayer, labelLayer, opsLayer, markerLayer);
 
   const tooltip = h("div", { class: "map-tooltip", role: "tooltip", hidden: true });
   const frame = h("div", { class: "map-frame" }, svg, tooltip);
@@ -52,6 +53,7 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
   const view = { cx: 0, cy: 0, width: WORLD_WIDTH };
   let size = { width: 0, height: 0 };
   const cameraNames = new Map();
+  const opsMarkers = new Map(); // "incident:12" → the marker as given
 
   function applyView() {
     if (!size.width || !size.height) return;
@@ -233,6 +235,35 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     );
   }
 
+  /**
+   * Open incidents and alerts over the cameras: `markers` are {kind: "incident" | "alert",
+   * id, lat, lon, priority, title, detail}. Incidents are drawn above alerts, the most urgent
+   * last (on top); an alert pulses while it is new.
+   */
+  function setOpsMarkers(markers) {
+    if (!projection) return;
+    opsMarkers.clear();
+    const group = document.createDocumentFragment();
+    const order = (m) => (m.kind === "incident" ? 10 : 0) - m.priority;
+    for (const marker of [...markers].sort((a, b) => order(a) - order(b))) {
+      if (marker.lat === null || marker.lon === null || marker.lat === undefined) continue;
+      const [x, y] = projection.project(marker.lon, marker.lat);
+      const key = `${marker.kind}:${marker.id}`;
+      opsMarkers.set(key, marker);
+      const classes = [`ops-marker`, `${marker.kind}-marker`, `priority-${marker.priority}`];
+      if (marker.fresh) classes.push("fresh");
+      group.append(
+        s(
+          "g",
+          { class: classes.join(" "), dataset: { key, [`${marker.kind}Id`]: String(marker.id) } },
+          s("circle", { class: "ops-halo", cx: x.toFixed(2), cy: y.toFixed(2) }),
+          s("circle", { class: "ops-core", cx: x.toFixed(2), cy: y.toFixed(2) }),
+        ),
+      );
+    }
+    opsLayer.replaceChildren(group);
+  }
+
   // --- view changes, called by the gestures ---------------------------------------------------
 
   function toUser(clientX, clientY) {
@@ -262,6 +293,18 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     view.cx -= dxPixels * px;
     view.cy -= dyPixels * px;
     applyView();
+  }
+
+  function showOpsTooltip(target, event) {
+    const marker = opsMarkers.get(target.dataset.key);
+    if (!marker) return;
+    tooltip.replaceChildren(
+      h("span", { class: `tooltip-priority priority-${marker.priority}` }, `P${marker.priority}`),
+      h("strong", {}, marker.title),
+      h("span", { class: "tooltip-state" }, marker.detail),
+    );
+    tooltip.hidden = false;
+    moveTooltip(event);
   }
 
   function showTooltip(target, event) {
@@ -297,9 +340,17 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
   }
 
   function onCameraOut(event) {
-    if (event.target.closest(".camera-dot")) {
+    if (event.target.closest(".camera-dot, .ops-marker")) {
       hovering = false;
       tooltip.hidden = true;
+    }
+  }
+
+  function onOpsOver(event) {
+    const marker = event.target.closest(".ops-marker");
+    if (marker && !svg.classList.contains("dragging")) {
+      hovering = true;
+      showOpsTooltip(marker, event);
     }
   }
 
@@ -315,6 +366,11 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
         if (dragging) tooltip.hidden = true;
       },
       onTap: (event) => {
+        const ops = event.target.closest(".ops-marker");
+        if (ops) {
+          onOpsClick?.(opsMarkers.get(ops.dataset.key));
+          return;
+        }
         const dot = event.target.closest(".camera-dot");
         if (dot) {
           onCameraClick?.(Number(dot.dataset.cameraId));
@@ -326,11 +382,15 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     });
     cameraLayer.addEventListener("pointerover", onCameraOver);
     cameraLayer.addEventListener("pointerout", onCameraOut);
+    opsLayer.addEventListener("pointerover", onOpsOver);
+    opsLayer.addEventListener("pointerout", onCameraOut);
     svg.addEventListener("pointermove", onPointerMove);
     detachGestures = () => {
       detach();
       cameraLayer.removeEventListener("pointerover", onCameraOver);
       cameraLayer.removeEventListener("pointerout", onCameraOut);
+      opsLayer.removeEventListener("pointerover", onOpsOver);
+      opsLayer.removeEventListener("pointerout", onCameraOut);
       svg.removeEventListener("pointermove", onPointerMove);
     };
     frame.append(zoomButtons(controls));
@@ -347,6 +407,7 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     setDistricts,
     setCameras,
     setMarker,
+    setOpsMarkers,
     focusDistrict,
     resetView,
     destroy,

@@ -10,8 +10,11 @@ import { match, navigate, parseHash } from "./router.js";
 import * as session from "./session.js";
 import { createShell } from "./shell.js";
 import { errorState, loadingState } from "./states.js";
+import * as alerts from "./views/alerts.js";
 import * as cameraDetail from "./views/camera-detail.js";
 import * as cameraList from "./views/camera-list.js";
+import * as incidentDetail from "./views/incident-detail.js";
+import * as incidents from "./views/incidents.js";
 import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
 import * as wall from "./views/wall.js";
@@ -22,6 +25,9 @@ const ROUTES = [
   { pattern: /^\/cameras$/, view: cameraList, title: "Cameras", nav: "cameras" },
   { pattern: /^\/cameras\/(\d+)$/, params: ["id"], view: cameraDetail, title: "Camera", nav: "cameras" },
   { pattern: /^\/wall$/, view: wall, title: "Video wall", nav: "wall" },
+  { pattern: /^\/alerts$/, view: alerts, title: "Alerts", nav: "alerts" },
+  { pattern: /^\/incidents$/, view: incidents, title: "Incidents", nav: "incidents" },
+  { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
 ];
 
 const outlet = document.getElementById("view");

@@ -1,16 +1,24 @@
 // The frame around every signed-in screen: product name, navigation, who is signed in and what
 // part of the city they see, a wall clock, and sign-out.
 
+import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
+import { feedIndicator } from "./ops-feed.js";
+import { isDutyOfficer, isOcc, mayReadIncidents } from "./permissions.js";
 import { scopeLabel } from "./session.js";
 import { cityName } from "./installation.js";
 
-const NAV = [
-  ["map", "#/map", "Map"],
-  ["cameras", "#/cameras", "Cameras"],
-  ["wall", "#/wall", "Video wall"],
-];
+/** The links this user's role has: the OCC works alerts and incidents, a duty officer their
+ * unit's queue, a district akimat or an analyst reads incidents. */
+function navFor(user) {
+  const nav = [];
+  if (isOcc(user)) nav.push(["alerts", "#/alerts", "Alerts", alertsBadge()]);
+  if (isDutyOfficer(user)) nav.push(["incidents", "#/incidents", "My queue"]);
+  else if (mayReadIncidents(user)) nav.push(["incidents", "#/incidents", "Incidents"]);
+  nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
+  return nav;
+}
 
 export function createShell(header, { onSignOut }) {
   const links = new Map();
@@ -34,8 +42,8 @@ export function createShell(header, { onSignOut }) {
     const nav = h(
       "nav",
       { class: "main-nav", "aria-label": "Main" },
-      NAV.map(([key, href, text]) => {
-        const link = h("a", { href, class: "nav-link", dataset: { nav: key } }, text);
+      navFor(user).map(([key, href, text, badge]) => {
+        const link = h("a", { href, class: "nav-link", dataset: { nav: key } }, text, badge || null);
         links.set(key, link);
         return link;
       }),
@@ -52,6 +60,7 @@ export function createShell(header, { onSignOut }) {
       ),
       nav,
       h("div", { class: "header-spacer" }),
+      feedIndicator(),
       h("span", { id: "scope-chip", class: "scope-chip", title: "Cameras you may see" }, scopeLabel(user)),
       clock,
       h(

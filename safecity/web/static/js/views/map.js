@@ -1,6 +1,7 @@
 // The city map: districts from their stored outlines, every camera the user may see as a dot
 // coloured by state, with the same filters as the list. Refreshes itself every 30 s so a wall
-// screen never shows a stale picture of the city.
+// screen never shows a stale picture of the city. Over the cameras, open incidents and new
+// alerts, kept live by the ops feed.
 
 import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { isOwnDistrict, loadDistricts } from "../catalog.js";
@@ -10,6 +11,7 @@ import { CAMERA_STATES, cameraState, formatCount, formatTime } from "../format.j
 import { createFilterBar, readFilters } from "../filters.js";
 import { navigate, replaceQuery } from "../router.js";
 import { errorState, loadingState } from "../states.js";
+import { opsOverlay } from "../map-ops.js";
 
 const FILTER_KEYS = ["district_id", "site_kind", "status", "health", "q"];
 const REFRESH_MS = 30_000;
@@ -126,7 +128,9 @@ export function mount(outlet, { query, signal }) {
     id: "city-map",
     onCameraClick: (id) => navigate(`/cameras/${id}`),
     onDistrictClick: (id) => map.focusDistrict(districts, id),
+    onOpsClick: (marker) => navigate(marker.href),
   });
+  const ops = opsOverlay(map, { signal });
 
   async function loadPoints() {
     loadController?.abort();
@@ -140,6 +144,7 @@ export function mount(outlet, { query, signal }) {
     updated.textContent = `Updated ${formatTime(new Date())}`;
     replaceChildren(
       side,
+      ops.element,
       legend(points),
       districtList(districts, points, (id) => map.focusDistrict(districts, id)),
       h(
@@ -191,6 +196,7 @@ export function mount(outlet, { query, signal }) {
       const focus = filters.district_id ? Number(filters.district_id) : null;
       replaceChildren(stage, map.element);
       map.setDistricts(districts, { focus, selected: focus });
+      ops.start();
       const bar = createFilterBar({ districts, values: filters, keys: FILTER_KEYS, onChange: onFilters });
       filterHost.replaceChildren(bar.element);
       await loadPoints();

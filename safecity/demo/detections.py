@@ -1,0 +1,84 @@
+"""Simulated detections for the demo: the analytics engine's events, made up.
+
+The analytics engine is not part of the demo yet, so this stands in for it the way the
+simulated cameras stand in for real ones: now and then (every ``mean_seconds`` on average,
+at random) it publishes a detection for one of the live cameras on ``analytics/events/<code>``,
+exactly as the engine will. Everything after that is the real path: alert rules, folding,
+grouping, the live feed to the console, SLA escalation.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from safecity.bus import Bus
+from safecity.ops.analytics_intake import events_topic
+
+log = logging.getLogger(__name__)
+
+# (kind, how often relative to the others, typical confidence)
+DETECTIONS: tuple[tuple[str, int, float], ...] = (
+    ("loitering", 5, 0.72),
+    ("crowd", 4, 0.81),
+    ("vehicle_stopped", 4, 0.77),
+    ("intrusion", 2, 0.86),
+    ("fight", 1, 0.68),
+    ("smoke", 1, 0.74),
+)
+ZONES = ("entrance", "crossing", "car park", "playground", "gate")
+
+
+class SimulatedDetections:
+    def __init__(
+        self,
+        bus: Bus,
+        camera_codes: Sequence[str],
+        *,
+        mean_seconds: float = 40.0,
+        seed: int | None = None,
+    ) -> None:
+        self._bus = bus
+        self._codes = list(camera_codes)
+        self._mean = mean_seconds
+        self._random = random.Random(seed)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-detections", daemon=True)
+
+    def start(self) -> None:
+        if self._codes:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def publish_one(self) -> str:
+        """Publish one made-up detection; returns its topic."""
+        kinds, weights, confidences = zip(*DETECTIONS, strict=True)
+        index = self._random.choices(range(len(kinds)), weights=weights)[0]
+        code = self._random.choice(self._codes)
+        confidence = min(0.99, max(0.3, self._random.gauss(confidences[index], 0.08)))
+        topic = events_topic(code)
+        self._bus.publish(
+            topic,
+            {
+                "kind": kinds[index],
+                "confidence": round(confidence, 2),
+                "at": datetime.now(UTC).isoformat(),
+                "zone": self._random.choice(ZONES),
+                "details": {"simulated": True},
+            },
+        )
+        return topic
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._random.expovariate(1 / self._mean)):
+            try:
+                self.publish_one()
+            except Exception:
+                log.exception("the demo's simulated detection failed")

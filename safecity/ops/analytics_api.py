@@ -1,0 +1,88 @@
+"""``POST /api/analytics/events``: detection events from an outside analytics box.
+
+The same event as on the bus (ops/analytics_intake.py) plus ``camera`` (its code), signed like
+the inbound alert webhook with a secret from ``ops.analytics_sources``, and rate-limited per
+source. It takes the same path as the bus: rules, folding, grouping.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field, ValidationError
+
+from safecity.api.deps import DbSession
+from safecity.ops import inbound
+from safecity.ops.analytics_intake import EVENTS, AnalyticsEvent, Outcome, UnknownCamera, take_event
+from safecity.ops.api import BAD_SIGNATURE, AlertOut, alert_out
+from safecity.ops.grouping import AlertGrouping
+from safecity.ops.rate_limit import SignedRequest, limit_per_source
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+
+
+class AnalyticsEventIn(AnalyticsEvent):
+    camera: str = Field(min_length=1, max_length=64, description="The camera's code.")
+
+
+class AnalyticsResult(BaseModel):
+    outcome: Outcome = Field(description="raised, folded (into an open alert) or suppressed.")
+    alert: AlertOut | None = Field(description="The alert; null when a rule suppressed it.")
+
+
+async def signed_analytics(request: Request) -> SignedRequest:
+    """The verified analytics source and the raw body, or 401 (one answer for every reason)."""
+    body = await request.body()
+    source = inbound.verified_source(
+        request.app.state.settings.ops.analytics_sources,
+        source=request.headers.get(inbound.SOURCE_HEADER),
+        timestamp=request.headers.get(inbound.TIMESTAMP_HEADER),
+        signature=request.headers.get(inbound.SIGNATURE_HEADER),
+        body=body,
+    )
+    if source is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=BAD_SIGNATURE)
+    return source, body
+
+
+@router.post(
+    "/events",
+    response_model=AnalyticsResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "Folded into an open alert, or suppressed by a rule."}},
+    dependencies=[Depends(limit_per_source(signed_analytics, "analytics"))],
+)
+def post_event(
+    signed: Annotated[SignedRequest, Depends(signed_analytics)],
+    request: Request,
+    response: Response,
+    session: DbSession,
+) -> AnalyticsResult:
+    """One detection event (201 when it raised a new alert; 200 when folded or suppressed)."""
+    source, raw = signed
+    try:
+        body = AnalyticsEventIn.model_validate_json(raw)
+    except ValidationError as exc:
+        EVENTS.labels(Outcome.MALFORMED.value).inc()
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=exc.errors(include_url=False, include_context=False, include_input=False),
+        ) from exc
+    settings = request.app.state.settings
+    try:
+        outcome, alert = take_event(
+            session,
+            body.camera,
+            AnalyticsEvent.model_validate(body.model_dump(exclude={"camera"})),
+            zone=settings.zone,
+            grouping=AlertGrouping.from_settings(settings.ops),
+            actor=f"analytics:{source}",
+        )
+    except UnknownCamera as exc:
+        EVENTS.labels(Outcome.UNKNOWN_CAMERA.value).inc()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    EVENTS.labels(outcome.value).inc()
+    if outcome is not Outcome.RAISED:
+        response.status_code = status.HTTP_200_OK
+    return AnalyticsResult(outcome=outcome, alert=alert_out(alert) if alert else None)

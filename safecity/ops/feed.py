@@ -1,0 +1,325 @@
+"""The OCC's live feed: every committed change to an alert or incident, pushed to the consoles.
+
+Two halves:
+
+- ``ChangePublisher`` hooks a session factory. It notes the alerts and incidents a flush wrote,
+  describes them as they stand after the flush, and publishes them on the bus only once the
+  transaction commits (a rolled-back change never reaches a screen). Every writer — the API,
+  the camera-health worker, analytics intake — is covered without remembering to publish.
+- ``FeedHub`` takes everything on ``ops/feed/#`` and fans it out to the connected consoles,
+  each event cut to what that user may see. It numbers events and keeps the latest ones, so a
+  console that reconnects (EventSource sends Last-Event-ID) gets what it missed; when the gap is
+  too old, or the console fell too far behind, it is told to ``resync`` (refetch its lists)
+  rather than being silently left with a stale picture.
+
+A bus message on ``ops/feed/<event>`` carries a JSON-able payload with ``district_id`` and
+``police_unit_id`` (either may be missing or null); they decide who sees it. An optional
+``_was`` holds the same two keys before the change: a console that could see the old state
+but not the new one gets ``<event>_gone`` with just the id, so an incident handed to another
+unit leaves the first unit's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from safecity.bus import Bus, Message, Subscription
+
+log = logging.getLogger(__name__)
+
+TOPIC_PREFIX = "ops/feed/"
+FEED_PATTERN = "ops/feed/#"
+SCOPE_KEYS = ("district_id", "police_unit_id")
+PREVIOUS_KEY = "_was"
+
+FEED_EVENTS = Counter("safecity_feed_events_total", "Events relayed to consoles", ["event"])
+FEED_CLIENTS = Gauge("safecity_feed_clients", "Consoles connected to the live feed")
+FEED_RESYNCS = Counter(
+    "safecity_feed_resyncs_total", "Consoles told to refetch (fell behind or reconnected late)"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Publishing committed changes
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """How one changed row appears on the feed."""
+
+    event: str
+    payload: Mapping[str, Any]
+
+
+Describe = Callable[[Session, object], FeedItem | None]
+"""Turns a flushed object into its feed item, or None for objects the feed does not carry."""
+
+Previous = Callable[[object], Mapping[str, Any] | None]
+"""The scope keys an object had before the flush, when they changed (else None). Called while
+the flush's attribute history is still there."""
+
+_PENDING = "safecity.feed.pending"
+_FLUSHED = "safecity.feed.flushed"
+
+
+def _unchanged(_obj: object) -> None:
+    return None
+
+
+class ChangePublisher:
+    """Publishes the feed items of a transaction's changes when, and only when, it commits."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        bus: Bus,
+        describe: Describe,
+        previous: Previous = _unchanged,
+    ) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self._describe = describe
+        self._previous = previous
+        self._listeners: list[tuple[str, Callable[..., None]]] = [
+            ("after_flush", self._after_flush),
+            ("after_flush_postexec", self._after_flush_postexec),
+            ("after_commit", self._after_commit),
+            ("after_rollback", self._forget),
+        ]
+
+    def attach(self) -> ChangePublisher:
+        for name, listener in self._listeners:
+            event.listen(self._sessions, name, listener)
+        return self
+
+    def detach(self) -> None:
+        for name, listener in self._listeners:
+            if event.contains(self._sessions, name, listener):
+                event.remove(self._sessions, name, listener)
+
+    def _after_flush(self, session: Session, _context: object) -> None:
+        written = session.info.setdefault(_FLUSHED, [])
+        written.extend((obj, self._previous(obj)) for obj in (*session.new, *session.dirty))
+
+    def _after_flush_postexec(self, session: Session, _context: object) -> None:
+        written = session.info.pop(_FLUSHED, [])
+        if not written:
+            return
+        pending: dict[tuple[str, object], FeedItem] = session.info.setdefault(_PENDING, {})
+        for obj, was in written:
+            item = self._describe(session, obj)
+            if item is None:
+                continue
+            key = (item.event, item.payload.get("id"))
+            earlier = pending.get(key)
+            # The last flush before commit wins: it is the state that commits. What it was
+            # before is what it was before the transaction's first change.
+            if earlier is not None and PREVIOUS_KEY in earlier.payload:
+                was = earlier.payload[PREVIOUS_KEY]
+            if was is not None:
+                item = FeedItem(item.event, {**item.payload, PREVIOUS_KEY: was})
+            pending[key] = item
+
+    def _after_commit(self, session: Session) -> None:
+        pending: dict[tuple[str, object], FeedItem] = session.info.pop(_PENDING, {})
+        for item in pending.values():
+            try:
+                self._bus.publish(TOPIC_PREFIX + item.event, item.payload)
+            except Exception:
+                log.exception("could not publish %s to the live feed", item.event)
+
+    @staticmethod
+    def _forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_FLUSHED, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fan-out to consoles
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What one console may see: the same rules as the alert and incident list queries."""
+
+    city_wide: bool = False
+    district_ids: frozenset[int] = frozenset()
+    police_unit_id: int | None = None
+    """Set for a police duty officer: incidents are theirs when assigned to their unit."""
+
+    def sees(self, event: str, keys: Mapping[str, Any]) -> bool:
+        if self.city_wide:
+            return True
+        if self.police_unit_id is not None and event != "alert":
+            return keys.get("police_unit_id") == self.police_unit_id
+        return keys.get("district_id") in self.district_ids
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    seq: int
+    event: str
+    data: str
+    """The payload as JSON, encoded once for every console."""
+    keys: Mapping[str, Any]
+    was: Mapping[str, Any] | None
+    object_id: object
+
+
+def _frame(event: str, event_id: str | None, data: str) -> str:
+    lines = [f"event: {event}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return "\n".join(lines) + "\n\n"
+
+
+@dataclass(eq=False)
+class FeedClient:
+    """One connected console: a bounded queue of SSE frames, filled from the bus thread."""
+
+    audience: Audience
+    loop: asyncio.AbstractEventLoop
+    epoch: str
+    limit: int
+    queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    behind: bool = False
+    """Set when the queue overflowed: the console gets one ``resync`` instead of a gap."""
+
+    def frame_for(self, event: FeedEvent) -> str | None:
+        event_id = f"{self.epoch}-{event.seq}"
+        if self.audience.sees(event.event, event.keys):
+            return _frame(event.event, event_id, event.data)
+        if event.was is not None and self.audience.sees(event.event, event.was):
+            gone = json.dumps({"id": event.object_id})
+            return _frame(f"{event.event}_gone", event_id, gone)
+        return None
+
+    def offer(self, frame: str) -> None:
+        """Called on the bus thread."""
+        self.loop.call_soon_threadsafe(self._put, frame)
+
+    def _put(self, frame: str) -> None:
+        if self.behind:
+            return
+        if self.queue.qsize() >= self.limit:
+            self.behind = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            FEED_RESYNCS.inc()
+            self.queue.put_nowait(_frame("resync", None, '{"reason": "behind"}'))
+            return
+        self.queue.put_nowait(frame)
+
+    def next_frame_taken(self) -> None:
+        """The console drained its resync: deliver live events again."""
+        if self.behind and self.queue.empty():
+            self.behind = False
+
+
+class FeedHub:
+    """The consoles connected to this process, and the latest events for reconnects."""
+
+    def __init__(self, bus: Bus, *, history: int = 10_000, client_limit: int = 5_000) -> None:
+        self.epoch = secrets.token_hex(4)
+        """Event ids are ``<epoch>-<seq>``: a restarted hub never mistakes old ids for its own."""
+        self._bus = bus
+        self._history: deque[FeedEvent] = deque(maxlen=history)
+        self._client_limit = client_limit
+        self._clients: set[FeedClient] = set()
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._subscription: Subscription | None = None
+
+    def start(self) -> None:
+        self._subscription = self._bus.subscribe(FEED_PATTERN, self._on_message)
+
+    def stop(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    def _on_message(self, message: Message) -> None:
+        name = message.topic.removeprefix(TOPIC_PREFIX)
+        if not name or "/" in name:
+            log.warning("ignoring feed message on %s: one level after ops/feed/", message.topic)
+            return
+        payload = dict(message.payload)
+        was = payload.pop(PREVIOUS_KEY, None)
+        try:
+            data = json.dumps(payload, separators=(",", ":"), default=str)
+        except (TypeError, ValueError):
+            log.exception("feed payload on %s is not JSON", message.topic)
+            return
+        keys = {key: payload.get(key) for key in SCOPE_KEYS}
+        with self._lock:
+            self._seq += 1
+            feed_event = FeedEvent(
+                self._seq,
+                name,
+                data,
+                keys,
+                was if isinstance(was, Mapping) else None,
+                payload.get("id"),
+            )
+            self._history.append(feed_event)
+            clients = list(self._clients)
+        FEED_EVENTS.labels(name).inc()
+        for client in clients:
+            frame = client.frame_for(feed_event)
+            if frame is not None:
+                client.offer(frame)
+
+    def connect(self, audience: Audience, last_event_id: str | None) -> FeedClient:
+        """Register a console. Its queue starts with what it missed since ``last_event_id``,
+        or with ``resync`` when that is no longer known, then receives live events."""
+        client = FeedClient(audience, asyncio.get_running_loop(), self.epoch, self._client_limit)
+        with self._lock:
+            missed = self._missed_since(last_event_id) if last_event_id else []
+            self._clients.add(client)
+        FEED_CLIENTS.set(len(self._clients))
+        if missed is None:
+            FEED_RESYNCS.inc()
+            client.queue.put_nowait(_frame("resync", None, '{"reason": "reconnected late"}'))
+        else:
+            for feed_event in missed:
+                frame = client.frame_for(feed_event)
+                if frame is not None:
+                    client.queue.put_nowait(frame)
+        return client
+
+    def disconnect(self, client: FeedClient) -> None:
+        with self._lock:
+            self._clients.discard(client)
+        FEED_CLIENTS.set(len(self._clients))
+
+    def _missed_since(self, last_event_id: str) -> list[FeedEvent] | None:
+        """Events after ``last_event_id``; None when the gap cannot be filled."""
+        epoch, _, seq_text = last_event_id.partition("-")
+        if epoch != self.epoch or not seq_text.isdigit():
+            return None
+        seq = int(seq_text)
+        if seq > self._seq:
+            return None
+        oldest = self._history[0].seq if self._history else self._seq + 1
+        if seq + 1 < oldest:
+            return None
+        return [e for e in self._history if e.seq > seq]
+
+    def hello(self) -> str:
+        return _frame("hello", None, json.dumps({"epoch": self.epoch}))

@@ -1,0 +1,80 @@
+// Reference data the OCC screens share, loaded once per sign-in: incident types with their
+// SOPs, police units, and the few facts about a camera an alert row shows. Plus reading a
+// list that the server may hand out a page at a time.
+
+import { request } from "./api.js";
+import { onChange } from "./session.js";
+
+let typesPromise = null;
+let unitsPromise = null;
+const cameras = new Map(); // id → Promise of the camera (or null when it cannot be seen)
+
+onChange(() => {
+  typesPromise = null;
+  unitsPromise = null;
+  cameras.clear();
+});
+
+function cached(load, forget) {
+  return load().catch((error) => {
+    forget(); // let the next screen try again
+    throw error;
+  });
+}
+
+export function loadIncidentTypes() {
+  typesPromise ||= cached(
+    () => request("/api/incident-types"),
+    () => {
+      typesPromise = null;
+    },
+  );
+  return typesPromise;
+}
+
+export function loadPoliceUnits() {
+  unitsPromise ||= cached(
+    () => request("/api/police-units"),
+    () => {
+      unitsPromise = null;
+    },
+  );
+  return unitsPromise;
+}
+
+/** The camera's registry entry, or null when it is gone or outside this user's access. */
+export function cameraFacts(id) {
+  if (!cameras.has(id)) {
+    cameras.set(
+      id,
+      request(`/api/cameras/${id}`).catch((error) => {
+        if (error?.status === 404 || error?.status === 403) return null;
+        cameras.delete(id);
+        throw error;
+      }),
+    );
+  }
+  return cameras.get(id);
+}
+
+function nextCursor(response) {
+  const header = response.headers.get("X-Next-Cursor");
+  if (header) return header;
+  const link = response.headers.get("Link") || "";
+  const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link);
+  if (!next) return null;
+  return new URL(next[1], window.location.origin).searchParams.get("before");
+}
+
+/**
+ * One page of a list endpoint: `{items, next}`, where `next` is the cursor for `?before=` when
+ * the server says there is more (X-Next-Cursor or a Link rel="next"), else null.
+ */
+export async function fetchPage(path, { query = {}, before = null, signal } = {}) {
+  const response = await request(path, {
+    query: { ...query, before: before ?? undefined },
+    signal,
+    as: "response",
+  });
+  return { items: await response.json(), next: nextCursor(response) };
+}

@@ -1,0 +1,143 @@
+// The OCC's live feed: one EventSource on /api/ops/feed for the whole page, shared by every
+// screen. The server pushes `alert` and `incident` (the same JSON as the REST lists),
+// `alert_gone` / `incident_gone` ({id}: no longer yours, say an incident handed to another
+// unit), `escalation`, `resync` when the client must refetch its lists (it fell too far
+// behind), and `signed_out` when the session ended.
+// Screens subscribe by event name; `resync` handlers also run whenever the stream (re)opens,
+// because whatever happened while it was down was not pushed.
+//
+// EventSource reconnects by itself (with Last-Event-ID) after a dropped connection. It gives up
+// for good on an HTTP error (a restarting server's 502, a 404 before an upgrade): then this
+// module opens a new one after a growing pause.
+
+import { request } from "./api.js";
+import { h } from "./dom.js";
+import * as session from "./session.js";
+
+const FEED_URL = "/api/ops/feed";
+const EVENTS = ["alert", "incident", "alert_gone", "incident_gone", "escalation", "resync"];
+const RETRY_MS = [2_000, 5_000, 10_000, 30_000];
+
+const handlers = new Map(); // event name → Set of handlers
+let source = null;
+let retryTimer = 0;
+let failures = 0;
+let state = "off"; // off | connecting | live | reconnecting
+const indicator = h(
+  "span",
+  { id: "feed-state", class: "feed-state", role: "status", dataset: { state } },
+  h("span", { class: "feed-dot", "aria-hidden": "true" }),
+  h("span", { class: "feed-label" }),
+);
+
+const WORDS = {
+  off: ["", ""],
+  connecting: ["Connecting…", "Opening the live feed of alerts and incidents"],
+  live: ["Live", "Alerts and incidents arrive as they happen"],
+  reconnecting: ["Reconnecting…", "The live feed dropped; lists may be behind until it is back"],
+};
+
+function setState(next) {
+  state = next;
+  indicator.dataset.state = next;
+  const [text, title] = WORDS[next];
+  indicator.querySelector(".feed-label").textContent = text;
+  indicator.title = title;
+  indicator.hidden = next === "off";
+}
+
+function dispatch(name, payload) {
+  for (const handler of handlers.get(name) || []) {
+    try {
+      handler(payload);
+    } catch (error) {
+      // One screen's bug must not stop the others from hearing the event.
+      console.error(`ops feed: a ${name} handler failed`, error);
+    }
+  }
+}
+
+function open() {
+  clearTimeout(retryTimer);
+  source?.close();
+  setState(state === "live" || failures ? "reconnecting" : "connecting");
+  const current = new EventSource(FEED_URL, { withCredentials: true });
+  source = current;
+  current.addEventListener("open", () => {
+    if (source !== current) return;
+    failures = 0;
+    setState("live");
+    dispatch("resync", null);
+  });
+  current.addEventListener("error", () => {
+    if (source !== current) return;
+    if (current.readyState === EventSource.CLOSED) {
+      // The browser gave up (an HTTP error): try again ourselves, more slowly each time.
+      const pause = RETRY_MS[Math.min(failures, RETRY_MS.length - 1)];
+      failures += 1;
+      setState("reconnecting");
+      retryTimer = setTimeout(open, pause);
+    } else {
+      setState("reconnecting");
+    }
+  });
+  current.addEventListener("signed_out", () => {
+    close();
+    // Any call answers 401 now, and the console's 401 handling takes the user to sign-in.
+    request("/api/auth/me").catch(() => {});
+  });
+  for (const name of EVENTS) {
+    current.addEventListener(name, (event) => {
+      if (source !== current) return;
+      let payload = null;
+      try {
+        payload = event.data ? JSON.parse(event.data) : null;
+      } catch {
+        return; // not ours to guess at
+      }
+      dispatch(name, payload);
+    });
+  }
+}
+
+function close() {
+  clearTimeout(retryTimer);
+  source?.close();
+  source = null;
+  failures = 0;
+  setState("off");
+}
+
+/**
+ * Call `handler(payload)` for every `eventName` the feed delivers ("alert", "incident",
+ * "escalation", or "resync" with a null payload). Returns the function that stops it.
+ */
+export function subscribe(eventName, handler) {
+  if (!handlers.has(eventName)) handlers.set(eventName, new Set());
+  handlers.get(eventName).add(handler);
+  return () => handlers.get(eventName)?.delete(handler);
+}
+
+/** Subscribe for as long as `signal` (a screen's) has not aborted. */
+export function subscribeWhile(signal, eventName, handler) {
+  const stop = subscribe(eventName, handler);
+  signal.addEventListener("abort", stop, { once: true });
+  return stop;
+}
+
+/** The header's "Live / Reconnecting…" indicator (one element, kept up to date). */
+export function feedIndicator() {
+  return indicator;
+}
+
+export function feedState() {
+  return state;
+}
+
+// The feed is for signed-in users only and follows the session: a new user, a new stream
+// (the server cuts what it sends to the scope of the cookie the stream was opened with).
+session.onChange((user) => {
+  if (user) open();
+  else close();
+});
+setState("off");

@@ -1,0 +1,92 @@
+// Pieces the alert and incident screens share: the priority chip, status badges, a segmented
+// filter, an inline "why?" form for the actions that need a reason, and a short beep.
+
+import { h } from "./dom.js";
+import { priorityWord, statusWord } from "./ops-words.js";
+
+export function priorityChip(priority) {
+  return h("span", { class: `priority priority-${priority}`, title: priorityWord(priority) }, `P${priority}`);
+}
+
+export function opsBadge(kind, status) {
+  return h("span", { class: `badge ${kind}-status-${status}`, dataset: { status } }, statusWord(status));
+}
+
+/** Buttons that pick one of `options` ([value, text]); `onPick(value)` on a click. */
+export function segmentedFilter({ id, label, options, value, onPick }) {
+  const buttons = options.map(([optionValue, text]) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "segment",
+        "aria-pressed": String(optionValue === value),
+        dataset: { value: optionValue },
+        onclick: (click) => {
+          for (const button of buttons) button.setAttribute("aria-pressed", String(button === click.currentTarget));
+          onPick(optionValue);
+        },
+      },
+      text,
+    ),
+  );
+  return h("div", { id, class: "segmented", role: "group", "aria-label": label }, buttons);
+}
+
+/**
+ * A small form asking why (rejecting a dispatch, skipping an SOP step): the reason is
+ * required, so Confirm stays disabled until something is typed. `onConfirm(reason)` may
+ * return a promise; its rejection is shown in the form and the form stays open.
+ */
+export function reasonForm({ prompt, confirmText, onConfirm, onCancel, danger = false }) {
+  const input = h("textarea", { class: "input textarea reason-input", rows: 2, maxlength: 2000, required: true, "aria-label": prompt });
+  const confirm = h("button", { type: "submit", class: `button ${danger ? "button-danger" : "button-primary"}`, disabled: true }, confirmText);
+  const message = h("p", { class: "form-message form-error", role: "alert" });
+  const form = h(
+    "form",
+    { class: "reason-form" },
+    h("label", { class: "field" }, h("span", { class: "field-label" }, prompt), input),
+    h("div", { class: "form-actions" }, confirm, h("button", { type: "button", class: "button button-ghost", onclick: onCancel }, "Cancel"), message),
+  );
+  input.addEventListener("input", () => {
+    confirm.disabled = !input.value.trim();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = input.value.trim();
+    if (!reason) return;
+    confirm.disabled = true;
+    message.textContent = "";
+    try {
+      await onConfirm(reason);
+    } catch (error) {
+      message.textContent = error?.detail || error?.message || String(error);
+      confirm.disabled = false;
+    }
+  });
+  queueMicrotask(() => input.focus());
+  return form;
+}
+
+let audio = null;
+
+/** A short two-tone beep for a new alert (made here: the console loads no sound files). */
+export function beep() {
+  try {
+    audio ||= new AudioContext();
+    const now = audio.currentTime;
+    for (const [offset, frequency] of [[0, 880], [0.16, 660]]) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, now + offset);
+      gain.gain.exponentialRampToValueAtTime(0.2, now + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.14);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(now + offset);
+      tone.stop(now + offset + 0.15);
+    }
+  } catch {
+    // no audio device: the highlight still shows the alert
+  }
+}

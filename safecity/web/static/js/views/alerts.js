@@ -1,0 +1,433 @@
+// The OCC's alert feed: every alert in the operator's view, the most urgent and the latest
+// first, updated live from the ops feed. An operator acknowledges alerts, ticks one or more
+// and opens an incident from them, or clicks the camera to see it live and recorded.
+
+import { NetworkError, connection, isQuiet, request } from "../api.js";
+import { loadDistricts } from "../catalog.js";
+import { h, replaceChildren } from "../dom.js";
+import { formatAgo, formatCount, formatDateTime, formatTime } from "../format.js";
+import { cameraFacts, fetchPage, loadIncidentTypes } from "../ops-data.js";
+import { subscribeWhile } from "../ops-feed.js";
+import { beep, opsBadge, priorityChip, segmentedFilter } from "../ops-ui.js";
+import { OPEN_ALERT_STATUSES, PRIORITIES, byUrgency, sourceWord } from "../ops-words.js";
+import { isOcc } from "../permissions.js";
+import { navigate, replaceQuery } from "../router.js";
+import * as session from "../session.js";
+import { shiftPanel } from "../shift-panel.js";
+import { emptyState, errorState, errorText, loadingState } from "../states.js";
+
+const PAGE_SIZE = 200;
+const FRESH_MS = 6000;
+const AGE_TICK_MS = 15_000;
+const SOUND_KEY = "safecity.alertSound";
+
+const VIEWS = [
+  ["open", "Open", OPEN_ALERT_STATUSES],
+  ["new", "New", ["new"]],
+  ["in_incident", "In incident", ["in_incident"]],
+  ["all", "All", null],
+];
+
+function statusesOf(view) {
+  return (VIEWS.find(([key]) => key === view) || VIEWS[0])[2];
+}
+
+function soundWanted() {
+  try {
+    return localStorage.getItem(SOUND_KEY) === "on";
+  } catch {
+    return false;
+  }
+}
+
+function whereCell(alert, districtNames) {
+  const district = alert.district_id ? districtNames.get(alert.district_id) || `District ${alert.district_id}` : null;
+  if (!alert.camera_id) {
+    const point =
+      alert.latitude !== null && alert.longitude !== null
+        ? `${alert.latitude.toFixed(5)}, ${alert.longitude.toFixed(5)}`
+        : "No location";
+    return h("td", { class: "cell-where" }, point, district ? h("span", { class: "sub" }, district) : null);
+  }
+  const link = h(
+    "a",
+    { href: `#/cameras/${alert.camera_id}`, class: "camera-link mono", title: "Live and recorded video of this camera" },
+    `Camera ${alert.camera_id}`,
+  );
+  const sub = h("span", { class: "sub" }, district);
+  cameraFacts(alert.camera_id)
+    .then((camera) => {
+      if (!camera) return;
+      link.textContent = camera.code;
+      sub.textContent = [camera.name, camera.site?.name, district].filter(Boolean).join(" · ");
+    })
+    .catch(() => {}); // the id stays; the link still works
+  return h("td", { class: "cell-where" }, link, sub);
+}
+
+export function mount(outlet, { query, signal }) {
+  const user = session.user();
+  if (!isOcc(user)) {
+    outlet.replaceChildren(
+      h("section", { class: "page" }, emptyState("The alert feed is for OCC operators. Your incidents are under the Incidents link.")),
+    );
+    return undefined;
+  }
+
+  let view = VIEWS.some(([key]) => key === query.view) ? query.view : "open";
+  const alerts = new Map(); // id → alert shown
+  const rows = new Map(); // id → <tr>
+  const selected = new Set();
+  const freshTimers = new Map();
+  let districtNames = new Map();
+  let next = null;
+  let loadController = null;
+  let sound = soundWanted();
+
+  const count = h("span", { id: "alert-count", class: "result-count", "aria-live": "polite" });
+  const updated = h("span", { id: "alerts-updated", class: "muted updated" });
+  const soundButton = h("button", { id: "alert-sound", type: "button", class: "button button-ghost button-small" });
+  const body = h("tbody", { id: "alert-rows" });
+  const table = h(
+    "table",
+    { id: "alert-table", class: "data-table ops-table" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col", class: "cell-pick" }, h("span", { class: "visually-hidden" }, "Pick")),
+        ["Priority", "Alert", "Repeats", "Source", "Where", "Last", "Status", ""].map((name) => h("th", { scope: "col" }, name)),
+      ),
+    ),
+    body,
+  );
+  const tableHost = h("div", { class: "table-wrap" }, loadingState("Loading alerts…"));
+  const moreButton = h("button", { id: "alerts-more", type: "button", class: "button", onclick: () => load({ append: true }) }, "Load more");
+  const more = h("footer", { class: "pager", hidden: true }, h("span", { class: "pager-spacer" }), moreButton);
+  const pickedText = h("span", { id: "alerts-picked", class: "wall-picked" });
+  const openButton = h("button", { id: "open-incident", type: "button", class: "button button-primary" }, "Open incident…");
+  const clearButton = h("button", { type: "button", class: "button button-ghost", onclick: () => clearSelection() }, "Clear");
+  const pickBar = h("div", { class: "wall-bar", role: "status", hidden: true }, pickedText, openButton, clearButton);
+  const formHost = h("div", { id: "incident-form-host", hidden: true });
+  const side = h("aside", { class: "ops-side", "aria-label": "Opening an incident, the shift, escalations" }, formHost, shiftPanel({ user, signal }).element);
+  const page = h(
+    "section",
+    { class: "page page-alerts", "aria-labelledby": "alerts-title" },
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h1", { id: "alerts-title", class: "page-title" }, "Alerts"),
+      segmentedFilter({
+        id: "alert-view",
+        label: "Which alerts",
+        options: VIEWS.map(([key, text]) => [key, text]),
+        value: view,
+        onPick: (picked) => {
+          view = picked;
+          replaceQuery("/alerts", view === "open" ? {} : { view });
+          clearSelection();
+          load();
+        },
+      }),
+      pickBar,
+      h("div", { class: "header-spacer" }),
+      soundButton,
+      count,
+      updated,
+    ),
+    h("div", { class: "ops-layout" }, h("div", { class: "ops-main" }, tableHost, more), side),
+  );
+  outlet.replaceChildren(page);
+
+  function showSound() {
+    soundButton.textContent = sound ? "Sound on" : "Sound off";
+    soundButton.setAttribute("aria-pressed", String(sound));
+    soundButton.title = "Beep when a new alert arrives";
+  }
+  soundButton.addEventListener("click", () => {
+    sound = !sound;
+    try {
+      localStorage.setItem(SOUND_KEY, sound ? "on" : "off");
+    } catch {
+      // private mode: the choice lasts for this screen only
+    }
+    if (sound) beep(); // also unlocks audio, which browsers allow only after a click
+    showSound();
+  });
+  showSound();
+
+  function matches(alert) {
+    const statuses = statusesOf(view);
+    return !statuses || statuses.includes(alert.status);
+  }
+
+  function selectable(alert) {
+    return OPEN_ALERT_STATUSES.includes(alert.status) && !alert.incident_id;
+  }
+
+  function row(alert, now) {
+    const pick = h("input", {
+      type: "checkbox",
+      class: "alert-pick",
+      checked: selected.has(alert.id),
+      disabled: !selectable(alert),
+      "aria-label": `Pick alert ${alert.id} for an incident`,
+    });
+    pick.addEventListener("change", () => {
+      if (pick.checked) selected.add(alert.id);
+      else selected.delete(alert.id);
+      showPicked();
+    });
+    const acknowledge =
+      alert.status === "new"
+        ? h("button", { type: "button", class: "button button-small ack-button", onclick: (event) => acknowledgeAlert(alert, event.currentTarget) }, "Acknowledge")
+        : null;
+    const incidentLink = alert.incident_id
+      ? h("a", { href: `#/incidents/${alert.incident_id}`, class: "incident-link" }, "Incident")
+      : null;
+    return h(
+      "tr",
+      { class: `alert-row priority-row-${alert.priority}`, dataset: { alertId: String(alert.id), status: alert.status } },
+      h("td", { class: "cell-pick" }, pick),
+      h("td", { class: "cell-priority" }, priorityChip(alert.priority)),
+      h("td", { class: "cell-title" }, alert.title, h("span", { class: "sub mono" }, alert.kind)),
+      h("td", { class: "cell-repeats num" }, alert.count > 1 ? h("span", { class: "repeat-count", title: `Raised ${alert.count} times` }, `×${alert.count}`) : ""),
+      h("td", { class: "cell-source" }, sourceWord(alert.source)),
+      whereCell(alert, districtNames),
+      h("td", { class: "cell-seen", title: `First ${formatDateTime(alert.first_at)} · last ${formatDateTime(alert.last_at)}` }, h("span", { class: "age", dataset: { at: alert.last_at } }, formatAgo(alert.last_at, now))),
+      h("td", { class: "cell-status" }, opsBadge("alert", alert.status)),
+      h("td", { class: "cell-actions" }, acknowledge, incidentLink),
+    );
+  }
+
+  function markFresh(id) {
+    const tr = rows.get(id);
+    if (!tr) return;
+    clearTimeout(freshTimers.get(id));
+    tr.classList.add("row-fresh");
+    freshTimers.set(
+      id,
+      setTimeout(() => {
+        rows.get(id)?.classList.remove("row-fresh");
+        freshTimers.delete(id);
+      }, FRESH_MS),
+    );
+  }
+
+  /** Put the rows in order, reusing every <tr> that did not change. */
+  function draw() {
+    const now = Date.now();
+    const ordered = [...alerts.values()].sort(byUrgency((alert) => alert.last_at));
+    for (const alert of ordered) {
+      if (!rows.has(alert.id)) rows.set(alert.id, row(alert, now));
+    }
+    for (const [id, tr] of rows) {
+      if (!alerts.has(id)) {
+        tr.remove();
+        rows.delete(id);
+      }
+    }
+    ordered.forEach((alert, index) => {
+      const tr = rows.get(alert.id);
+      if (body.children[index] !== tr) body.insertBefore(tr, body.children[index] || null);
+    });
+    for (const id of [...selected]) if (!alerts.has(id) || !selectable(alerts.get(id))) selected.delete(id);
+    showPicked();
+    const fresh = [...alerts.values()].filter((alert) => alert.status === "new").length;
+    count.textContent = `${formatCount(alerts.size)} shown · ${formatCount(fresh)} new`;
+    if (alerts.size) {
+      if (tableHost.firstChild !== table) replaceChildren(tableHost, table);
+    } else {
+      replaceChildren(tableHost, emptyState(view === "all" ? "No alerts in your part of the city." : "No alerts here: all quiet."));
+    }
+  }
+
+  function upsert(alert) {
+    const before = alerts.get(alert.id);
+    rows.get(alert.id)?.remove();
+    rows.delete(alert.id);
+    if (!matches(alert)) {
+      alerts.delete(alert.id);
+      draw();
+      return;
+    }
+    alerts.set(alert.id, alert);
+    draw();
+    // New, or raised again (a repeat folded in): the operator's eye should go there.
+    if (!before || alert.count > before.count) {
+      markFresh(alert.id);
+      if (sound && alert.status === "new") beep();
+    }
+  }
+
+  async function acknowledgeAlert(alert, button) {
+    button.disabled = true;
+    button.textContent = "Acknowledging…";
+    try {
+      upsert(await request(`/api/alerts/${alert.id}/acknowledge`, { method: "POST", signal }));
+    } catch (error) {
+      if (isQuiet(error)) return;
+      button.disabled = false;
+      button.textContent = "Acknowledge";
+      button.title = errorText(error);
+      updated.textContent = `Could not acknowledge alert ${alert.id}: ${errorText(error)}`;
+    }
+  }
+
+  function showPicked() {
+    pickBar.hidden = selected.size === 0;
+    pickedText.textContent = `${selected.size} ${selected.size === 1 ? "alert" : "alerts"} picked`;
+  }
+
+  function clearSelection() {
+    selected.clear();
+    for (const box of body.querySelectorAll("input.alert-pick")) box.checked = false;
+    showPicked();
+    formHost.hidden = true;
+  }
+
+  async function load({ append = false } = {}) {
+    loadController?.abort();
+    loadController = new AbortController();
+    page.setAttribute("aria-busy", "true");
+    try {
+      const result = await fetchPage("/api/alerts", {
+        query: { status: statusesOf(view) || undefined, limit: PAGE_SIZE },
+        before: append ? next : null,
+        signal: AbortSignal.any([signal, loadController.signal]),
+      });
+      if (!append) {
+        alerts.clear();
+        body.replaceChildren();
+        rows.clear();
+      }
+      for (const alert of result.items) alerts.set(alert.id, alert);
+      next = result.next;
+      more.hidden = !next;
+      draw();
+      updated.textContent = `Updated ${formatTime(new Date())}`;
+    } catch (error) {
+      if (isQuiet(error)) return;
+      if (error instanceof NetworkError && alerts.size) return; // the banner says it
+      replaceChildren(tableHost, errorState(error, () => load()));
+    } finally {
+      page.removeAttribute("aria-busy");
+    }
+  }
+
+  openButton.addEventListener("click", async () => {
+    formHost.hidden = false;
+    replaceChildren(formHost, loadingState("Loading incident types…"));
+    try {
+      const types = await loadIncidentTypes();
+      if (signal.aborted) return;
+      replaceChildren(formHost, incidentForm(types));
+    } catch (error) {
+      if (!isQuiet(error)) replaceChildren(formHost, errorState(error));
+    }
+  });
+
+  function incidentForm(types) {
+    const picked = [...selected].map((id) => alerts.get(id)).filter(Boolean);
+    const typeSelect = h(
+      "select",
+      { id: "incident-type", class: "select", required: true },
+      types.map((type) => h("option", { value: type.code, selected: type.code === "other" }, type.name)),
+    );
+    const prioritySelect = h(
+      "select",
+      { id: "incident-priority", class: "select" },
+      PRIORITIES.map(([value, text]) => h("option", { value: String(value) }, text)),
+    );
+    const summary = h(
+      "textarea",
+      { id: "incident-summary", class: "input textarea", rows: 4, maxlength: 5000 },
+    );
+    summary.value = picked.map((alert) => alert.title).join("\n");
+    const sop = h("ol", { id: "incident-sop-preview", class: "sop-preview" });
+    const message = h("p", { class: "form-message form-error", role: "alert" });
+    const submit = h("button", { id: "incident-submit", type: "submit", class: "button button-primary" }, "Open incident");
+
+    function typeChanged() {
+      const type = types.find((t) => t.code === typeSelect.value);
+      // The most urgent of the type's default and the alerts' own priorities.
+      const urgent = Math.min(type.default_priority, ...picked.map((alert) => alert.priority));
+      prioritySelect.value = String(urgent);
+      sop.replaceChildren(...type.sop.map((step) => h("li", {}, step)));
+    }
+    typeSelect.addEventListener("change", typeChanged);
+    typeChanged();
+
+    const form = h(
+      "form",
+      { id: "incident-form", class: "panel ops-form" },
+      h("div", { class: "panel-head" }, h("h2", { class: "panel-title" }, `Open incident from ${picked.length} ${picked.length === 1 ? "alert" : "alerts"}`)),
+      h(
+        "div",
+        { class: "panel-body ops-form-body" },
+        h("ul", { class: "picked-alerts" }, picked.map((alert) => h("li", {}, priorityChip(alert.priority), " ", alert.title))),
+        h("label", { class: "field" }, h("span", { class: "field-label" }, "Type"), typeSelect),
+        h("label", { class: "field" }, h("span", { class: "field-label" }, "Priority"), prioritySelect),
+        h("label", { class: "field" }, h("span", { class: "field-label" }, "Summary"), summary),
+        h("div", { class: "field" }, h("span", { class: "field-label" }, "Procedure for this type"), sop),
+        h("div", { class: "form-actions" }, submit, h("button", { type: "button", class: "button button-ghost", onclick: () => (formHost.hidden = true) }, "Cancel"), message),
+      ),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      submit.textContent = "Opening…";
+      message.textContent = "";
+      try {
+        const incident = await request("/api/incidents", {
+          method: "POST",
+          signal,
+          body: {
+            alert_ids: picked.map((alert) => alert.id),
+            type_code: typeSelect.value,
+            priority: Number(prioritySelect.value),
+            summary: summary.value.trim() || null,
+          },
+        });
+        navigate(`/incidents/${incident.id}`);
+      } catch (error) {
+        if (isQuiet(error)) return;
+        message.textContent = errorText(error);
+        submit.disabled = false;
+        submit.textContent = "Open incident";
+      }
+    });
+    return form;
+  }
+
+  const ageTimer = setInterval(() => {
+    const now = Date.now();
+    for (const age of body.querySelectorAll(".age")) age.textContent = formatAgo(age.dataset.at, now);
+  }, AGE_TICK_MS);
+
+  subscribeWhile(signal, "alert", upsert);
+  subscribeWhile(signal, "alert_gone", ({ id }) => {
+    if (alerts.delete(id)) draw();
+  });
+  subscribeWhile(signal, "resync", () => load());
+  const onRestored = () => load();
+  connection.addEventListener("restored", onRestored);
+
+  loadDistricts()
+    .then((districts) => {
+      districtNames = new Map(districts.map((d) => [d.id, d.name]));
+    })
+    .catch(() => {}) // rows show district ids instead
+    .finally(() => {
+      if (!signal.aborted) load();
+    });
+
+  return () => {
+    loadController?.abort();
+    clearInterval(ageTimer);
+    for (const timer of freshTimers.values()) clearTimeout(timer);
+    connection.removeEventListener("restored", onRestored);
+  };
+}

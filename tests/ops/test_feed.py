@@ -1,0 +1,144 @@
+"""The feed's parts without HTTP: who sees what, publishing on commit only, falling behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from safecity.bus import InProcessBus, Message
+from safecity.ops.feed import Audience, ChangePublisher, FeedHub, FeedItem
+from safecity.ops.models import Alert, AlertSource
+from safecity.store.engine import Database
+from tests import factories as f
+
+CITY = Audience(city_wide=True)
+WEST = Audience(district_ids=frozenset({1}))
+UNIT_7 = Audience(district_ids=frozenset({2}), police_unit_id=7)
+NOBODY = Audience()
+
+
+@pytest.mark.parametrize(
+    ("audience", "event", "keys", "sees"),
+    [
+        (CITY, "incident", {"district_id": None, "police_unit_id": None}, True),
+        (WEST, "alert", {"district_id": 1}, True),
+        (WEST, "alert", {"district_id": 2}, False),
+        (WEST, "alert", {"district_id": None}, False),
+        (WEST, "incident", {"district_id": 1, "police_unit_id": 7}, True),
+        # an officer: alerts of the unit's districts, incidents of the unit's queue
+        (UNIT_7, "alert", {"district_id": 2}, True),
+        (UNIT_7, "incident", {"district_id": 2, "police_unit_id": None}, False),
+        (UNIT_7, "incident", {"district_id": 1, "police_unit_id": 7}, True),
+        (UNIT_7, "escalation", {"district_id": 2, "police_unit_id": 8}, False),
+        (NOBODY, "alert", {"district_id": 1}, False),
+    ],
+)
+def test_who_sees_what(audience: Audience, event: str, keys: dict[str, int], sees: bool) -> None:
+    assert audience.sees(event, keys) is sees
+
+
+@pytest.fixture
+def bus() -> Iterator[InProcessBus]:
+    bus = InProcessBus()
+    yield bus
+    bus.close()
+
+
+def test_changes_are_published_when_the_transaction_commits_and_never_on_rollback(
+    database: Database, bus: InProcessBus
+) -> None:
+    received: list[Message] = []
+    arrived = threading.Event()
+
+    def on_message(message: Message) -> None:
+        received.append(message)
+        arrived.set()
+
+    bus.subscribe("ops/feed/#", on_message)
+
+    def describe(_session: object, obj: object) -> FeedItem | None:
+        if isinstance(obj, Alert):
+            return FeedItem("alert", {"id": obj.id, "count": obj.count})
+        return None
+
+    publisher = ChangePublisher(database.sessions, bus, describe).attach()
+    try:
+        with database.session() as session:
+            district = f.add_district(session, "west", f.WEST)
+            camera_id = f.add_camera(session, "W-1", district).id
+        with pytest.raises(RuntimeError), database.session() as session:
+            session.add(_alert(camera_id))
+            session.flush()
+            raise RuntimeError("rolled back")
+        with database.session() as session:
+            alert = _alert(camera_id)
+            session.add(alert)
+            session.flush()
+            alert.count = 3  # a second flush: the state that commits is what is published
+            session.flush()
+        assert arrived.wait(5)
+        bus.close()
+    finally:
+        publisher.detach()
+    assert [(m.topic, dict(m.payload)) for m in received] == [
+        ("ops/feed/alert", {"id": alert.id, "count": 3})
+    ]
+
+
+def _alert(camera_id: int) -> Alert:
+    return Alert(
+        source=AlertSource.MANUAL,
+        camera_id=camera_id,
+        kind="test",
+        priority=3,
+        title="Test",
+        dedup_key=f"camera:{camera_id}:test",
+    )
+
+
+def test_a_console_that_falls_behind_is_told_to_resync_then_gets_live_events_again(
+    bus: InProcessBus,
+) -> None:
+    hub = FeedHub(bus, client_limit=3)
+
+    async def scenario() -> list[str]:
+        client = hub.connect(CITY, None)
+        for number in range(10):
+            hub._on_message(Message("ops/feed/alert", {"id": number, "district_id": 1}))
+        await asyncio.sleep(0.05)  # the bus thread's hand-offs run on the loop
+        frames = [client.queue.get_nowait() for _ in range(client.queue.qsize())]
+        client.next_frame_taken()
+        hub._on_message(Message("ops/feed/alert", {"id": 99, "district_id": 1}))
+        await asyncio.sleep(0.05)
+        frames.append(client.queue.get_nowait())
+        hub.disconnect(client)
+        return frames
+
+    frames = asyncio.run(scenario())
+    names = [frame.split("\n", 1)[0] for frame in frames]
+    # What it had queued is dropped with the resync: it refetches its lists anyway.
+    assert names == ["event: resync", "event: alert"]
+    assert json.loads(frames[-1].rsplit("data: ", 1)[1]) == {"id": 99, "district_id": 1}
+
+
+def test_replay_after_a_gap_is_exact_or_a_resync(bus: InProcessBus) -> None:
+    hub = FeedHub(bus, history=5)
+    for number in range(8):
+        hub._on_message(Message("ops/feed/alert", {"id": number, "district_id": 1}))
+
+    async def replay(last_event_id: str) -> list[str]:
+        client = hub.connect(WEST, last_event_id)
+        frames = [client.queue.get_nowait() for _ in range(client.queue.qsize())]
+        hub.disconnect(client)
+        return frames
+
+    kept = asyncio.run(replay(f"{hub.epoch}-6"))
+    assert [frame.split("\n")[1] for frame in kept] == [f"id: {hub.epoch}-7", f"id: {hub.epoch}-8"]
+    assert asyncio.run(replay(f"{hub.epoch}-8")) == []
+    for too_old in (f"{hub.epoch}-1", "another-3", f"{hub.epoch}-99", "garbage"):
+        [frame] = asyncio.run(replay(too_old))
+        assert frame.startswith("event: resync")
