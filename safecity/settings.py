@@ -210,7 +210,11 @@ class NotificationSettings(_Section):
         description="Police unit code to the receivers each of its notices is POSTed to.",
     )
     timeout_seconds: float = Field(
-        default=5.0, gt=0, le=60, description="Give up one delivery attempt after this long."
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Give up one delivery attempt after this long: a hard deadline for the "
+        "whole attempt (connecting, sending, the answer), however slowly the receiver answers.",
     )
     retry_initial_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="First wait before trying a failed delivery again."
@@ -232,13 +236,27 @@ class NotificationSettings(_Section):
     claim_seconds: float = Field(
         default=120.0,
         gt=0,
-        description="A notice taken by a worker that dies is tried again after this long.",
+        description="A notice taken by a worker that dies is tried again after this long. "
+        "Renewed right before each attempt, so it must exceed one attempt: at least 3 × "
+        "timeout_seconds.",
+    )
+    workers: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Receivers delivered to at once per process (one thread each; a receiver's "
+        "own notices go one after another), so a slow or dead one holds up only itself.",
     )
 
     @model_validator(mode="after")
     def _waits_in_order(self) -> NotificationSettings:
         if self.retry_initial_seconds > self.retry_max_seconds:
             raise ValueError("retry_initial_seconds must not exceed retry_max_seconds")
+        if self.claim_seconds < 3 * self.timeout_seconds:
+            raise ValueError(
+                "claim_seconds must be at least 3 × timeout_seconds, or a claim could run out "
+                "while its notice is being sent (and another worker send it again)"
+            )
         return self
 
 
@@ -248,7 +266,7 @@ class OpsSettings(_Section):
         title="SLA escalation",
         description="Time limits per stage and priority; a breach escalates to the supervisor.",
     )
-    inbound_sources: dict[str, str] = Field(
+    inbound_sources: dict[str, SecretStr] = Field(
         default_factory=dict,
         title="Inbound alert sources",
         description="Outside systems allowed to POST /api/alerts/inbound: source name (sent in "
@@ -262,7 +280,7 @@ class OpsSettings(_Section):
         title="Largest incident attachment (MiB)",
         description="An upload beyond this is refused (413) before more of it is stored.",
     )
-    analytics_sources: dict[str, str] = Field(
+    analytics_sources: dict[str, SecretStr] = Field(
         default_factory=dict,
         title="Analytics event sources",
         description="Outside analytics boxes allowed to POST /api/analytics/events: name to "

@@ -17,6 +17,7 @@ from safecity.store.engine import Database
 
 # pg_advisory_xact_lock key that serializes appenders (any constant; "AUDITLOG" in ASCII).
 ADVISORY_LOCK_KEY = 0x4155444954_4C4F47
+KEY_LOCK_SPACE = 0x4B4559  # "KEY": the two-int advisory locks of hold_key_lock
 
 # A write that changes nothing but makes SQLite take its write lock now. pysqlite (as
 # SQLAlchemy uses it) begins a deferred transaction only before the first write, so without
@@ -36,6 +37,18 @@ def hold_append_lock(session: Session) -> None:
         session.execute(_SQLITE_TAKE_WRITE_LOCK)
     else:  # pragma: no cover - SafeCity runs on SQLite and PostgreSQL only
         raise RuntimeError(f"audit log: no append lock for the {dialect} dialect")
+
+
+def hold_key_lock(session: Session, key: str) -> None:
+    """Serialize the writers of one ``key`` (e.g. an alert's dedup key) until this transaction
+    ends. On PostgreSQL only writers of the same key wait; SQLite has one write lock for all."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+            {"space": KEY_LOCK_SPACE, "key": key},
+        )
+    else:
+        hold_append_lock(session)
 
 
 def record(

@@ -21,6 +21,10 @@ Handler = Callable[[Message], None]
 
 
 class Subscription(Protocol):
+    dropped: int
+    """Messages lost because this subscriber fell too far behind (a backend that never drops
+    keeps 0). Consumers that must not miss anything silently watch it."""
+
     def close(self) -> None: ...
 
 

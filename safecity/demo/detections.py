@@ -2,7 +2,7 @@
 
 The analytics engine is not part of the demo yet, so this stands in for it the way the
 simulated cameras stand in for real ones: now and then (every ``mean_seconds`` on average,
-at random) it publishes a detection for one of the live cameras on ``analytics/events/<code>``,
+at random; the first a few seconds after start) it publishes a detection for one of the live cameras on ``analytics/events/<code>``,
 exactly as the engine will. Everything after that is the real path: alert rules, folding,
 grouping, the live feed to the console, SLA escalation.
 """
@@ -39,11 +39,13 @@ class SimulatedDetections:
         camera_codes: Sequence[str],
         *,
         mean_seconds: float = 40.0,
+        first_after: float = 8.0,
         seed: int | None = None,
     ) -> None:
         self._bus = bus
         self._codes = list(camera_codes)
         self._mean = mean_seconds
+        self._first_after = first_after
         self._random = random.Random(seed)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-detections", daemon=True)
@@ -77,7 +79,10 @@ class SimulatedDetections:
         return topic
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._random.expovariate(1 / self._mean)):
+        # The first soon, so that someone who just opened the console sees one arrive.
+        wait = self._first_after
+        while not self._stopping.wait(wait):
+            wait = self._random.expovariate(1 / self._mean)
             try:
                 self.publish_one()
             except Exception:

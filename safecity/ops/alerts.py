@@ -19,13 +19,21 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from safecity.audit.log import hold_key_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Scope
 from safecity.city.districts import stored_district_locator
 from safecity.city.models import Camera, Site
 from safecity.ops import rules
-from safecity.ops.grouping import DEFAULT_GROUPING, AlertGrouping, Placed, area_peer, group_key
+from safecity.ops.grouping import (
+    DEFAULT_GROUPING,
+    AlertGrouping,
+    Placed,
+    area_peer,
+    bounding_box,
+    group_key,
+)
 from safecity.ops.incident_types import valid_priority
 from safecity.ops.models import Alert, AlertSource, AlertStatus
 from safecity.ops.rule_models import AlertRule
@@ -95,6 +103,9 @@ def raise_alert(
     if priority is not None and not valid_priority(priority):
         raise AlertError("priority must be 1 (most urgent) to 4")
     key = dedup_key or default_dedup_key(source, kind, camera_id, site_id)
+    # Without it two raisers of one key (the bus intake and the HTTP endpoint, two processes)
+    # both find nothing open and both insert.
+    hold_key_lock(session, key)
     existing = session.scalars(
         select(Alert)
         .where(
@@ -175,28 +186,48 @@ def raise_alert(
     return alert, True
 
 
+GROUP_CANDIDATES = 200
+"""At most this many open alerts of a kind in the same area are read per new alert."""
+
+
 def _join_area_group(
     session: Session, alert: Alert, grouping: AlertGrouping, now: datetime
 ) -> None:
-    """Put a new alert in the group of the first open alert of its kind in the same area."""
-    if alert.site_id is None and (alert.latitude is None or alert.longitude is None):
+    """Put a new alert in the group of the first open alert of its kind in the same area.
+
+    Only alerts at its site or within the radius' bounding box are read (SQL), as columns;
+    the exact distance is ``area_peer``'s to judge."""
+    near: list[ColumnElement[bool]] = []
+    if alert.site_id is not None:
+        near.append(Alert.site_id == alert.site_id)
+    if alert.latitude is not None and alert.longitude is not None:
+        box = bounding_box(alert.latitude, alert.longitude, grouping.radius_m)
+        inside = [Alert.latitude.between(box.min_lat, box.max_lat)]
+        if box.min_lon is not None and box.max_lon is not None:
+            inside.append(Alert.longitude.between(box.min_lon, box.max_lon))
+        near.append(and_(*inside))
+    if not near:
         return
-    earlier = session.scalars(
-        select(Alert)
+    earlier = session.execute(
+        select(Alert.id, Alert.site_id, Alert.latitude, Alert.longitude, Alert.group_id)
         .where(
             Alert.kind == alert.kind,
             Alert.id != alert.id,
             Alert.status.in_(OPEN_STATUSES),
             Alert.last_at >= now - grouping.window,
+            or_(*near),
         )
         .order_by(Alert.first_at, Alert.id)
-        .limit(200)
+        .limit(GROUP_CANDIDATES)
     ).all()
-    by_id = {peer.id: peer for peer in earlier}
-    found = area_peer(_placed(alert), (_placed(peer) for peer in earlier), grouping.radius_m)
+    found = area_peer(
+        _placed(alert),
+        (Placed(row.id, row.site_id, row.latitude, row.longitude) for row in earlier),
+        grouping.radius_m,
+    )
     if found is None:
         return
-    first = by_id[found.id]
+    first = session.get_one(Alert, found.id)
     if first.group_id is None:
         first.group_id, first.group_key = first.id, group_key(first.kind, first.id)
     alert.group_id, alert.group_key = first.group_id, first.group_key

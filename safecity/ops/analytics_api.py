@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
 
 from safecity.api.deps import DbSession
-from safecity.ops import inbound
 from safecity.ops.analytics_intake import EVENTS, AnalyticsEvent, Outcome, UnknownCamera, take_event
-from safecity.ops.api import BAD_SIGNATURE, AlertOut, alert_out
+from safecity.ops.api import AlertOut, alert_out, signed_body
 from safecity.ops.grouping import AlertGrouping
 from safecity.ops.rate_limit import SignedRequest, limit_per_source
 
@@ -32,18 +31,8 @@ class AnalyticsResult(BaseModel):
 
 
 async def signed_analytics(request: Request) -> SignedRequest:
-    """The verified analytics source and the raw body, or 401 (one answer for every reason)."""
-    body = await request.body()
-    source = inbound.verified_source(
-        request.app.state.settings.ops.analytics_sources,
-        source=request.headers.get(inbound.SOURCE_HEADER),
-        timestamp=request.headers.get(inbound.TIMESTAMP_HEADER),
-        signature=request.headers.get(inbound.SIGNATURE_HEADER),
-        body=body,
-    )
-    if source is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=BAD_SIGNATURE)
-    return source, body
+    """The verified analytics source and the raw body (413, 401 as for inbound alerts)."""
+    return await signed_body(request, request.app.state.settings.ops.analytics_sources)
 
 
 @router.post(

@@ -15,19 +15,25 @@ The camera's alert rules then set the priority or suppress it (ops/rules.py); a 
 camera folds into one alert and nearby alerts of the same kind are grouped (ops/alerts.py).
 
 ``AnalyticsAlerts`` handles the events on the bus's delivery thread for this subscriber, one at
-a time.
+a time. A database failure that may pass (the connection lost or refused, a lock or deadlock,
+the pool exhausted) is retried on that thread after 0.5, 1, 2 and 4 s, each retry counted
+(``outcome="retried"``); then the event is given up with an error log (``failed``). Malformed
+events and unknown cameras are never retried, nor is any other error (a bug does not pass).
+While it waits, the events behind it queue on the bus (which drops beyond its limit).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import threading
 from collections import Counter
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from prometheus_client import Counter as PrometheusCounter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import exc as db_errors
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,6 +52,12 @@ EVENTS_PATTERN = TOPIC_PREFIX + "+"
 EVENTS = PrometheusCounter(
     "safecity_analytics_events_total", "Analytics events taken in, by outcome", ["outcome"]
 )
+
+
+RETRIED = "retried"
+"""The counter's label for a retry after a database failure (one per retry, not an outcome)."""
+RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+"""Seconds to wait before each retry of an event that met a database failure."""
 
 
 def events_topic(camera_code: str) -> str:
@@ -83,6 +95,16 @@ class Outcome(enum.StrEnum):
 
 class UnknownCamera(LookupError):
     pass
+
+
+def passing_failure(exc: Exception) -> bool:
+    """A database failure that may pass if tried again: the connection lost or refused, a lock,
+    a deadlock or a serialization failure, no connection free in the pool."""
+    if isinstance(exc, db_errors.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, db_errors.OperationalError | db_errors.InterfaceError
+        )
+    return isinstance(exc, db_errors.TimeoutError)
 
 
 def _title(camera: Camera, event: AnalyticsEvent) -> str:
@@ -145,20 +167,28 @@ class AnalyticsAlerts:
         *,
         zone: tzinfo = UTC,
         grouping: AlertGrouping = DEFAULT_GROUPING,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self._bus = bus
         self._database = database
         self._zone = zone
         self._grouping = grouping
+        self._retry_delays = retry_delays
+        self._stopping = threading.Event()
         self._subscription: Subscription | None = None
         self.counts: Counter[Outcome] = Counter()
         """Events by outcome since start (also exported as a Prometheus counter)."""
+        self.retries = 0
+        """Retries after a database failure since start (the counter's ``retried``)."""
 
     def start(self) -> None:
+        self._stopping.clear()
         self._subscription = self._bus.subscribe(EVENTS_PATTERN, self._on_event)
 
     def stop(self) -> None:
-        """Handle the events already published, and stop."""
+        """Handle the events already published, and stop. An event waiting to be retried is
+        given up at once."""
+        self._stopping.set()
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
@@ -177,17 +207,49 @@ class AnalyticsAlerts:
                 exc.errors(include_url=False, include_input=False),
             )
             return Outcome.MALFORMED
-        try:
-            with self._database.session() as session:
-                outcome, _ = take_event(
-                    session, code, event, zone=self._zone, grouping=self._grouping
+        delays = iter(self._retry_delays)
+        attempt = 1
+        while True:
+            try:
+                return self._attempt(code, event)
+            except UnknownCamera:
+                log.warning("analytics event for unknown camera %s: no alert", code)
+                return Outcome.UNKNOWN_CAMERA
+            except Exception as exc:
+                delay = next(delays, None) if passing_failure(exc) else None
+                if delay is None or self._stopping.is_set():
+                    log.exception(
+                        "could not raise the alert for the %s event at %s (attempt %d): "
+                        "the event is lost",
+                        event.kind,
+                        code,
+                        attempt,
+                    )
+                    return Outcome.FAILED
+                log.warning(
+                    "database failure on the %s event at %s (attempt %d), retrying in %g s: %s",
+                    event.kind,
+                    code,
+                    attempt,
+                    delay,
+                    exc,
                 )
-        except UnknownCamera:
-            log.warning("analytics event for unknown camera %s: no alert", code)
-            return Outcome.UNKNOWN_CAMERA
-        except Exception:
-            log.exception("could not raise the alert for the %s event at %s", event.kind, code)
-            return Outcome.FAILED
+                if self._stopping.wait(delay):
+                    log.error(
+                        "stopping: gave up the %s event at %s after %d attempts; it is lost",
+                        event.kind,
+                        code,
+                        attempt,
+                    )
+                    return Outcome.FAILED
+            attempt += 1
+            self.retries += 1
+            EVENTS.labels(RETRIED).inc()
+
+    def _attempt(self, code: str, event: AnalyticsEvent) -> Outcome:
+        """One try in its own transaction (rolled back on any failure)."""
+        with self._database.session() as session:
+            outcome, _ = take_event(session, code, event, zone=self._zone, grouping=self._grouping)
         return outcome
 
     def _count(self, outcome: Outcome) -> None:

@@ -7,11 +7,20 @@ and names the ones it does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -292,19 +301,36 @@ def create_alert(
 BAD_SIGNATURE = "unknown source, or a bad or stale signature"
 
 
-async def signed_inbound(request: Request) -> tuple[str, bytes]:
-    """The verified source name and the raw body, or 401 (the same answer for every reason)."""
-    body = await request.body()
+MAX_SIGNED_BODY = 256 * 1024
+TOO_LARGE = f"the body is over {MAX_SIGNED_BODY // 1024} KiB"
+
+
+async def signed_body(request: Request, sources: Mapping[str, SecretStr]) -> tuple[str, bytes]:
+    """The verified source name and the raw body of a request signed by an outside system, or
+    413 for a body over MAX_SIGNED_BODY (read no further: nobody is verified yet) and 401 (the
+    same answer for every reason) for an unknown source or a bad or stale signature."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_SIGNED_BODY:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=TOO_LARGE)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SIGNED_BODY:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=TOO_LARGE)
     source = inbound.verified_source(
-        request.app.state.settings.ops.inbound_sources,
+        sources,
         source=request.headers.get(inbound.SOURCE_HEADER),
         timestamp=request.headers.get(inbound.TIMESTAMP_HEADER),
         signature=request.headers.get(inbound.SIGNATURE_HEADER),
-        body=body,
+        body=bytes(body),
     )
     if source is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=BAD_SIGNATURE)
-    return source, body
+    return source, bytes(body)
+
+
+async def signed_inbound(request: Request) -> tuple[str, bytes]:
+    return await signed_body(request, request.app.state.settings.ops.inbound_sources)
 
 
 @router.post(
@@ -371,12 +397,18 @@ def list_alerts(
     before: Annotated[
         str | None, Query(description="The X-Next-Cursor of the previous page.")
     ] = None,
+    alert_ids: Annotated[
+        list[int] | None,
+        Query(alias="id", max_length=500, description="Only these alerts (e.g. an incident's)."),
+    ] = None,
 ) -> list[AlertOut]:
     """Alerts in the caller's districts, the most urgent and latest first. When more remain,
     the X-Next-Cursor header holds the cursor of the next page."""
     query = select(Alert).where(alert_condition(scope))
     if alert_status:
         query = query.where(Alert.status.in_(alert_status))
+    if alert_ids:
+        query = query.where(Alert.id.in_(alert_ids))
     if before is not None:
         query = query.where(paging.after(before, Alert.priority, Alert.last_at, Alert.id))
     query = query.order_by(Alert.priority, Alert.last_at.desc(), Alert.id.desc()).limit(limit + 1)

@@ -22,8 +22,17 @@ from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.api.deps import (
+    CurrentScope,
+    CurrentUser,
+    DbSession,
+    get_current_user,
+    get_database,
+    get_scope,
+    require_role,
+)
 from safecity.auth.models import User
 from safecity.auth.roles import Scope
 from safecity.city.api import visible_camera
@@ -241,23 +250,44 @@ def _disposition(name: str) -> str:
 # -- attachments ------------------------------------------------------------------------------
 
 
+def _materials_access(
+    session: Session, request: Request, incident_id: int
+) -> tuple[User, Incident]:
+    """The caller and the incident, checked as ``MaterialsIncident`` checks them (401, 403,
+    then 404), in a session the caller opened."""
+    user = require_role(*service.ATTACHMENT_USERS)(get_current_user(request, session))
+    return user, _visible_incident(session, get_scope(user, session), user, incident_id)
+
+
+def _check_materials_access(request: Request, incident_id: int) -> None:
+    """The access check before an upload streams in, in its own short session: it is closed
+    (its connection back in the pool) before the first byte of the body is read."""
+    with get_database(request).session() as session:
+        _materials_access(session, request, incident_id)
+
+
 @dataclass(frozen=True)
 class _Upload:
-    incident: Incident
+    incident_id: int
     writer: service.AttachmentWriter
     stored: service.StoredFile
     form: attachment_upload.ReceivedForm
 
 
-async def _received(request: Request, incident: MaterialsIncident) -> AsyncIterator[_Upload]:
+async def _received(request: Request, incident_id: int) -> AsyncIterator[_Upload]:
     """The upload, written to a .partial file as it streamed in; whatever happens after,
-    the partial file does not outlive the request."""
+    the partial file does not outlive the request.
+
+    No database session is open while the body streams in (up to ops.attachments_max_mb, as
+    slowly as the client sends it): the caller's access is checked in a short session closed
+    before, and the endpoint writes the row in a new one after."""
+    await run_in_threadpool(_check_materials_access, request, incident_id)
     limit = _settings(request).ops.attachments_max_mb * MIB
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + attachment_upload.FORM_ALLOWANCE:
         raise _http_error(service.TooLarge(limit))
     writer = service.AttachmentWriter(
-        service.incident_folder(_settings(request).media_path, incident.id), limit
+        service.incident_folder(_settings(request).media_path, incident_id), limit
     )
     try:
         try:
@@ -271,7 +301,7 @@ async def _received(request: Request, incident: MaterialsIncident) -> AsyncItera
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
         except service.AttachmentError as exc:
             raise _http_error(exc) from exc
-        yield _Upload(incident, writer, stored, form)
+        yield _Upload(incident_id, writer, stored, form)
     finally:
         writer.discard()
 
@@ -310,29 +340,31 @@ _UPLOAD_BODY: dict[str, Any] = {
     },
 )
 def add_attachment(
-    request: Request,
-    upload: Annotated[_Upload, Depends(_received, scope="function")],
-    session: DbSession,
-    user: CurrentUser,
+    request: Request, upload: Annotated[_Upload, Depends(_received, scope="function")]
 ) -> AttachmentOut:
     """Attach a photo (JPEG, PNG), a statement or document (PDF, plain text) or a video (MP4)
     as multipart/form-data: ``file`` and optionally ``description``. The type is read from
     the content; the file name is kept only as a label."""
-    try:
-        attachment = service.add_attachment(
-            session,
-            upload.incident,
-            user,
-            upload.stored,
-            name=upload.form.file_name,
-            description=upload.form.description,
-        )
-    except service.AttachmentError as exc:
-        raise _http_error(exc) from exc
-    path = upload.writer.publish()
-    _commit(session, undo=lambda: path.unlink(missing_ok=True))
+    # A new session, opened only now that the file is on disk. The caller and the incident
+    # are checked again: if either changed during the upload (signed out, reassigned out of
+    # scope), the answer is what it would have been up front, and the file is discarded.
+    with get_database(request).session() as session:
+        user, incident = _materials_access(session, request, upload.incident_id)
+        try:
+            attachment = service.add_attachment(
+                session,
+                incident,
+                user,
+                upload.stored,
+                name=upload.form.file_name,
+                description=upload.form.description,
+            )
+        except service.AttachmentError as exc:
+            raise _http_error(exc) from exc
+        path = upload.writer.publish()
+        _commit(session, undo=lambda: path.unlink(missing_ok=True))
     out = _attachment_out(attachment)
-    _announce(request, "incident_attachment", upload.incident, out)
+    _announce(request, "incident_attachment", incident, out)
     return out
 
 

@@ -4,15 +4,22 @@ The four clocks are the SLA figures' stages (``sla.py``), timed against limits p
 (``ops.sla`` in the settings):
 
 - acknowledge: an alert still new, from when it was raised (``first_at``);
-- dispatch: an incident still new, from when it was opened;
-- accept: an incident dispatched and not accepted, from its (first) dispatch;
+- dispatch: an incident still new, from when it was opened or, after a unit rejected it, from
+  the (latest) rejection;
+- accept: an incident dispatched and not accepted, from its latest dispatch;
 - arrive: an incident accepted with nobody on scene, from its acceptance.
 
-Each breach is escalated once per alert or incident and stage: an ``escalations`` row naming
-the supervisor of the shift on (or nobody: "no shift on"), an ``escalation`` event in the
+An incident's clock starts at its latest transition into the status it waits in (read from
+its history, ``incident_events``); ``Incident.dispatched_at`` stays the first dispatch, which
+the SLA figures measure. Each breach is escalated once per alert and stage, and once per
+incident clock (``Escalation.clock_event_id``): a re-dispatched incident that the second unit
+leaves unanswered escalates again. An escalation is an ``escalations`` row naming the
+supervisor of the shift on (or nobody: "no shift on"), an ``escalation`` event in the
 incident's history, an audit row, and after the commit a message on ``ops/feed/escalation``
 for the consoles. Which clocks are overdue is decided by the pure functions below; the
-``SlaEscalator`` worker only reads the clocks, writes the result and publishes it.
+``SlaEscalator`` worker only reads the clocks, writes the result and publishes it, in chunks
+of ``CHUNK`` per transaction so a burst of breaches holds the audit lock only briefly at a
+time.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from safecity.audit.log import hold_append_lock
 from safecity.audit.log import record as audit
@@ -45,8 +52,11 @@ log = logging.getLogger(__name__)
 FEED_TOPIC = "ops/feed/escalation"
 SYSTEM = "system"
 NO_SHIFT = "no shift on"
-BATCH = 500
-"""At most this many clocks per stage are read in one pass; a backlog takes a few passes."""
+CHUNK = 20
+"""Breaches escalated per transaction (under the audit log's append lock); each chunk is
+published once it commits."""
+PASS_LIMIT = 2000
+"""At most this many breaches per pass; a larger backlog takes a few passes."""
 
 _WAITING_FOR = {
     SlaStage.ACKNOWLEDGE: "acknowledged",
@@ -68,13 +78,16 @@ class Clock:
     started_at: datetime
     alert_id: int | None = None
     incident_id: int | None = None
+    event_id: int | None = None
+    """The incident's transition that started the clock (None for an alert)."""
 
     @property
-    def key(self) -> tuple[str, int, SlaStage]:
+    def key(self) -> tuple[str, int, SlaStage, int | None]:
+        """What is escalated once: an alert's stage, or an incident's clock."""
         if self.incident_id is not None:
-            return ("incident", self.incident_id, self.stage)
+            return ("incident", self.incident_id, self.stage, self.event_id)
         assert self.alert_id is not None
-        return ("alert", self.alert_id, self.stage)
+        return ("alert", self.alert_id, self.stage, None)
 
 
 @dataclass(frozen=True)
@@ -97,25 +110,29 @@ def alert_clock(
     return Clock(SlaStage.ACKNOWLEDGE, priority, first_at, alert_id=alert_id)
 
 
+INCIDENT_STAGES = {
+    IncidentStatus.NEW: SlaStage.DISPATCH,
+    IncidentStatus.DISPATCHED: SlaStage.ACCEPT,
+    IncidentStatus.ACCEPTED: SlaStage.ARRIVE,
+}
+"""The stage an incident in each status waits at; none once on scene."""
+
+
 def incident_clock(
     incident_id: int,
     status: IncidentStatus,
     priority: int,
+    since: datetime,
     *,
-    opened_at: datetime,
-    dispatched_at: datetime | None = None,
-    accepted_at: datetime | None = None,
+    event_id: int | None = None,
 ) -> Clock | None:
-    """The clock running for an incident in this status; None once nobody is waiting on the
-    OCC or the unit (on scene and after)."""
-    stage, started = {
-        IncidentStatus.NEW: (SlaStage.DISPATCH, opened_at),
-        IncidentStatus.DISPATCHED: (SlaStage.ACCEPT, dispatched_at),
-        IncidentStatus.ACCEPTED: (SlaStage.ARRIVE, accepted_at),
-    }.get(status, (None, None))
-    if stage is None or started is None:
+    """The clock running for an incident in this status since its latest transition into it
+    (``since``, ``event_id``); None once nobody is waiting on the OCC or the unit (on scene
+    and after)."""
+    stage = INCIDENT_STAGES.get(status)
+    if stage is None:
         return None
-    return Clock(stage, priority, started, incident_id=incident_id)
+    return Clock(stage, priority, since, incident_id=incident_id, event_id=event_id)
 
 
 def stage_limit(sla: SlaSettings, stage: SlaStage, priority: int) -> timedelta:
@@ -130,7 +147,7 @@ def overdue(
     sla: SlaSettings,
     now: datetime,
     *,
-    escalated: Collection[tuple[str, int, SlaStage]] = (),
+    escalated: Collection[tuple[str, int, SlaStage, int | None]] = (),
 ) -> list[Breach]:
     """The clocks past their limit at ``now`` (strictly: at the limit is still in time) and
     not escalated already, the most overdue first."""
@@ -173,8 +190,8 @@ def describe(breach: Breach, supervisor: str | None) -> str:
 
 
 def _late(
-    column: InstrumentedAttribute[Any],
-    priority: InstrumentedAttribute[int],
+    column: QueryableAttribute[Any],
+    priority: QueryableAttribute[int],
     thresholds: SlaThresholds,
     now: datetime,
 ) -> ColumnElement[bool]:
@@ -187,15 +204,11 @@ def _late(
     )
 
 
-def _not_escalated(subject: ColumnElement[bool], stage: SlaStage) -> ColumnElement[bool]:
-    return ~exists(select(Escalation.id).where(subject, Escalation.stage == stage))
-
-
 def running_clocks(
-    session: Session, sla: SlaSettings, now: datetime
+    session: Session, sla: SlaSettings, now: datetime, *, limit: int = CHUNK
 ) -> tuple[list[Clock], dict[int, Alert], dict[int, Incident]]:
-    """The clocks that may be overdue and are not escalated yet, with their alerts and
-    incidents (``overdue`` decides)."""
+    """The clocks that may be overdue and are not escalated yet (at most ``limit`` per stage,
+    the longest running first), with their alerts and incidents (``overdue`` decides)."""
     alerts = {
         alert.id: alert
         for alert in session.scalars(
@@ -203,68 +216,82 @@ def running_clocks(
             .where(
                 Alert.status == AlertStatus.NEW,
                 _late(Alert.first_at, Alert.priority, sla.acknowledge, now),
-                _not_escalated(Escalation.alert_id == Alert.id, SlaStage.ACKNOWLEDGE),
+                ~exists(
+                    select(Escalation.id).where(
+                        Escalation.alert_id == Alert.id,
+                        Escalation.stage == SlaStage.ACKNOWLEDGE,
+                    )
+                ),
             )
-            .order_by(Alert.first_at)
-            .limit(BATCH)
+            .order_by(Alert.first_at, Alert.id)
+            .limit(limit)
         )
     }
-    incidents: dict[int, Incident] = {}
-    for status, stage, column in (
-        (IncidentStatus.NEW, SlaStage.DISPATCH, Incident.opened_at),
-        (IncidentStatus.DISPATCHED, SlaStage.ACCEPT, Incident.dispatched_at),
-        (IncidentStatus.ACCEPTED, SlaStage.ARRIVE, Incident.accepted_at),
-    ):
-        found = session.scalars(
-            select(Incident)
-            .where(
-                Incident.status == status,
-                _late(column, Incident.priority, getattr(sla, stage.value), now),
-                _not_escalated(Escalation.incident_id == Incident.id, stage),
-            )
-            .order_by(column)
-            .limit(BATCH)
-        )
-        incidents.update((incident.id, incident) for incident in found)
     clocks = [
         clock
-        for clock in (
-            *(alert_clock(a.id, a.status, a.priority, a.first_at) for a in alerts.values()),
-            *(
-                incident_clock(
-                    i.id,
-                    i.status,
-                    i.priority,
-                    opened_at=i.opened_at,
-                    dispatched_at=i.dispatched_at,
-                    accepted_at=i.accepted_at,
-                )
-                for i in incidents.values()
-            ),
-        )
+        for clock in (alert_clock(a.id, a.status, a.priority, a.first_at) for a in alerts.values())
         if clock is not None
     ]
+    incidents: dict[int, Incident] = {}
+    since = aliased(IncidentEvent)
+    latest = (
+        select(func.max(IncidentEvent.id))
+        .where(
+            IncidentEvent.incident_id == Incident.id,
+            IncidentEvent.kind == IncidentEventKind.TRANSITION,
+            IncidentEvent.to_status == Incident.status,
+        )
+        .correlate(Incident)
+        .scalar_subquery()
+    )
+    for status, stage in INCIDENT_STAGES.items():
+        rows = session.execute(
+            select(Incident, since.id, since.at)
+            .join(since, since.incident_id == Incident.id)
+            .where(
+                Incident.status == status,
+                since.id == latest,
+                _late(since.at, Incident.priority, getattr(sla, stage.value), now),
+                ~exists(
+                    select(Escalation.id).where(
+                        Escalation.incident_id == Incident.id,
+                        Escalation.stage == stage,
+                        Escalation.clock_event_id == since.id,
+                    )
+                ),
+            )
+            .order_by(since.at, Incident.id)
+            .limit(limit)
+        ).all()
+        for incident, event_id, started_at in rows:
+            incidents[incident.id] = incident
+            clock = incident_clock(
+                incident.id, incident.status, incident.priority, started_at, event_id=event_id
+            )
+            if clock is not None:
+                clocks.append(clock)
     return clocks, alerts, incidents
 
 
 def escalate_overdue(
-    session: Session, sla: SlaSettings, now: datetime | None = None
+    session: Session, sla: SlaSettings, now: datetime | None = None, *, limit: int = CHUNK
 ) -> list[dict[str, Any]]:
-    """Escalate every breach now, in the caller's transaction; the feed payloads to publish
-    once it commits.
+    """Escalate up to ``limit`` breaches now, the most overdue first, in the caller's
+    transaction; the feed payloads to publish once it commits. Fewer than ``limit`` back
+    means nothing else was overdue.
 
     Cheap when nothing is overdue (no lock). Otherwise the clocks are read again under the
     audit log's append lock, so two processes checking at once escalate each breach once.
     """
     now = now or utcnow()
-    clocks, _, _ = running_clocks(session, sla, now)
+    clocks, _, _ = running_clocks(session, sla, now, limit=limit)
     if not overdue(clocks, sla, now):
         return []
     hold_append_lock(session)
-    clocks, alerts, incidents = running_clocks(session, sla, now)
+    clocks, alerts, incidents = running_clocks(session, sla, now, limit=limit)
     shift = current_shift(session)
     payloads = []
-    for breach in overdue(clocks, sla, now):
+    for breach in overdue(clocks, sla, now)[:limit]:
         clock = breach.clock
         alert = alerts.get(clock.alert_id) if clock.alert_id is not None else None
         incident = incidents.get(clock.incident_id) if clock.incident_id is not None else None
@@ -272,6 +299,7 @@ def escalate_overdue(
             stage=clock.stage,
             alert_id=clock.alert_id,
             incident_id=clock.incident_id,
+            clock_event_id=clock.event_id,
             priority=clock.priority,
             due_at=breach.due_at,
             threshold_seconds=breach.limit.total_seconds(),
@@ -289,6 +317,7 @@ def escalate_overdue(
             "priority": clock.priority,
             "threshold_seconds": breach.limit.total_seconds(),
             "overdue_seconds": round(breach.overdue.total_seconds(), 1),
+            "since": clock.started_at.isoformat(),
             "supervisor": escalation.supervisor,
             "shift_id": escalation.shift_id,
         }
@@ -416,16 +445,23 @@ class SlaEscalator:
                 log.exception("SLA escalation check failed; trying again next time")
 
     def check(self) -> list[dict[str, Any]]:
-        """One pass: escalate what is overdue now, then publish it (only once committed)."""
-        with self._database.session() as session:
-            payloads = escalate_overdue(session, self._sla, self._clock())
-        for payload in payloads:
-            log.info(
-                "escalated %s %s (%s) to %s",
-                "incident" if payload["incident_id"] else "alert",
-                payload["number"] or payload["alert_id"],
-                payload["stage"],
-                payload["supervisor_id"] or NO_SHIFT,
-            )
-            self._bus.publish(FEED_TOPIC, payload)
-        return payloads
+        """One pass: escalate what is overdue now, ``CHUNK`` breaches per transaction, each
+        chunk published once it commits (up to ``PASS_LIMIT``; the rest next pass)."""
+        now = self._clock()
+        published: list[dict[str, Any]] = []
+        while len(published) < PASS_LIMIT:
+            with self._database.session() as session:
+                payloads = escalate_overdue(session, self._sla, now, limit=CHUNK)
+            for payload in payloads:
+                log.info(
+                    "escalated %s %s (%s) to %s",
+                    "incident" if payload["incident_id"] else "alert",
+                    payload["number"] or payload["alert_id"],
+                    payload["stage"],
+                    payload["supervisor_id"] or NO_SHIFT,
+                )
+                self._bus.publish(FEED_TOPIC, payload)
+            published += payloads
+            if len(payloads) < CHUNK or self._stopping.is_set():
+                break
+        return published

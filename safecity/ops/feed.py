@@ -151,19 +151,32 @@ class ChangePublisher:
 
 @dataclass(frozen=True)
 class Audience:
-    """What one console may see: the same rules as the alert and incident list queries."""
+    """What one console may see: the same rules as the alert and incident list queries.
+
+    Alerts and incidents go to whoever may list them. Any other event goes only to consoles
+    whose ``events`` name it (the user's role may read that thing through the API), within the
+    same district or unit limits: an event nobody declared is shown to nobody.
+    """
 
     city_wide: bool = False
     district_ids: frozenset[int] = frozenset()
     police_unit_id: int | None = None
     """Set for a police duty officer: incidents are theirs when assigned to their unit."""
+    events: frozenset[str] = frozenset()
+    """The other events this console may receive (escalations, attachments…)."""
 
     def sees(self, event: str, keys: Mapping[str, Any]) -> bool:
+        if event not in LISTED_EVENTS and event not in self.events:
+            return False
         if self.city_wide:
             return True
         if self.police_unit_id is not None and event != "alert":
             return keys.get("police_unit_id") == self.police_unit_id
         return keys.get("district_id") in self.district_ids
+
+
+LISTED_EVENTS = frozenset({"alert", "incident"})
+"""Events whose visibility is exactly that of the list endpoints."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +254,7 @@ class FeedHub:
         self._seq = 0
         self._lock = threading.Lock()
         self._subscription: Subscription | None = None
+        self._dropped_seen = 0
 
     def start(self) -> None:
         self._subscription = self._bus.subscribe(FEED_PATTERN, self._on_message)
@@ -255,6 +269,7 @@ class FeedHub:
         return len(self._clients)
 
     def _on_message(self, message: Message) -> None:
+        self._resync_after_drops()
         name = message.topic.removeprefix(TOPIC_PREFIX)
         if not name or "/" in name:
             log.warning("ignoring feed message on %s: one level after ops/feed/", message.topic)
@@ -284,6 +299,24 @@ class FeedHub:
             frame = client.frame_for(feed_event)
             if frame is not None:
                 client.offer(frame)
+
+    def _resync_after_drops(self) -> None:
+        """The bus dropped feed messages (this hub fell behind): every console has a gap it
+        cannot know about, so all of them refetch, and ids from before cannot be replayed."""
+        dropped = self._subscription.dropped if self._subscription is not None else 0
+        if dropped <= self._dropped_seen:
+            return
+        log.warning(
+            "the live feed lost %d messages: telling every console to refetch",
+            dropped - self._dropped_seen,
+        )
+        self._dropped_seen = dropped
+        with self._lock:
+            self._history.clear()
+            self._seq += 1  # a console back with any earlier id is past a gap: resync
+            clients = list(self._clients)
+        for client in clients:
+            client.offer(_frame("resync", None, '{"reason": "feed overloaded"}'))
 
     def connect(self, audience: Audience, last_event_id: str | None) -> FeedClient:
         """Register a console. Its queue starts with what it missed since ``last_event_id``,

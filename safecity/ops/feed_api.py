@@ -1,7 +1,8 @@
 """``GET /api/ops/feed``: the OCC's alerts and incidents pushed live as Server-Sent Events.
 
 The console opens one ``EventSource`` per page. Events: ``hello`` (on connect), ``alert`` and
-``incident`` (the same JSON as the list endpoints' items), ``incident_gone`` (``{"id"}``: no
+``incident`` (the same JSON as the list endpoints' items; also sent when a note, SOP step or
+escalation is added), ``incident_gone`` (``{"id"}``: no
 longer yours, e.g. handed to another unit), any other event published on ``ops/feed/<event>``
 (escalations), ``resync`` (refetch your lists: you reconnected too late or fell behind) and
 ``signed_out`` (the session ended; the stream closes). Every 15 s of silence a comment keeps
@@ -24,11 +25,19 @@ from safecity.api.deps import CurrentScope, CurrentUser, request_token
 from safecity.auth.roles import Role
 from safecity.auth.sessions import user_for_token
 from safecity.ops.api import alert_out, incident_out
+from safecity.ops.attachments import ATTACHMENT_USERS
 from safecity.ops.feed import SCOPE_KEYS, Audience, FeedHub, FeedItem
-from safecity.ops.models import Alert, Incident
+from safecity.ops.models import Alert, Incident, IncidentEvent
 from safecity.store.engine import Database
 
 router = APIRouter(prefix="/api/ops", tags=["operations"])
+
+EVENT_READERS: dict[str, frozenset[Role]] = {
+    "escalation": frozenset({Role.OPERATOR, Role.ADMIN}),
+    "incident_attachment": ATTACHMENT_USERS,
+    "incident_clip": ATTACHMENT_USERS,
+}
+"""Who may receive each event beyond alerts and incidents: the roles its API serves."""
 
 KEEPALIVE_SECONDS = 15.0
 RECHECK_SECONDS = 30.0
@@ -40,6 +49,10 @@ def describe(_session: Session, obj: object) -> FeedItem | None:
         return FeedItem("alert", alert_out(obj).model_dump(mode="json"))
     if isinstance(obj, Incident):
         return FeedItem("incident", incident_out(obj).model_dump(mode="json"))
+    if isinstance(obj, IncidentEvent):
+        # A note, an SOP step or an escalation changes what the incident page shows, though
+        # not the incident row: consoles get the incident again and refetch its details.
+        return FeedItem("incident", incident_out(obj.incident).model_dump(mode="json"))
     return None
 
 
@@ -84,6 +97,7 @@ async def ops_feed(
         city_wide=scope.city_wide,
         district_ids=scope.district_ids,
         police_unit_id=user.police_unit_id if user.role is Role.POLICE_DUTY_OFFICER else None,
+        events=frozenset(name for name, roles in EVENT_READERS.items() if user.role in roles),
     )
     client = hub.connect(audience, last_event_id)
 

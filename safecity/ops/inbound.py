@@ -13,6 +13,8 @@ import hmac
 import time
 from collections.abc import Mapping
 
+from pydantic import SecretStr
+
 SOURCE_HEADER = "X-SafeCity-Source"
 TIMESTAMP_HEADER = "X-SafeCity-Timestamp"
 SIGNATURE_HEADER = "X-SafeCity-Signature"
@@ -28,7 +30,7 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
 
 
 def verified_source(
-    sources: Mapping[str, str],
+    sources: Mapping[str, SecretStr] | Mapping[str, str],
     *,
     source: str | None,
     timestamp: str | None,
@@ -36,8 +38,10 @@ def verified_source(
     body: bytes,
     now: float | None = None,
 ) -> str | None:
-    """The source's name when the request is signed by it and fresh; otherwise None."""
-    secret = sources.get(source) if source else None
+    """The source's name when the request is signed by it and fresh; otherwise None.
+    ``sources``: name to secret, as the settings keep them (``SecretStr``) or plain."""
+    stored = sources.get(source) if source else None
+    secret = stored.get_secret_value() if isinstance(stored, SecretStr) else stored
     try:
         sent_at = int(timestamp or "")
     except ValueError:

@@ -217,6 +217,10 @@ def transition(
     rejection takes the incident out of the unit's queue and back to the OCC.
     """
     now = now or utcnow()
+    # Two people moving one incident at once (two operators dispatching, an officer accepting
+    # as the OCC closes): the second waits here, then judges against what the first committed.
+    hold_append_lock(session)
+    session.refresh(incident)
     source = incident.status
     made = check_transition(
         source,

@@ -1,6 +1,11 @@
 """Keyset pages for the OCC's lists: a cursor names the last row of a page, so the next page
 starts right after it however many rows arrive meanwhile (an offset would skip or repeat rows
-on a list that grows fifty times a second)."""
+on a list that grows fifty times a second: new alerts sort first, before any cursor).
+
+A row that changes its sort keys while someone pages (an alert folding a repeat moves its
+``last_at``) can move before the cursor and is not in a later page; the live feed delivers
+that change, so a console that pages and follows the feed misses nothing.
+"""
 
 from __future__ import annotations
 

@@ -82,10 +82,20 @@ class Handover(Base):
     written_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text)
     open_alerts: Mapped[list[dict[str, Any]]] = mapped_column(
-        JSON, doc="The alerts still new or acknowledged when the shift ended, as they were then."
+        JSON,
+        doc="The alerts still new or acknowledged when the shift ended, as they were then: the "
+        "first ``HANDOVER_LIST`` (shifts.py) by priority, then id.",
+    )
+    open_alert_count: Mapped[int] = mapped_column(
+        Integer, doc="How many alerts were open then (``open_alerts`` may list fewer)."
     )
     open_incidents: Mapped[list[dict[str, Any]]] = mapped_column(
-        JSON, doc="The incidents not resolved or closed when the shift ended, as they were then."
+        JSON,
+        doc="The incidents not resolved or closed when the shift ended, as they were then: the "
+        "first ``HANDOVER_LIST`` by priority, then id.",
+    )
+    open_incident_count: Mapped[int] = mapped_column(
+        Integer, doc="How many incidents were open then (``open_incidents`` may list fewer)."
     )
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(
@@ -99,19 +109,26 @@ class Handover(Base):
 class Escalation(Base):
     """An alert or incident that overran a stage's time limit, sent to the supervisor on shift.
 
-    One per (alert, stage) and per (incident, stage): a breach is escalated once.
+    One per (alert, stage), and one per incident clock: an incident's clock starts at the
+    transition into the status it waits in (``clock_event_id``), so a rejected incident's new
+    wait for dispatch, and a second unit's silence after a re-dispatch, escalate again.
     """
 
     __tablename__ = "escalations"
     __table_args__ = (
         UniqueConstraint("alert_id", "stage"),
-        UniqueConstraint("incident_id", "stage"),
+        UniqueConstraint("incident_id", "stage", "clock_event_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stage: Mapped[SlaStage] = mapped_column(str_enum(SlaStage, "sla_stage"))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    clock_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident_events.id", ondelete="CASCADE"),
+        doc="The incident's transition that started the clock (the opening or a rejection for "
+        "dispatch, the dispatch for accept, the acceptance for arrive); NULL for an alert.",
+    )
     priority: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="When the time limit ran out.")
     threshold_seconds: Mapped[float] = mapped_column(Float)

@@ -5,6 +5,13 @@ At most one shift is on at a time. Every change takes the audit log's append loc
 reads the shift's state (it audits in the same transaction anyway), so two operators starting
 a shift at once, or ending the same shift twice, are serialized and the second one is refused.
 
+A handover keeps the counts of what was open and the first ``HANDOVER_LIST`` alerts and
+incidents by priority (the most urgent first, then the oldest); the full current lists are the
+alerts and incidents APIs (``GET /api/alerts?status=new&status=acknowledged``, ``GET
+/api/incidents?status=new&status=dispatched&status=accepted&status=on_scene``). A city with
+tens of thousands of open alerts then still ends a shift quickly, with a small handover and
+audit row.
+
 "Who watched what" is not stored again: it is read from the audit log's ``video.*`` rows of
 the people on the shift, within the time each of them was on it.
 """
@@ -35,6 +42,9 @@ SHIFT_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
 """Who works shifts, and who may supervise one."""
 
 CLOSED_INCIDENT = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+
+HANDOVER_LIST = 200
+"""At most this many alerts, and this many incidents, are listed in a handover (with counts)."""
 
 WATCH_ACTIONS = {"video.live": "live", "video.playback": "playback", "video.clip": "clip"}
 """Audit actions that are someone watching a camera, and how the shift report names them."""
@@ -179,19 +189,32 @@ def leave_shift(
     return stretch
 
 
-def open_items(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The alerts still new or acknowledged and the incidents not resolved or closed, as
-    plain data (what a handover keeps of them)."""
+@dataclass(frozen=True)
+class OpenItems:
+    """What a handover keeps of the open alerts and incidents: how many, and the first
+    ``limit`` of each by priority, then id, as plain data."""
+
+    alerts: list[dict[str, Any]]
+    alert_count: int
+    incidents: list[dict[str, Any]]
+    incident_count: int
+
+
+def open_items(session: Session, *, limit: int | None = None) -> OpenItems:
+    """The alerts still new or acknowledged and the incidents not resolved or closed: their
+    counts and the first ``limit`` (``HANDOVER_LIST``) of each: the most urgent, then the
+    oldest."""
+    limit = HANDOVER_LIST if limit is None else limit
+    open_alert = Alert.status.in_(OPEN_STATUSES)
+    open_incident = Incident.status.not_in(CLOSED_INCIDENT)
     alerts = session.scalars(
-        select(Alert).where(Alert.status.in_(OPEN_STATUSES)).order_by(Alert.priority, Alert.id)
+        select(Alert).where(open_alert).order_by(Alert.priority, Alert.id).limit(limit)
     )
     incidents = session.scalars(
-        select(Incident)
-        .where(Incident.status.not_in(CLOSED_INCIDENT))
-        .order_by(Incident.priority, Incident.id)
+        select(Incident).where(open_incident).order_by(Incident.priority, Incident.id).limit(limit)
     )
-    return (
-        [
+    return OpenItems(
+        alerts=[
             {
                 "id": alert.id,
                 "kind": alert.kind,
@@ -203,7 +226,8 @@ def open_items(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, A
             }
             for alert in alerts
         ],
-        [
+        alert_count=session.scalar(select(func.count()).select_from(Alert).where(open_alert)) or 0,
+        incidents=[
             {
                 "id": incident.id,
                 "number": incident.number,
@@ -216,14 +240,19 @@ def open_items(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, A
             }
             for incident in incidents
         ],
+        incident_count=session.scalar(
+            select(func.count()).select_from(Incident).where(open_incident)
+        )
+        or 0,
     )
 
 
 def end_shift(
     session: Session, shift: Shift, actor: User, note: str, *, now: datetime | None = None
 ) -> Handover:
-    """End the shift (its supervisor or an admin) and write its handover: what is open now,
-    carried over to the next shift, with the note."""
+    """End the shift (its supervisor or an admin) and write its handover: what is open now
+    (counts and the first ``HANDOVER_LIST`` of each), carried over to the next shift, with the
+    note."""
     now = now or utcnow()
     if not note.strip():
         raise ShiftError("a handover needs a note for the next shift")
@@ -236,15 +265,17 @@ def end_shift(
     for stretch in shift.operators:
         if stretch.left_at is None:
             stretch.left_at = now
-    alerts, incidents = open_items(session)
+    items = open_items(session)
     handover = Handover(
         shift_id=shift.id,
         written_at=now,
         written_by_id=actor.id,
         written_by=actor.username,
         note=note.strip(),
-        open_alerts=alerts,
-        open_incidents=incidents,
+        open_alerts=items.alerts,
+        open_alert_count=items.alert_count,
+        open_incidents=items.incidents,
+        open_incident_count=items.incident_count,
     )
     session.add(handover)
     session.flush()
@@ -255,8 +286,10 @@ def end_shift(
         f"shift:{shift.id}",
         {
             "handover_id": handover.id,
-            "open_alert_ids": [item["id"] for item in alerts],
-            "open_incident_numbers": [item["number"] for item in incidents],
+            "open_alert_count": items.alert_count,
+            "open_incident_count": items.incident_count,
+            "open_alert_ids": [item["id"] for item in items.alerts],
+            "open_incident_numbers": [item["number"] for item in items.incidents],
         },
     )
     return handover

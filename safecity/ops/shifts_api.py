@@ -61,8 +61,22 @@ class HandoverOut(BaseModel):
     written_at: datetime
     written_by: str
     note: str
-    open_alerts: list[dict[str, Any]]
-    open_incidents: list[dict[str, Any]]
+    open_alerts: list[dict[str, Any]] = Field(
+        description=f"The alerts open when the shift ended: the first {service.HANDOVER_LIST} "
+        "by priority, then id."
+    )
+    open_alert_count: int = Field(
+        description="How many alerts were open then; the full current list: "
+        "GET /api/alerts?status=new&status=acknowledged."
+    )
+    open_incidents: list[dict[str, Any]] = Field(
+        description=f"The incidents open when the shift ended: the first {service.HANDOVER_LIST} "
+        "by priority, then id."
+    )
+    open_incident_count: int = Field(
+        description="How many incidents were open then; the full current list: GET "
+        "/api/incidents?status=new&status=dispatched&status=accepted&status=on_scene."
+    )
     acknowledged_at: datetime | None
     acknowledged_by: str | None
 
@@ -228,7 +242,8 @@ def leave(shift_id: int, session: DbSession, user: CurrentUser) -> ShiftDetailOu
 @router.post("/shifts/{shift_id}/end", response_model=ShiftDetailOut)
 def end(shift_id: int, body: EndIn, session: DbSession, user: CurrentUser) -> ShiftDetailOut:
     """End the shift (its supervisor or an admin) with a handover note; the open alerts and
-    incidents are listed in the handover and carried over to the next shift."""
+    incidents (counts, and the first 200 of each by priority) go in the handover and are
+    carried over to the next shift."""
     shift = _shift(session, shift_id)
     try:
         service.end_shift(session, shift, user, body.note)

@@ -146,3 +146,20 @@ def test_signed_but_invalid_bodies_are_422(
     response = _post(hook, body)
     assert response.status_code == 422, response.text
     assert _stored(database) == 0
+
+
+def test_an_oversized_body_is_refused_before_anything_is_verified(
+    hook: TestClient, database: Database
+) -> None:
+    huge = json.dumps({"kind": "fire", "title": "x" * 300_000, "camera": "W-PUMP"}).encode()
+    response = _post(hook, huge)
+    assert response.status_code == 413
+    assert "KiB" in response.json()["detail"]
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: counted while read
+        for _ in range(300):
+            yield b"x" * 1024
+
+    streamed = hook.post(URL, content=chunked(), headers={"X-SafeCity-Source": "fire"})
+    assert streamed.status_code == 413
+    assert _stored(database) == 0

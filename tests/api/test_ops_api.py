@@ -276,3 +276,16 @@ def test_incident_pages_follow_the_same_cursor_rules(signed_in: SignIn, city: Ci
     ids = [i["id"] for i in first.json() + rest.json()]
     assert sorted(ids) == sorted(opened)
     assert ids == [opened[4], opened[2], opened[0], opened[3], opened[1]]
+
+
+def test_alerts_by_id_for_an_incident_page(signed_in: SignIn, city: City) -> None:
+    client = signed_in("operator")
+    ids = [
+        client.post(
+            "/api/alerts", json={"kind": f"k{n}", "title": "T", "camera_id": city.street_east_id}
+        ).json()["id"]
+        for n in range(3)
+    ]
+    picked = client.get("/api/alerts", params=[("id", ids[0]), ("id", ids[2])])
+    assert sorted(a["id"] for a in picked.json()) == [ids[0], ids[2]]
+    assert signed_in("akimat-west").get("/api/alerts", params={"id": ids[0]}).json() == []

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from safecity.api.app import create_app
+from safecity.bus import Bus
 from safecity.ops.alerts import raise_alert
 from safecity.ops.models import Alert, AlertSource
 from safecity.settings import Settings
@@ -30,6 +31,7 @@ class Server:
     url: str
     database: Database
     tokens: dict[str, str]
+    bus: Bus
 
     def stream(self, username: str, **kwargs: str) -> EventStream:
         stream = EventStream(self.url + FEED, token=self.tokens[username], **kwargs)
@@ -60,7 +62,7 @@ def server(database: Database, city: City, tmp_path: Path) -> Iterator[Server]:
             )
             assert response.status_code == 200, response.text
             tokens[username] = response.cookies["safecity_session"]
-        yield Server(url, database, tokens)
+        yield Server(url, database, tokens, app.state.bus)
 
 
 def _quiet(stream: EventStream, seconds: float = 0.5) -> None:
@@ -250,3 +252,36 @@ def test_an_officer_without_a_unit_gets_nothing(server: Server, city: City) -> N
             "operator", "/api/alerts", {"kind": "x", "title": "X", "camera_id": city.street_east_id}
         )
         _quiet(orphan)
+
+
+def test_a_note_sends_the_incident_again_so_open_pages_refresh(server: Server, city: City) -> None:
+    opened = server.post(
+        "operator", "/api/incidents", {"type_code": "theft", "camera_ids": [city.street_east_id]}
+    ).json()
+    with server.stream("operator") as operator:
+        note = server.post("operator", f"/api/incidents/{opened['id']}/notes", {"text": "Seen"})
+        assert note.status_code == 201, note.text
+        again = operator.next_of("incident").json()
+        assert (again["id"], again["status"]) == (opened["id"], "new")
+
+
+def test_events_beyond_alerts_and_incidents_reach_only_roles_that_may_read_them(
+    server: Server, city: City
+) -> None:
+    """Attachments are for the OCC and the unit, not for an akimat of the same district."""
+    with server.stream("operator") as operator, server.stream("akimat-west") as akimat:
+        server.bus.publish(
+            "ops/feed/incident_attachment",
+            {
+                "id": 1,
+                "file_name": "statement.pdf",
+                "district_id": city.west_id,
+                "police_unit_id": None,
+            },
+        )
+        server.bus.publish("ops/feed/escalation", {"id": 2, "district_id": city.west_id})
+        server.bus.publish("ops/feed/undeclared", {"id": 3, "district_id": city.west_id})
+        assert operator.next().event == "incident_attachment"
+        assert operator.next().event == "escalation"
+        _quiet(operator)
+        _quiet(akimat)

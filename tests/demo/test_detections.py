@@ -35,7 +35,7 @@ def test_it_publishes_on_its_own_until_stopped() -> None:
     bus = InProcessBus()
     arrived = threading.Event()
     bus.subscribe(EVENTS_PATTERN, lambda _message: arrived.set())
-    detections = SimulatedDetections(bus, ["CAM-1"], mean_seconds=0.01, seed=1)
+    detections = SimulatedDetections(bus, ["CAM-1"], mean_seconds=0.01, first_after=0.01, seed=1)
     detections.start()
     try:
         assert arrived.wait(5)

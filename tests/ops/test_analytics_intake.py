@@ -6,6 +6,7 @@ nearby alerts group, every new alert is audited once; sources over their rate ge
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,12 +15,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from safecity.api.app import create_app
 from safecity.audit.log import verify
 from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
+from safecity.ops import analytics_intake
 from safecity.ops.alerts import raise_alert
 from safecity.ops.analytics_intake import AnalyticsAlerts, Outcome, events_topic
 from safecity.ops.grouping import AlertGrouping, distance_m
@@ -303,3 +308,132 @@ def test_a_source_over_its_rate_gets_429_with_retry_after_and_nothing_is_stored(
         assert s.scalar(select(func.count()).select_from(Alert)) == 3
     # the analytics box has its own bucket
     assert _post(box, "/api/analytics/events", {**_event(), "camera": "FAR"}).status_code == 201
+
+
+class FlakyDatabase:
+    """``take_event`` that does its work, then fails as a dropped connection does (so its
+    transaction is rolled back) for the first ``failures`` calls."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+        real = analytics_intake.take_event
+
+        def flaky(session: Session, camera_code: str, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            taken = real(session, camera_code, *args, **kwargs)
+            if self.calls <= self.failures:
+                session.flush()
+                raise OperationalError(
+                    "COMMIT", {}, Exception("server closed the connection unexpectedly")
+                )
+            return taken
+
+        monkeypatch.setattr(analytics_intake, "take_event", flaky)
+
+
+def _retried() -> float:
+    return REGISTRY.get_sample_value("safecity_analytics_events_total", {"outcome": "retried"}) or 0
+
+
+@pytest.fixture
+def quick_retries(
+    database: Database, city: dict[str, int]
+) -> Iterator[tuple[SyncBus, AnalyticsAlerts]]:
+    bus = SyncBus()
+    worker = AnalyticsAlerts(bus, database, retry_delays=(0.01, 0.02, 0.04))
+    worker.start()
+    yield bus, worker
+    worker.stop()
+
+
+def test_an_event_that_meets_a_database_failure_is_retried_and_raises_one_alert(
+    database: Database,
+    quick_retries: tuple[SyncBus, AnalyticsAlerts],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus, worker = quick_retries
+    flaky = FlakyDatabase(monkeypatch, failures=2)
+    retried_before = _retried()
+
+    bus.publish(events_topic("GATE"), _event())
+
+    [alert] = _alerts(database)  # the failed tries were rolled back: one alert, not folded
+    assert alert.kind == "intrusion" and alert.count == 1
+    assert len(_audited(database, "alert.raise")) == 1
+    assert flaky.calls == 3
+    assert worker.counts == {Outcome.RAISED: 1} and worker.retries == 2
+    assert _retried() - retried_before == 2
+    assert [r.levelname for r in caplog.records if "database failure" in r.message] == [
+        "WARNING",
+        "WARNING",
+    ]
+
+
+def test_the_event_is_given_up_after_the_last_retry_and_the_next_one_is_taken(
+    database: Database,
+    quick_retries: tuple[SyncBus, AnalyticsAlerts],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus, worker = quick_retries
+    flaky = FlakyDatabase(monkeypatch, failures=4)  # one try and three retries, all failing
+
+    bus.publish(events_topic("GATE"), _event())
+    bus.publish(events_topic("GATE"), _event("fire", 0.7))  # the database is back
+
+    [alert] = _alerts(database)
+    assert alert.kind == "fire"
+    assert flaky.calls == 5
+    assert worker.counts == {Outcome.FAILED: 1, Outcome.RAISED: 1} and worker.retries == 3
+    [given_up] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "intrusion event at GATE (attempt 4): the event is lost" in given_up.message
+
+
+def test_unknown_cameras_and_other_errors_are_not_retried(
+    database: Database,
+    quick_retries: tuple[SyncBus, AnalyticsAlerts],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bus, worker = quick_retries
+    calls: list[str] = []
+    real = analytics_intake.take_event
+
+    def counted(session: Session, camera_code: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(camera_code)
+        if camera_code == "YARD":
+            raise ValueError("a bug, not a passing failure")
+        return real(session, camera_code, *args, **kwargs)
+
+    monkeypatch.setattr(analytics_intake, "take_event", counted)
+
+    bus.publish(events_topic("NO-SUCH-CAMERA"), _event())
+    bus.publish(events_topic("YARD"), _event())
+    bus.publish(events_topic("GATE"), {"kind": "intrusion"})  # malformed: never reaches it
+
+    assert calls == ["NO-SUCH-CAMERA", "YARD"]
+    assert worker.counts == {
+        Outcome.UNKNOWN_CAMERA: 1,
+        Outcome.FAILED: 1,
+        Outcome.MALFORMED: 1,
+    }
+    assert worker.retries == 0 and _alerts(database) == []
+
+
+def test_stopping_gives_up_a_retry_at_once(
+    database: Database, city: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bus = SyncBus()
+    worker = AnalyticsAlerts(bus, database, retry_delays=(60.0,))
+    FlakyDatabase(monkeypatch, failures=1)
+    worker.start()
+    timer = threading.Timer(0.2, worker.stop)
+    timer.start()
+    started = time.monotonic()
+
+    bus.publish(events_topic("GATE"), _event())
+
+    assert time.monotonic() - started < 10
+    timer.join()
+    assert worker.counts == {Outcome.FAILED: 1} and _alerts(database) == []

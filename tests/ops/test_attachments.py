@@ -7,17 +7,21 @@ import base64
 import errno
 import hashlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote
 
+import anyio
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from safecity.city.models import PoliceUnit
 from safecity.ops import attachments
 from safecity.ops.attachment_models import IncidentAttachment
-from safecity.ops.models import IncidentEvent, IncidentEventKind
+from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
 from safecity.store.engine import Database
 from tests.api.conftest import City
 from tests.audit.entries import audit_entries
@@ -345,3 +349,85 @@ def test_a_stored_file_that_was_altered_or_removed_is_not_served(
     assert altered.status_code == 409
     assert "no longer matches the SHA-256 taken on upload" in altered.json()["detail"]
     assert gone.status_code == 410
+
+
+def test_no_database_connection_is_held_while_the_body_streams_in(
+    client: TestClient, city: City, database: Database, tmp_path: Path
+) -> None:
+    """A slow upload (up to ops.attachments_max_mb, as slowly as the client sends it) must not
+    keep a pooled connection and an open transaction while it streams: thirty slow uploads
+    would starve PostgreSQL's pool for every other request. The body is sent chunk by chunk
+    (TestClient would read it whole first), and the pool is looked at before each chunk."""
+    incident = open_incident(client, city.street_east_id)
+    content = JPEG[:16] + os.urandom(600_000)
+    boundary = "slow-upload-boundary"
+    head = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="slow.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    checked_out: list[int] = []
+
+    async def slowly() -> AsyncIterator[bytes]:
+        yield head
+        for offset in range(0, len(content), 64 * 1024):
+            await anyio.sleep(0.01)
+            checked_out.append(database.engine.pool.checkedout())  # type: ignore[attr-defined]
+            yield content[offset : offset + 64 * 1024]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    async def send() -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=client.app)
+        async with httpx2.AsyncClient(
+            transport=transport, base_url="http://testserver", cookies=client.cookies
+        ) as slow_client:
+            return await slow_client.post(
+                f"/api/incidents/{incident['id']}/attachments",
+                content=slowly(),
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+
+    response = anyio.run(send)
+
+    assert response.status_code == 201, response.text
+    assert len(checked_out) == 10  # ten chunks, each read while the request was open
+    assert set(checked_out) == {0}, checked_out  # no connection out meanwhile
+    assert response.json()["sha256"] == hashlib.sha256(content).hexdigest()
+    (stored,) = stored_files(tmp_path)
+    assert stored.read_bytes() == content
+    assert attachment_rows(database) == 1
+
+
+def test_an_incident_out_of_sight_by_the_end_of_the_upload_keeps_nothing(
+    signed_in: SignIn,
+    city: City,
+    database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Access is checked before the body is read and again when the row is written: an
+    incident reassigned away while the file streamed in answers 404 as it would have up front,
+    and the stored file is removed."""
+    incident = open_incident(signed_in("operator"), city.street_east_id)
+    officer = signed_in("officer-east")
+    real_write = attachments.AttachmentWriter.write
+
+    def reassigned_meanwhile(self: attachments.AttachmentWriter, data: bytes) -> None:
+        real_write(self, data)
+        with database.session() as session:
+            west = session.scalars(select(PoliceUnit).where(PoliceUnit.code == "unit-west")).one()
+            session.execute(
+                update(Incident).where(Incident.id == incident["id"]).values(police_unit_id=west.id)
+            )
+
+    monkeypatch.setattr(attachments.AttachmentWriter, "write", reassigned_meanwhile)
+
+    refused = upload(officer, incident["id"], JPEG)
+
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["detail"] == "no such incident, or not yours to see"
+    assert stored_files(tmp_path) == []
+    assert attachment_rows(database) == 0
+    assert audit_entries(database, "incident.attachment.add") == []
+    monkeypatch.undo()
+    assert upload(signed_in("officer-west"), incident["id"], JPEG).status_code == 201

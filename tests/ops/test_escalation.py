@@ -4,14 +4,15 @@ publishing each breach once, against SQLite and PostgreSQL; the escalations API.
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.api.app import create_app
@@ -25,6 +26,7 @@ from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.ops import incidents, shifts
 from safecity.ops.alerts import acknowledge, raise_alert
 from safecity.ops.escalation import (
+    CHUNK,
     FEED_TOPIC,
     Clock,
     SlaEscalator,
@@ -89,24 +91,29 @@ def test_limits_depend_on_priority() -> None:
 
 
 def test_an_incident_runs_the_clock_of_the_stage_it_waits_at() -> None:
-    times = {"opened_at": at(0), "dispatched_at": at(100), "accepted_at": at(200)}
+    def clock(status: IncidentStatus) -> tuple[SlaStage, datetime, int | None] | None:
+        found = incident_clock(3, status, 2, at(100), event_id=9)
+        return (found.stage, found.started_at, found.event_id) if found else None
 
-    def clock(status: IncidentStatus) -> tuple[SlaStage, datetime] | None:
-        found = incident_clock(3, status, 2, **times)
-        return (found.stage, found.started_at) if found else None
-
-    assert clock(IncidentStatus.NEW) == (SlaStage.DISPATCH, at(0))
-    assert clock(IncidentStatus.DISPATCHED) == (SlaStage.ACCEPT, at(100))
-    assert clock(IncidentStatus.ACCEPTED) == (SlaStage.ARRIVE, at(200))
+    assert clock(IncidentStatus.NEW) == (SlaStage.DISPATCH, at(100), 9)
+    assert clock(IncidentStatus.DISPATCHED) == (SlaStage.ACCEPT, at(100), 9)
+    assert clock(IncidentStatus.ACCEPTED) == (SlaStage.ARRIVE, at(100), 9)
     for done in (IncidentStatus.ON_SCENE, IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
         assert clock(done) is None
 
 
 def test_a_breach_already_escalated_is_not_overdue_again() -> None:
-    clock = Clock(SlaStage.DISPATCH, 2, T0, incident_id=5)
+    clock = Clock(SlaStage.DISPATCH, 2, T0, incident_id=5, event_id=11)
 
-    assert overdue([clock], SLA, at(3600), escalated={("incident", 5, SlaStage.DISPATCH)}) == []
-    assert overdue([clock], SLA, at(3600), escalated={("alert", 5, SlaStage.DISPATCH)}) != []
+    assert overdue([clock], SLA, at(3600), escalated={("incident", 5, SlaStage.DISPATCH, 11)}) == []
+    assert overdue([clock], SLA, at(3600), escalated={("alert", 5, SlaStage.DISPATCH, None)}) != []
+
+
+def test_a_new_clock_of_the_same_stage_is_a_new_breach() -> None:
+    """After a rejection and a re-dispatch the accept clock is another one (another event)."""
+    second = Clock(SlaStage.ACCEPT, 2, T0, incident_id=5, event_id=12)
+
+    assert overdue([second], SLA, at(3600), escalated={("incident", 5, SlaStage.ACCEPT, 11)})
 
 
 def test_the_most_overdue_comes_first() -> None:
@@ -266,6 +273,117 @@ def test_each_stage_of_an_incident_escalates_on_its_own_clock(
             select(IncidentEvent.text).where(IncidentEvent.kind == IncidentEventKind.ESCALATION)
         ).one()
     assert text == "Not on scene within 10 min (priority 1): no shift on, nobody to escalate to"
+
+
+def test_clocks_restart_at_a_rejection_and_at_each_dispatch(
+    database: Database, city: City, bus: InProcessBus
+) -> None:
+    """Review finding 5: after a unit rejects and the incident is dispatched again, the dispatch
+    clock runs from the rejection and the accept clock from the latest dispatch; the second
+    unit's silence escalates although the first unit's already did."""
+    clock = FixedClock(at(0))
+    escalator = SlaEscalator(SLA, database, bus, clock=clock)
+    dispatch, accept = 300, 300  # priority 2
+    with database.session() as s:
+        anna = _user(s, "anna")
+        incident = incidents.open_incident(
+            s, anna, type_code="theft", priority=2, now=at(0), **EAST_POINT
+        )
+        first = incidents.transition(s, incident, anna, IncidentStatus.DISPATCHED, now=at(30))
+    clock.now = at(30 + accept + 1)
+    [first_silence] = escalator.check()
+
+    rejected_at = 30 + accept + 10
+    with database.session() as s:
+        incident = s.get_one(Incident, incident.id)
+        rejection = incidents.transition(
+            s,
+            incident,
+            _user(s, "officer"),
+            IncidentStatus.NEW,
+            reason="not ours",
+            now=at(rejected_at),
+        )
+    clock.now = at(rejected_at + 1)
+    assert escalator.check() == []  # it waited since opening, but only 1 s since the rejection
+    clock.now = at(rejected_at + dispatch + 1)
+    [undispatched] = escalator.check()
+
+    redispatched_at = rejected_at + 3600
+    with database.session() as s:
+        incident = s.get_one(Incident, incident.id)
+        second = incidents.transition(
+            s,
+            incident,
+            _user(s, "anna"),
+            IncidentStatus.DISPATCHED,
+            police_unit_id=city.unit_id,
+            now=at(redispatched_at),
+        )
+    clock.now = at(redispatched_at + 1)
+    assert escalator.check() == []  # not overdue from the first dispatch, an hour ago
+    clock.now = at(redispatched_at + accept + 1)
+    [second_silence] = escalator.check()
+    clock.now = at(redispatched_at + accept + 600)
+    assert escalator.check() == []
+
+    assert [(p["stage"], p["overdue_seconds"]) for p in (first_silence, undispatched)] == [
+        ("accept", 1.0),
+        ("dispatch", 1.0),
+    ]
+    assert (second_silence["stage"], second_silence["overdue_seconds"]) == ("accept", 1.0)
+    with database.session() as s:
+        stored = s.scalars(select(Escalation).order_by(Escalation.id)).all()
+        assert [(e.stage, e.clock_event_id, e.due_at) for e in stored] == [
+            (SlaStage.ACCEPT, first.id, at(30 + accept)),
+            (SlaStage.DISPATCH, rejection.id, at(rejected_at + dispatch)),
+            (SlaStage.ACCEPT, second.id, at(redispatched_at + accept)),
+        ]
+        # The SLA figures still measure the first dispatch.
+        assert s.get_one(Incident, incident.id).dispatched_at == at(30)
+    assert verify(database).intact
+
+
+class CountingBus(InProcessBus):
+    """Notes how many escalations are committed when each one is published."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__()
+        self.committed: list[int] = []
+        self._database = database
+
+    def publish(self, topic: str, payload: Mapping[str, Any]) -> None:
+        with self._database.session() as s:
+            self.committed.append(s.scalar(select(func.count()).select_from(Escalation)) or 0)
+        super().publish(topic, payload)
+
+
+def test_a_burst_of_breaches_is_escalated_and_published_in_small_transactions(
+    database: Database, city: City
+) -> None:
+    """Review finding 9: the pass commits ``CHUNK`` escalations at a time (holding the audit
+    lock only that long) and publishes each chunk after its commit."""
+    with database.session() as s:
+        for index in range(CHUNK * 2 + 5):
+            raise_alert(
+                s,
+                source=AlertSource.MANUAL,
+                kind=f"kind-{index}",
+                title="Waiting",
+                camera_id=city.camera_id,
+                priority=1,
+                now=at(0),
+            )
+    bus = CountingBus(database)
+    try:
+        escalated = SlaEscalator(SLA, database, bus, clock=FixedClock(at(3600))).check()
+    finally:
+        bus.close()
+
+    assert len(escalated) == CHUNK * 2 + 5
+    assert len({p["alert_id"] for p in escalated}) == len(escalated)
+    assert bus.committed == [CHUNK] * CHUNK + [CHUNK * 2] * CHUNK + [CHUNK * 2 + 5] * 5
+    assert verify(database).intact
 
 
 def test_an_unacknowledged_alert_escalates_with_no_shift_on(

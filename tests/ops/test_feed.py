@@ -19,6 +19,10 @@ CITY = Audience(city_wide=True)
 WEST = Audience(district_ids=frozenset({1}))
 UNIT_7 = Audience(district_ids=frozenset({2}), police_unit_id=7)
 NOBODY = Audience()
+OCC = Audience(city_wide=True, events=frozenset({"escalation", "incident_attachment"}))
+UNIT_7_FILES = Audience(
+    district_ids=frozenset({2}), police_unit_id=7, events=frozenset({"incident_attachment"})
+)
 
 
 @pytest.mark.parametrize(
@@ -33,8 +37,14 @@ NOBODY = Audience()
         (UNIT_7, "alert", {"district_id": 2}, True),
         (UNIT_7, "incident", {"district_id": 2, "police_unit_id": None}, False),
         (UNIT_7, "incident", {"district_id": 1, "police_unit_id": 7}, True),
-        (UNIT_7, "escalation", {"district_id": 2, "police_unit_id": 8}, False),
         (NOBODY, "alert", {"district_id": 1}, False),
+        # other events: only to consoles whose role may read them, within the same limits
+        (CITY, "escalation", {"district_id": 1}, False),
+        (OCC, "escalation", {"district_id": 1}, True),
+        (OCC, "something_new", {"district_id": 1}, False),
+        (UNIT_7_FILES, "incident_attachment", {"district_id": 1, "police_unit_id": 7}, True),
+        (UNIT_7_FILES, "incident_attachment", {"district_id": 2, "police_unit_id": 8}, False),
+        (UNIT_7, "incident_attachment", {"district_id": 2, "police_unit_id": 7}, False),
     ],
 )
 def test_who_sees_what(audience: Audience, event: str, keys: dict[str, int], sees: bool) -> None:
@@ -142,3 +152,32 @@ def test_replay_after_a_gap_is_exact_or_a_resync(bus: InProcessBus) -> None:
     for too_old in (f"{hub.epoch}-1", "another-3", f"{hub.epoch}-99", "garbage"):
         [frame] = asyncio.run(replay(too_old))
         assert frame.startswith("event: resync")
+
+
+def test_messages_the_bus_dropped_make_every_console_refetch(bus: InProcessBus) -> None:
+    hub = FeedHub(bus)
+    hub.start()
+    assert hub._subscription is not None
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        client = hub.connect(CITY, None)
+        hub._on_message(Message("ops/feed/alert", {"id": 1, "district_id": 1}))
+        last_id = f"{hub.epoch}-1"
+        hub._subscription.dropped += 3  # type: ignore[union-attr]
+        hub._on_message(Message("ops/feed/alert", {"id": 2, "district_id": 1}))
+        await asyncio.sleep(0.05)
+        frames = [client.queue.get_nowait() for _ in range(client.queue.qsize())]
+        hub.disconnect(client)
+        back = hub.connect(CITY, last_id)
+        replay = [back.queue.get_nowait() for _ in range(back.queue.qsize())]
+        hub.disconnect(back)
+        return frames, replay
+
+    frames, replay = asyncio.run(scenario())
+    hub.stop()
+    assert [frame.split("\n", 1)[0] for frame in frames] == [
+        "event: alert",
+        "event: resync",
+        "event: alert",
+    ]
+    assert [frame.split("\n", 1)[0] for frame in replay] == ["event: resync"]

@@ -10,7 +10,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import REGISTRY
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -31,10 +34,15 @@ from safecity.bus import InProcessBus
 from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.cli import app as cli_app
 from safecity.ops import incidents
-from safecity.ops.inbound import verified_source
+from safecity.ops.inbound import sign, verified_source
 from safecity.ops.lifecycle import IncidentStatus
 from safecity.ops.models import Incident
-from safecity.ops.notification_channels import DELIVERY_HEADER, judge_status
+from safecity.ops.notification_channels import (
+    DELIVERY_HEADER,
+    DeliveryFailed,
+    WebhookChannel,
+    judge_status,
+)
 from safecity.ops.notification_models import Notification, NotificationChannel, NotificationState
 from safecity.ops.notifications import NotificationDispatcher, claim_due, notify_through
 from safecity.ops.services import OpsServices
@@ -526,3 +534,193 @@ def test_the_cli_lists_and_retries_failed_notices(
     assert notices(city)[0].state is S.PENDING
     missing = runner.invoke(cli_app, ["notifications", "retry", "424242", "-c", str(config)])
     assert missing.exit_code == 1 and "no notice 424242" in missing.output
+
+
+# ---------------------------------------------------------------------------------------------
+# Slow and dead receivers, and claims under a live worker
+
+
+@contextmanager
+def dripping_receiver() -> Iterator[tuple[str, list[float]]]:
+    """A receiver that reads the POST, then sends its answer one byte every 0.2 s (for up to a
+    minute): each read is quick, the answer never done. Yields its URL and, per connection,
+    how long it was held (seconds)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[float] = []
+
+    def drip(conn: socket.socket) -> None:
+        started = time.monotonic()
+        with conn:
+            conn.recv(65536)
+            try:
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 300:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the sender hung up
+        held.append(time.monotonic() - started)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", held
+    finally:
+        server.close()
+
+
+@contextmanager
+def slow_receiver(seconds: float) -> Iterator[tuple[str, list[int]]]:
+    """A receiver that takes ``seconds`` over each POST, then answers 200. Yields its URL and
+    the delivery ids it received, in order."""
+    delivered: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(seconds)
+            delivered.append(int(self.headers[DELIVERY_HEADER]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", delivered
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_timeout() -> None:
+    """The timeout is one deadline for the whole POST, not a limit on each read: a receiver
+    sending a byte every 0.2 s used to hold a 2 s attempt for as long as it liked."""
+    with dripping_receiver() as (url, held):
+        started = time.monotonic()
+        with pytest.raises(DeliveryFailed) as failed:
+            WebhookChannel(timeout=1).deliver(url, SECRET, b"{}", 1)
+        took = time.monotonic() - started
+        wait_for(lambda: len(held) == 1, 5)
+    assert 0.9 < took < 1.5, took
+    assert str(failed.value) == "no answer within 1 s" and failed.value.retry
+    assert held[0] < 2, "the connection was closed at the deadline"
+
+
+def test_a_dripping_receiver_holds_up_neither_the_worker_nor_another_receiver(
+    city: Database, receiver: Receiver
+) -> None:
+    """Each receiver's notices go on a thread of their own: the healthy receiver has all its
+    notices long before the dripping one's first attempt runs out. That one costs one timeout:
+    the rest of its notices wait for the retry, untried."""
+    with dripping_receiver() as (drip_url, held):
+        settings = quick(
+            timeout_seconds=1.5,
+            retry_initial_seconds=30,
+            retry_max_seconds=60,
+            webhooks={
+                "u-east": [
+                    {"url": drip_url, "secret": SECRET},
+                    {"url": receiver.url, "secret": SECRET},
+                ]
+            },
+        )
+        dispatcher = NotificationDispatcher(settings, city)
+        for _ in range(3):
+            dispatched(city)
+        dispatcher.start()
+        try:
+            started = time.monotonic()
+            wait_for(lambda: len(receiver.requests) == 3)
+            healthy_took = time.monotonic() - started
+            wait_for(lambda: len(held) == 1)
+        finally:
+            dispatcher.stop()
+    assert healthy_took < 1.0, healthy_took
+    dripping = [n for n in notices(city) if n.target == drip_url]
+    healthy = [n for n in notices(city) if n.target == receiver.url]
+    assert [n.state for n in healthy] == [S.DELIVERED] * 3
+    assert [(n.state, n.attempts) for n in dripping] == [
+        (S.PENDING, 1),
+        (S.PENDING, 0),
+        (S.PENDING, 0),
+    ]
+    assert dripping[0].last_error == "no answer within 1.5 s"
+    assert all(n.next_attempt_at > utcnow() + timedelta(seconds=10) for n in dripping)
+
+
+def test_a_live_worker_renews_its_claims_so_no_other_sends_them_again(city: Database) -> None:
+    """Five notices to a receiver that takes 0.4 s each keep one worker busy for 2 s, longer
+    than its claim (1.5 s). Each claim is renewed right before its attempt, and one that ran out
+    and was taken by the other worker is left to it: each notice arrives exactly once."""
+    with slow_receiver(0.4) as (url, delivered):
+        settings = quick(url, timeout_seconds=0.5, claim_seconds=1.5)
+        first, second = (
+            NotificationDispatcher(settings, city),
+            NotificationDispatcher(settings, city),
+        )
+        for _ in range(5):
+            dispatched(city)
+        busy = threading.Thread(target=first.deliver_due)
+        busy.start()
+        tried_by_second = 0
+        while busy.is_alive():
+            tried_by_second += second.deliver_due()
+            time.sleep(0.05)
+        busy.join()
+        for dispatcher in (first, second):
+            dispatcher.stop()
+    rows = notices(city)
+    assert [n.state for n in rows] == [S.DELIVERED] * 5
+    assert sorted(delivered) == sorted(n.id for n in rows), "each exactly once"
+    assert tried_by_second >= 1, "the second took over a claim that ran out before its attempt"
+
+
+def test_a_claim_must_outlast_an_attempt() -> None:
+    with pytest.raises(ValidationError, match="claim_seconds must be at least 3 × timeout"):
+        NotificationSettings(timeout_seconds=60, claim_seconds=120)
+    assert NotificationSettings(timeout_seconds=40, claim_seconds=120).workers == 4
+
+
+def test_config_check_prints_no_shared_secret(tmp_path: Path) -> None:
+    config = tmp_path / "secrets.yaml"
+    config.write_text(
+        "ops:\n"
+        "  inbound_sources:\n    fire: inbound-secret-1234\n"
+        "  analytics_sources:\n    box-1: analytics-secret-5678\n"
+        "  notifications:\n"
+        "    mqtt: {host: mq, username: safecity, password: mqtt-password-9}\n"
+        "    webhooks:\n"
+        "      u-east: [{url: 'https://unit.example/hook', secret: webhook-secret-0000}]\n"
+    )
+    result = CliRunner().invoke(cli_app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    for secret in ("inbound-secret", "analytics-secret", "mqtt-password", "webhook-secret"):
+        assert secret not in result.output
+    assert '"fire"' in result.output and '"box-1"' in result.output
+    settings = Settings.model_validate(
+        {"ops": {"inbound_sources": {"fire": "inbound-secret-1234"}}}
+    )
+    body = b'{"kind": "fire"}'
+    now = int(time.time())
+    assert (
+        verified_source(
+            settings.ops.inbound_sources,
+            source="fire",
+            timestamp=str(now),
+            signature=sign("inbound-secret-1234", now, body),
+            body=body,
+        )
+        == "fire"
+    )

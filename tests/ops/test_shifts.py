@@ -209,8 +209,57 @@ def test_ending_a_shift_hands_over_what_is_still_open(
     assert [a["id"] for a in handover["open_alerts"]] == [expected_alert]
     assert [i["number"] for i in handover["open_incidents"]] == [expected_incident]
     assert handover["open_incidents"][0]["status"] == "new"
+    assert (handover["open_alert_count"], handover["open_incident_count"]) == (1, 1)
     assert twice.status_code == 409 and "already ended" in twice.json()["detail"]
     assert client.get("/api/shifts/current", headers=as_user("anna")).json() is None
+
+
+def test_a_handover_lists_the_most_urgent_first_and_counts_the_rest(
+    client: TestClient,
+    as_user: Headers,
+    database: Database,
+    team: Team,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review finding 9: a city with tens of thousands of open alerts still writes a small
+    handover and audit row: counts, and the first ``HANDOVER_LIST`` of each by priority."""
+    monkeypatch.setattr(shifts, "HANDOVER_LIST", 3)
+    with database.session() as s:
+        anna = _user(s, "anna")
+        alerts = [
+            raise_alert(
+                s,
+                source=AlertSource.MANUAL,
+                kind=f"kind-{index}",
+                title="Open",
+                camera_id=team.camera_id,
+                priority=priority,
+            )[0].id
+            for index, priority in enumerate([4, 2, 3, 1, 2])
+        ]
+        numbers = [
+            incidents.open_incident(
+                s, anna, type_code="theft", priority=priority, **EAST_POINT
+            ).number
+            for priority in [3, 1, 4, 1]
+        ]
+    shift_id = _start(client, as_user("anna"))["id"]
+
+    ended = client.post(
+        f"/api/shifts/{shift_id}/end", json={"note": "Busy"}, headers=as_user("anna")
+    )
+
+    handover = ended.json()["handover"]
+    assert (handover["open_alert_count"], handover["open_incident_count"]) == (5, 4)
+    assert [a["id"] for a in handover["open_alerts"]] == [alerts[3], alerts[1], alerts[4]]
+    assert [i["number"] for i in handover["open_incidents"]] == [numbers[1], numbers[3], numbers[0]]
+    with database.session() as s:
+        details = s.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "shift.end")
+        ).one()
+    assert details["open_alert_count"] == 5 and details["open_incident_count"] == 4
+    assert details["open_alert_ids"] == [alerts[3], alerts[1], alerts[4]]
+    assert len(details["open_incident_numbers"]) == 3
 
 
 def test_an_admin_may_end_a_shift_someone_else_supervises(

@@ -2,7 +2,8 @@
 
 Operators work in shifts (at most one on at a time) with a supervisor; ending a shift writes a
 handover listing what was still open. An alert or incident that overruns a stage's time limit
-is escalated once per stage to the supervisor on shift.
+is escalated to the supervisor on shift: an alert once per stage, an incident once per clock
+(each transition into a waiting status starts a new one).
 
 Revision ID: 0007
 Revises: 0006
@@ -53,7 +54,9 @@ def upgrade() -> None:
         sa.Column("written_by", sa.String(length=64), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("open_alerts", sa.JSON(), nullable=False),
+        sa.Column("open_alert_count", sa.Integer(), nullable=False),
         sa.Column("open_incidents", sa.JSON(), nullable=False),
+        sa.Column("open_incident_count", sa.Integer(), nullable=False),
         sa.Column("acknowledged_at", UTCDateTime(), nullable=True),
         sa.Column("acknowledged_by_id", sa.Integer(), nullable=True),
         sa.Column("acknowledged_by", sa.String(length=64), nullable=True),
@@ -133,6 +136,7 @@ def upgrade() -> None:
         ),
         sa.Column("alert_id", sa.Integer(), nullable=True),
         sa.Column("incident_id", sa.Integer(), nullable=True),
+        sa.Column("clock_event_id", sa.Integer(), nullable=True),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("due_at", UTCDateTime(), nullable=False),
         sa.Column("threshold_seconds", sa.Float(), nullable=False),
@@ -156,6 +160,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
+            ["clock_event_id"],
+            ["incident_events.id"],
+            name=op.f("fk_escalations_clock_event_id_incident_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],
             name=op.f("fk_escalations_incident_id_incidents"),
@@ -175,7 +185,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_escalations")),
         sa.UniqueConstraint("alert_id", "stage", name=op.f("uq_escalations_alert_id")),
-        sa.UniqueConstraint("incident_id", "stage", name=op.f("uq_escalations_incident_id")),
+        sa.UniqueConstraint(
+            "incident_id", "stage", "clock_event_id", name=op.f("uq_escalations_incident_id")
+        ),
     )
     with op.batch_alter_table("escalations", schema=None) as batch_op:
         batch_op.create_index(

@@ -97,7 +97,7 @@ export function shiftPanel({ user, signal }) {
             { id: "handover-received", class: "handover" },
             h("strong", {}, `Handover from ${received.written_by}, ${formatAgo(received.written_at)}`),
             h("p", { class: "summary-text" }, received.note),
-            h("span", { class: "sub" }, `${received.open_alerts.length} open alerts · ${received.open_incidents.length} open incidents carried over`),
+            h("span", { class: "sub" }, `${received.open_alert_count} open alerts · ${received.open_incident_count} open incidents carried over`),
             button("acknowledge-handover", "Confirm handover read", () => act(`/api/handovers/${received.id}/acknowledge`)),
           )
         : null,

@@ -330,8 +330,7 @@ export function mount(outlet, { params, signal }) {
     }
     replaceChildren(alertList, incident.alert_ids.map((alertId) => h("li", { dataset: { alertId: String(alertId) } }, `Alert ${alertId}`)));
     try {
-      // The list endpoint has no lookup by id; the incident's alerts are among those in incidents.
-      const linked = await request("/api/alerts", { query: { status: "in_incident", limit: 500 }, signal });
+      const linked = await request("/api/alerts", { query: { id: incident.alert_ids.slice(0, 500), limit: 500 }, signal });
       const byId = new Map(linked.map((alert) => [alert.id, alert]));
       for (const item of alertList.children) {
         const alert = byId.get(Number(item.dataset.alertId));
