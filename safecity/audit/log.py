@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from safecity.audit.chain import GENESIS_HASH, ChainRow, ChainVerifier, Finding, entry_hash
 from safecity.audit.models import AuditEntry
 from safecity.store.base import utcnow
-from safecity.store.engine import Database
+from safecity.store.engine import Database, take_sqlite_writer_turn
 
 # pg_advisory_xact_lock key that serializes appenders (any constant; "AUDITLOG" in ASCII).
 ADVISORY_LOCK_KEY = 0x4155444954_4C4F47
@@ -34,6 +34,7 @@ def hold_append_lock(session: Session) -> None:
     if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     elif dialect == "sqlite":
+        take_sqlite_writer_turn(session)
         session.execute(_SQLITE_TAKE_WRITE_LOCK)
     else:  # pragma: no cover - SafeCity runs on SQLite and PostgreSQL only
         raise RuntimeError(f"audit log: no append lock for the {dialect} dialect")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -52,3 +54,43 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITER_TURNS_GUARD = threading.Lock()
+_HOLDS_TURN = "safecity.sqlite_writer_turn"
+
+
+def take_sqlite_writer_turn(session: Session) -> None:
+    """On SQLite, wait for this process's turn to write before taking the database's write lock.
+
+    SQLite lets one connection write at a time and makes the others poll: its busy handler
+    sleeps in growing steps (up to 100 ms) between tries, so under load a waiting writer
+    often sleeps long after the lock came free. Writers that know they will write (the audit
+    appenders, alert folding) queue on a lock in this process instead and go the moment the
+    previous one commits. A session already inside a write transaction does not queue: it
+    holds SQLite's lock already, and making it wait here could deadlock with a queued writer.
+    The turn ends with the session's transaction. No-op on other databases.
+    """
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return
+    if session.info.get(_HOLDS_TURN) is not None:
+        return
+    raw = session.connection().connection.dbapi_connection
+    if raw is None or getattr(raw, "in_transaction", False):
+        return
+    with _WRITER_TURNS_GUARD:
+        turn = _WRITER_TURNS.setdefault(engine, threading.Lock())
+    turn.acquire()
+    session.info[_HOLDS_TURN] = turn
+    if not event.contains(session, "after_transaction_end", _end_turn):
+        event.listen(session, "after_transaction_end", _end_turn)
+
+
+def _end_turn(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    turn = session.info.pop(_HOLDS_TURN, None)
+    if turn is not None:
+        turn.release()

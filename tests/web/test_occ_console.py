@@ -137,6 +137,10 @@ def test_an_alert_becomes_an_incident_that_the_police_unit_accepts_all_live(
     expect(row).to_be_visible()
     expect(row).to_have_class(re.compile(r"\brow-fresh\b"))
     expect(row.locator(".camera-link")).to_have_text(occ_city.west_camera_code)
+    # one click to live video and the recording from just before the alert
+    expect(row.locator(".camera-link")).to_have_attribute(
+        "href", re.compile(r"^#/cameras/\d+\?at=\d{4}-\d\d-\d\dT")
+    )
     expect(row.locator(".cell-source")).to_have_text("Camera health")
     expect(operator.locator("#alerts-badge")).to_have_text("1")
 

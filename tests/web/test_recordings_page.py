@@ -256,6 +256,18 @@ def test_the_timeline_shows_two_ranges_and_the_gaps_and_a_click_plays(
     assert_plays_from(page, _at(archive.day, 9, 45), within=timedelta(seconds=3))
 
 
+def test_a_link_to_a_moment_opens_its_day_and_plays_from_it(
+    console: Watched, archive: ArchiveCity
+) -> None:
+    """What an alert's or incident's camera link does: ``#/cameras/<id>?at=<ISO time>``."""
+    moment = _at(archive.day, 10, 5)
+    page = console.page
+    console.goto(f"#/cameras/{archive.camera_ids[CAMERA]}?at={moment.astimezone(UTC).isoformat()}")
+    sign_in(page, "operator")
+    expect(page.locator("#rec-day")).to_have_value(archive.day.isoformat())
+    assert_plays_from(page, moment, within=timedelta(seconds=15))
+
+
 def test_the_timeline_works_from_the_keyboard_and_at_1280_by_800(
     console: Watched, archive: ArchiveCity, screenshots: Path
 ) -> None:

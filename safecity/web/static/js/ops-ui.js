@@ -2,6 +2,7 @@
 // filter, an inline "why?" form for the actions that need a reason, and a short beep.
 
 import { h } from "./dom.js";
+import { hrefFor } from "./router.js";
 import { priorityWord, statusWord } from "./ops-words.js";
 
 export function priorityChip(priority) {
@@ -89,4 +90,11 @@ export function beep() {
   } catch {
     // no audio device: the highlight still shows the alert
   }
+}
+
+/** The camera page opened at a moment: live video, and its recording from `lead` seconds
+ * before `when` (an alert's first sighting, an incident's opening). */
+export function cameraAt(cameraId, when, lead = 30) {
+  const at = new Date(Date.parse(when) - lead * 1000);
+  return hrefFor(`/cameras/${cameraId}`, { at: at.toISOString() });
 }

@@ -53,11 +53,12 @@ function dayButton(id, text, title) {
 
 /**
  * The recordings panel. `onWindow(start, end)` hears every window that starts playing, so the
- * evidence and hold forms can offer the same range.
+ * evidence and hold forms can offer the same range. `at` (a Date) opens its day and plays from it.
  */
-export function recordingsPanel(camera, { signal, onWindow = () => {} }) {
-  let day = cityDay();
-  let followToday = true; // show the new day after midnight, unless another day was picked
+export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null }) {
+  let day = at ? cityDay(at) : cityDay();
+  let followToday = !at; // show the new day after midnight, unless another day was picked
+  let startAt = at; // a link to a moment (an alert's) plays it once the day is loaded
   let playing = null; // {start, end, clipStart, range}
   let loadCount = 0;
   let playCount = 0;
@@ -191,6 +192,11 @@ export function recordingsPanel(camera, { signal, onWindow = () => {} }) {
         return;
       }
       showTimeline(answer);
+      if (startAt) {
+        const moment = startAt;
+        startAt = null;
+        play(moment);
+      }
     } catch (error) {
       if (isQuiet(error) || count !== loadCount) return;
       if (error instanceof ApiError && error.status === 403) {

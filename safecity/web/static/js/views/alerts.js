@@ -8,7 +8,7 @@ import { h, replaceChildren } from "../dom.js";
 import { formatAgo, formatCount, formatDateTime, formatTime } from "../format.js";
 import { cameraFacts, fetchPage, loadIncidentTypes } from "../ops-data.js";
 import { subscribeWhile } from "../ops-feed.js";
-import { beep, opsBadge, priorityChip, segmentedFilter } from "../ops-ui.js";
+import { beep, cameraAt, opsBadge, priorityChip, segmentedFilter } from "../ops-ui.js";
 import { OPEN_ALERT_STATUSES, PRIORITIES, byUrgency, sourceWord } from "../ops-words.js";
 import { isOcc } from "../permissions.js";
 import { navigate, replaceQuery } from "../router.js";
@@ -51,7 +51,7 @@ function whereCell(alert, districtNames) {
   }
   const link = h(
     "a",
-    { href: `#/cameras/${alert.camera_id}`, class: "camera-link mono", title: "Live and recorded video of this camera" },
+    { href: cameraAt(alert.camera_id, alert.first_at), class: "camera-link mono", title: "Live video, and the recording from just before the alert" },
     `Camera ${alert.camera_id}`,
   );
   const sub = h("span", { class: "sub" }, district);

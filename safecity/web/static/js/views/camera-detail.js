@@ -220,13 +220,14 @@ function miniMapPanel(camera, districts, cleanups) {
  * Recordings, evidence and holds, as far as the signed-in role may see them: the window the
  * operator plays fills the evidence and hold forms. Returns the rows to show (maybe none).
  */
-function videoArchive(camera, signal) {
+function videoArchive(camera, signal, at) {
   const user = session.user();
   if (!mayWatchRecordings(user)) return [];
   const holds = mayReadHolds(user) ? holdsPanel(camera, user, { signal }) : null;
   const evidence = mayExportEvidence(user) ? evidencePanel(camera, { signal, onExported: () => holds?.reload() }) : null;
   const recordings = recordingsPanel(camera, {
     signal,
+    at,
     onWindow(start, end) {
       evidence?.setRange(start, end);
       holds?.setRange(start, end);
@@ -248,8 +249,12 @@ function registryPanel(camera) {
   );
 }
 
-export function mount(outlet, { params, signal }) {
+export function mount(outlet, { params, query, signal }) {
   const cameraId = Number(params.id);
+  // ?at=<ISO time>: open the recordings at that moment (a link from an alert or incident).
+  // A "+" of a time zone offset typed into the address arrives as a space: put it back.
+  const atText = (query.at || "").replace(" ", "+");
+  const at = atText && !Number.isNaN(Date.parse(atText)) ? new Date(atText) : null;
   const cleanups = [];
   outlet.replaceChildren(h("section", { class: "page page-camera" }, loadingState("Loading camera…")));
 
@@ -288,7 +293,7 @@ export function mount(outlet, { params, signal }) {
             h("div", { class: "camera-column" }, livePanel(camera, signal)),
             h("div", { class: "camera-column" }, streamHealthPanel(camera, signal), miniMapPanel(camera, districts, cleanups)),
           ),
-          videoArchive(camera, signal),
+          videoArchive(camera, signal, at),
           h(
             "div",
             { class: "camera-grid" },

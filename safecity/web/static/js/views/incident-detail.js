@@ -10,7 +10,7 @@ import { formatAgo, formatDateTime, formatDuration } from "../format.js";
 import { attachmentsPanel, clipsPanel, mayUseMaterials } from "../incident-materials.js";
 import { cameraFacts, loadIncidentTypes, loadPoliceUnits } from "../ops-data.js";
 import { subscribeWhile } from "../ops-feed.js";
-import { opsBadge, priorityChip, reasonForm } from "../ops-ui.js";
+import { cameraAt, opsBadge, priorityChip, reasonForm } from "../ops-ui.js";
 import { priorityWord, sourceWord, statusWord, transitionsFrom } from "../ops-words.js";
 import { isDutyOfficer, isOcc, mayMakeTransition, mayWriteNotes } from "../permissions.js";
 import * as session from "../session.js";
@@ -304,7 +304,7 @@ export function mount(outlet, { params, signal }) {
       cameras,
       incident.camera_ids.map((cameraId) => {
         const name = h("span", { class: "link-sub" });
-        const code = h("a", { href: `#/cameras/${cameraId}`, class: "mono camera-link", title: "Live video and recordings" }, `Camera ${cameraId}`);
+        const code = h("a", { href: cameraAt(cameraId, incident.opened_at), class: "mono camera-link", title: "Live video, and the recording from just before the incident" }, `Camera ${cameraId}`);
         cameraFacts(cameraId)
           .then((camera) => {
             if (!camera) return;
@@ -317,7 +317,7 @@ export function mount(outlet, { params, signal }) {
           { dataset: { cameraId: String(cameraId) } },
           code,
           name,
-          h("a", { class: "button button-small", href: `#/cameras/${cameraId}` }, "▶ Live and recordings"),
+          h("a", { class: "button button-small", href: cameraAt(cameraId, incident.opened_at) }, "▶ Live and recordings"),
         );
       }),
     );
