@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +21,6 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-import uvicorn
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -50,6 +46,7 @@ from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
 from tests import factories as f
+from tests.support.live_server import serve_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -421,25 +418,10 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     snapshots = TestPatternSnapshots({city.live_camera.code})
     app = create_app(Settings(data_dir=data_dir), database, snapshots=snapshots)
 
-    # Bind first and hand the socket over: no window in which another process takes the port.
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the SafeCity app did not start")
-        time.sleep(0.05)
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", city=city)
+        with serve_app(app) as url:
+            yield LiveServer(url=url, city=city)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
         database.dispose()
 
 

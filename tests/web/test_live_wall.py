@@ -8,15 +8,11 @@ wall-picked.png.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from safecity.api.app import create_app
@@ -29,6 +25,7 @@ from safecity.video.ingest import IngestWorker
 from safecity.video.live import LiveFeed
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 from tests import factories as f
+from tests.support.live_server import serve_app
 from tests.web.conftest import Watched, watched_console
 from tests.web.test_console_browser import screenshot, sign_in
 
@@ -99,23 +96,12 @@ def live_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCity]:
     for stream in streams:
         stream.start()
     app = create_app(Settings(data_dir=data_dir), database, live=feeds)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
     try:
-        yield LiveCity(f"http://127.0.0.1:{listener.getsockname()[1]}", camera_ids, site_id)
+        with serve_app(app) as url:
+            yield LiveCity(url, camera_ids, site_id)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         for stream in streams:
             stream.stop()
-        listener.close()
         database.dispose()
 
 

@@ -14,9 +14,6 @@ camera-recordings-1280.png (1280 × 800), camera-health.png and evidence-export.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,7 +22,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from safecity.api.app import create_app
@@ -37,6 +33,7 @@ from safecity.store.engine import Database
 from safecity.video.models import CameraStream, StreamStatus
 from safecity.video.synthetic import VideoSpec
 from tests import factories as f
+from tests.support.live_server import serve_app
 from tests.support.recording import record, street_clip
 from tests.web.conftest import TestPatternSnapshots as PatternSnapshots
 from tests.web.conftest import Watched, watched_console
@@ -141,22 +138,10 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArchiveCity]:
         _record_range(database, settings.media_path, ids[CAMERA], source, start, end)
 
     app = create_app(settings, database, snapshots=PatternSnapshots({CAMERA}))
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
     try:
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        yield ArchiveCity(url, database, ids, day, ranges)
+        with serve_app(app) as url:
+            yield ArchiveCity(url, database, ids, day, ranges)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
         database.dispose()
 
 

@@ -2,7 +2,7 @@
 // SOPs, police units, and the few facts about a camera an alert row shows. Plus reading a
 // list that the server may hand out a page at a time.
 
-import { request } from "./api.js";
+import { isQuiet, request } from "./api.js";
 import { onChange } from "./session.js";
 
 let typesPromise = null;
@@ -70,11 +70,41 @@ function nextCursor(response) {
  * One page of a list endpoint: `{items, next}`, where `next` is the cursor for `?before=` when
  * the server says there is more (X-Next-Cursor or a Link rel="next"), else null.
  */
-export async function fetchPage(path, { query = {}, before = null, signal } = {}) {
+async function fetchPage(path, { query = {}, before = null, signal } = {}) {
   const response = await request(path, {
     query: { ...query, before: before ?? undefined },
     signal,
     as: "response",
   });
   return { items: await response.json(), next: nextCursor(response) };
+}
+
+/**
+ * A live list's pages: `load()` fetches the first page again, `load({ append: true })` the next.
+ * `onPage(items, { append })` takes each page; `onError(error)` any failure but an abort. A new
+ * load cancels the one still running; `busy` carries aria-busy while one runs and `more`
+ * shows only while the server says more pages remain.
+ */
+export function pagedLoader(path, { signal, busy, more, query, onPage, onError }) {
+  let controller = null;
+  let next = null;
+  return async function load({ append = false } = {}) {
+    controller?.abort();
+    controller = new AbortController();
+    busy.setAttribute("aria-busy", "true");
+    try {
+      const result = await fetchPage(path, {
+        query: query(),
+        before: append ? next : null,
+        signal: AbortSignal.any([signal, controller.signal]),
+      });
+      next = result.next;
+      more.hidden = !next;
+      onPage(result.items, { append });
+    } catch (error) {
+      if (!isQuiet(error)) onError(error);
+    } finally {
+      busy.removeAttribute("aria-busy");
+    }
+  };
 }

@@ -6,7 +6,7 @@ import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatAgo, formatCount, formatDateTime, formatTime } from "../format.js";
-import { cameraFacts, fetchPage, loadIncidentTypes } from "../ops-data.js";
+import { cameraFacts, loadIncidentTypes, pagedLoader } from "../ops-data.js";
 import { subscribeWhile } from "../ops-feed.js";
 import { beep, cameraAt, opsBadge, priorityChip, segmentedFilter } from "../ops-ui.js";
 import { OPEN_ALERT_STATUSES, PRIORITIES, byUrgency, sourceWord } from "../ops-words.js";
@@ -80,8 +80,6 @@ export function mount(outlet, { query, signal }) {
   const selected = new Set();
   const freshTimers = new Map();
   let districtNames = new Map();
-  let next = null;
-  let loadController = null;
   let sound = soundWanted();
 
   const count = h("span", { id: "alert-count", class: "result-count", "aria-live": "polite" });
@@ -288,34 +286,26 @@ export function mount(outlet, { query, signal }) {
     formHost.hidden = true;
   }
 
-  async function load({ append = false } = {}) {
-    loadController?.abort();
-    loadController = new AbortController();
-    page.setAttribute("aria-busy", "true");
-    try {
-      const result = await fetchPage("/api/alerts", {
-        query: { status: statusesOf(view) || undefined, limit: PAGE_SIZE },
-        before: append ? next : null,
-        signal: AbortSignal.any([signal, loadController.signal]),
-      });
+  const load = pagedLoader("/api/alerts", {
+    signal,
+    busy: page,
+    more,
+    query: () => ({ status: statusesOf(view) || undefined, limit: PAGE_SIZE }),
+    onPage(items, { append }) {
       if (!append) {
         alerts.clear();
         body.replaceChildren();
         rows.clear();
       }
-      for (const alert of result.items) alerts.set(alert.id, alert);
-      next = result.next;
-      more.hidden = !next;
+      for (const alert of items) alerts.set(alert.id, alert);
       draw();
       updated.textContent = `Updated ${formatTime(new Date())}`;
-    } catch (error) {
-      if (isQuiet(error)) return;
+    },
+    onError(error) {
       if (error instanceof NetworkError && alerts.size) return; // the banner says it
       replaceChildren(tableHost, errorState(error, () => load()));
-    } finally {
-      page.removeAttribute("aria-busy");
-    }
-  }
+    },
+  });
 
   openButton.addEventListener("click", async () => {
     formHost.hidden = false;
@@ -425,7 +415,6 @@ export function mount(outlet, { query, signal }) {
     });
 
   return () => {
-    loadController?.abort();
     clearInterval(ageTimer);
     for (const timer of freshTimers.values()) clearTimeout(timer);
     connection.removeEventListener("restored", onRestored);

@@ -6,7 +6,7 @@ import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatAgo, formatCount, formatDateTime, formatTime } from "../format.js";
-import { fetchPage, loadIncidentTypes, loadPoliceUnits } from "../ops-data.js";
+import { loadIncidentTypes, loadPoliceUnits, pagedLoader } from "../ops-data.js";
 import { subscribeWhile } from "../ops-feed.js";
 import { opsBadge, priorityChip, reasonForm, segmentedFilter } from "../ops-ui.js";
 import { INCIDENT_STATUSES, OPEN_INCIDENT_STATUSES, byUrgency, transitionsFrom } from "../ops-words.js";
@@ -52,8 +52,6 @@ export function mount(outlet, { query, signal }) {
   const rows = new Map();
   const freshTimers = new Map();
   let names = { type: new Map(), district: new Map(), unit: new Map() };
-  let next = null;
-  let loadController = null;
 
   const count = h("span", { id: "incident-count", class: "result-count", "aria-live": "polite" });
   const updated = h("span", { id: "incidents-updated", class: "muted updated" });
@@ -225,34 +223,26 @@ export function mount(outlet, { query, signal }) {
     draw();
   }
 
-  async function load({ append = false } = {}) {
-    loadController?.abort();
-    loadController = new AbortController();
-    page.setAttribute("aria-busy", "true");
-    try {
-      const result = await fetchPage("/api/incidents", {
-        query: { status: statusesOf(view) || undefined, limit: PAGE_SIZE },
-        before: append ? next : null,
-        signal: AbortSignal.any([signal, loadController.signal]),
-      });
+  const load = pagedLoader("/api/incidents", {
+    signal,
+    busy: page,
+    more,
+    query: () => ({ status: statusesOf(view) || undefined, limit: PAGE_SIZE }),
+    onPage(items, { append }) {
       if (!append) {
         incidents.clear();
         rows.clear();
         body.replaceChildren();
       }
-      for (const incident of result.items) incidents.set(incident.id, incident);
-      next = result.next;
-      more.hidden = !next;
+      for (const incident of items) incidents.set(incident.id, incident);
       draw();
       updated.textContent = `Updated ${formatTime(new Date())}`;
-    } catch (error) {
-      if (isQuiet(error)) return;
+    },
+    onError(error) {
       if (error instanceof NetworkError && incidents.size) return;
       replaceChildren(tableHost, errorState(error, () => load()));
-    } finally {
-      page.removeAttribute("aria-busy");
-    }
-  }
+    },
+  });
 
   body.addEventListener("click", (event) => {
     if (event.target.closest("a, button, form") || window.getSelection()?.toString()) return;
@@ -282,7 +272,6 @@ export function mount(outlet, { query, signal }) {
     });
 
   return () => {
-    loadController?.abort();
     clearInterval(ageTimer);
     for (const timer of freshTimers.values()) clearTimeout(timer);
     connection.removeEventListener("restored", onRestored);
