@@ -25,6 +25,11 @@ class Subscription(Protocol):
     """Messages lost because this subscriber fell too far behind (a backend that never drops
     keeps 0). Consumers that must not miss anything silently watch it."""
 
+    @property
+    def pending(self) -> int:
+        """Messages received and not yet handled (0 for backends that hand over at once)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -25,6 +25,10 @@ class _Subscriber:
         self._thread = threading.Thread(target=self._deliver, name=f"bus:{pattern}", daemon=True)
         self._thread.start()
 
+    @property
+    def pending(self) -> int:
+        return self._pending.qsize()
+
     def offer(self, message: Message) -> None:
         try:
             self._pending.put_nowait(message)

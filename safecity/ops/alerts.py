@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from safecity.audit.log import hold_key_lock
+from safecity.audit.log import hold_append_lock, hold_key_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Scope
@@ -161,6 +161,9 @@ def raise_alert(
         last_at=now,
         created_by_id=created_by.id if created_by else None,
     )
+    # The audit row below takes the log's lock anyway; taking it before grouping locks a peer
+    # alert keeps one lock order with opening an incident (log lock, then its alerts' rows).
+    hold_append_lock(session)
     session.add(alert)
     session.flush()
     _join_area_group(session, alert, grouping, now)

@@ -255,6 +255,7 @@ class FeedHub:
         self._lock = threading.Lock()
         self._subscription: Subscription | None = None
         self._dropped_seen = 0
+        self._catching_up = False
 
     def start(self) -> None:
         self._subscription = self._bus.subscribe(FEED_PATTERN, self._on_message)
@@ -269,7 +270,8 @@ class FeedHub:
         return len(self._clients)
 
     def _on_message(self, message: Message) -> None:
-        self._resync_after_drops()
+        if self._catching_up_after_drops():
+            return
         name = message.topic.removeprefix(TOPIC_PREFIX)
         if not name or "/" in name:
             log.warning("ignoring feed message on %s: one level after ops/feed/", message.topic)
@@ -300,23 +302,36 @@ class FeedHub:
             if frame is not None:
                 client.offer(frame)
 
-    def _resync_after_drops(self) -> None:
-        """The bus dropped feed messages (this hub fell behind): every console has a gap it
-        cannot know about, so all of them refetch, and ids from before cannot be replayed."""
-        dropped = self._subscription.dropped if self._subscription is not None else 0
-        if dropped <= self._dropped_seen:
-            return
-        log.warning(
-            "the live feed lost %d messages: telling every console to refetch",
-            dropped - self._dropped_seen,
-        )
-        self._dropped_seen = dropped
-        with self._lock:
-            self._history.clear()
-            self._seq += 1  # a console back with any earlier id is past a gap: resync
-            clients = list(self._clients)
-        for client in clients:
-            client.offer(_frame("resync", None, '{"reason": "feed overloaded"}'))
+    def _catching_up_after_drops(self) -> bool:
+        """True while this hub works off a backlog from which the bus dropped messages.
+
+        Every console then has a gap it cannot know about. The backlog's messages are older
+        than what a console would refetch now, so none is forwarded; once it is worked off,
+        every console is told to ``resync`` (refetch), and ids from before the gap cannot be
+        replayed.
+        """
+        subscription = self._subscription
+        if subscription is None:
+            return False
+        if subscription.dropped > self._dropped_seen:
+            log.warning(
+                "the live feed lost %d messages: consoles will refetch",
+                subscription.dropped - self._dropped_seen,
+            )
+            self._dropped_seen = subscription.dropped
+            with self._lock:
+                self._history.clear()
+                self._seq += 1  # a console back with any earlier id is past a gap: resync
+            self._catching_up = True
+        if not self._catching_up:
+            return False
+        if subscription.pending == 0:
+            self._catching_up = False
+            with self._lock:
+                clients = list(self._clients)
+            for client in clients:
+                client.offer(_frame("resync", None, '{"reason": "feed overloaded"}'))
+        return True
 
     def connect(self, audience: Audience, last_event_id: str | None) -> FeedClient:
         """Register a console. Its queue starts with what it missed since ``last_event_id``,

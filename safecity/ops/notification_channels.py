@@ -143,7 +143,10 @@ class WebhookChannel:
     def _connection(
         self, parts: urllib.parse.SplitResult, cutoff: _Cutoff
     ) -> http.client.HTTPConnection:
-        host, port = parts.hostname or "", parts.port  # the settings check the URL's form
+        # The settings check the URL's form. Always a port: given None, http.client would
+        # split a bare IPv6 host ("::1") at its last colon.
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         connection = (
             http.client.HTTPSConnection(host, port, timeout=self._timeout, context=self._tls)
             if parts.scheme == "https"

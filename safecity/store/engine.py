@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -11,7 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+BUSY_TIMEOUT_SECONDS = 10.0
+"""How long a SQLite writer waits for the write lock before "database is locked"."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -20,7 +25,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000:.0f}")
     cursor.close()
 
 
@@ -56,7 +61,7 @@ class Database:
         self.engine.dispose()
 
 
-_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, _WriterTurn] = weakref.WeakKeyDictionary()
 _WRITER_TURNS_GUARD = threading.Lock()
 _HOLDS_TURN = "safecity.sqlite_writer_turn"
 
@@ -81,8 +86,8 @@ def take_sqlite_writer_turn(session: Session) -> None:
     if raw is None or getattr(raw, "in_transaction", False):
         return
     with _WRITER_TURNS_GUARD:
-        turn = _WRITER_TURNS.setdefault(engine, threading.Lock())
-    turn.acquire()
+        turn = _WRITER_TURNS.setdefault(engine, _WriterTurn())
+    turn.take()
     session.info[_HOLDS_TURN] = turn
     if not event.contains(session, "after_transaction_end", _end_turn):
         event.listen(session, "after_transaction_end", _end_turn)
@@ -93,4 +98,30 @@ def _end_turn(session: Session, transaction: SessionTransaction) -> None:
         return
     turn = session.info.pop(_HOLDS_TURN, None)
     if turn is not None:
-        turn.release()
+        turn.give_back()
+
+
+class _WriterTurn:
+    """One process's queue of SQLite writers. Waits as long as SQLite itself would
+    (``BUSY_TIMEOUT_SECONDS``), then fails as SQLite does, "database is locked"; a thread
+    asking again while one of its own sessions holds the turn fails at once, since it would
+    wait for itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def take(self) -> None:
+        if self._holder == threading.get_ident():
+            raise _locked("this thread's other session holds the write turn")
+        if not self._lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise _locked(f"waited {BUSY_TIMEOUT_SECONDS:g} s for this process's write turn")
+        self._holder = threading.get_ident()
+
+    def give_back(self) -> None:
+        self._holder = None
+        self._lock.release()
+
+
+def _locked(why: str) -> OperationalError:
+    return OperationalError(why, None, sqlite3.OperationalError(f"database is locked ({why})"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from safecity.audit.log import record, verify
@@ -83,3 +84,18 @@ def test_the_turn_ends_with_a_rollback_too(sqlite_database: Database) -> None:
 
     threading.Thread(target=writer).start()
     assert done.wait(5)
+
+
+def test_a_thread_that_would_wait_for_itself_fails_at_once(sqlite_database: Database) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    with sqlite_database.session() as first:
+        record(first, action="test.outer", actor="a")
+        started = time.monotonic()
+        with (
+            pytest.raises(OperationalError, match="database is locked"),
+            sqlite_database.session() as second,
+        ):
+            record(second, action="test.inner", actor="a")
+        assert time.monotonic() - started < 1
+    assert verify(sqlite_database).intact

@@ -90,21 +90,23 @@ export function pagedLoader(path, { signal, busy, more, query, onPage, onError }
   let next = null;
   return async function load({ append = false } = {}) {
     controller?.abort();
-    controller = new AbortController();
+    const mine = new AbortController();
+    controller = mine;
     busy.setAttribute("aria-busy", "true");
     try {
       const result = await fetchPage(path, {
         query: query(),
         before: append ? next : null,
-        signal: AbortSignal.any([signal, controller.signal]),
+        signal: AbortSignal.any([signal, mine.signal]),
       });
+      if (controller !== mine) return; // a newer load replaced this one: its answer is stale
       next = result.next;
       more.hidden = !next;
       onPage(result.items, { append });
     } catch (error) {
-      if (!isQuiet(error)) onError(error);
+      if (controller === mine && !isQuiet(error)) onError(error);
     } finally {
-      busy.removeAttribute("aria-busy");
+      if (controller === mine) busy.removeAttribute("aria-busy");
     }
   };
 }
