@@ -1,4 +1,5 @@
-"""The catalogue of incident types: standard code, name, default priority and SOP checklist.
+"""The catalogue of incident types: standard code, name, default priority, SOP checklist and
+the crime register kind it counts as.
 
 Pure: no database. Priority 1 is the most urgent, 4 the least.
 """
@@ -6,6 +7,8 @@ Pure: no database. Priority 1 is the most urgent, 4 the least.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from safecity.insights.models import CrimeKind
 
 HIGHEST_PRIORITY = 1
 LOWEST_PRIORITY = 4
@@ -18,6 +21,12 @@ class IncidentType:
     default_priority: int
     sop: tuple[str, ...]
     """The standard operating procedure: steps the operator works through, in order."""
+
+    @property
+    def crime_kind(self) -> CrimeKind | None:
+        """The kind in the police crime register (and so in the crime statistics) that this
+        type of incident is counted as; None for incidents that are not crimes."""
+        return CRIME_KINDS.get(self.code)
 
 
 _COMMON_CLOSE = "Record the outcome and link the relevant clips"
@@ -142,6 +151,17 @@ CATALOGUE: dict[str, IncidentType] = {
         ),
     )
 }
+
+
+CRIME_KINDS: dict[str, CrimeKind] = {
+    "theft": CrimeKind.THEFT,
+    "assault": CrimeKind.ASSAULT,
+    "robbery": CrimeKind.ROBBERY,
+    "vandalism": CrimeKind.VANDALISM,
+    "public_disorder": CrimeKind.HOOLIGANISM,
+}
+"""Incident type → crime register kind. Traffic accidents, fires, missing persons, suspicious
+objects, medical emergencies and "other" are not counted as crimes by their type."""
 
 
 class UnknownIncidentType(LookupError):

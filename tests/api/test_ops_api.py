@@ -289,3 +289,11 @@ def test_alerts_by_id_for_an_incident_page(signed_in: SignIn, city: City) -> Non
     picked = client.get("/api/alerts", params=[("id", ids[0]), ("id", ids[2])])
     assert sorted(a["id"] for a in picked.json()) == [ids[0], ids[2]]
     assert signed_in("akimat-west").get("/api/alerts", params={"id": ids[0]}).json() == []
+
+
+def test_incident_types_with_their_sop_and_crime_kind(signed_in: SignIn) -> None:
+    types = {t["code"]: t for t in signed_in("operator").get("/api/incident-types").json()}
+    assert types["robbery"]["crime_kind"] == "robbery"
+    assert types["fire"]["crime_kind"] is None
+    assert types["assault"]["default_priority"] == 1
+    assert types["assault"]["sop"][0] == "Keep the scene on camera"

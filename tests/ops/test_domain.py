@@ -107,3 +107,19 @@ def test_a_missing_edge_names_the_allowed_ones() -> None:
         check_transition(S.NEW, S.CLOSED, Role.ADMIN, officer_of_assigned_unit=False, reason=None)
     assert caught.value.allowed == [S.DISPATCHED]
     assert "dispatched" in str(caught.value)
+
+
+def test_crimes_count_as_their_register_kind_and_the_rest_as_no_crime() -> None:
+    from safecity.insights.models import CrimeKind
+
+    kinds = {code: kind.crime_kind for code, kind in CATALOGUE.items()}
+    assert kinds["public_disorder"] is CrimeKind.HOOLIGANISM
+    assert kinds["theft"] is CrimeKind.THEFT
+    assert {code for code, kind in kinds.items() if kind is None} == {
+        "traffic_accident",
+        "fire",
+        "missing_person",
+        "suspicious_object",
+        "medical",
+        "other",
+    }
