@@ -39,6 +39,7 @@ from safecity.ops.attachment_models import IncidentAttachment
 from safecity.ops.lifecycle import IncidentStatus
 from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
 from safecity.store.base import utcnow
+from safecity.video.holds import MAX_REASON_LENGTH
 
 ATTACHMENTS_FOLDER = "attachments"
 PARTIAL_SUFFIX = ".partial"
@@ -47,7 +48,6 @@ SNIFF_BYTES = 16
 WRITE_BYTES = 64 * 1024
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
-MAX_REASON_LENGTH = 2000
 FALLBACK_NAME = "attachment"
 
 JPEG, PNG, PDF, TEXT, MP4 = "image/jpeg", "image/png", "application/pdf", "text/plain", "video/mp4"
@@ -297,12 +297,18 @@ def _check_open(incident: Incident, doing: str) -> None:
         raise Conflict(f"incident {incident.number} is closed; its record can no longer {doing}")
 
 
-def _clean_reason(reason: str | None) -> str:
+def clean_reason(
+    reason: str | None,
+    *,
+    missing: str = "say why (the reason is required)",
+    error: type[AttachmentError] = AttachmentError,
+) -> str:
+    """The stripped reason for withdrawing evidence; ``error(missing)`` when there is none."""
     reason = (reason or "").strip()
     if not reason:
-        raise AttachmentError("say why (the reason is required)")
+        raise error(missing)
     if len(reason) > MAX_REASON_LENGTH:
-        raise AttachmentError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+        raise error(f"the reason is longer than {MAX_REASON_LENGTH} characters")
     return reason
 
 
@@ -432,7 +438,7 @@ def delete_attachment(
     if actor.role is not Role.ADMIN and attachment.uploaded_by_id != actor.id:
         raise NotAllowed("only whoever attached the file, or an administrator, may delete it")
     _check_open(incident, "change")
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     now = utcnow()
     done = session.scalar(
         update(IncidentAttachment)

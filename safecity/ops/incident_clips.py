@@ -20,14 +20,13 @@ from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.city.models import Camera
 from safecity.ops.attachment_models import IncidentClip
-from safecity.ops.attachments import AttachmentError, Conflict, evidence_event
+from safecity.ops.attachments import AttachmentError, Conflict, clean_reason, evidence_event
 from safecity.ops.lifecycle import IncidentStatus
 from safecity.ops.models import Incident
 from safecity.store.base import utcnow
 from safecity.video.clips import GAP_TOLERANCE, ClipError, check_range, segments_in_range
 from safecity.video.clips import recording_gaps as gaps_between
 from safecity.video.holds import (
-    MAX_REASON_LENGTH,
     HoldAlreadyReleased,
     HoldError,
     place_hold,
@@ -195,11 +194,9 @@ def unlink_clip(
             f"incident {incident.number} is closed; its clips stay linked (an administrator "
             "releases their holds through the holds API)"
         )
-    reason = (reason or "").strip()
-    if not reason:
-        raise ClipLinkError("say why the clip is unlinked (the reason is required)")
-    if len(reason) > MAX_REASON_LENGTH:
-        raise ClipLinkError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    reason = clean_reason(
+        reason, missing="say why the clip is unlinked (the reason is required)", error=ClipLinkError
+    )
     now = utcnow()
     done = session.scalar(
         update(IncidentClip)
