@@ -12,7 +12,7 @@ import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -27,6 +27,7 @@ from playwright.sync_api import (
     Page,
     Request,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 from shapely.geometry import Point, shape
@@ -447,9 +448,24 @@ class Watched:
     base_url: str
     foreign_requests: list[str]
     problems: list[str]
+    api_in_flight: set[Request] = field(default_factory=set)
 
     def goto(self, hash_route: str = "") -> None:
         self.page.goto(f"{self.base_url}/{hash_route}")
+
+    def settle(self, quiet_ms: int = 300, timeout_ms: int = 15_000) -> None:
+        """Wait until the live feed is open and no API call (the feed's stream aside) has been
+        in flight for ``quiet_ms``: the calls a screen makes by itself after sign-in (say the
+        alert count on the feed opening) are done, so a test's next step races none of them."""
+        expect(self.page.locator("#feed-state")).to_have_attribute("data-state", "live")
+        waited = quiet = 0
+        while quiet < quiet_ms:
+            if waited > timeout_ms:
+                pending = sorted(request.url for request in self.api_in_flight)
+                raise AssertionError(f"API calls still in flight after {timeout_ms} ms: {pending}")
+            self.page.wait_for_timeout(50)
+            waited += 50
+            quiet = quiet + 50 if not self.api_in_flight else 0
 
 
 @contextmanager
@@ -467,12 +483,19 @@ def watched_console(browser: Browser, base_url: str, **context: Any) -> Iterator
     def on_request(request: Request) -> None:
         if not request.url.startswith(own):
             watched.foreign_requests.append(request.url)
+        elif "/api/" in request.url and "/api/ops/feed" not in request.url:
+            watched.api_in_flight.add(request)
+
+    def on_request_done(request: Request) -> None:
+        watched.api_in_flight.discard(request)
 
     def on_console(message: ConsoleMessage) -> None:
         if "Content Security Policy" in message.text or "Uncaught" in message.text:
             watched.problems.append(message.text)
 
     page.on("request", on_request)
+    page.on("requestfinished", on_request_done)
+    page.on("requestfailed", on_request_done)
     page.on("console", on_console)
     page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
     yield watched
