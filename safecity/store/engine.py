@@ -61,7 +61,7 @@ class Database:
         self.engine.dispose()
 
 
-_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, _WriterTurn] = weakref.WeakKeyDictionary()
+_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _WRITER_TURNS_GUARD = threading.Lock()
 _HOLDS_TURN = "safecity.sqlite_writer_turn"
 
@@ -76,6 +76,12 @@ def take_sqlite_writer_turn(session: Session) -> None:
     previous one commits. A session already inside a write transaction does not queue: it
     holds SQLite's lock already, and making it wait here could deadlock with a queued writer.
     The turn ends with the session's transaction. No-op on other databases.
+
+    A writer waits as long as SQLite itself would (``BUSY_TIMEOUT_SECONDS``), then fails as
+    SQLite does, "database is locked". The turn belongs to a session, not a thread: FastAPI
+    runs a request's endpoint and its session's commit as separate thread-pool calls, so a
+    pool thread may start the next request while its previous request's session still holds
+    the turn and is about to commit on another thread. Such a thread must wait like any other.
     """
     engine = session.get_bind()
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
@@ -86,8 +92,10 @@ def take_sqlite_writer_turn(session: Session) -> None:
     if raw is None or getattr(raw, "in_transaction", False):
         return
     with _WRITER_TURNS_GUARD:
-        turn = _WRITER_TURNS.setdefault(engine, _WriterTurn())
-    turn.take()
+        turn = _WRITER_TURNS.setdefault(engine, threading.Lock())
+    if not turn.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+        why = f"waited {BUSY_TIMEOUT_SECONDS:g} s for this process's write turn"
+        raise OperationalError(why, None, sqlite3.OperationalError(f"database is locked ({why})"))
     session.info[_HOLDS_TURN] = turn
     if not event.contains(session, "after_transaction_end", _end_turn):
         event.listen(session, "after_transaction_end", _end_turn)
@@ -98,30 +106,4 @@ def _end_turn(session: Session, transaction: SessionTransaction) -> None:
         return
     turn = session.info.pop(_HOLDS_TURN, None)
     if turn is not None:
-        turn.give_back()
-
-
-class _WriterTurn:
-    """One process's queue of SQLite writers. Waits as long as SQLite itself would
-    (``BUSY_TIMEOUT_SECONDS``), then fails as SQLite does, "database is locked"; a thread
-    asking again while one of its own sessions holds the turn fails at once, since it would
-    wait for itself."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holder: int | None = None
-
-    def take(self) -> None:
-        if self._holder == threading.get_ident():
-            raise _locked("this thread's other session holds the write turn")
-        if not self._lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
-            raise _locked(f"waited {BUSY_TIMEOUT_SECONDS:g} s for this process's write turn")
-        self._holder = threading.get_ident()
-
-    def give_back(self) -> None:
-        self._holder = None
-        self._lock.release()
-
-
-def _locked(why: str) -> OperationalError:
-    return OperationalError(why, None, sqlite3.OperationalError(f"database is locked ({why})"))
+        turn.release()

@@ -8,10 +8,12 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from safecity.audit.log import record, verify
 from safecity.audit.models import AuditEntry
 from safecity.city.models import District
+from safecity.store import engine as engine_module
 from safecity.store.engine import Database, take_sqlite_writer_turn
 from tests import factories as f
 
@@ -86,16 +88,58 @@ def test_the_turn_ends_with_a_rollback_too(sqlite_database: Database) -> None:
     assert done.wait(5)
 
 
-def test_a_thread_that_would_wait_for_itself_fails_at_once(sqlite_database: Database) -> None:
-    from sqlalchemy.exc import OperationalError
+def test_a_thread_waits_for_its_earlier_session_to_commit_on_another_thread(
+    sqlite_database: Database,
+) -> None:
+    """FastAPI runs an endpoint and its session's commit as separate thread-pool calls: a pool
+    thread may take the next request while its previous one still holds the turn and commits
+    elsewhere. That thread waits for the turn like any other instead of failing."""
+    earlier = sqlite_database.sessions()
+    record(earlier, action="test.earlier", actor="a")  # holds the turn, not yet committed
 
-    with sqlite_database.session() as first:
-        record(first, action="test.outer", actor="a")
+    def commit_elsewhere() -> None:
+        time.sleep(0.3)
+        earlier.commit()
+        earlier.close()
+
+    committer = threading.Thread(target=commit_elsewhere)
+    committer.start()
+    with sqlite_database.session() as later:
+        record(later, action="test.later", actor="a")
+    committer.join()
+    with sqlite_database.session() as session:
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    assert actions == ["test.earlier", "test.later"]
+    assert verify(sqlite_database).intact
+
+
+def test_a_writer_waits_no_longer_than_sqlite_would(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_SECONDS", 0.5)
+    holding = sqlite_database.sessions()
+    record(holding, action="test.holding", actor="a")
+    failed: list[BaseException] = []
+    waited: list[float] = []
+
+    def writer() -> None:
         started = time.monotonic()
-        with (
-            pytest.raises(OperationalError, match="database is locked"),
-            sqlite_database.session() as second,
-        ):
-            record(second, action="test.inner", actor="a")
-        assert time.monotonic() - started < 1
+        try:
+            with sqlite_database.session() as session:
+                record(session, action="test.waiting", actor="b")
+        except OperationalError as exc:
+            failed.append(exc)
+        waited.append(time.monotonic() - started)
+
+    other = threading.Thread(target=writer)
+    other.start()
+    other.join(10)
+    holding.commit()  # what was stored stays
+    holding.close()
+    assert len(failed) == 1
+    assert "database is locked" in str(failed[0])
+    assert 0.4 < waited[0] < 5
+    with sqlite_database.session() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert actions == ["test.holding"]
     assert verify(sqlite_database).intact
