@@ -3,6 +3,7 @@ scoping (404), roles (403) and lifecycle refusals (409)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -297,3 +298,44 @@ def test_incident_types_with_their_sop_and_crime_kind(signed_in: SignIn) -> None
     assert types["fire"]["crime_kind"] is None
     assert types["assault"]["default_priority"] == 1
     assert types["assault"]["sop"][0] == "Keep the scene on camera"
+
+
+def test_alerts_posted_at_once_by_many_clients_all_land(
+    signed_in: SignIn, city: City, database: Database
+) -> None:
+    """The app runs an endpoint and its session's commit as separate thread-pool calls, so a
+    pool thread may take the next request while the last one it served still holds the write
+    lock: every request must wait its turn, none may be refused for it."""
+    client = signed_in("operator")
+    senders, each = 8, 15
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def send(sender: int) -> None:
+        try:
+            for n in range(each):
+                response = client.post(
+                    "/api/alerts",
+                    json={
+                        "kind": f"test_{sender}_{n}",
+                        "title": "Burst",
+                        "camera_id": city.street_east_id,
+                    },
+                )
+                statuses.append(response.status_code)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(sender,)) for sender in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    assert statuses == [201] * (senders * each)
+    with database.session() as s:
+        raised = s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "alert.raise")
+        )
+    assert raised == senders * each
+    assert verify(database).intact
