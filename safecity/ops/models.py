@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safecity.city.models import Camera
@@ -82,6 +82,12 @@ class Incident(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
+    __table_args__ = (
+        # Folding reads the latest alert of a key, grouping the recent alerts of a kind: both
+        # a short range of last_at under an equality, whatever the size of the table.
+        Index("ix_alerts_dedup_key_last_at", "dedup_key", "last_at"),
+        Index("ix_alerts_kind_last_at", "kind", "last_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[AlertSource] = mapped_column(str_enum(AlertSource, "alert_source"))
@@ -101,7 +107,7 @@ class Alert(Base):
     status: Mapped[AlertStatus] = mapped_column(
         str_enum(AlertStatus, "alert_status"), default=AlertStatus.NEW, index=True
     )
-    dedup_key: Mapped[str] = mapped_column(String(200), index=True)
+    dedup_key: Mapped[str] = mapped_column(String(200))
     count: Mapped[int] = mapped_column(Integer, default=1, doc="Repeats folded into this alert.")
     first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
