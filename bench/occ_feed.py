@@ -776,6 +776,11 @@ def run(
         failures.append(f"{len(ended)} streams dropped ({ended[0]})")
     if baseline.errors or loaded.errors:
         failures.append(f"{baseline.errors + loaded.errors} POSTs refused or failed")
+    # Latency counts from each POST's send, so a server too slow for the rate shows as sends
+    # falling behind their schedule rather than as latency: that is a miss too.
+    behind = max(baseline.late_max, loaded.late_max)
+    if behind > GOAL_SECONDS:
+        failures.append(f"the server did not keep up with the rate (sends {ms(behind)} behind)")
     if failures:
         console.print("[red]FAIL:[/red] " + "; ".join(failures))
         return 1

@@ -1,18 +1,18 @@
-"""The FastAPI application: API routers plus the console, with security headers and metrics."""
+"""The FastAPI application: API routers plus the console, with security headers and metrics
+(``safecity/api/headers.py``)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import Histogram
 
 from safecity import __version__
 from safecity.api import system
+from safecity.api.headers import SecurityHeadersAndMetrics
 from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
 from safecity.bus import Bus, InProcessBus
@@ -35,17 +35,6 @@ from safecity.video import evidence_api, holds_api, live_api, playback_api
 from safecity.video.live import LiveFeeds
 from safecity.video.snapshots import SnapshotProvider
 from safecity.web import STATIC_DIR
-
-REQUEST_SECONDS = Histogram(
-    "safecity_http_request_seconds", "Time to answer an HTTP request", ["method", "route", "status"]
-)
-
-# The console loads nothing from outside: scripts, styles and images come from this server.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'self'"
-)
 
 
 def create_app(
@@ -108,24 +97,7 @@ def create_app(
     app.include_router(rules_api.router)
     app.include_router(analytics_api.router)
 
-    @app.middleware("http")
-    async def headers_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUEST_SECONDS.labels(
-            request.method, getattr(route, "path", "unmatched"), str(response.status_code)
-        ).observe(time.perf_counter() - started)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if request.url.path.startswith("/static/"):
-            # Revalidate (a cheap 304) so that after an upgrade no browser mixes old and new
-            # console modules.
-            response.headers.setdefault("Cache-Control", "no-cache")
-        return response
+    app.add_middleware(SecurityHeadersAndMetrics)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

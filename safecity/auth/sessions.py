@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from safecity.auth.models import LoginSession, User
 from safecity.auth.passwords import verify_password
@@ -38,7 +38,11 @@ def open_session(session: Session, user: User, lifetime: timedelta) -> tuple[str
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    login = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    login = session.scalar(
+        select(LoginSession)
+        .options(joinedload(LoginSession.user))  # every request asks: one query, not two
+        .where(LoginSession.token_hash == _digest(token))
+    )
     if login is None or login.expires_at <= utcnow() or not login.user.is_active:
         return None
     return login.user

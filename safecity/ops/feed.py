@@ -221,9 +221,18 @@ class FeedClient:
 
     def offer(self, frame: str) -> None:
         """Called on the bus thread."""
-        self.loop.call_soon_threadsafe(self._put, frame)
+        self.loop.call_soon_threadsafe(self.put, frame)
 
-    def _put(self, frame: str) -> None:
+    def take_ready(self, first: str, most: int = 100) -> str:
+        """``first`` and the frames queued behind it (up to ``most`` in all), as one chunk:
+        a console that fell behind catches up in a few writes instead of one per event."""
+        frames = [first]
+        while len(frames) < most and not self.queue.empty():
+            frames.append(self.queue.get_nowait())
+        return "".join(frames)
+
+    def put(self, frame: str) -> None:
+        """Called on the console's event loop."""
         if self.behind:
             return
         if self.queue.qsize() >= self.limit:
@@ -239,6 +248,11 @@ class FeedClient:
         """The console drained its resync: deliver live events again."""
         if self.behind and self.queue.empty():
             self.behind = False
+
+
+def _deliver(deliveries: list[tuple[FeedClient, str]]) -> None:
+    for client, frame in deliveries:
+        client.put(frame)
 
 
 class FeedHub:
@@ -297,10 +311,15 @@ class FeedHub:
             self._history.append(feed_event)
             clients = list(self._clients)
         FEED_EVENTS.labels(name).inc()
+        # One wake-up of each event loop per event, not one per console: the consoles of a
+        # process share uvicorn's loop.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[FeedClient, str]]] = {}
         for client in clients:
             frame = client.frame_for(feed_event)
             if frame is not None:
-                client.offer(frame)
+                by_loop.setdefault(client.loop, []).append((client, frame))
+        for loop, deliveries in by_loop.items():
+            loop.call_soon_threadsafe(_deliver, deliveries)
 
     def _catching_up_after_drops(self) -> bool:
         """True while this hub works off a backlog from which the bus dropped messages.

@@ -108,7 +108,8 @@ async def ops_feed(
             yield "retry: 2000\n" + hub.hello()
             while True:
                 try:
-                    frame = await asyncio.wait_for(client.queue.get(), KEEPALIVE_SECONDS)
+                    first = await asyncio.wait_for(client.queue.get(), KEEPALIVE_SECONDS)
+                    frame = client.take_ready(first)
                 except TimeoutError:
                     frame = ": keepalive\n\n"
                 client.next_frame_taken()
