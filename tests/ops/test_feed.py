@@ -135,6 +135,37 @@ def test_a_console_that_falls_behind_is_told_to_resync_then_gets_live_events_aga
     assert json.loads(frames[-1].rsplit("data: ", 1)[1]) == {"id": 99, "district_id": 1}
 
 
+def test_a_burst_reaches_every_console_in_order_and_goes_out_in_few_writes(
+    bus: InProcessBus,
+) -> None:
+    hub = FeedHub(bus)
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        west, unit = hub.connect(WEST, None), hub.connect(UNIT_7, None)
+        for number in range(150):
+            hub._on_message(
+                Message("ops/feed/alert", {"id": number, "district_id": 1 + number % 2})
+            )
+        await asyncio.sleep(0.05)  # the bus thread's hand-offs run on the loop
+        chunks = []
+        while not west.queue.empty():
+            chunks.append(west.take_ready(west.queue.get_nowait(), most=50))
+        officer = [unit.queue.get_nowait() for _ in range(unit.queue.qsize())]
+        hub.disconnect(west)
+        hub.disconnect(unit)
+        return chunks, officer
+
+    chunks, officer = asyncio.run(scenario())
+    assert len(chunks) == 2  # 75 frames for the west district: 50 in one write, then 25
+    ids = [
+        json.loads(line[6:])["id"] for line in "".join(chunks).splitlines() if line[:5] == "data:"
+    ]
+    assert ids == list(range(0, 150, 2))
+    assert [json.loads(frame.rsplit("data: ", 1)[1])["id"] for frame in officer] == list(
+        range(1, 150, 2)
+    )
+
+
 def test_replay_after_a_gap_is_exact_or_a_resync(bus: InProcessBus) -> None:
     hub = FeedHub(bus, history=5)
     for number in range(8):
