@@ -30,6 +30,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
 # scope="function" commits before the response is sent. With the default ("request") FastAPI
 # commits after sending, so a client could use a just-issued login token before it is stored.
+# The commit still runs as a thread-pool call of its own after the endpoint's: an endpoint that
+# holds a lock every writer waits for (the audit log's, e.g. raising an alert) commits itself,
+# since under load that extra hop can outlast the work, all of it with the lock held.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 

@@ -71,9 +71,7 @@ def post_event(
     except UnknownCamera as exc:
         EVENTS.labels(Outcome.UNKNOWN_CAMERA.value).inc()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-    # Commit here, not when the request's session closes: that is one more thread-pool hop
-    # away, and under load the hop can outlast the work, all of it holding the audit log's lock.
-    session.commit()
+    session.commit()  # frees the audit log's lock now (see DbSession)
     EVENTS.labels(outcome.value).inc()
     if outcome is not Outcome.RAISED:
         response.status_code = status.HTTP_200_OK

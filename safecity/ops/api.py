@@ -295,9 +295,7 @@ def create_alert(
         )
     except AlertError as exc:
         raise _unprocessable(exc) from exc
-    # Commit here, not when the request's session closes: that is one more thread-pool hop
-    # away, and under load the hop can outlast the work, all of it holding the audit log's lock.
-    session.commit()
+    session.commit()  # frees the audit log's lock now (see DbSession)
     return alert_out(alert, merged=not created)
 
 
@@ -387,9 +385,7 @@ def inbound_alert(
         )
     except AlertError as exc:
         raise _unprocessable(exc) from exc
-    # Commit here, not when the request's session closes: that is one more thread-pool hop
-    # away, and under load the hop can outlast the work, all of it holding the audit log's lock.
-    session.commit()
+    session.commit()  # frees the audit log's lock now (see DbSession)
     return alert_out(alert, merged=not created)
 
 
