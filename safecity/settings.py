@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 DEFAULT_CONFIG_FILE = Path("safecity.yaml")
 ENV_PREFIX = "SAFECITY_"
+LARGEST_ATTACHMENT_MB = 4096
+"""The most ``ops.attachments_max_mb`` may be set to."""
 
 
 class ConfigError(Exception):
@@ -130,6 +132,21 @@ class ApiSettings(_Section):
     )
     secure_cookies: bool = Field(
         default=False, description="Mark the session cookie Secure; turn on behind HTTPS."
+    )
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        title="Trusted origins",
+        description="Other origins (scheme://host[:port]) whose pages may send changes with a "
+        "signed-in browser, e.g. a console served from another host. Empty: only this "
+        "server's own pages (cross-site request forgery defence, docs/security.md).",
+    )
+    max_request_kib: int = Field(
+        default=1024,
+        ge=16,
+        le=64 * 1024,
+        title="Largest request body (KiB)",
+        description="A request body beyond this is refused (413) before it is read whole. "
+        "Incident attachments have their own limit (ops.attachments_max_mb).",
     )
 
 
@@ -276,7 +293,7 @@ class OpsSettings(_Section):
     attachments_max_mb: int = Field(
         default=25,
         ge=1,
-        le=4096,
+        le=LARGEST_ATTACHMENT_MB,
         title="Largest incident attachment (MiB)",
         description="An upload beyond this is refused (413) before more of it is stored.",
     )

@@ -11,8 +11,9 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from safecity import __version__
-from safecity.api import system
+from safecity.api import errors, system
 from safecity.api.headers import SecurityHeadersAndMetrics
+from safecity.api.origin import CrossOriginGuard
 from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
 from safecity.bus import Bus, InProcessBus
@@ -69,7 +70,9 @@ def create_app(
         version=__version__,
         description="City video surveillance operations: cameras, sites, districts, incidents.",
         lifespan=lifespan,
+        max_body_size=settings.api.max_request_kib * 1024,
     )
+    errors.install(app)
     app.state.bus = app_bus
     app.state.feed = feed
     app.state.settings = settings
@@ -97,6 +100,7 @@ def create_app(
     app.include_router(rules_api.router)
     app.include_router(analytics_api.router)
 
+    app.add_middleware(CrossOriginGuard, trusted_origins=settings.api.trusted_origins)
     app.add_middleware(SecurityHeadersAndMetrics)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

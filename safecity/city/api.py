@@ -15,6 +15,7 @@ from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS, REGISTRY_EDITORS, Scope
 from safecity.auth.scope import camera_condition, district_condition, site_condition
+from safecity.bounds import Id, Line, Offset
 from safecity.city.districts import stored_district_locator
 from safecity.city.models import (
     Camera,
@@ -119,12 +120,12 @@ def list_districts(session: DbSession, scope: CurrentScope) -> list[DistrictOut]
 
 def visible_cameras(
     scope: CurrentScope,
-    district_id: int | None = None,
-    site_id: int | None = None,
+    district_id: Id | None = None,
+    site_id: Id | None = None,
     site_kind: SiteKind | None = None,
     camera_status: Annotated[CameraStatus | None, Query(alias="status")] = None,
     health: CameraHealth | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Code, name or address")] = None,
+    q: Annotated[Line | None, Query(max_length=100, description="Code, name or address")] = None,
 ) -> Select[Camera]:
     """The cameras you may see, narrowed by the filters the list and the map share."""
     query = select(Camera).where(camera_condition(scope))
@@ -159,7 +160,7 @@ def list_cameras(
     scope: CurrentScope,
     cameras: VisibleCameras,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> CameraPage:
     total = session.scalar(select(func.count()).select_from(cameras.subquery())) or 0
     page = session.scalars(
@@ -209,7 +210,7 @@ def camera_points(session: DbSession, cameras: VisibleCameras) -> list[CameraPoi
 
 @router.get("/cameras/{camera_id}", response_model=CameraDetail)
 def camera_detail(
-    camera_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
+    camera_id: Id, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> CameraDetail:
     """One camera. Stream passwords are shown to registry editors only."""
     camera = visible_camera(session, scope, camera_id)
@@ -246,7 +247,7 @@ def _stream_health(
     dependencies=[Depends(require_role(*LIVE_VIEWERS))],
 )
 def camera_snapshot(
-    camera_id: int, request: Request, session: DbSession, scope: CurrentScope
+    camera_id: Id, request: Request, session: DbSession, scope: CurrentScope
 ) -> Response:
     camera = visible_camera(session, scope, camera_id)
     provider = _snapshots(request)
@@ -264,7 +265,7 @@ def camera_snapshot(
     dependencies=[Depends(require_role(*REGISTRY_EDITORS))],
 )
 def update_camera(
-    camera_id: int,
+    camera_id: Id,
     body: CameraUpdate,
     session: DbSession,
     user: CurrentUser,
@@ -321,11 +322,11 @@ def _audited_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str,
 def list_sites(
     session: DbSession,
     scope: CurrentScope,
-    district_id: int | None = None,
+    district_id: Id | None = None,
     kind: SiteKind | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[Line | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> SitePage:
     query = select(Site).where(site_condition(scope))
     if district_id is not None:
@@ -355,7 +356,7 @@ def list_sites(
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut)
-def site_detail(site_id: int, session: DbSession, scope: CurrentScope) -> SiteOut:
+def site_detail(site_id: Id, session: DbSession, scope: CurrentScope) -> SiteOut:
     site = session.scalar(select(Site).where(Site.id == site_id, site_condition(scope)))
     if site is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such site, or not yours to see")

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from safecity.bounds import Paragraph
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -17,7 +19,7 @@ class WatchWindow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1)
+    days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS), min_length=1, max_length=7)
     start: time = Field(description="Local time the window opens.")
     end: time = Field(description="Local time the window closes.")
 
@@ -46,7 +48,7 @@ class SiteTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: TaskKind
-    description: str = Field(min_length=1, max_length=500)
+    description: Paragraph = Field(min_length=1, max_length=500)
     during_schedule_only: bool = Field(
         default=True, description="Only inside the site's watch windows."
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from safecity.bounds import Id, Latitude, Line, Longitude
 from safecity.city.models import CameraHealth, CameraStatus, SiteKind
 from safecity.video.models import StreamStatus
 
@@ -119,15 +120,15 @@ class CameraUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    address: Line | None = Field(default=None, max_length=300)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     status: CameraStatus | None = None
-    site_id: int | None = None
-    vendor: str | None = Field(default=None, max_length=100)
-    model: str | None = Field(default=None, max_length=100)
-    firmware: str | None = Field(default=None, max_length=100)
+    site_id: Id | None = None
+    vendor: Line | None = Field(default=None, max_length=100)
+    model: Line | None = Field(default=None, max_length=100)
+    firmware: Line | None = Field(default=None, max_length=100)
 
     @model_validator(mode="after")
     def _required_fields_not_cleared(self) -> CameraUpdate:

@@ -6,11 +6,12 @@ from collections import Counter
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from safecity.api.deps import CurrentScope, DbSession
 from safecity.auth.scope import district_condition
+from safecity.bounds import Moment
 from safecity.city.models import District
 from safecity.insights.models import CrimeKind, CrimeRecord
 from safecity.settings import Settings
@@ -39,8 +40,8 @@ def crime_summary(
     scope: CurrentScope,
     group_by: Annotated[list[Grouping], Query()] = ["district"],  # noqa: B006
     public_only: bool = False,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
 ) -> CrimeSummary:
     """Counts of crime records in your districts; `public_only` keeps crimes in public places
     (the programme's headline figure). Quarters are calendar quarters in the city's time zone

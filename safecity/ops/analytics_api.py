@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field, ValidationError
 
 from safecity.api.deps import DbSession
+from safecity.api.errors import problems
+from safecity.bounds import Line
 from safecity.ops.analytics_intake import EVENTS, AnalyticsEvent, Outcome, UnknownCamera, take_event
 from safecity.ops.api import AlertOut, alert_out, signed_body
 from safecity.ops.grouping import AlertGrouping
@@ -22,7 +24,7 @@ router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 
 class AnalyticsEventIn(AnalyticsEvent):
-    camera: str = Field(min_length=1, max_length=64, description="The camera's code.")
+    camera: Line = Field(min_length=1, max_length=64, description="The camera's code.")
 
 
 class AnalyticsResult(BaseModel):
@@ -56,7 +58,7 @@ def post_event(
         EVENTS.labels(Outcome.MALFORMED.value).inc()
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=exc.errors(include_url=False, include_context=False, include_input=False),
+            detail=problems(exc.errors()),
         ) from exc
     settings = request.app.state.settings
     try:

@@ -32,11 +32,12 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from prometheus_client import Counter as PrometheusCounter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import exc as db_errors
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.bounds import Details, Line, Moment
 from safecity.bus import Bus, Message, Subscription
 from safecity.city.models import Camera
 from safecity.ops.alerts import Suppressed, raise_ruled_alert
@@ -69,18 +70,20 @@ class AnalyticsEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(
+    kind: Line = Field(
         min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", examples=["intrusion"]
     )
-    confidence: float = Field(ge=0, le=1, description="How sure the detector is, 0..1.")
-    at: AwareDatetime = Field(description="When it was seen (ISO 8601 with the zone).")
-    zone: str | None = Field(
+    confidence: float = Field(
+        ge=0, le=1, allow_inf_nan=False, description="How sure the detector is, 0..1."
+    )
+    at: Moment = Field(description="When it was seen (ISO 8601 with the zone).")
+    zone: Line | None = Field(
         default=None, min_length=1, max_length=100, description="The camera zone it was in."
     )
-    snapshot: str | None = Field(
+    snapshot: Line | None = Field(
         default=None, min_length=1, max_length=500, description="Reference to a still image."
     )
-    details: dict[str, Any] = Field(default_factory=dict, description="Anything else to keep.")
+    details: Details = Field(default_factory=dict, description="Anything else to keep.")
 
 
 class Outcome(enum.StrEnum):

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,8 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.api.errors import problems
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
+from safecity.bounds import Details, Id, Latitude, Line, Longitude, Moment, Paragraph
 from safecity.city.models import Camera
 from safecity.ops import inbound, paging, sla
 from safecity.ops import incidents as service
@@ -63,15 +64,15 @@ Priority = Annotated[int, Field(ge=HIGHEST_PRIORITY, le=LOWEST_PRIORITY)]
 class AlertIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(min_length=1, max_length=64)
-    title: str = Field(min_length=1, max_length=200)
+    kind: Line = Field(min_length=1, max_length=64)
+    title: Line = Field(min_length=1, max_length=200)
     priority: Priority | None = None
-    camera_id: int | None = None
-    site_id: int | None = None
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    details: dict[str, Any] = Field(default_factory=dict)
-    dedup_key: str | None = Field(default=None, max_length=200)
+    camera_id: Id | None = None
+    site_id: Id | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    details: Details = Field(default_factory=dict)
+    dedup_key: Line | None = Field(default=None, max_length=200)
 
 
 class InboundAlertIn(BaseModel):
@@ -79,14 +80,14 @@ class InboundAlertIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(min_length=1, max_length=64)
-    title: str = Field(min_length=1, max_length=200)
-    camera: str | None = Field(default=None, min_length=1, max_length=64)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    kind: Line = Field(min_length=1, max_length=64)
+    title: Line = Field(min_length=1, max_length=200)
+    camera: Line | None = Field(default=None, min_length=1, max_length=64)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     priority: Priority | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-    dedup_key: str | None = Field(default=None, min_length=1, max_length=120)
+    details: Details = Field(default_factory=dict)
+    dedup_key: Line | None = Field(default=None, min_length=1, max_length=120)
 
     @model_validator(mode="after")
     def _located(self) -> InboundAlertIn:
@@ -113,7 +114,7 @@ class AlertOut(BaseModel):
     last_at: datetime
     acknowledged_at: datetime | None
     incident_id: int | None
-    group_id: int | None = Field(
+    group_id: Id | None = Field(
         default=None, description="First alert of the same kind nearby; null: alone."
     )
     group_key: str | None = Field(default=None, description="Same for every alert of a group.")
@@ -123,21 +124,21 @@ class AlertOut(BaseModel):
 class IncidentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    alert_ids: list[int] = Field(default_factory=list, max_length=100)
-    type_code: str = Field(default="other", max_length=64)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    camera_ids: list[int] = Field(default_factory=list, max_length=100)
+    alert_ids: list[Id] = Field(default_factory=list, max_length=100)
+    type_code: Line = Field(default="other", max_length=64)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    camera_ids: list[Id] = Field(default_factory=list, max_length=100)
     priority: Priority | None = None
-    summary: str | None = Field(default=None, max_length=5000)
+    summary: Paragraph | None = Field(default=None, max_length=5000)
 
 
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: IncidentStatus
-    reason: str | None = Field(default=None, max_length=2000)
-    police_unit_id: int | None = Field(
+    reason: Paragraph | None = Field(default=None, max_length=2000)
+    police_unit_id: Id | None = Field(
         default=None, description="Dispatch to this unit instead of the routed one."
     )
 
@@ -145,14 +146,14 @@ class TransitionIn(BaseModel):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=5000)
+    text: Paragraph = Field(min_length=1, max_length=5000)
 
 
 class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: service.StepState
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Paragraph | None = Field(default=None, max_length=2000)
 
 
 class IncidentOut(BaseModel):
@@ -353,7 +354,7 @@ def inbound_alert(
     except ValidationError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=exc.errors(include_url=False, include_context=False, include_input=False),
+            detail=problems(exc.errors()),
         ) from exc
     camera_id: int | None = None
     if body.camera is not None:
@@ -396,11 +397,9 @@ def list_alerts(
     scope: CurrentScope,
     alert_status: Annotated[list[AlertStatus] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[
-        str | None, Query(description="The X-Next-Cursor of the previous page.")
-    ] = None,
+    before: paging.Cursor = None,
     alert_ids: Annotated[
-        list[int] | None,
+        list[Id] | None,
         Query(alias="id", max_length=500, description="Only these alerts (e.g. an incident's)."),
     ] = None,
 ) -> list[AlertOut]:
@@ -427,7 +426,7 @@ def list_alerts(
     dependencies=[Depends(require_role(*OCC))],
 )
 def acknowledge_alert(
-    alert_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
+    alert_id: Id, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> AlertOut:
     alert = _visible_alert(session, scope, alert_id)
     if not acknowledge(session, alert, user) and alert.status is not AlertStatus.ACKNOWLEDGED:
@@ -463,9 +462,7 @@ def list_incidents(
     scope: CurrentScope,
     incident_status: Annotated[list[IncidentStatus] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[
-        str | None, Query(description="The X-Next-Cursor of the previous page.")
-    ] = None,
+    before: paging.Cursor = None,
 ) -> list[IncidentOut]:
     """Incidents the caller may see, the most urgent and latest first; for a duty officer,
     their unit's queue. When more remain, X-Next-Cursor holds the next page's cursor."""
@@ -498,8 +495,8 @@ def incident_sla(
     session: DbSession,
     user: CurrentUser,
     scope: CurrentScope,
-    since: Annotated[AwareDatetime | None, Query(description="Opened at or after.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Opened before.")] = None,
+    since: Annotated[Moment | None, Query(description="Opened at or after.")] = None,
+    until: Annotated[Moment | None, Query(description="Opened before.")] = None,
 ) -> SlaOut:
     """P50/P90 seconds to acknowledge, dispatch, accept and arrive, over the incidents the
     caller may see that were opened in [since, until)."""
@@ -535,14 +532,14 @@ def incident_sla(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
 def get_incident(
-    incident_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope
+    incident_id: Id, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> IncidentDetailOut:
     return _incident_detail(session, _visible_incident(session, scope, user, incident_id))
 
 
 @router.post("/incidents/{incident_id}/transitions", response_model=IncidentDetailOut)
 def make_transition(
-    incident_id: int,
+    incident_id: Id,
     body: TransitionIn,
     session: DbSession,
     user: CurrentUser,
@@ -576,7 +573,7 @@ def make_transition(
     status_code=status.HTTP_201_CREATED,
 )
 def add_note(
-    incident_id: int, body: NoteIn, session: DbSession, user: CurrentUser, scope: CurrentScope
+    incident_id: Id, body: NoteIn, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> EventOut:
     incident = _visible_incident(session, scope, user, incident_id)
     if user.role not in (*OCC, Role.POLICE_DUTY_OFFICER):
@@ -595,7 +592,7 @@ def add_note(
     dependencies=[Depends(require_role(*OCC))],
 )
 def mark_sop_step(
-    incident_id: int,
+    incident_id: Id,
     step: int,
     body: StepIn,
     session: DbSession,

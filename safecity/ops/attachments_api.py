@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,7 @@ from safecity.api.deps import (
 )
 from safecity.auth.models import User
 from safecity.auth.roles import Scope
+from safecity.bounds import Id, Moment, Paragraph
 from safecity.city.api import visible_camera
 from safecity.city.models import Camera
 from safecity.ops import attachment_upload, incident_clips
@@ -42,7 +43,7 @@ from safecity.ops import attachments as service
 from safecity.ops.attachment_models import IncidentAttachment, IncidentClip
 from safecity.ops.incidents import incident_condition
 from safecity.ops.models import Incident
-from safecity.settings import Settings
+from safecity.settings import LARGEST_ATTACHMENT_MB, Settings
 from safecity.video.holds import HOLD_PLACERS, HOLD_RELEASERS, MAX_REASON_LENGTH
 from safecity.video.recorder import file_sha256
 
@@ -79,10 +80,10 @@ class AttachmentOut(BaseModel):
 class ClipIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    camera_id: int
-    start: AwareDatetime = Field(description="First moment of the clip, with its time zone.")
-    end: AwareDatetime = Field(description="Last moment; after the start, at most 24 h later.")
-    note: str | None = Field(default=None, max_length=incident_clips.MAX_NOTE_LENGTH)
+    camera_id: Id
+    start: Moment = Field(description="First moment of the clip, with its time zone.")
+    end: Moment = Field(description="Last moment; after the start, at most 24 h later.")
+    note: Paragraph | None = Field(default=None, max_length=incident_clips.MAX_NOTE_LENGTH)
 
 
 class Gap(BaseModel):
@@ -176,19 +177,19 @@ _HoldReleaser = Annotated[User, Depends(require_role(*HOLD_RELEASERS))]
 
 # The role is checked first (403), then the scope (404), like the rest of the ops API.
 def _materials_incident(
-    incident_id: int, session: DbSession, scope: CurrentScope, user: _OccOrOfficer
+    incident_id: Id, session: DbSession, scope: CurrentScope, user: _OccOrOfficer
 ) -> Incident:
     return _visible_incident(session, scope, user, incident_id)
 
 
 def _linking_incident(
-    incident_id: int, session: DbSession, scope: CurrentScope, user: _HoldPlacer
+    incident_id: Id, session: DbSession, scope: CurrentScope, user: _HoldPlacer
 ) -> Incident:
     return _visible_incident(session, scope, user, incident_id)
 
 
 def _unlinking_incident(
-    incident_id: int, session: DbSession, scope: CurrentScope, user: _HoldReleaser
+    incident_id: Id, session: DbSession, scope: CurrentScope, user: _HoldReleaser
 ) -> Incident:
     return _visible_incident(session, scope, user, incident_id)
 
@@ -196,7 +197,7 @@ def _unlinking_incident(
 MaterialsIncident = Annotated[Incident, Depends(_materials_incident)]
 LinkingIncident = Annotated[Incident, Depends(_linking_incident)]
 UnlinkingIncident = Annotated[Incident, Depends(_unlinking_incident)]
-Reason = Annotated[str, Query(min_length=1, max_length=MAX_REASON_LENGTH, description="Why.")]
+Reason = Annotated[Paragraph, Query(min_length=1, max_length=MAX_REASON_LENGTH, description="Why.")]
 
 _ERROR_STATUS: dict[type[service.AttachmentError], int] = {
     service.TooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
@@ -333,6 +334,9 @@ _UPLOAD_BODY: dict[str, Any] = {
     response_model=AttachmentOut,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_UPLOAD_BODY,
+    # The configured limit (ops.attachments_max_mb) is checked as the file streams in; this
+    # only lifts the API's small default for bodies (api.max_request_kib) to the most it may be.
+    max_body_size=LARGEST_ATTACHMENT_MB * MIB + attachment_upload.FORM_ALLOWANCE,
     responses={
         413: {"description": "Larger than ops.attachments_max_mb."},
         415: {"description": "Not a JPEG, PNG, PDF, plain text or MP4 (by content)."},
@@ -391,7 +395,7 @@ def _attachment(session: Session, incident: Incident, attachment_id: int) -> Inc
     },
 )
 def download_attachment(
-    attachment_id: int,
+    attachment_id: Id,
     incident: MaterialsIncident,
     request: Request,
     session: DbSession,
@@ -439,7 +443,7 @@ def _check_stored(path: Path, attachment: IncidentAttachment) -> None:
 
 @router.delete("/incidents/{incident_id}/attachments/{attachment_id}", response_model=AttachmentOut)
 def delete_attachment(
-    attachment_id: int,
+    attachment_id: Id,
     reason: Reason,
     incident: MaterialsIncident,
     request: Request,
@@ -499,7 +503,7 @@ def list_clips(incident: MaterialsIncident, session: DbSession) -> list[ClipOut]
 
 @router.delete("/incidents/{incident_id}/clips/{clip_id}", response_model=ClipOut)
 def unlink_clip(
-    clip_id: int,
+    clip_id: Id,
     reason: Reason,
     incident: UnlinkingIncident,
     request: Request,

@@ -215,7 +215,7 @@ def unlink_clip(
         when = clip.unlinked_at.isoformat() if clip.unlinked_at else "an earlier time"
         raise Conflict(f"clip {clip.id} was already unlinked by {clip.unlinked_by} at {when}")
     try:
-        release_hold(session, clip.hold_id, released_by=actor)
+        release_hold(session, clip.hold_id, released_by=actor, reason=reason)
         released_now = True
     except HoldAlreadyReleased:
         released_now = False

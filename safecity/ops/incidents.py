@@ -18,9 +18,9 @@ from safecity.audit.log import hold_append_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
-from safecity.city.models import Camera
+from safecity.city.models import Camera, PoliceUnit
 from safecity.ops.alerts import OPEN_STATUSES
-from safecity.ops.dispatch import district_at, route
+from safecity.ops.dispatch import NoUnit, district_at, route
 from safecity.ops.incident_types import incident_type, valid_priority
 from safecity.ops.lifecycle import IncidentStatus, check_transition
 from safecity.ops.models import Alert, AlertStatus, Incident, IncidentEvent, IncidentEventKind
@@ -233,6 +233,8 @@ def transition(
     )
     details: dict[str, object] = {"transition": made.name}
     if target is IncidentStatus.DISPATCHED:
+        if police_unit_id is not None and session.get(PoliceUnit, police_unit_id) is None:
+            raise NoUnit(f"no police unit {police_unit_id}")
         if police_unit_id is None:
             found = route(
                 session, incident.latitude, incident.longitude, district_id=incident.district_id

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from safecity.api.deps import CurrentUser, DbSession, require_role
 from safecity.auth.roles import Role
+from safecity.bounds import Id, Line
 from safecity.ops.notification_models import Notification, NotificationChannel, NotificationState
 from safecity.ops.notifications import NotificationError, retry_now
 
@@ -45,8 +46,8 @@ class NotificationOut(BaseModel):
 def list_notifications(
     session: DbSession,
     state: Annotated[list[NotificationState] | None, Query()] = None,
-    incident_id: int | None = None,
-    unit: Annotated[str | None, Query(max_length=64, description="Police unit code.")] = None,
+    incident_id: Id | None = None,
+    unit: Annotated[Line | None, Query(max_length=64, description="Police unit code.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
     """Notices, newest first: ``?state=pending`` shows what is waiting (``attempts`` and
@@ -64,7 +65,7 @@ def list_notifications(
 
 @router.post("/{notification_id}/retry", response_model=NotificationOut)
 def retry_notification(
-    notification_id: int, request: Request, session: DbSession, user: CurrentUser
+    notification_id: Id, request: Request, session: DbSession, user: CurrentUser
 ) -> NotificationOut:
     """Send a failed (or waiting) notice again now, with a fresh give-up period; 409 when it
     was delivered already."""

@@ -13,12 +13,17 @@ import base64
 import binascii
 import json
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import HTTPException, Response, status
+from fastapi import HTTPException, Query, Response, status
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from safecity.bounds import MAX_ID, moment_problem
+
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
+MAX_PRIORITY = 99
+"""Alert and incident priorities are 1 to 4; a cursor past this is not one of ours."""
 BAD_CURSOR = "bad cursor: pass back the X-Next-Cursor value of the previous page"
 
 
@@ -28,14 +33,22 @@ def encode(priority: int, at: datetime, row_id: int) -> str:
 
 
 def decode(cursor: str) -> tuple[int, datetime, int]:
-    """The (priority, time, id) a cursor names; 422 for anything else."""
+    """The (priority, time, id) a cursor names; 422 for anything else, a cursor whose values
+    no row could have (an id past 2^63, a year 9999 time) included."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         priority, at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         when = datetime.fromisoformat(at)
-        if not isinstance(priority, int) or not isinstance(row_id, int) or when.tzinfo is None:
+        if not (
+            type(priority) is int
+            and 0 <= priority <= MAX_PRIORITY
+            and type(row_id) is int
+            and 1 <= row_id <= MAX_ID
+            and when.tzinfo is not None
+            and moment_problem(when) is None
+        ):
             raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=BAD_CURSOR) from exc
     return priority, when, row_id
 
@@ -52,6 +65,12 @@ def after(
         priority > p,
         and_(priority == p, or_(at < t, and_(at == t, row_id < i))),
     )
+
+
+Cursor = Annotated[
+    str | None,
+    Query(max_length=200, description="The X-Next-Cursor of the previous page."),
+]
 
 
 def announce_next(response: Response, cursor: str | None) -> None:

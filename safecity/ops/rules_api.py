@@ -15,6 +15,7 @@ from safecity.api.deps import CurrentUser, DbSession, require_role
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Role
+from safecity.bounds import Id, Line
 from safecity.city.models import Camera, District, Site
 from safecity.city.schedule import WatchWindow
 from safecity.ops.incident_types import HIGHEST_PRIORITY, LOWEST_PRIORITY
@@ -43,20 +44,24 @@ _TARGETS: dict[RuleScope, type[Camera | Site | District]] = {
 class _RuleFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(
+    name: Line = Field(min_length=1, max_length=200)
+    kind: Line = Field(
         min_length=1,
         max_length=64,
         pattern=KIND_PATTERN,
         description='The event kind (e.g. "intrusion", "camera_unreachable"), or "*" for all.',
     )
     scope: RuleScope
-    target_id: int | None = Field(
+    target_id: Id | None = Field(
         default=None, description="The camera, site or district id; none for the city."
     )
     enabled: bool = True
     min_confidence: float = Field(
-        default=0.0, ge=0, le=1, description="Events less sure than this do not match."
+        default=0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Events less sure than this do not match.",
     )
     schedule: list[WatchWindow] = Field(
         default_factory=list, max_length=28, description="Weekly windows (city time); [] always."
@@ -80,12 +85,12 @@ class AlertRulePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    kind: str | None = Field(default=None, min_length=1, max_length=64, pattern=KIND_PATTERN)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    kind: Line | None = Field(default=None, min_length=1, max_length=64, pattern=KIND_PATTERN)
     scope: RuleScope | None = None
-    target_id: int | None = None
+    target_id: Id | None = None
     enabled: bool | None = None
-    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    min_confidence: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     schedule: list[WatchWindow] | None = Field(default=None, max_length=28)
     priority: RulePriority = None
 
@@ -147,7 +152,7 @@ def _record(
     request: Request,
     user: User,
     action: str,
-    rule_id: int,
+    rule_id: Id,
     **details: dict[str, Any] | None,
 ) -> None:
     audit(
@@ -190,13 +195,13 @@ def create_rule(
 
 
 @router.get("/{rule_id}", response_model=AlertRuleOut)
-def get_rule(rule_id: int, session: DbSession) -> AlertRuleOut:
+def get_rule(rule_id: Id, session: DbSession) -> AlertRuleOut:
     return _out(_rule(session, rule_id))
 
 
 @router.patch("/{rule_id}", response_model=AlertRuleOut)
 def update_rule(
-    rule_id: int, body: AlertRulePatch, session: DbSession, user: CurrentUser, request: Request
+    rule_id: Id, body: AlertRulePatch, session: DbSession, user: CurrentUser, request: Request
 ) -> AlertRuleOut:
     rule = _rule(session, rule_id)
     before = _audited(rule)
@@ -221,7 +226,7 @@ def update_rule(
 
 
 @router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_rule(rule_id: int, session: DbSession, user: CurrentUser, request: Request) -> Response:
+def delete_rule(rule_id: Id, session: DbSession, user: CurrentUser, request: Request) -> Response:
     rule = _rule(session, rule_id)
     before = _audited(rule)
     session.delete(rule)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from safecity.api.deps import CurrentUser, DbSession, require_role
 from safecity.auth.models import User
 from safecity.auth.roles import Role
+from safecity.bounds import Id, Paragraph
 from safecity.ops import escalation as escalations
 from safecity.ops import shifts as service
 from safecity.ops.models import Incident
@@ -36,7 +37,7 @@ ESCALATION_NOT_FOUND = "no such escalation"
 class ShiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    supervisor_id: int | None = Field(
+    supervisor_id: Id | None = Field(
         default=None, description="The supervising operator or admin; the caller when empty."
     )
 
@@ -44,7 +45,7 @@ class ShiftIn(BaseModel):
 class EndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(min_length=1, max_length=10_000, description="For the next shift.")
+    note: Paragraph = Field(min_length=1, max_length=10_000, description="For the next shift.")
 
 
 class OperatorOut(BaseModel):
@@ -215,12 +216,12 @@ def history(
 
 
 @router.get("/shifts/{shift_id}", response_model=ShiftDetailOut)
-def get_shift(shift_id: int, session: DbSession) -> ShiftDetailOut:
+def get_shift(shift_id: Id, session: DbSession) -> ShiftDetailOut:
     return _detail(session, _shift(session, shift_id))
 
 
 @router.post("/shifts/{shift_id}/join", response_model=ShiftDetailOut)
-def join(shift_id: int, session: DbSession, user: CurrentUser) -> ShiftDetailOut:
+def join(shift_id: Id, session: DbSession, user: CurrentUser) -> ShiftDetailOut:
     shift = _shift(session, shift_id)
     try:
         service.join_shift(session, shift, user)
@@ -230,7 +231,7 @@ def join(shift_id: int, session: DbSession, user: CurrentUser) -> ShiftDetailOut
 
 
 @router.post("/shifts/{shift_id}/leave", response_model=ShiftDetailOut)
-def leave(shift_id: int, session: DbSession, user: CurrentUser) -> ShiftDetailOut:
+def leave(shift_id: Id, session: DbSession, user: CurrentUser) -> ShiftDetailOut:
     shift = _shift(session, shift_id)
     try:
         service.leave_shift(session, shift, user)
@@ -240,7 +241,7 @@ def leave(shift_id: int, session: DbSession, user: CurrentUser) -> ShiftDetailOu
 
 
 @router.post("/shifts/{shift_id}/end", response_model=ShiftDetailOut)
-def end(shift_id: int, body: EndIn, session: DbSession, user: CurrentUser) -> ShiftDetailOut:
+def end(shift_id: Id, body: EndIn, session: DbSession, user: CurrentUser) -> ShiftDetailOut:
     """End the shift (its supervisor or an admin) with a handover note; the open alerts and
     incidents (counts, and the first 200 of each by priority) go in the handover and are
     carried over to the next shift."""
@@ -257,7 +258,7 @@ def end(shift_id: int, body: EndIn, session: DbSession, user: CurrentUser) -> Sh
 
 
 @router.post("/handovers/{handover_id}/acknowledge", response_model=HandoverOut)
-def acknowledge_handover(handover_id: int, session: DbSession, user: CurrentUser) -> HandoverOut:
+def acknowledge_handover(handover_id: Id, session: DbSession, user: CurrentUser) -> HandoverOut:
     """The incoming supervisor (or an admin) confirms the handover."""
     handover = session.get(Handover, handover_id)
     if handover is None:
@@ -302,7 +303,7 @@ def open_escalations(
 
 @router.post("/escalations/{escalation_id}/acknowledge", response_model=EscalationOut)
 def acknowledge_escalation(
-    escalation_id: int, session: DbSession, user: CurrentUser
+    escalation_id: Id, session: DbSession, user: CurrentUser
 ) -> EscalationOut:
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:

@@ -144,14 +144,15 @@ def plan_clip(
         except FileNotFoundError as exc:
             raise ClipError(f"segment {segment.path} is missing from the media folder") from exc
         except Fmp4Error as exc:
-            raise ClipError(f"segment {segment.path} cannot be read: {exc}") from exc
+            raise ClipError(f"segment {segment.path} cannot be read: {exc.problem}") from exc
     pieces, starts_at, ends_at = _pieces(media_root, segments, layouts, start, end)
     try:
         join = plan_join(pieces)
     except Fmp4Error as exc:
         raise ClipError(
             f"the recordings of camera {camera.code} in this range cannot be joined into one "
-            f"file ({exc}); export the parts on either side of that point separately"
+            f"file ({_in_media(exc, media_root)}); export the parts on either side of that "
+            "point separately"
         ) from exc
     return ClipPlan(
         camera_code=camera.code,
@@ -165,6 +166,16 @@ def plan_clip(
         gaps=tuple(recording_gaps(segments)),
         join=join,
     )
+
+
+def _in_media(error: Fmp4Error, media_root: Path) -> str:
+    """The error with its file named inside the media folder: answers and packages must not
+    reveal where the server keeps its recordings."""
+    where = Path(error.where)
+    shown = (
+        where.relative_to(media_root).as_posix() if where.is_relative_to(media_root) else where.name
+    )
+    return f"segment {shown}: {error.problem}"
 
 
 def export_clip(
@@ -183,7 +194,9 @@ def export_clip(
     try:
         result = plan.join.write(out)
     except Fmp4Error as exc:
-        raise ClipError(f"a segment changed while the clip was written: {exc}") from exc
+        raise ClipError(
+            f"a segment changed while the clip was written: {_in_media(exc, media_root)}"
+        ) from exc
     fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(ClipRange)}
     return Clip(**fields, bytes=result.size, sha256=file_sha256(out))
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.audit.log import record as audit
 from safecity.auth.roles import Scope
 from safecity.auth.scope import camera_condition
+from safecity.bounds import Id, Moment, Offset, Paragraph
 from safecity.city.api import visible_camera
 from safecity.city.models import Camera
 from safecity.settings import Settings
@@ -50,9 +51,9 @@ Exporters = [Depends(require_role(*EXPORTER_ROLES))]
 
 
 class EvidenceRequest(BaseModel):
-    start: AwareDatetime
-    end: AwareDatetime
-    reason: str = Field(
+    start: Moment
+    end: Moment
+    reason: Paragraph = Field(
         min_length=1,
         max_length=MAX_REASON_CHARS,
         description="Why: case or request number and what it is for. Goes into the package.",
@@ -153,7 +154,7 @@ def evidence_public_key(request: Request) -> PublicKeyOut:
     dependencies=Exporters,
 )
 def export_camera_evidence(
-    camera_id: int,
+    camera_id: Id,
     body: EvidenceRequest,
     request: Request,
     response: Response,
@@ -182,9 +183,9 @@ def export_camera_evidence(
 def list_evidence(
     session: DbSession,
     scope: CurrentScope,
-    camera_id: int | None = None,
+    camera_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> EvidencePage:
     """Exports of the cameras you may see, newest first."""
     query = _visible_exports(scope)
@@ -201,7 +202,7 @@ def list_evidence(
 
 
 @router.get("/evidence/{export_id}", response_model=EvidenceOut, dependencies=Exporters)
-def evidence_detail(export_id: int, session: DbSession, scope: CurrentScope) -> EvidenceOut:
+def evidence_detail(export_id: Id, session: DbSession, scope: CurrentScope) -> EvidenceOut:
     return _out(*_visible_export(session, scope, export_id))
 
 
@@ -212,7 +213,7 @@ def evidence_detail(export_id: int, session: DbSession, scope: CurrentScope) -> 
     dependencies=Exporters,
 )
 def download_evidence(
-    export_id: int, request: Request, session: DbSession, user: CurrentUser, scope: CurrentScope
+    export_id: Id, request: Request, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> FileResponse:
     """The package as a zip: the folder with the clip, the signed manifest and the key."""
     record, _code = _visible_export(session, scope, export_id)

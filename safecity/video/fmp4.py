@@ -79,7 +79,14 @@ _STREAM_CHUNK = 1 << 20
 
 class Fmp4Error(ValueError):
     """A file that is not a fragmented MP4 this module understands, or pieces that cannot be
-    joined by copying bytes. The message names the file and, for a bad box, its byte offset."""
+    joined by copying bytes. The message names the file and, for a bad box, its byte offset;
+    ``problem`` is the same without the file, for answers that must not reveal the server's
+    folders (the caller names the recording its own way)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -196,22 +203,23 @@ class _Box:
 def _decode_header(head: bytes, offset: int, limit: int, where: str) -> _Box:
     """The box whose header ``head`` starts at ``offset``; it must end by ``limit``."""
     if len(head) < 8:
-        raise Fmp4Error(f"{where}: truncated box header at byte {offset}")
+        raise Fmp4Error(where, f"truncated box header at byte {offset}")
     size, kind = struct.unpack_from(">I4s", head)
     header = 8
     if size == 1:
         if len(head) < 16:
-            raise Fmp4Error(f"{where}: truncated box header at byte {offset}")
+            raise Fmp4Error(where, f"truncated box header at byte {offset}")
         size, header = _U64.unpack_from(head, 8)[0], 16
     elif size == 0:  # "extends to the end of the file" (or of its container)
         size = limit - offset
     name = kind.decode("latin-1")
     if size < header:
-        raise Fmp4Error(f"{where}: box {name!r} at byte {offset} has an invalid size {size}")
+        raise Fmp4Error(where, f"box {name!r} at byte {offset} has an invalid size {size}")
     if offset + size > limit:
         raise Fmp4Error(
-            f"{where}: box {name!r} at byte {offset} needs {size} bytes but only "
-            f"{limit - offset} remain (truncated file?)"
+            where,
+            f"box {name!r} at byte {offset} needs {size} bytes but only "
+            f"{limit - offset} remain (truncated file?)",
         )
     return _Box(kind, offset, header, offset + size)
 
@@ -238,9 +246,7 @@ def _require(buf: bytes, parent: _Box, path: bytes, where: str, base: int) -> _B
         found = _child(buf, box, kind, where, base)
         if found is None:
             name = parent.type.decode("latin-1")
-            raise Fmp4Error(
-                f"{where}: no {path.decode()} in {name!r} at byte {parent.offset + base}"
-            )
+            raise Fmp4Error(where, f"no {path.decode()} in {name!r} at byte {parent.offset + base}")
         box = found
     return box
 
@@ -257,7 +263,7 @@ def _read_exactly(stream: BinaryIO, offset: int, size: int, where: str) -> bytes
     stream.seek(offset)
     data = stream.read(size)
     if len(data) != size:
-        raise Fmp4Error(f"{where}: file ends inside the box at byte {offset} (truncated file?)")
+        raise Fmp4Error(where, f"file ends inside the box at byte {offset} (truncated file?)")
     return data
 
 
@@ -291,21 +297,21 @@ def _parse_moov(buf: bytes, base: int, where: str) -> _Movie:
     moov = next(_children(buf, 0, len(buf), where, base))
     traks = [b for b in _children(buf, moov.start, moov.end, where, base) if b.type == b"trak"]
     if len(traks) != 1:
-        raise Fmp4Error(f"{where}: {len(traks)} tracks; only single-track segments are supported")
+        raise Fmp4Error(where, f"{len(traks)} tracks; only single-track segments are supported")
     trak = traks[0]
     hdlr = _require(buf, trak, b"mdia/hdlr", where, base)
     if buf[hdlr.start + 8 : hdlr.start + 12] != b"vide":
-        raise Fmp4Error(f"{where}: the track at byte {trak.offset + base} is not video")
+        raise Fmp4Error(where, f"the track at byte {trak.offset + base} is not video")
     tkhd = _require(buf, trak, b"tkhd", where, base)
     mdhd = _require(buf, trak, b"mdia/mdhd", where, base)
     track_id = _u32(buf, tkhd.start + (20 if buf[tkhd.start] == 1 else 12))
     timescale = _u32(buf, mdhd.start + (20 if buf[mdhd.start] == 1 else 12))
     if timescale == 0:
-        raise Fmp4Error(f"{where}: time scale 0 in mdhd at byte {mdhd.offset + base}")
+        raise Fmp4Error(where, f"time scale 0 in mdhd at byte {mdhd.offset + base}")
     stsd = _require(buf, trak, b"mdia/minf/stbl/stsd", where, base)
     entry = next(_children(buf, stsd.start + 8, stsd.end, where, base), None)
     if entry is None:
-        raise Fmp4Error(f"{where}: no sample entry in the stsd at byte {stsd.offset + base}")
+        raise Fmp4Error(where, f"no sample entry in the stsd at byte {stsd.offset + base}")
     width, height = struct.unpack_from(">HH", buf, entry.start + 24)
     config = _codec_config(buf, entry, where, base)
     return _Movie(
@@ -323,7 +329,7 @@ def _trex_defaults(buf: bytes, moov: _Box, track_id: int, where: str, base: int)
     """The track's ``mvex/trex`` sample defaults; no ``mvex`` means no fragments."""
     mvex = _child(buf, moov, b"mvex", where, base)
     if mvex is None:
-        raise Fmp4Error(f"{where}: not a fragmented MP4 (no mvex in the moov at byte {base})")
+        raise Fmp4Error(where, f"not a fragmented MP4 (no mvex in the moov at byte {base})")
     for trex in _children(buf, mvex.start, mvex.end, where, base):
         if trex.type == b"trex" and _u32(buf, trex.start + 4) == track_id:
             duration, flags = struct.unpack_from(">I4xI", buf, trex.start + 12)
@@ -398,7 +404,7 @@ def _parse_moof(buf: bytes, base: int, defaults: _Defaults, where: str) -> _Moof
     mfhd = _require(buf, moof, b"mfhd", where, base)
     trafs = [b for b in _children(buf, moof.start, moof.end, where, base) if b.type == b"traf"]
     if len(trafs) != 1:
-        raise Fmp4Error(f"{where}: {len(trafs)} traf boxes in the moof at byte {base}")
+        raise Fmp4Error(where, f"{len(trafs)} traf boxes in the moof at byte {base}")
     traf = trafs[0]
     tfhd = _require(buf, traf, b"tfhd", where, base)
     tfdt = _require(buf, traf, b"tfdt", where, base)
@@ -409,7 +415,7 @@ def _parse_moof(buf: bytes, base: int, defaults: _Defaults, where: str) -> _Moof
         if box.type == b"trun"
     ]
     if not runs:
-        raise Fmp4Error(f"{where}: no trun in the moof at byte {base}")
+        raise Fmp4Error(where, f"no trun in the moof at byte {base}")
     first_flags = runs[0].first_flags
     samples = sum(run.samples for run in runs)
     wide = buf[tfdt.start] == 1
@@ -449,7 +455,7 @@ def _parse_tfhd(buf: bytes, tfhd: _Box, defaults: _Defaults, where: str, base: i
     if flags & _DEFAULT_FLAGS:
         flags_value, pos = _u32(buf, pos), pos + 4
     if pos > tfhd.end:
-        raise Fmp4Error(f"{where}: tfhd at byte {tfhd.offset + base} is too short for its flags")
+        raise Fmp4Error(where, f"tfhd at byte {tfhd.offset + base} is too short for its flags")
     return _Tfhd(base_data_offset_at, _Defaults(duration, flags_value))
 
 
@@ -468,7 +474,7 @@ def _parse_trun(buf: bytes, trun: _Box, default_duration: int, where: str, base:
     present = [bool(flags & field) for field in _SAMPLE_FIELDS]
     width = sum(present)
     if pos + 4 * width * count > trun.end:
-        raise Fmp4Error(f"{where}: trun at byte {trun.offset + base} is shorter than its samples")
+        raise Fmp4Error(where, f"trun at byte {trun.offset + base} is shorter than its samples")
     values = struct.unpack_from(f">{width * count}I", buf, pos) if width and count else ()
     column = {field: sum(present[:i]) for i, field in enumerate(_SAMPLE_FIELDS) if present[i]}
     duration = sum(values[column[0x100] :: width]) if 0x100 in column else default_duration * count
@@ -510,7 +516,7 @@ def read_layout(source: Source) -> SegmentLayout:
                     movie, init_size = _parse_moov(buf, box.offset, where), box.end
             elif box.type == b"moof":
                 if movie is None or pending is not None:
-                    raise Fmp4Error(f"{where}: moof at byte {box.offset} without moov or mdat")
+                    raise Fmp4Error(where, f"moof at byte {box.offset} without moov or mdat")
                 with _malformed(where, box):
                     buf = _read_small(stream, box, where)
                     pending = (box.offset, _parse_moof(buf, box.offset, movie.defaults, where))
@@ -518,11 +524,11 @@ def read_layout(source: Source) -> SegmentLayout:
                 fragments.append(_fragment(pending[0], box.end, pending[1]))
                 pending = None
     if movie is None:
-        raise Fmp4Error(f"{where}: no moov box (not an MP4 file?)")
+        raise Fmp4Error(where, "no moov box (not an MP4 file?)")
     if pending is not None:
-        raise Fmp4Error(f"{where}: the moof at byte {pending[0]} has no mdat (truncated file?)")
+        raise Fmp4Error(where, f"the moof at byte {pending[0]} has no mdat (truncated file?)")
     if not fragments:
-        raise Fmp4Error(f"{where}: no moof/mdat fragments (not a fragmented MP4, or empty)")
+        raise Fmp4Error(where, "no moof/mdat fragments (not a fragmented MP4, or empty)")
     return SegmentLayout(
         init_size=init_size,
         file_size=size,
@@ -543,7 +549,7 @@ def _malformed(where: str, box: _Box) -> Iterator[None]:
         yield
     except (struct.error, IndexError) as error:
         name = box.type.decode("latin-1")
-        raise Fmp4Error(f"{where}: malformed {name!r} at byte {box.offset}: {error}") from error
+        raise Fmp4Error(where, f"malformed {name!r} at byte {box.offset}: {error}") from error
 
 
 def _top_level(stream: BinaryIO, size: int, where: str) -> Iterator[_Box]:
@@ -558,7 +564,7 @@ def _top_level(stream: BinaryIO, size: int, where: str) -> Iterator[_Box]:
 def _read_small(stream: BinaryIO, box: _Box, where: str) -> bytes:
     if box.size > _MAX_SMALL_BOX:
         name = box.type.decode("latin-1")
-        raise Fmp4Error(f"{where}: {name!r} at byte {box.offset} is implausibly large ({box.size})")
+        raise Fmp4Error(where, f"{name!r} at byte {box.offset} is implausibly large ({box.size})")
     return _read_exactly(stream, box.offset, box.size, where)
 
 
@@ -802,8 +808,9 @@ def _check_compatible(pieces: Sequence[Piece]) -> None:
             if mine != theirs:
                 shown = "" if isinstance(mine, bytes) else f" ({mine} vs {theirs})"
                 raise Fmp4Error(
-                    f"cannot join {os.fspath(piece.path)} to {os.fspath(pieces[0].path)}: "
-                    f"different {what}{shown}; remux instead"
+                    os.fspath(piece.path),
+                    f"cannot join it to {os.path.basename(pieces[0].path)}: different {what}{shown}; "
+                    "remux instead",
                 )
 
 
@@ -811,10 +818,10 @@ def _chosen(piece: Piece) -> tuple[Fragment, ...]:
     """The piece's fragments, checked: in range and starting on a keyframe."""
     where, count = os.fspath(piece.path), len(piece.layout.fragments)
     if not 0 <= piece.first <= piece.last < count:
-        raise Fmp4Error(f"{where}: fragments {piece.first}..{piece.last} asked of {count}")
+        raise Fmp4Error(where, f"fragments {piece.first}..{piece.last} asked of {count}")
     chosen = piece.layout.fragments[piece.first : piece.last + 1]
     if not chosen[0].keyframe:
-        raise Fmp4Error(f"{where}: fragment {piece.first} does not start with a keyframe")
+        raise Fmp4Error(where, f"fragment {piece.first} does not start with a keyframe")
     return chosen
 
 
@@ -835,11 +842,12 @@ def _place(
         for fragment in _chosen(piece):
             decode_time = fragment.decode_time + piece.shift
             if not decode_time < 1 << 64:
-                raise Fmp4Error(f"{where}: a decode time of {decode_time} does not fit a tfdt")
+                raise Fmp4Error(where, f"a decode time of {decode_time} does not fit a tfdt")
             if decode_time < end_time:
                 raise Fmp4Error(
-                    f"{where}: the fragment at byte {fragment.offset} would start at "
-                    f"{decode_time}, before the end of the previous one ({end_time}): overlap"
+                    where,
+                    f"the fragment at byte {fragment.offset} would start at "
+                    f"{decode_time}, before the end of the previous one ({end_time}): overlap",
                 )
             items.append(_Planned(fragment, decode_time, position, len(index) + 1))
             index.append((max(0, decode_time + fragment.composition_offset), position))
@@ -852,14 +860,14 @@ def _patched_init(init: bytes, duration: int, timescale: int, where: str) -> byt
     """``ftyp`` + ``moov`` of the first piece with the clip's duration written in."""
     moov = next((b for b in _children(init, 0, len(init), where, 0) if b.type == b"moov"), None)
     if moov is None:
-        raise Fmp4Error(f"{where}: no moov in the first {len(init)} bytes")
+        raise Fmp4Error(where, f"no moov in the first {len(init)} bytes")
     mvhd = _require(init, moov, b"mvhd", where, 0)
     movie_scale = _u32(init, mvhd.start + (20 if init[mvhd.start] == 1 else 12))
     movie_duration = -(-duration * movie_scale // timescale)  # rounded up
 
     def patch(kind: bytes, payload: bytes) -> bytes | None:
         if kind == b"edts":
-            raise Fmp4Error(f"{where}: has an edit list, which would cut the clip; remux instead")
+            raise Fmp4Error(where, "has an edit list, which would cut the clip; remux instead")
         if kind == b"mehd":
             return None  # replaced below
         if kind == b"mvex":
@@ -918,18 +926,18 @@ def _with_duration(payload: bytes, duration: int, fields_before: int) -> bytes:
 def _patched_moof(fd: int, where: str, item: _Planned, track_id: int) -> bytes:
     """The fragment's ``moof`` with its new sequence number, track id and decode time, and its
     base data offset (if any: FFmpeg's ``default_base_moof`` leaves it out) moved along."""
-    offset, changed = item.fragment.offset, f"{where}: changed since read_layout"
+    offset, changed = item.fragment.offset, "changed since read_layout"
     try:
         box = _decode_header(os.pread(fd, 16, offset), offset, offset + item.fragment.size, where)
     except Fmp4Error as error:
-        raise Fmp4Error(f"{changed}: {error}") from error
+        raise Fmp4Error(where, f"{changed}: {error.problem}") from error
     data = os.pread(fd, box.size, offset) if box.type == b"moof" else b""
     if len(data) != box.size or box.size > _MAX_SMALL_BOX:
-        raise Fmp4Error(f"{changed}: no whole moof at byte {offset}")
+        raise Fmp4Error(where, f"{changed}: no whole moof at byte {offset}")
     with _malformed(where, box):
         moof = _parse_moof(data, offset, _NO_DEFAULTS, where)
     if moof.decode_time != item.fragment.decode_time:
-        raise Fmp4Error(f"{changed}: the moof at byte {offset} has another decode time")
+        raise Fmp4Error(where, f"{changed}: the moof at byte {offset} has another decode time")
     buf = bytearray(data)
     _U32.pack_into(buf, moof.sequence_at, item.sequence)
     _U32.pack_into(buf, moof.track_id_at, track_id)
@@ -938,7 +946,7 @@ def _patched_moof(fd: int, where: str, item: _Planned, track_id: int) -> bytes:
     elif item.decode_time <= 0xFFFF_FFFF:
         _U32.pack_into(buf, moof.decode_time_at, item.decode_time)
     else:
-        raise Fmp4Error(f"{where}: the 32-bit tfdt at byte {offset} cannot hold {item.decode_time}")
+        raise Fmp4Error(where, f"the 32-bit tfdt at byte {offset} cannot hold {item.decode_time}")
     if moof.base_data_offset_at is not None:
         moved = _U64.unpack_from(buf, moof.base_data_offset_at)[0] - offset + item.position
         _U64.pack_into(buf, moof.base_data_offset_at, moved)
@@ -976,7 +984,7 @@ def _copy(source: int, out: int, offset: int, count: int, where: str) -> None:
 
 
 def _ended_early(where: str, end: int) -> Fmp4Error:
-    return Fmp4Error(f"{where}: ends before byte {end} (changed since read_layout?)")
+    return Fmp4Error(where, f"ends before byte {end} (changed since read_layout?)")
 
 
 def _copy_some(source: int, out: int, offset: int, count: int) -> int:

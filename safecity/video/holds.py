@@ -65,10 +65,20 @@ class HoldRecord:
     placed_at: datetime
     released_at: datetime | None
     released_by: str | None
+    release_reason: str | None
 
     @property
     def active(self) -> bool:
         return self.released_at is None
+
+
+def _clean_reason(reason: str, missing: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise HoldError(f"{missing} (the reason is required)")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise HoldError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    return reason
 
 
 def place_hold(
@@ -92,11 +102,7 @@ def place_hold(
         raise HoldError("start and end need a time zone (e.g. 2026-11-27T14:00:00+05:00)")
     if ends_at <= starts_at:
         raise HoldError("the end of a hold must come after its start")
-    reason = reason.strip()
-    if not reason:
-        raise HoldError("say why the recordings must be kept (the reason is required)")
-    if len(reason) > MAX_REASON_LENGTH:
-        raise HoldError(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    reason = _clean_reason(reason, "say why the recordings must be kept")
     reference = (reference or "").strip() or None
     if reference is not None and len(reference) > MAX_REFERENCE_LENGTH:
         raise HoldError(f"the reference is longer than {MAX_REFERENCE_LENGTH} characters")
@@ -127,16 +133,24 @@ def place_hold(
     return hold
 
 
-def release_hold(session: Session, hold_id: int, *, released_by: User | None) -> HoldRecord:
-    """Let retention treat the hold's recordings like any others again.
+def release_hold(
+    session: Session, hold_id: int, *, released_by: User | None, reason: str
+) -> HoldRecord:
+    """Let retention treat the hold's recordings like any others again, saying why.
 
     One conditional UPDATE, so that of two people releasing at once exactly one succeeds.
-    Raises HoldNotFound, or HoldAlreadyReleased saying when and by whom.
+    Raises HoldError for a missing reason, HoldNotFound, or HoldAlreadyReleased saying when
+    and by whom.
     """
+    reason = _clean_reason(reason, "say why the recordings may be deleted")
     released = session.scalar(
         update(LegalHold)
         .where(LegalHold.id == hold_id, LegalHold.released_at.is_(None))
-        .values(released_at=utcnow(), released_by_id=released_by.id if released_by else None)
+        .values(
+            released_at=utcnow(),
+            released_by_id=released_by.id if released_by else None,
+            release_reason=reason,
+        )
         .returning(LegalHold.id)
         .execution_options(synchronize_session=False)
     )
@@ -146,10 +160,11 @@ def release_hold(session: Session, hold_id: int, *, released_by: User | None) ->
         when = record.released_at.isoformat() if record.released_at else "an earlier time"
         raise HoldAlreadyReleased(f"hold {hold_id} was already released at {when}{by}")
     log.info(
-        "legal hold %d on camera %s released by %s",
+        "legal hold %d on camera %s released by %s: %s",
         record.id,
         record.camera_code,
         released_by.username if released_by else "the system",
+        reason,
     )
     return record
 
@@ -210,4 +225,5 @@ def _record(row: tuple[LegalHold, str, str | None, str | None]) -> HoldRecord:
         placed_at=hold.created_at,
         released_at=hold.released_at,
         released_by=released_by,
+        release_reason=hold.release_reason,
     )

@@ -8,14 +8,18 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.audit.log import record as audit
 from safecity.auth.scope import camera_condition
+from safecity.bounds import Id, Line, Moment, Paragraph
 from safecity.city.api import visible_camera
 from safecity.city.models import Camera
+from safecity.ops.attachment_models import IncidentClip
+from safecity.ops.lifecycle import IncidentStatus
+from safecity.ops.models import Incident
 from safecity.video.holds import (
     HOLD_PLACERS,
     HOLD_READERS,
@@ -40,13 +44,23 @@ HOLD_NOT_FOUND = "no such hold, or not yours to see"
 class HoldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: AwareDatetime = Field(description="First moment to keep, with its time zone.")
-    end: AwareDatetime = Field(description="Last moment to keep; after the start.")
-    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH, description="Why.")
-    reference: str | None = Field(
+    start: Moment = Field(description="First moment to keep, with its time zone.")
+    end: Moment = Field(description="Last moment to keep; after the start.")
+    reason: Paragraph = Field(min_length=1, max_length=MAX_REASON_LENGTH, description="Why.")
+    reference: Line | None = Field(
         default=None,
         max_length=MAX_REFERENCE_LENGTH,
         description="Incident number, case or evidence package that asks for it.",
+    )
+
+
+class ReleaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Paragraph = Field(
+        min_length=1,
+        max_length=MAX_REASON_LENGTH,
+        description="Why the recordings may go (the case closed, the request withdrawn…).",
     )
 
 
@@ -64,6 +78,7 @@ class HoldOut(BaseModel):
     active: bool
     released_at: datetime | None
     released_by: str | None
+    release_reason: str | None
 
 
 def _out(record: HoldRecord) -> HoldOut:
@@ -81,6 +96,7 @@ def _out(record: HoldRecord) -> HoldOut:
         active=record.active,
         released_at=record.released_at,
         released_by=record.released_by,
+        release_reason=record.release_reason,
     )
 
 
@@ -90,7 +106,7 @@ def _out(record: HoldRecord) -> HoldOut:
     dependencies=[Depends(require_role(*HOLD_READERS))],
 )
 def camera_holds(
-    camera_id: int,
+    camera_id: Id,
     session: DbSession,
     scope: CurrentScope,
     active: Annotated[bool, Query(description="Only holds not yet released.")] = False,
@@ -111,7 +127,7 @@ def camera_holds(
     dependencies=[Depends(require_role(*HOLD_PLACERS))],
 )
 def place_camera_hold(
-    camera_id: int, body: HoldIn, session: DbSession, user: CurrentUser, scope: CurrentScope
+    camera_id: Id, body: HoldIn, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> HoldOut:
     """Keep the camera's recordings from ``start`` to ``end`` until the hold is released."""
     visible_camera(session, scope, camera_id)
@@ -149,9 +165,13 @@ def place_camera_hold(
     response_model=HoldOut,
     dependencies=[Depends(require_role(*HOLD_RELEASERS))],
 )
-def release(hold_id: int, session: DbSession, user: CurrentUser, scope: CurrentScope) -> HoldOut:
-    """Let retention treat the held recordings like any others again. Releasing a hold twice
-    is refused (409) so that the first release, and who made it, stays on record."""
+def release(
+    hold_id: Id, body: ReleaseIn, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> HoldOut:
+    """Let retention treat the held recordings like any others again, saying why. Refused
+    (409) while an incident that is not closed links the clip the hold keeps: unlink it from
+    the incident first, which releases the hold. Releasing a hold twice is refused (409) so
+    that the first release, and who made it, stays on record."""
     visible = session.scalar(
         select(LegalHold.id)
         .join(Camera, Camera.id == LegalHold.camera_id)
@@ -159,16 +179,34 @@ def release(hold_id: int, session: DbSession, user: CurrentUser, scope: CurrentS
     )
     if visible is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=HOLD_NOT_FOUND)
+    linking = session.scalar(
+        select(Incident.number)
+        .join(IncidentClip, IncidentClip.incident_id == Incident.id)
+        .where(
+            IncidentClip.hold_id == hold_id,
+            IncidentClip.unlinked_at.is_(None),
+            Incident.status != IncidentStatus.CLOSED,
+        )
+        .limit(1)
+    )
+    if linking is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"incident {linking} links the clip this hold keeps; unlink the clip from "
+            "the incident (with a reason) to release it",
+        )
     try:
-        released = release_hold(session, hold_id, released_by=user)
+        released = release_hold(session, hold_id, released_by=user, reason=body.reason)
     except HoldAlreadyReleased as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    except HoldError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
     audit(
         session,
         action="hold.release",
         actor=user.username,
         actor_id=user.id,
         target=f"hold:{hold_id}",
-        details={"camera_id": released.camera_id},
+        details={"camera_id": released.camera_id, "reason": released.release_reason},
     )
     return _out(released)

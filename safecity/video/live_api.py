@@ -37,6 +37,7 @@ from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.auth.sessions import user_for_token
+from safecity.bounds import Id
 from safecity.city.api import NOT_FOUND
 from safecity.city.models import Camera
 from safecity.store.engine import Database
@@ -110,7 +111,7 @@ def visible_camera_code(
 
 
 @router.websocket("/cameras/{camera_id}/live")
-async def live_view(websocket: WebSocket, camera_id: int, timing: bool = False) -> None:
+async def live_view(websocket: WebSocket, camera_id: Id, timing: bool = False) -> None:
     # Accept first: a refusal before accepting reaches the browser as a bare 403 handshake
     # failure, without the close code that tells the console what to show.
     await websocket.accept()

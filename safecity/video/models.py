@@ -131,6 +131,9 @@ class LegalHold(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    release_reason: Mapped[str | None] = mapped_column(
+        Text, doc="Why the recordings may go (empty only for holds released before 0011)."
+    )
 
 
 class RecordingPurge(Base):

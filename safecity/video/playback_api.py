@@ -12,13 +12,13 @@ from __future__ import annotations
 import pathlib
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from safecity.api.deps import CurrentScope, CurrentUser, DbSession
 from safecity.audit.log import record
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
+from safecity.bounds import Day, Id, Moment
 from safecity.city.api import visible_camera
 from safecity.settings import Settings
 from safecity.video.clips import (
@@ -105,7 +106,7 @@ def _settings(request: Request) -> Settings:
 
 def _period(
     request: Request,
-    day: date | None,
+    day: Day | None,
     start: datetime | None,
     end: datetime | None,
     longest: timedelta,
@@ -128,14 +129,14 @@ def _period(
 
 @router.get("/cameras/{camera_id}/recordings", response_model=Timeline)
 def camera_timeline(
-    camera_id: int,
+    camera_id: Id,
     request: Request,
     session: DbSession,
     scope: CurrentScope,
     user: Viewer,
-    day: date | None = None,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
+    day: Day | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
 ) -> Timeline:
     """Which stretches of time are recorded (one entry per continuous range) and the holes."""
     camera = visible_camera(session, scope, camera_id)
@@ -192,13 +193,13 @@ def camera_timeline(
     responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}},
 )
 def camera_playlist(
-    camera_id: int,
+    camera_id: Id,
     request: Request,
     session: DbSession,
     scope: CurrentScope,
     user: Viewer,
-    start: Annotated[AwareDatetime, Query()],
-    end: Annotated[AwareDatetime, Query()],
+    start: Annotated[Moment, Query()],
+    end: Annotated[Moment, Query()],
 ) -> PlainTextResponse:
     """An HLS VOD playlist of the range: per recorded file an init part and a media part timed
     on the playlist's timeline, a discontinuity at every hole. Plays in Safari, VLC, ffplay
@@ -261,8 +262,8 @@ def _shifts(segments: Sequence[RecordedSegment]) -> list[int]:
     responses={200: {"content": {"video/mp4": {}}}},
 )
 def segment_init(
-    camera_id: int,
-    segment_id: int,
+    camera_id: Id,
+    segment_id: Id,
     request: Request,
     session: DbSession,
     scope: CurrentScope,
@@ -281,8 +282,8 @@ def segment_init(
     responses={200: {"content": {MEDIA_SEGMENT: {}}}},
 )
 def segment_media(
-    camera_id: int,
-    segment_id: int,
+    camera_id: Id,
+    segment_id: Id,
     request: Request,
     session: DbSession,
     scope: CurrentScope,
@@ -299,7 +300,7 @@ def segment_media(
     try:
         plan = plan_media_segment(Piece(path, layout, 0, len(layout.fragments) - 1, at))
     except Fmp4Error as exc:
-        raise HTTPException(422, detail=str(exc)) from exc
+        raise HTTPException(422, detail=exc.problem) from exc
     return StreamingResponse(
         plan.chunks(), media_type=MEDIA_SEGMENT, headers={"Content-Length": str(plan.size)}
     )
@@ -319,7 +320,7 @@ def _segment_layout(
     except FileNotFoundError as exc:
         raise HTTPException(410, detail="the segment file is gone from the media folder") from exc
     except Fmp4Error as exc:
-        raise HTTPException(422, detail=f"the segment file cannot be read: {exc}") from exc
+        raise HTTPException(422, detail=f"the segment file cannot be read: {exc.problem}") from exc
 
 
 @router.get(
@@ -328,13 +329,13 @@ def _segment_layout(
     responses={200: {"content": {"video/mp4": {}}}, 206: {"content": {"video/mp4": {}}}},
 )
 def camera_clip(
-    camera_id: int,
+    camera_id: Id,
     request: Request,
     session: DbSession,
     scope: CurrentScope,
     user: Viewer,
-    start: Annotated[AwareDatetime, Query()],
-    end: Annotated[AwareDatetime, Query()],
+    start: Annotated[Moment, Query()],
+    end: Annotated[Moment, Query()],
     download: bool = False,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_range: Annotated[str | None, Header(alias="If-Range")] = None,

@@ -24,6 +24,8 @@ INCIDENT = {
     "reference": "INC-2026-0142",
 }
 
+RELEASE = {"reason": "Case 2026/77 closed by the court"}
+
 
 @pytest.fixture
 def client(database: Database, city: City, tmp_path: Path) -> Iterator[TestClient]:
@@ -55,7 +57,7 @@ def test_an_operator_places_lists_and_releases_a_hold(
     listed = client.get(f"/api/cameras/{city.water_camera_id}/holds").json()
     assert [item["id"] for item in listed] == [hold["id"]]
 
-    released = client.post(f"/api/holds/{hold['id']}/release")
+    released = client.post(f"/api/holds/{hold['id']}/release", json=RELEASE)
 
     assert released.status_code == 200, released.text
     body = released.json()
@@ -70,9 +72,9 @@ def test_releasing_twice_is_refused_and_the_first_release_stands(
 ) -> None:
     client = signed_in("admin")
     hold_id = place(client, city.street_east_id).json()["id"]
-    assert client.post(f"/api/holds/{hold_id}/release").status_code == 200
+    assert client.post(f"/api/holds/{hold_id}/release", json=RELEASE).status_code == 200
 
-    again = client.post(f"/api/holds/{hold_id}/release")
+    again = client.post(f"/api/holds/{hold_id}/release", json=RELEASE)
 
     assert again.status_code == 409
     assert f"hold {hold_id} was already released at" in again.json()["detail"]
@@ -100,9 +102,12 @@ def test_a_duty_officer_may_not_release_an_operator_may(
     officer = signed_in("officer-east")
     hold_id = place(officer, city.street_east_id).json()["id"]
 
-    assert officer.post(f"/api/holds/{hold_id}/release").status_code == 403
+    assert officer.post(f"/api/holds/{hold_id}/release", json=RELEASE).status_code == 403
     operator = signed_in("operator")
-    assert operator.post(f"/api/holds/{hold_id}/release").json()["released_by"] == "operator"
+    assert (
+        operator.post(f"/api/holds/{hold_id}/release", json=RELEASE).json()["released_by"]
+        == "operator"
+    )
 
 
 def test_an_officer_without_a_unit_sees_no_camera(
@@ -120,11 +125,42 @@ def test_other_roles_neither_read_nor_place_holds(
     client = signed_in(username)
     assert client.get(f"/api/cameras/{city.water_camera_id}/holds").status_code == 403
     assert place(client, city.water_camera_id).status_code == 403
-    assert client.post("/api/holds/1/release").status_code == 403
+    assert client.post("/api/holds/1/release", json=RELEASE).status_code == 403
+
+
+@pytest.mark.parametrize("body", [None, {}, {"reason": ""}, {"reason": "   "}])
+def test_a_hold_is_released_only_with_a_reason(
+    signed_in: Callable[[str], TestClient], city: City, database: Database, body: Any
+) -> None:
+    client = signed_in("admin")
+    hold = place(client, city.street_east_id).json()
+
+    refused = client.post(f"/api/holds/{hold['id']}/release", json=body)
+
+    assert refused.status_code == 422, refused.text
+    listed = client.get(f"/api/cameras/{city.street_east_id}/holds").json()
+    assert [(item["id"], item["active"]) for item in listed] == [(hold["id"], True)]
+    assert audit_entries(database, "hold.release") == []
+
+
+def test_the_release_reason_is_kept_with_the_hold(
+    signed_in: Callable[[str], TestClient], city: City, database: Database
+) -> None:
+    client = signed_in("admin")
+    hold = place(client, city.street_east_id).json()
+
+    released = client.post(f"/api/holds/{hold['id']}/release", json=RELEASE)
+
+    assert released.status_code == 200, released.text
+    assert released.json()["release_reason"] == RELEASE["reason"]
+    (listed,) = client.get(f"/api/cameras/{city.street_east_id}/holds").json()
+    assert listed["release_reason"] == RELEASE["reason"]
+    (entry,) = audit_entries(database, "hold.release")
+    assert entry.details["reason"] == RELEASE["reason"]
 
 
 def test_releasing_an_unknown_hold_answers_404(signed_in: Callable[[str], TestClient]) -> None:
-    response = signed_in("operator").post("/api/holds/424242/release")
+    response = signed_in("operator").post("/api/holds/424242/release", json=RELEASE)
     assert response.status_code == 404
     assert response.json()["detail"] == "no such hold, or not yours to see"
 
@@ -156,8 +192,10 @@ def test_placing_and_releasing_a_hold_are_audited(
 ) -> None:
     client = signed_in("operator")
     hold = place(client, city.water_camera_id).json()
-    assert client.post(f"/api/holds/{hold['id']}/release").status_code == 200
-    assert client.post(f"/api/holds/{hold['id']}/release").status_code == 409  # not logged
+    assert client.post(f"/api/holds/{hold['id']}/release", json=RELEASE).status_code == 200
+    assert (
+        client.post(f"/api/holds/{hold['id']}/release", json=RELEASE).status_code == 409
+    )  # not logged
     placed, released = audit_entries(database)[1:]  # after the sign-in
     assert (placed.action, placed.actor, placed.target) == (
         "hold.place",

@@ -170,6 +170,28 @@ def test_hls_parts_are_refused_when_bad_or_gone(
     assert client.get(f"{base}/segments/{number}/init.mp4").status_code == 410
 
 
+def test_an_unreadable_segment_is_refused_without_naming_the_media_folder(
+    recorded: City, signed_in: Callable[[str], TestClient], tmp_path: Path
+) -> None:
+    client = signed_in("operator")
+    base = f"/api/cameras/{recorded.street_east_id}"
+    playlist = client.get(f"{base}/recordings.m3u8", params=_q(START, LATER)).text
+    number = next(line for line in playlist.splitlines() if line.startswith("segments/"))
+    segments = sorted((tmp_path / "media").rglob("*.mp4"))
+    assert segments, "the fixture recorded segments"
+    for path in segments:
+        path.write_bytes(path.read_bytes()[:2000])  # cut inside the first fragment
+    answers = [
+        _clip(client, recorded.street_east_id),
+        client.get(f"{base}/{number.split('/media')[0]}/init.mp4"),
+    ]
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        detail = answer.json()["detail"]
+        assert "truncated" in detail or "ends inside" in detail, detail
+        assert str(tmp_path) not in detail, "the server's folders are not for the caller"
+
+
 def _clip(client: TestClient, camera_id: int, **headers: str) -> httpx2.Response:
     return client.get(
         f"/api/cameras/{camera_id}/clip.mp4",

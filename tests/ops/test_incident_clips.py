@@ -235,19 +235,25 @@ def test_closing_keeps_the_holds_and_the_links(
     assert signed_in("operator").get(f"/api/incidents/{incident['id']}/clips").json()[0]["linked"]
 
 
-def test_unlinking_a_clip_whose_hold_an_admin_released_still_unlinks_it(
+def test_the_hold_of_a_clip_an_open_incident_links_is_not_released_by_hand(
     signed_in: SignIn, city: City, database: Database
 ) -> None:
     incident = open_incident(signed_in("operator"), city.street_east_id)
     clip = link(signed_in("operator"), incident["id"], city.street_east_id).json()
     admin = signed_in("admin")
-    assert admin.post(f"/api/holds/{clip['hold_id']}/release").status_code == 200
+    release = f"/api/holds/{clip['hold_id']}/release"
 
-    unlinked = admin.delete(
-        f"/api/incidents/{incident['id']}/clips/{clip['id']}", params={"reason": "not relevant"}
-    )
+    refused = admin.post(release, json={"reason": "looks unused"})
 
-    assert unlinked.status_code == 200, unlinked.text
-    (entry,) = audit_entries(database, "incident.clip.unlink")
-    assert entry.details["hold_released"] is False
-    assert len(audit_entries(database, "hold.release")) == 1  # the admin's, not a second one
+    assert refused.status_code == 409, refused.text
+    assert f"incident {incident['number']} links the clip" in refused.json()["detail"]
+    assert hold_of(database, clip["hold_id"]).released_at is None
+    assert audit_entries(database, "hold.release") == []
+    # Once the incident is closed the case may still need the footage, and when it ends an
+    # administrator releases the hold here, saying why.
+    close(signed_in, incident["id"], "officer-east")
+    released = signed_in("admin").post(release, json={"reason": "case 2026/77 closed"})
+    assert released.status_code == 200, released.text
+    assert released.json()["release_reason"] == "case 2026/77 closed"
+    (entry,) = audit_entries(database, "hold.release")
+    assert entry.details["reason"] == "case 2026/77 closed"

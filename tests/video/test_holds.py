@@ -45,14 +45,14 @@ def test_the_system_places_and_releases_a_hold(database: Database, camera_id: in
             None,
             None,
         )
-        released = release_hold(session, hold_id, released_by=None)
+        released = release_hold(session, hold_id, released_by=None, reason="case closed")
         assert not released.active and released.released_by is None
     with database.session() as session:
         assert list_holds(session, active_only=True) == []
         with pytest.raises(HoldAlreadyReleased, match="already released"):
-            release_hold(session, hold_id, released_by=None)
+            release_hold(session, hold_id, released_by=None, reason="case closed")
         with pytest.raises(HoldNotFound):
-            release_hold(session, hold_id + 1, released_by=None)
+            release_hold(session, hold_id + 1, released_by=None, reason="case closed")
 
 
 @pytest.mark.parametrize(

@@ -428,11 +428,15 @@ def test_holds_are_placed_and_released_by_the_occ(console: Watched, archive: Arc
     placed = items.filter(has_text="INC-2026-5512")
     expect(placed).to_contain_text("Manual")
     expect(placed).to_contain_text(f"{archive.day} 10:00:00 – 10:30:00")
-    release = placed.locator("button")
-    release.click()
-    expect(release).to_have_text("Confirm release")
-    release.click()
+    placed.get_by_role("button", name="Release").click()
+    confirm = placed.get_by_role("button", name="Confirm release")
+    confirm.click()
+    expect(page.locator("#hold-message")).to_contain_text("Say why the hold is released")
+    expect(placed.locator(".badge")).to_have_text("Active")
+    placed.locator(".hold-release-reason").fill("Case closed by the court")
+    confirm.click()
     expect(placed.locator(".badge")).to_have_text("Released")
+    expect(placed).to_contain_text("Case closed by the court")
 
 
 def test_an_analyst_sees_the_health_but_no_video(console: Watched, archive: ArchiveCity) -> None:

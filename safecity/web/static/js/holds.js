@@ -1,7 +1,7 @@
 // Legal holds on a camera: stretches of its recordings that retention may not delete until
 // released. Evidence exports place one by themselves; the OCC and the police place more by hand
-// (an incident, a request from an investigator). Only city-wide roles release them, with a
-// second click to confirm: a released hold lets retention delete what may be evidence.
+// (an incident, a request from an investigator). Only city-wide roles release them, saying why
+// in a second step: a released hold lets retention delete what may be evidence.
 
 import { ApiError, isQuiet, request } from "./api.js";
 import { h } from "./dom.js";
@@ -11,7 +11,6 @@ import { RangeProblem, rangeFields } from "./range-fields.js";
 import { emptyState, errorText } from "./states.js";
 
 const KINDS = { evidence: "Evidence", incident: "Incident", manual: "Manual" };
-const CONFIRM_MS = 5000;
 
 function holdError(error, verb) {
   if (error instanceof ApiError && [409, 422].includes(error.status)) return `Not ${verb}: ${serverWords(error.detail)}`;
@@ -25,7 +24,8 @@ function holdState(hold) {
 
 function holdLines(hold) {
   const placed = hold.placed_by ? `Placed by ${hold.placed_by}` : "Placed by SafeCity";
-  const released = hold.active ? "" : ` · released by ${hold.released_by || "SafeCity"} ${formatDateTime(hold.released_at)}`;
+  const why = hold.release_reason ? `: ${hold.release_reason}` : "";
+  const released = hold.active ? "" : ` · released by ${hold.released_by || "SafeCity"} ${formatDateTime(hold.released_at)}${why}`;
   return [
     h(
       "div",
@@ -49,36 +49,40 @@ export function holdsPanel(camera, user, { signal }) {
   const range = rangeFields("hold");
   const placing = mayPlaceHolds(user);
 
-  function releaseButton(hold) {
-    const button = h("button", { type: "button", class: "button button-small", dataset: { holdId: String(hold.id) } }, "Release");
-    let armed = 0;
-    button.addEventListener("click", async () => {
-      if (!armed) {
-        button.textContent = "Confirm release";
-        button.classList.add("button-danger");
-        armed = setTimeout(() => {
-          armed = 0;
-          button.textContent = "Release";
-          button.classList.remove("button-danger");
-        }, CONFIRM_MS);
+  function releaseControl(hold) {
+    const control = h("div", { class: "hold-release" });
+    const start = h("button", { type: "button", class: "button button-small", dataset: { holdId: String(hold.id) } }, "Release");
+    const reason = h("input", { class: "input hold-release-reason", maxlength: "2000", required: true, placeholder: "Why the recordings may go" });
+    const confirm = h("button", { type: "button", class: "button button-small button-danger" }, "Confirm release");
+    const cancel = h("button", { type: "button", class: "button button-small" }, "Cancel");
+    const closed = () => control.replaceChildren(start);
+    start.addEventListener("click", () => {
+      control.replaceChildren(reason, confirm, cancel);
+      reason.focus();
+    });
+    cancel.addEventListener("click", closed);
+    confirm.addEventListener("click", async () => {
+      if (!reason.value.trim()) {
+        listMessage.textContent = "Say why the hold is released: retention may then delete those recordings.";
+        reason.focus();
         return;
       }
-      clearTimeout(armed);
-      button.disabled = true;
+      confirm.disabled = true;
       try {
-        await request(`/api/holds/${hold.id}/release`, { method: "POST", signal });
+        await request(`/api/holds/${hold.id}/release`, { method: "POST", body: { reason: reason.value.trim() }, signal });
         listMessage.textContent = "Hold released: retention may delete those recordings when they are due.";
         reload();
       } catch (error) {
         if (!isQuiet(error)) listMessage.textContent = holdError(error, "released");
-        button.disabled = false;
+        confirm.disabled = false;
       }
     });
-    return button;
+    closed();
+    return control;
   }
 
   function holdItem(hold) {
-    const action = hold.active && mayReleaseHolds(user) ? releaseButton(hold) : null;
+    const action = hold.active && mayReleaseHolds(user) ? releaseControl(hold) : null;
     return h(
       "li",
       { class: `hold-item${hold.active ? "" : " hold-item-released"}`, dataset: { holdId: String(hold.id) } },
