@@ -122,6 +122,64 @@ class BusSettings(_Section):
     )
 
 
+class LoginThrottleSettings(_Section):
+    """How failed sign-ins slow password guessing (safecity/auth/throttle.py). Three counts,
+    each locking only what it counts, so that a guesser cannot lock the real user out. An IPv6
+    client address counts as its whole /64."""
+
+    user_address_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        title="Failures per user and address",
+        description="This many failed sign-ins for one username from one client address lock "
+        "that username at that address only; elsewhere the user still signs in.",
+    )
+    user_address_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="The window the failures per user and address are counted in; a lock "
+        "lifts when the oldest of them is this old.",
+    )
+    address_failures: int = Field(
+        default=30,
+        ge=1,
+        le=10000,
+        title="Failures per address",
+        description="This many failed sign-ins from one client address, whatever the usernames, "
+        "lock that address. Higher than per user: an OCC behind one NAT mistypes for many.",
+    )
+    address_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="The window the failures per address are counted in.",
+    )
+    user_failures: int = Field(
+        default=50,
+        ge=1,
+        le=100000,
+        title="Failures per user",
+        description="This many failed sign-ins for one username, from any addresses, lock it "
+        "everywhere except at its known addresses: slows a guess spread over many addresses.",
+    )
+    user_window_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        le=86400,
+        description="The window the failures per user are counted in.",
+    )
+    known_address_days: float = Field(
+        default=30.0,
+        gt=0,
+        le=365,
+        title="Known address (days)",
+        description="An address a user signed in from this recently is known for that user: "
+        "the per-user lock does not apply there (remembered in memory, until a restart).",
+    )
+
+
 class ApiSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Address the API and console listen on.")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the API and console.")
@@ -130,6 +188,12 @@ class ApiSettings(_Section):
     )
     secure_cookies: bool = Field(
         default=False, description="Mark the session cookie Secure; turn on behind HTTPS."
+    )
+    login: LoginThrottleSettings = Field(
+        default_factory=LoginThrottleSettings,
+        title="Sign-in throttling",
+        description="Failed sign-ins per user and address, per address and per user, and how "
+        "long an address a user signed in from stays known.",
     )
 
 

@@ -90,3 +90,10 @@ def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
         ConfigError, match=r"timezone: value error, unknown time zone 'Mars/Olympus'"
     ):
         load_settings(config)
+
+
+def test_sign_in_limits_are_settings(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("api:\n  login:\n    user_address_failures: 0\n")
+    with pytest.raises(ConfigError, match=r"api\.login\.user_address_failures: input should be"):
+        load_settings(config)

@@ -76,9 +76,7 @@ def create_app(
     app.state.database = database
     app.state.snapshots = snapshots
     app.state.live = live
-    app.state.login_throttle = LoginThrottle(max_failures=5)
-    # One address may mistype for several people (an OCC behind one NAT), not spray names.
-    app.state.address_throttle = LoginThrottle(max_failures=30)
+    app.state.login_throttle = LoginThrottle(settings.api.login)
 
     app.include_router(system.router)
     app.include_router(auth_api.router)
