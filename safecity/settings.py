@@ -7,6 +7,7 @@ with ``__``, e.g. ``SAFECITY_DATABASE__URL``), the YAML file, and the defaults b
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -189,12 +190,35 @@ class ApiSettings(_Section):
     secure_cookies: bool = Field(
         default=False, description="Mark the session cookie Secure; turn on behind HTTPS."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        title="Trusted proxies",
+        description="Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed. Only a request whose peer is one of them is taken to "
+        "come from the forwarded client; from anyone else the headers are ignored, and the peer "
+        "is the address that sign-in limits and the audit log use. Empty: trust none.",
+    )
     login: LoginThrottleSettings = Field(
         default_factory=LoginThrottleSettings,
         title="Sign-in throttling",
         description="Failed sign-ins per user and address, per address and per user, and how "
         "long an address a user signed in from stays known.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, values: list[str]) -> list[str]:
+        # uvicorn compares an entry that is not an IP address or network as a plain string, so
+        # a typo (or a network with host bits set, 10.0.0.1/8) would silently trust nobody, and
+        # "*" everybody: refuse them here instead.
+        for value in values:
+            try:
+                ipaddress.ip_network(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{exc}; expected an IP address or a network like 10.0.0.0/8"
+                ) from exc
+        return values
 
 
 class SlaThresholds(_Section):

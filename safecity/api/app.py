@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from safecity import __version__
 from safecity.api import system
@@ -96,6 +97,12 @@ def create_app(
     app.include_router(analytics_api.router)
 
     app.add_middleware(SecurityHeadersAndMetrics)
+    if settings.api.trusted_proxies:
+        # The one place X-Forwarded-For is believed (uvicorn runs with proxy_headers=False):
+        # only from a trusted proxy, and then its client is the rightmost untrusted address
+        # in the header, the one that proxy added, not whatever the client sent before it.
+        # Added last, so it runs first and every handler sees that client.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

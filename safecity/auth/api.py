@@ -65,6 +65,7 @@ def login(
     settings: Settings = request.app.state.settings
     throttle: LoginThrottle = request.app.state.login_throttle
     name = body.username.lower()
+    # The peer, or the client a trusted proxy forwarded for (api.trusted_proxies, create_app).
     address = request.client.host if request.client else "unknown"
     wait = throttle.retry_after(name, address)
     if wait > 0:
