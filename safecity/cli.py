@@ -105,6 +105,9 @@ def serve(
             host=host if host is not None else settings.api.host,
             port=port if port is not None else settings.api.port,
             log_level="info",
+            # Never believe X-Forwarded-For here (uvicorn would, from $FORWARDED_ALLOW_IPS or
+            # the local host): the app does, from api.trusted_proxies only (create_app).
+            proxy_headers=False,
             # Live feeds and video streams never end on their own: give them 5 s, then cut.
             timeout_graceful_shutdown=5,
             ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it

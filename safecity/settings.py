@@ -7,6 +7,7 @@ with ``__``, e.g. ``SAFECITY_DATABASE__URL``), the YAML file, and the defaults b
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -124,6 +125,64 @@ class BusSettings(_Section):
     )
 
 
+class LoginThrottleSettings(_Section):
+    """How failed sign-ins slow password guessing (safecity/auth/throttle.py). Three counts,
+    each locking only what it counts, so that a guesser cannot lock the real user out. An IPv6
+    client address counts as its whole /64."""
+
+    user_address_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        title="Failures per user and address",
+        description="This many failed sign-ins for one username from one client address lock "
+        "that username at that address only; elsewhere the user still signs in.",
+    )
+    user_address_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="The window the failures per user and address are counted in; a lock "
+        "lifts when the oldest of them is this old.",
+    )
+    address_failures: int = Field(
+        default=30,
+        ge=1,
+        le=10000,
+        title="Failures per address",
+        description="This many failed sign-ins from one client address, whatever the usernames, "
+        "lock that address. Higher than per user: an OCC behind one NAT mistypes for many.",
+    )
+    address_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="The window the failures per address are counted in.",
+    )
+    user_failures: int = Field(
+        default=50,
+        ge=1,
+        le=100000,
+        title="Failures per user",
+        description="This many failed sign-ins for one username, from any addresses, lock it "
+        "everywhere except at its known addresses: slows a guess spread over many addresses.",
+    )
+    user_window_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        le=86400,
+        description="The window the failures per user are counted in.",
+    )
+    known_address_days: float = Field(
+        default=30.0,
+        gt=0,
+        le=365,
+        title="Known address (days)",
+        description="An address a user signed in from this recently is known for that user: "
+        "the per-user lock does not apply there (remembered in memory, until a restart).",
+    )
+
+
 class ApiSettings(_Section):
     host: str = Field(default="127.0.0.1", description="Address the API and console listen on.")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the API and console.")
@@ -148,6 +207,35 @@ class ApiSettings(_Section):
         description="A request body beyond this is refused (413) before it is read whole. "
         "Incident attachments have their own limit (ops.attachments_max_mb).",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        title="Trusted proxies",
+        description="Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed. Only a request whose peer is one of them is taken to "
+        "come from the forwarded client; from anyone else the headers are ignored, and the peer "
+        "is the address that sign-in limits and the audit log use. Empty: trust none.",
+    )
+    login: LoginThrottleSettings = Field(
+        default_factory=LoginThrottleSettings,
+        title="Sign-in throttling",
+        description="Failed sign-ins per user and address, per address and per user, and how "
+        "long an address a user signed in from stays known.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, values: list[str]) -> list[str]:
+        # uvicorn compares an entry that is not an IP address or network as a plain string, so
+        # a typo (or a network with host bits set, 10.0.0.1/8) would silently trust nobody, and
+        # "*" everybody: refuse them here instead.
+        for value in values:
+            try:
+                ipaddress.ip_network(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{exc}; expected an IP address or a network like 10.0.0.0/8"
+                ) from exc
+        return values
 
 
 class SlaThresholds(_Section):

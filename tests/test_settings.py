@@ -90,3 +90,38 @@ def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
         ConfigError, match=r"timezone: value error, unknown time zone 'Mars/Olympus'"
     ):
         load_settings(config)
+
+
+def test_trusted_proxies_are_addresses_or_networks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("api:\n  trusted_proxies: [10.0.0.5, 10.1.0.0/16, 'fd00::/8']\n")
+    assert load_settings(config).api.trusted_proxies == ["10.0.0.5", "10.1.0.0/16", "fd00::/8"]
+    monkeypatch.setenv("SAFECITY_API__TRUSTED_PROXIES", '["192.0.2.1"]')
+    assert load_settings(config).api.trusted_proxies == ["192.0.2.1"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("'*'", "'\\*' does not appear"),
+        ("proxy.internal", "does not appear"),
+        ("10.0.0.1/8", "host bits set"),
+    ],
+)
+def test_a_trusted_proxy_that_is_not_an_address_is_refused(
+    tmp_path: Path, entry: str, why: str
+) -> None:
+    """uvicorn would take it as a name to compare literally: trust nobody, or with * anybody."""
+    config = tmp_path / "city.yaml"
+    config.write_text(f"api:\n  trusted_proxies: [{entry}]\n")
+    with pytest.raises(ConfigError, match=rf"api\.trusted_proxies: value error, .*{why}"):
+        load_settings(config)
+
+
+def test_sign_in_limits_are_settings(tmp_path: Path) -> None:
+    config = tmp_path / "city.yaml"
+    config.write_text("api:\n  login:\n    user_address_failures: 0\n")
+    with pytest.raises(ConfigError, match=r"api\.login\.user_address_failures: input should be"):
+        load_settings(config)

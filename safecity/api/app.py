@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from safecity import __version__
 from safecity.api import errors, system
@@ -79,9 +80,7 @@ def create_app(
     app.state.database = database
     app.state.snapshots = snapshots
     app.state.live = live
-    app.state.login_throttle = LoginThrottle(max_failures=5)
-    # One address may mistype for several people (an OCC behind one NAT), not spray names.
-    app.state.address_throttle = LoginThrottle(max_failures=30)
+    app.state.login_throttle = LoginThrottle(settings.api.login)
 
     app.include_router(system.router)
     app.include_router(auth_api.router)
@@ -102,6 +101,12 @@ def create_app(
 
     app.add_middleware(CrossOriginGuard, trusted_origins=settings.api.trusted_origins)
     app.add_middleware(SecurityHeadersAndMetrics)
+    if settings.api.trusted_proxies:
+        # The one place X-Forwarded-For is believed (uvicorn runs with proxy_headers=False):
+        # only from a trusted proxy, and then its client is the rightmost untrusted address
+        # in the header, the one that proxy added, not whatever the client sent before it.
+        # Added last, so it runs first and every handler sees that client.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.api.trusted_proxies)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

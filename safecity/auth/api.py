@@ -63,25 +63,24 @@ def login(
     body: LoginRequest, request: Request, response: Response, session: DbSession
 ) -> LoginResponse:
     settings: Settings = request.app.state.settings
-    by_name: LoginThrottle = request.app.state.login_throttle
-    by_address: LoginThrottle = request.app.state.address_throttle
+    throttle: LoginThrottle = request.app.state.login_throttle
     name = body.username.lower()
+    # The peer, or the client a trusted proxy forwarded for (api.trusted_proxies, create_app).
     address = request.client.host if request.client else "unknown"
-    wait = max(by_name.retry_after(name), by_address.retry_after(address))
+    wait = throttle.retry_after(name, address)
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="too many failed sign-ins for this user; try again later",
+            detail="too many failed sign-ins; try again later",
             headers={"Retry-After": str(int(wait) + 1)},
         )
     user = authenticate(session, body.username, body.password)
     if user is None:
-        by_name.failed(name)
-        by_address.failed(address)
+        throttle.failed(name, address)
         record(session, action="auth.login_failed", actor=name, address=address)
         session.commit()  # the error below rolls the request's session back
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
-    by_name.succeeded(name)
+    throttle.succeeded(name, address)
     token, expires_at = open_session(session, user, timedelta(hours=settings.api.session_hours))
     record(session, action="auth.login", actor=user.username, actor_id=user.id, address=address)
     response.set_cookie(

@@ -339,6 +339,7 @@ def _serve(app: FastAPI, listener: socket.socket) -> None:
     config = uvicorn.Config(
         app,
         log_level="warning",
+        proxy_headers=False,  # as `safecity serve`: only the app's api.trusted_proxies count
         timeout_graceful_shutdown=1,
         ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it
     )

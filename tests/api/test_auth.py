@@ -3,11 +3,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import event, update
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safecity.api.app import create_app
 from safecity.auth.models import LoginSession, User
-from safecity.settings import Settings
+from safecity.settings import ApiSettings, LoginThrottleSettings, Settings
 from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from tests import factories as f
@@ -63,7 +63,9 @@ def test_logout_ends_the_session(client: TestClient) -> None:
     )
 
 
-def test_repeated_failures_lock_the_username_for_a_while(client: TestClient) -> None:
+def test_repeated_failures_lock_the_user_at_that_address_even_for_the_right_password(
+    client: TestClient,
+) -> None:
     for _ in range(5):
         client.post("/api/auth/login", json={"username": "operator", "password": "guess-guess"})
     locked = client.post("/api/auth/login", json={"username": "operator", "password": f.PASSWORD})
@@ -71,6 +73,43 @@ def test_repeated_failures_lock_the_username_for_a_while(client: TestClient) -> 
     assert int(locked.headers["retry-after"]) > 0
     other = client.post("/api/auth/login", json={"username": "admin", "password": f.PASSWORD})
     assert other.status_code == 200, "one locked name does not lock the others"
+
+
+def _from(app: ASGIApp, address: str) -> TestClient:
+    """A client whose requests come from ``address`` (the app's own is "testclient")."""
+    return TestClient(app, client=(address, 50000))
+
+
+def test_guessing_from_elsewhere_does_not_lock_the_user_out(client: TestClient) -> None:
+    guesser = _from(client.app, "198.51.100.7")
+    for _ in range(6):
+        guesser.post("/api/auth/login", json={"username": "admin", "password": "guess-guess"})
+    right = {"username": "admin", "password": f.PASSWORD}
+    assert guesser.post("/api/auth/login", json=right).status_code == 429
+    assert client.post("/api/auth/login", json=right).status_code == 200
+
+
+def test_a_guess_spread_over_addresses_locks_the_user_but_not_at_their_console(
+    database: Database, city: City, tmp_path: Path
+) -> None:
+    limits = LoginThrottleSettings(user_failures=4)
+    app = create_app(Settings(data_dir=tmp_path, api=ApiSettings(login=limits)), database)
+    right = {"username": "admin", "password": f.PASSWORD}
+    console = _from(app, "10.0.0.5")
+    assert console.post("/api/auth/login", json=right).status_code == 200
+    for index in range(4):
+        guesser = _from(app, f"198.51.100.{index}")
+        for name in ("admin", "ghost"):
+            wrong = {"username": name, "password": "guess-guess"}
+            assert guesser.post("/api/auth/login", json=wrong).status_code == 401
+
+    elsewhere = _from(app, "203.0.113.9")
+    admin = elsewhere.post("/api/auth/login", json=right)
+    ghost = elsewhere.post("/api/auth/login", json={"username": "ghost", "password": f.PASSWORD})
+    assert admin.status_code == ghost.status_code == 429
+    assert admin.json() == ghost.json(), "the answer does not say which name exists"
+    assert int(admin.headers["retry-after"]) > 0
+    assert console.post("/api/auth/login", json=right).status_code == 200
 
 
 def test_health_and_security_headers(client: TestClient) -> None:
