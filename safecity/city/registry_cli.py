@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from safecity.city.registry_io import (
+    COLUMNS,
     ParsedFile,
     RegistryFileError,
     RegistryFormat,
@@ -55,6 +56,18 @@ FormatOption = Annotated[
 ]
 
 
+ColumnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        metavar="FIELD=HEADER",
+        help="Read FIELD from the column HEADER (any case); repeat for several. Without it "
+        "each field is read from its own name or a common one (id, lat, lon, stream_url, "
+        "широта…; see docs/camera-registry.md).",
+    ),
+]
+
+
 @app.command("import")
 def import_cameras(
     file: Annotated[Path, typer.Argument(help="CSV or GeoJSON registry file.", dir_okay=False)],
@@ -69,16 +82,20 @@ def import_cameras(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and report, write nothing.")
     ] = False,
+    column: ColumnOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Create or update cameras from a registry file, matched by camera_id.
 
-    Every row is checked first; with any bad row nothing is written unless --skip-invalid.
+    Says first which column each field is read from. Every row is checked first; with any
+    bad row nothing is written unless --skip-invalid.
     """
+    chosen = _chosen_columns(column or [])
     console = Console()
     database = database_or_exit(settings_or_exit(config))
     try:
-        parsed = _read(file, file_format)
+        parsed = _read(file, file_format, chosen)
+        _print_columns(console, parsed)
         with database.session() as session, _progress(console) as progress:
             try:
                 context = load_context(session)
@@ -148,9 +165,30 @@ def export_cameras(
     )
 
 
-def _read(file: Path, file_format: RegistryFormat | None) -> ParsedFile:
+def _chosen_columns(choices: list[str]) -> dict[str, str]:
+    """Field → header from the --column options, or a usage error (exit 2) saying why."""
+    chosen: dict[str, str] = {}
+    for choice in choices:
+        field, equals, header = choice.partition("=")
+        field = field.strip()
+        if not equals or not field or not header.strip():
+            raise typer.BadParameter(
+                f"{choice!r} is not FIELD=HEADER, e.g. camera_id=Номер", param_hint="'--column'"
+            )
+        if field not in COLUMNS:
+            raise typer.BadParameter(
+                f"unknown field {field!r}; the fields are {', '.join(COLUMNS)}",
+                param_hint="'--column'",
+            )
+        if field in chosen:
+            raise typer.BadParameter(f"{field} is given twice", param_hint="'--column'")
+        chosen[field] = header.strip()
+    return chosen
+
+
+def _read(file: Path, file_format: RegistryFormat | None, chosen: dict[str, str]) -> ParsedFile:
     try:
-        return parse(file.read_bytes(), file_format or format_for(file))
+        return parse(file.read_bytes(), file_format or format_for(file), chosen)
     except OSError as exc:
         errors.print(
             f"[red]cannot read {escape(str(file))}:[/red] {escape(exc.strerror or str(exc))}"
@@ -209,6 +247,13 @@ class _PhaseProgress:
         self._progress.update(task, completed=done, total=total)
 
 
+def _print_columns(console: Console, parsed: ParsedFile) -> None:
+    """Which column gave each field: a file in another system's words is read as the person
+    importing can check, before any row is."""
+    taken = ", ".join(f"{field} ← {header!r}" for field, header in parsed.columns.items())
+    console.print(f"columns: {escape(taken)}", highlight=False)
+
+
 def _print_report(console: Console, file: Path, parsed: ParsedFile, report: ImportReport) -> None:
     validation = report.validation
     bad = len(validation.problems)
@@ -219,7 +264,7 @@ def _print_report(console: Console, file: Path, parsed: ParsedFile, report: Impo
     )
     if parsed.ignored_columns:
         console.print(
-            "[yellow]ignored columns[/yellow] (not part of the registry format): "
+            "[yellow]ignored columns[/yellow] (no field is read from them): "
             + escape(", ".join(parsed.ignored_columns))
         )
     if bad:
