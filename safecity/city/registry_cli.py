@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -41,7 +43,13 @@ from safecity.city.registry_store import (
     load_context,
     read_cameras,
 )
-from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.cli_support import (
+    ConfigOption,
+    audit_cli_change,
+    database_or_exit,
+    errors,
+    settings_or_exit,
+)
 
 app = typer.Typer(
     help="The camera registry: import and export CSV or GeoJSON files.", no_args_is_help=True
@@ -88,13 +96,15 @@ def import_cameras(
     """Create or update cameras from a registry file, matched by camera_id.
 
     Says first which column each field is read from. Every row is checked first; with any
-    bad row nothing is written unless --skip-invalid.
+    bad row nothing is written unless --skip-invalid. An import that writes is audited as
+    the operating-system login (cli:<login>), with the file's SHA-256.
     """
     chosen = _chosen_columns(column or [])
     console = Console()
     database = database_or_exit(settings_or_exit(config))
     try:
-        parsed = _read(file, file_format, chosen)
+        source = _read(file, file_format, chosen)
+        parsed = source.parsed
         _print_columns(console, parsed)
         with database.session() as session, _progress(console) as progress:
             try:
@@ -115,6 +125,13 @@ def import_cameras(
                 dry_run=dry_run,
                 progress=progress,
             )
+            if report.outcome is ImportOutcome.WRITTEN:
+                audit_cli_change(
+                    session,
+                    action="cameras.import",
+                    target="cameras",
+                    details=source.audited(report),
+                )
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error, nothing was written:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -186,9 +203,33 @@ def _chosen_columns(choices: list[str]) -> dict[str, str]:
     return chosen
 
 
-def _read(file: Path, file_format: RegistryFormat | None, chosen: dict[str, str]) -> ParsedFile:
+@dataclass(frozen=True)
+class _RegistryFile:
+    path: Path
+    data: bytes
+    fmt: RegistryFormat
+    parsed: ParsedFile
+
+    def audited(self, report: ImportReport) -> dict[str, object]:
+        """The audit row's details: which file exactly (its hash: the file may change or go),
+        read how, and what it did to the registry."""
+        return {
+            "file": str(self.path.resolve()),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "format": self.fmt.value,
+            "columns": dict(self.parsed.columns),
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "skipped": report.skipped,
+        }
+
+
+def _read(file: Path, file_format: RegistryFormat | None, chosen: dict[str, str]) -> _RegistryFile:
     try:
-        return parse(file.read_bytes(), file_format or format_for(file), chosen)
+        data = file.read_bytes()
+        fmt = file_format or format_for(file)
+        return _RegistryFile(file, data, fmt, parse(data, fmt, chosen))
     except OSError as exc:
         errors.print(
             f"[red]cannot read {escape(str(file))}:[/red] {escape(exc.strerror or str(exc))}"

@@ -8,7 +8,6 @@ settings); with neither it says the package is only self-consistent and exits 3,
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
@@ -27,7 +26,13 @@ from sqlalchemy.orm import Session
 from safecity.auth.models import User
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.city.models import Camera
-from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.cli_support import (
+    ConfigOption,
+    database_or_exit,
+    errors,
+    os_login,
+    settings_or_exit,
+)
 from safecity.video.evidence import (
     EXPORTER_ROLES,
     EvidenceError,
@@ -135,7 +140,7 @@ def _exporter(session: Session, username: str | None, camera: Camera) -> Exporte
     """The OS account running the command, or the named user if they could export this
     camera through the API themselves: the audit log must not name someone who could not."""
     if username is None:
-        return Exporter.cli(getpass.getuser())
+        return Exporter.cli(os_login())
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active:
         errors.print(f"no active user {escape(repr(username))}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import getpass
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from safecity.city.registry_store import (
 )
 from safecity.store import migrate
 from safecity.store.engine import Database
+from tests.audit.entries import audit_entries
 from tests.factories import EAST, WEST, add_camera, add_district, add_site
 
 HEADER = (
@@ -701,3 +704,38 @@ def test_cli_canonical_column_wins_over_another_column_of_a_common_name(
     assert "camera_id ← 'camera_id'" in result.output
     assert "ignored columns" in result.output and "id" in result.output
     assert sorted(cameras(cli_database)) == ["NEW-1"]
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+def test_cli_import_is_audited_and_a_dry_run_or_refused_one_is_not(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    bad = write_csv(tmp_path / "bad.csv", HEADER, row("NEW-1"), row("BAD-1", status="gone"))
+    good = write_csv(tmp_path / "cameras.csv", ("id", *HEADER[1:]), row("NEW-1"), row("NEW-2"))
+
+    dry = runner.invoke(app, ["import", str(good), "--dry-run"])
+    refused = runner.invoke(app, ["import", str(bad)])
+    assert (dry.exit_code, refused.exit_code) == (0, 1)
+    assert audit_entries(cli_database) == []
+
+    imported = runner.invoke(app, ["import", str(good)])
+
+    assert imported.exit_code == 0, imported.output
+    [entry] = audit_entries(cli_database)
+    assert (entry.action, entry.actor, entry.target) == (
+        "cameras.import",
+        f"cli:{getpass.getuser()}",
+        "cameras",
+    )
+    assert entry.details == {
+        "file": str(good.resolve()),
+        "sha256": hashlib.sha256(good.read_bytes()).hexdigest(),
+        "format": "csv",
+        "columns": {"camera_id": "id", **{column: column for column in HEADER[1:]}},
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 0,
+    }
