@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import record
+from safecity.demo.data_folder import made_by_the_demo, with_demo_city
 from safecity.settings import ConfigError, Settings, load_settings
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -31,12 +32,16 @@ ConfigOption = Annotated[
 
 
 def settings_or_exit(config: Path | None) -> Settings:
-    """The settings, or exit 2 naming the file, the key and what was expected."""
+    """The settings, or exit 2 naming the file, the key and what was expected.
+
+    On a data folder the demo made, the demo city's name and time zone unless chosen: the
+    city the demo serves that data as."""
     try:
-        return load_settings(config)
+        settings = load_settings(config)
     except ConfigError as exc:
         errors.print(f"[red]configuration error[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    return with_demo_city(settings) if made_by_the_demo(settings.data_dir) else settings
 
 
 def database_or_exit(settings: Settings, *, require_current: bool = True) -> Database:

@@ -64,6 +64,12 @@ EXIT_STATUS = {
 }
 
 
+_ZONE_HELP = (
+    "Without a zone: in the city's time zone (the timezone setting); with one (Z, +05:00): "
+    "as given."
+)
+
+
 def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
     """ISO 8601; a time without a zone is read in the city's time zone, as people say it."""
     try:
@@ -79,16 +85,20 @@ def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
 def export_command(
     camera_code: Annotated[str, typer.Option("--camera", help="Camera code, e.g. AST-00042.")],
     start: Annotated[
-        str, typer.Option("--from", help="Start, ISO 8601; without a zone: city time.")
+        str, typer.Option("--from", help=f"Start, ISO 8601, e.g. 2026-03-01T15:00. {_ZONE_HELP}")
     ],
-    end: Annotated[str, typer.Option("--to", help="End, ISO 8601; without a zone: city time.")],
+    end: Annotated[
+        str, typer.Option("--to", help=f"End, ISO 8601, e.g. 2026-03-01T15:20. {_ZONE_HELP}")
+    ],
     reason: Annotated[
         str,
         typer.Option(help="Why (case or request number): written into the package and the log."),
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", file_okay=False, help="Folder for the package [data_dir/evidence]."),
+        typer.Option(
+            "--out", file_okay=False, help="Folder for the package (default: data_dir/evidence)."
+        ),
     ] = None,
     as_user: Annotated[
         str | None,
