@@ -13,7 +13,13 @@ from sqlalchemy.engine import make_url
 from safecity.audit import cli as audit_cli
 from safecity.auth.roles import Role
 from safecity.city import registry_cli
-from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.cli_support import (
+    ConfigOption,
+    audit_cli_change,
+    database_or_exit,
+    errors,
+    settings_or_exit,
+)
 from safecity.ops import notifications_cli
 from safecity.settings import Settings
 from safecity.store import migrate
@@ -156,7 +162,9 @@ def users_add(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Add a user. The password is asked for (never given on the command line)."""
+    """Add a user. The password is asked for (never given on the command line).
+
+    Audited as the operating-system login (cli:<login>)."""
     from safecity.auth.users import UserError, add_user
 
     password = (
@@ -175,6 +183,19 @@ def users_add(
                 password=password,
                 organization_code=organization,
                 police_unit_code=police_unit,
+            )
+            audit_cli_change(
+                session,
+                action="user.add",
+                target=f"user:{user.id}",
+                details={
+                    "username": user.username,
+                    "full_name": user.full_name,
+                    "role": role.value,
+                    # As stored: a duty officer's organization comes from their unit.
+                    "organization": user.organization.code if user.organization else None,
+                    "police_unit": user.police_unit.code if user.police_unit else None,
+                },
             )
             console.print(f"added {user.username} ({role.label})")
     except UserError as exc:

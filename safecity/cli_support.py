@@ -1,15 +1,22 @@
-"""What every `safecity` command needs: the settings, and a database it may use as it is."""
+"""What every `safecity` command needs: the settings, a database it may use as it is, and an
+audit row for every change it makes."""
 
 from __future__ import annotations
 
+import getpass
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from safecity.audit.log import record
+from safecity.demo.data_folder import made_by_the_demo, with_demo_city
 from safecity.settings import ConfigError, Settings, load_settings
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -25,12 +32,16 @@ ConfigOption = Annotated[
 
 
 def settings_or_exit(config: Path | None) -> Settings:
-    """The settings, or exit 2 naming the file, the key and what was expected."""
+    """The settings, or exit 2 naming the file, the key and what was expected.
+
+    On a data folder the demo made, the demo city's name and time zone unless chosen: the
+    city the demo serves that data as."""
     try:
-        return load_settings(config)
+        settings = load_settings(config)
     except ConfigError as exc:
         errors.print(f"[red]configuration error[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    return with_demo_city(settings) if made_by_the_demo(settings.data_dir) else settings
 
 
 def database_or_exit(settings: Settings, *, require_current: bool = True) -> Database:
@@ -51,3 +62,28 @@ def database_or_exit(settings: Settings, *, require_current: bool = True) -> Dat
         )
         raise typer.Exit(1)
     return database
+
+
+def os_login() -> str:
+    """The operating-system account running this command: the person at the server.
+
+    Where the system has no name for it (a container's bare uid, no $USER) it is the uid, as
+    `id` writes it, so that an audit row still points at an account rather than failing."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid={os.getuid()}"
+
+
+def cli_actor() -> str:
+    """Who the audit log names for a change made at the command line: no one signs in there,
+    so it is the login, marked as not a SafeCity user (``cli:<login>``)."""
+    return f"cli:{os_login()}"
+
+
+def audit_cli_change(
+    session: Session, *, action: str, target: str, details: Mapping[str, Any]
+) -> None:
+    """Record a change made by a command in the caller's transaction, so that the row exists
+    exactly when the change does. There is no network address to record."""
+    record(session, action=action, actor=cli_actor(), target=target, details=details)

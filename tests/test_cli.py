@@ -1,12 +1,17 @@
 """The `safecity` command as an administrator uses it."""
 
+import getpass
+import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from safecity.cli import app
+from safecity.settings import load_settings
+from safecity.store.engine import Database
 from safecity.store.migrate import MIGRATIONS
+from tests.audit.entries import audit_entries
 
 runner = CliRunner()
 
@@ -103,3 +108,57 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "cannot open the database" in result.output
     assert "Traceback" not in result.output
+
+
+def add_ops_user(config: Path) -> Result:
+    args = ["users", "add", "ops", "--role", "operator", "--full-name", "Ops Person",
+            "--password-stdin", "--config", str(config)]  # fmt: skip
+    return runner.invoke(app, args, input="long-enough-1\n")
+
+
+def test_users_add_is_audited_as_the_person_at_the_server(config: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade", "--config", str(config)]).exit_code == 0
+    database = Database(load_settings(config).database_url)
+    assert audit_entries(database) == []
+
+    added = add_ops_user(config)
+    refused = add_ops_user(config)  # the name is taken: nothing changes, nothing is audited
+
+    assert added.exit_code == 0, added.output
+    assert refused.exit_code == 1
+    [entry] = audit_entries(database)
+    assert (entry.action, entry.actor, entry.actor_id) == (
+        "user.add",
+        f"cli:{getpass.getuser()}",
+        None,
+    )
+    assert entry.target is not None and entry.target.startswith("user:")
+    assert entry.details == {
+        "username": "ops",
+        "full_name": "Ops Person",
+        "role": "operator",
+        "organization": None,
+        "police_unit": None,
+    }
+    assert entry.address is None
+    verified = runner.invoke(app, ["audit", "verify", "--config", str(config)])
+    assert verified.exit_code == 0 and "audit log intact: 1 rows" in verified.output
+    database.dispose()
+
+
+def test_a_change_is_audited_even_where_the_os_has_no_name_for_the_login(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_login_name() -> str:
+        raise KeyError("getpwuid(): uid not found")  # a container's bare uid, no $USER
+
+    assert runner.invoke(app, ["db", "upgrade", "--config", str(config)]).exit_code == 0
+    monkeypatch.setattr(getpass, "getuser", no_login_name)
+
+    added = add_ops_user(config)
+
+    assert added.exit_code == 0, added.output
+    database = Database(load_settings(config).database_url)
+    [entry] = audit_entries(database)
+    assert entry.actor == f"cli:uid={os.getuid()}"
+    database.dispose()

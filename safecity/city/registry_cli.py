@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from safecity.city.registry_io import (
+    COLUMNS,
     ParsedFile,
     RegistryFileError,
     RegistryFormat,
@@ -40,7 +43,13 @@ from safecity.city.registry_store import (
     load_context,
     read_cameras,
 )
-from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.cli_support import (
+    ConfigOption,
+    audit_cli_change,
+    database_or_exit,
+    errors,
+    settings_or_exit,
+)
 
 app = typer.Typer(
     help="The camera registry: import and export CSV or GeoJSON files.", no_args_is_help=True
@@ -51,6 +60,18 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         help="File format; by default from the extension (.csv, .geojson or .json).",
+    ),
+]
+
+
+ColumnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        metavar="FIELD=HEADER",
+        help="Read FIELD from the column HEADER (any case); repeat for several. Without it "
+        "each field is read from its own name or a common one (id, lat, lon, stream_url, "
+        "широта…; see docs/camera-registry.md).",
     ),
 ]
 
@@ -69,16 +90,22 @@ def import_cameras(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and report, write nothing.")
     ] = False,
+    column: ColumnOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Create or update cameras from a registry file, matched by camera_id.
 
-    Every row is checked first; with any bad row nothing is written unless --skip-invalid.
+    Says first which column each field is read from. Every row is checked first; with any
+    bad row nothing is written unless --skip-invalid. An import that writes is audited as
+    the operating-system login (cli:<login>), with the file's SHA-256.
     """
+    chosen = _chosen_columns(column or [])
     console = Console()
     database = database_or_exit(settings_or_exit(config))
     try:
-        parsed = _read(file, file_format)
+        source = _read(file, file_format, chosen)
+        parsed = source.parsed
+        _print_columns(console, parsed)
         with database.session() as session, _progress(console) as progress:
             try:
                 context = load_context(session)
@@ -98,6 +125,13 @@ def import_cameras(
                 dry_run=dry_run,
                 progress=progress,
             )
+            if report.outcome is ImportOutcome.WRITTEN:
+                audit_cli_change(
+                    session,
+                    action="cameras.import",
+                    target="cameras",
+                    details=source.audited(report),
+                )
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error, nothing was written:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -148,9 +182,54 @@ def export_cameras(
     )
 
 
-def _read(file: Path, file_format: RegistryFormat | None) -> ParsedFile:
+def _chosen_columns(choices: list[str]) -> dict[str, str]:
+    """Field → header from the --column options, or a usage error (exit 2) saying why."""
+    chosen: dict[str, str] = {}
+    for choice in choices:
+        field, equals, header = choice.partition("=")
+        field = field.strip()
+        if not equals or not field or not header.strip():
+            raise typer.BadParameter(
+                f"{choice!r} is not FIELD=HEADER, e.g. camera_id=Номер", param_hint="'--column'"
+            )
+        if field not in COLUMNS:
+            raise typer.BadParameter(
+                f"unknown field {field!r}; the fields are {', '.join(COLUMNS)}",
+                param_hint="'--column'",
+            )
+        if field in chosen:
+            raise typer.BadParameter(f"{field} is given twice", param_hint="'--column'")
+        chosen[field] = header.strip()
+    return chosen
+
+
+@dataclass(frozen=True)
+class _RegistryFile:
+    path: Path
+    data: bytes
+    fmt: RegistryFormat
+    parsed: ParsedFile
+
+    def audited(self, report: ImportReport) -> dict[str, object]:
+        """The audit row's details: which file exactly (its hash: the file may change or go),
+        read how, and what it did to the registry."""
+        return {
+            "file": str(self.path.resolve()),
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "format": self.fmt.value,
+            "columns": dict(self.parsed.columns),
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "skipped": report.skipped,
+        }
+
+
+def _read(file: Path, file_format: RegistryFormat | None, chosen: dict[str, str]) -> _RegistryFile:
     try:
-        return parse(file.read_bytes(), file_format or format_for(file))
+        data = file.read_bytes()
+        fmt = file_format or format_for(file)
+        return _RegistryFile(file, data, fmt, parse(data, fmt, chosen))
     except OSError as exc:
         errors.print(
             f"[red]cannot read {escape(str(file))}:[/red] {escape(exc.strerror or str(exc))}"
@@ -209,6 +288,13 @@ class _PhaseProgress:
         self._progress.update(task, completed=done, total=total)
 
 
+def _print_columns(console: Console, parsed: ParsedFile) -> None:
+    """Which column gave each field: a file in another system's words is read as the person
+    importing can check, before any row is."""
+    taken = ", ".join(f"{field} ← {header!r}" for field, header in parsed.columns.items())
+    console.print(f"columns: {escape(taken)}", highlight=False)
+
+
 def _print_report(console: Console, file: Path, parsed: ParsedFile, report: ImportReport) -> None:
     validation = report.validation
     bad = len(validation.problems)
@@ -219,7 +305,7 @@ def _print_report(console: Console, file: Path, parsed: ParsedFile, report: Impo
     )
     if parsed.ignored_columns:
         console.print(
-            "[yellow]ignored columns[/yellow] (not part of the registry format): "
+            "[yellow]ignored columns[/yellow] (no field is read from them): "
             + escape(", ".join(parsed.ignored_columns))
         )
     if bad:

@@ -7,6 +7,11 @@ Pure: no database and no file system. The caller passes the bytes it read and an
 A column that a file does not carry at all leaves that field of an existing camera as it is,
 while a column that is present but empty clears it; so a file with only the required columns
 can rename or move cameras without wiping vendor or firmware data kept elsewhere.
+
+Files from other systems name their columns in their own words (``id``, ``lat``, ``Широта``):
+each field is read from its own name, else from one of its ``ALIASES``, else from the column the
+caller names for it (``safecity cameras import --column FIELD=HEADER``); ``ParsedFile.columns``
+says which column gave which field, so that the person importing can see it before trusting it.
 """
 
 from __future__ import annotations
@@ -60,6 +65,39 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "longitude",
     "main_stream_url",
 )
+# Other names files give each field (English, Russian, Kazakh), compared as `_header_key` folds
+# them. A name belongs to one field only; "x"/"y" are longitude/latitude as GIS tools write them.
+ALIASES: Mapping[str, tuple[str, ...]] = {
+    "camera_id": ("id", "camera", "camera_code", "cam_id", "code", "код", "код камеры"),
+    "name": ("camera_name", "title", "название", "наименование", "атауы"),
+    "address": ("addr", "street_address", "адрес", "мекенжай"),
+    "latitude": ("lat", "y", "широта", "ендік"),
+    "longitude": ("lon", "lng", "long", "x", "долгота", "бойлық"),
+    "district": ("district_name", "district_code", "район", "аудан"),
+    "site": ("site_code", "объект"),
+    "main_stream_url": (
+        "stream_url",
+        "stream",
+        "main_stream",
+        "main_url",
+        "rtsp",
+        "rtsp_url",
+        "url",
+        "video_url",
+    ),
+    "sub_stream_url": ("sub_stream", "substream", "substream_url", "sub_url", "sub_rtsp"),
+    "status": ("state", "статус", "состояние"),
+    "installed_at": (
+        "installed",
+        "installed_on",
+        "install_date",
+        "installation_date",
+        "дата установки",
+    ),
+    "vendor": ("manufacturer", "make", "brand", "производитель"),
+    "model": ("модель",),
+    "firmware": ("firmware_version", "fw", "прошивка"),
+}
 # The optional columns that land in a camera field: all the others but `district`, which is
 # only a cross-check. ``registry_store`` derives the camera fields an import sets from these.
 OPTIONAL_COLUMNS: frozenset[str] = frozenset(COLUMNS) - {*REQUIRED_COLUMNS, "district"}
@@ -73,6 +111,7 @@ _EXTENSIONS: Mapping[str, RegistryFormat] = {
 _DELIMITERS = (",", ";", "\t")
 _PLACES_SHOWN = 5
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WORD_BREAKS = re.compile(r"[\s-]+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # A camera code becomes an MQTT topic level (cameras/<code>/health) and part of file names, so
 # '/', '+', '#', whitespace and the like are kept out; checked with fullmatch (no "$" newline).
@@ -82,6 +121,18 @@ _CAMERA_CODE_RULE = (
 )
 # How often (in rows) the checking phase reports progress.
 _PROGRESS_STEP = 500
+
+
+def _header_key(name: str) -> str:
+    """How column names are compared: case, surrounding blanks and how words are joined
+    ("Stream URL", "stream-url", "stream_url") do not matter."""
+    return _WORD_BREAKS.sub("_", name.strip()).casefold()
+
+
+# Each field's own name and aliases, folded, to the field.
+_FIELD_OF: Mapping[str, str] = {
+    _header_key(name): field for field in COLUMNS for name in (field, *ALIASES[field])
+}
 
 
 def _max_length(attribute: str) -> int:
@@ -127,6 +178,34 @@ class SourceRow:
 class ParsedFile:
     rows: tuple[SourceRow, ...]
     ignored_columns: tuple[str, ...]
+    columns: Mapping[str, str]
+    """Field → the column (GeoJSON property) it is read from, as the file spells it; in the
+    format's column order."""
+
+
+@dataclass(frozen=True)
+class _ColumnChoice:
+    """Which column gives each field: ``keys`` maps a field to a folded column name."""
+
+    keys: Mapping[str, str]
+    spelled: Mapping[str, str]
+    """Folded column name → as the file spells it."""
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return {field: self.spelled[key] for field, key in self.keys.items()}
+
+    def ignored(self, names: Iterable[str]) -> list[str]:
+        taken = set(self.keys.values())
+        return [name for name in names if name.strip() and _header_key(name) not in taken]
+
+    def missing(self, given_otherwise: frozenset[str] = frozenset()) -> list[str]:
+        """The required fields no column gives (nor ``given_otherwise``: GeoJSON geometry)."""
+        return [c for c in REQUIRED_COLUMNS if c not in self.keys and c not in given_otherwise]
+
+    def values(self, by_key: Mapping[str, object]) -> dict[str, object]:
+        """A row's field values from its values by folded column name."""
+        return {field: by_key[key] for field, key in self.keys.items() if key in by_key}
 
 
 @dataclass(frozen=True)
@@ -198,8 +277,70 @@ def format_for(path: PurePath) -> RegistryFormat:
         ) from None
 
 
-def parse(data: bytes, fmt: RegistryFormat) -> ParsedFile:
-    return parse_csv(data) if fmt is RegistryFormat.CSV else parse_geojson(data)
+def parse(data: bytes, fmt: RegistryFormat, chosen: Mapping[str, str] | None = None) -> ParsedFile:
+    """The rows of a file; ``chosen`` maps a field to the column it is to be read from."""
+    if fmt is RegistryFormat.CSV:
+        return parse_csv(data, chosen)
+    return parse_geojson(data, chosen)
+
+
+def _choose_columns(names: Iterable[str], chosen: Mapping[str, str]) -> _ColumnChoice:
+    """Which of a file's column names gives each field, or RegistryFileError saying why that
+    cannot be told.
+
+    A column ``chosen`` for a field is taken as said. Otherwise a field is read from its own
+    name, which wins over its aliases (an export, and every file made for the registry, means
+    it); else from its one alias in the file: two are refused, not guessed between.
+    """
+    spelled = {_header_key(name): name for name in names if name.strip()}
+    keys = _chosen_keys(chosen, spelled)
+    claimed = set(keys.values())
+    candidates: defaultdict[str, list[str]] = defaultdict(list)
+    for key in spelled:
+        named = _FIELD_OF.get(key)
+        if named is not None and named not in keys and key not in claimed:
+            candidates[named].append(key)
+    for field, found in candidates.items():
+        if field in found:
+            keys[field] = field
+        elif len(found) == 1:
+            keys[field] = found[0]
+        else:
+            raise RegistryFileError(_ambiguous(field, [spelled[key] for key in found]))
+    return _ColumnChoice({c: keys[c] for c in COLUMNS if c in keys}, spelled)
+
+
+def _chosen_keys(chosen: Mapping[str, str], spelled: Mapping[str, str]) -> dict[str, str]:
+    """Field → folded column name for the columns named with --column, each in the file."""
+    keys: dict[str, str] = {}
+    for field, header in chosen.items():
+        key = _header_key(header)
+        if key not in spelled:
+            raise RegistryFileError(
+                f"--column {field}={header}: the file has no column {header!r}"
+                f" (it has {', '.join(map(repr, spelled.values()))})"
+            )
+        keys[field] = key
+    return keys
+
+
+def _ambiguous(field: str, names: Sequence[str]) -> str:
+    listed = ", ".join(map(repr, names[:-1])) + f" and {names[-1]!r}"
+    return (
+        f"columns {listed} would both be {field}: remove one, or choose with "
+        f"--column {field}=HEADER"
+    )
+
+
+def _lacking(subject: str, missing: Sequence[str]) -> str:
+    """Which required fields have no column, with the names each is read from."""
+    fields = "; ".join(
+        f"{field} (also read from: {', '.join(ALIASES[field])})" for field in missing
+    )
+    return (
+        f"{subject}: {fields}; if the file has one under another name, "
+        f"name it with --column {missing[0]}=HEADER"
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -219,12 +360,12 @@ def _delimiter(text: str) -> str:
     return max(_DELIMITERS, key=header.count)
 
 
-def parse_csv(data: bytes) -> ParsedFile:
+def parse_csv(data: bytes, chosen: Mapping[str, str] | None = None) -> ParsedFile:
     """Rows of a CSV file with a header line; rows whose cells are all blank are skipped."""
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     rows: list[SourceRow] = []
-    header: list[str] | None = None
+    header: _CsvHeader | None = None
     last_line = 0
     try:
         for cells in reader:
@@ -232,43 +373,51 @@ def parse_csv(data: bytes) -> ParsedFile:
             if not any(cell.strip() for cell in cells):
                 continue
             if header is None:
-                header = _check_header(cells)
+                header = _CsvHeader.read(cells, chosen or {})
                 continue
-            rows.append(_csv_row(first_line, header, cells))
+            rows.append(header.row(first_line, cells))
     except csv.Error as exc:
         raise RegistryFileError(f"not valid CSV at line {reader.line_num}: {exc}") from exc
     if header is None:
         raise RegistryFileError("empty file: expected a CSV header line naming the columns")
-    ignored = tuple(column for column in header if column and column not in COLUMNS)
-    return ParsedFile(tuple(rows), ignored)
+    ignored = tuple(header.choice.ignored(header.names))
+    return ParsedFile(tuple(rows), ignored, header.choice.columns)
 
 
-def _check_header(cells: list[str]) -> list[str]:
-    header = [cell.strip().lower() for cell in cells]
-    repeated = sorted({column for column in header if column and header.count(column) > 1})
-    if repeated:
-        raise RegistryFileError(f"header repeats columns: {', '.join(repeated)}")
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
-    if missing:
-        raise RegistryFileError(
-            f"header lacks required columns: {', '.join(missing)} "
-            f"(the header line is {','.join(cells)!r})"
-        )
-    return header
+@dataclass(frozen=True)
+class _CsvHeader:
+    names: tuple[str, ...]
+    keys: tuple[str, ...]
+    choice: _ColumnChoice
+
+    @classmethod
+    def read(cls, cells: list[str], chosen: Mapping[str, str]) -> _CsvHeader:
+        names = tuple(cell.strip() for cell in cells)
+        keys = tuple(map(_header_key, names))
+        repeated = sorted({key for key in keys if key and keys.count(key) > 1})
+        if repeated:
+            raise RegistryFileError(f"header repeats columns: {', '.join(repeated)}")
+        choice = _choose_columns(names, chosen)
+        missing = choice.missing()
+        if missing:
+            raise RegistryFileError(
+                f"{_lacking('header lacks required columns', missing)} "
+                f"(the header line is {','.join(cells)!r})"
+            )
+        return cls(names, keys, choice)
+
+    def row(self, line: int, cells: list[str]) -> SourceRow:
+        where = f"line {line}"
+        if len(cells) != len(self.keys):
+            problem = f"has {len(cells)} values but the header has {len(self.keys)} columns"
+            # The id usually comes first, before whatever shifted the cells.
+            position = self.keys.index(self.choice.keys["camera_id"])
+            values = {"camera_id": cells[position]} if position < len(cells) else {}
+            return SourceRow(where, values, (problem,), readable=False)
+        return SourceRow(where, self.choice.values(dict(zip(self.keys, cells, strict=True))))
 
 
-def _csv_row(line: int, header: list[str], cells: list[str]) -> SourceRow:
-    where = f"line {line}"
-    if len(cells) != len(header):
-        problem = f"has {len(cells)} values but the header has {len(header)} columns"
-        # The id usually comes first, before whatever shifted the cells.
-        position = header.index("camera_id")
-        values = {"camera_id": cells[position]} if position < len(cells) else {}
-        return SourceRow(where, values, (problem,), readable=False)
-    return SourceRow(where, {c: v for c, v in zip(header, cells, strict=True) if c in COLUMNS})
-
-
-def parse_geojson(data: bytes) -> ParsedFile:
+def parse_geojson(data: bytes, chosen: Mapping[str, str] | None = None) -> ParsedFile:
     """Features of a GeoJSON FeatureCollection; the position comes from each Point geometry."""
     text = _decode(data)
     try:
@@ -284,18 +433,23 @@ def parse_geojson(data: bytes) -> ParsedFile:
     features = document.get("features")
     if not isinstance(features, list):
         raise RegistryFileError('the FeatureCollection has no "features" list')
-    rows = tuple(_feature_row(index, feature) for index, feature in enumerate(features))
-    ignored = {
-        key
-        for feature in features
-        if isinstance(feature, dict) and isinstance(feature.get("properties"), dict)
-        for key in feature["properties"]
-        if key not in COLUMNS
-    }
-    return ParsedFile(rows, tuple(sorted(ignored)))
+    names = list(
+        dict.fromkeys(
+            key
+            for feature in features
+            if isinstance(feature, dict) and isinstance(feature.get("properties"), dict)
+            for key in feature["properties"]
+        )
+    )
+    choice = _choose_columns(names, chosen or {})
+    missing = choice.missing(given_otherwise=frozenset({"latitude", "longitude"}))
+    if names and missing:
+        raise RegistryFileError(_lacking("no feature has the required properties", missing))
+    rows = tuple(_feature_row(index, feature, choice) for index, feature in enumerate(features))
+    return ParsedFile(rows, tuple(sorted(choice.ignored(names))), choice.columns)
 
 
-def _feature_row(index: int, feature: object) -> SourceRow:
+def _feature_row(index: int, feature: object, choice: _ColumnChoice) -> SourceRow:
     where = f"features[{index}]"
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         return SourceRow(where, {}, ("not a GeoJSON Feature",), readable=False)
@@ -304,7 +458,7 @@ def _feature_row(index: int, feature: object) -> SourceRow:
         properties = {}
     elif not isinstance(properties, dict):
         return SourceRow(where, {}, ('"properties" is not an object',), readable=False)
-    values: dict[str, object] = {k: v for k, v in properties.items() if k in COLUMNS}
+    values = choice.values({_header_key(key): value for key, value in properties.items()})
     geometry = feature.get("geometry")
     if geometry is None and "latitude" in values and "longitude" in values:
         # An unlocated feature (null geometry) that carries its position as properties.

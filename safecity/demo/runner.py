@@ -31,6 +31,7 @@ from safecity.api.app import create_app
 from safecity.bus import InProcessBus
 from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
+from safecity.demo.data_folder import DEMO_DATA_DIR, MARKER_FILE, made_by_the_demo, with_demo_city
 from safecity.demo.detections import SimulatedDetections
 from safecity.demo.geography import district_geometries
 from safecity.demo.seed import seed_demo_city
@@ -42,15 +43,9 @@ from safecity.video.health import CameraHealthRecorder
 from safecity.video.node import VideoNode, VideoNodeError
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
-DEMO_DATA_DIR = Path(".safecity-demo")
-DEMO_CITY_NAME = "Astana (demo)"
-DEMO_TIMEZONE = "Asia/Almaty"
-"""Astana keeps UTC+5 all year (the demo's crime records are generated in that time)."""
 DEMO_RETENTION_DAYS = 1.0
 """Six demo cameras record ~7 GB a day between them; a demo left running should not fill a
 laptop's disk."""
-MARKER_FILE = ".safecity-demo"
-"""Written into a data folder the demo made, so that --reset wipes only folders it owns."""
 VIDEO_SPEC = VideoSpec(width=640, height=360, fps=15, seconds=20, gop_seconds=2)
 # The clips show a street, so cameras watching streets and busy places are live first.
 LIVE_SITE_KINDS = (
@@ -75,17 +70,12 @@ class LiveCamera:
 def demo_settings(settings: Settings, *, port: int | None = None) -> Settings:
     """The settings the demo runs on: its own data folder, city name and time zone unless the
     user chose them (in a file, the environment or arguments), and ``port`` if given."""
-    chosen = settings.model_fields_set
     changes: dict[str, object] = {}
-    if "data_dir" not in chosen:
+    if "data_dir" not in settings.model_fields_set:
         changes["data_dir"] = DEMO_DATA_DIR
-    if "city_name" not in chosen:
-        changes["city_name"] = DEMO_CITY_NAME
-    if "timezone" not in chosen:
-        changes["timezone"] = DEMO_TIMEZONE
     if port is not None:
         changes["api"] = settings.api.model_copy(update={"port": port})
-    return settings.model_copy(update=changes)
+    return with_demo_city(settings.model_copy(update=changes))
 
 
 def demo_video(video: VideoSettings, live: Sequence[LiveCamera]) -> VideoSettings:
@@ -103,7 +93,7 @@ def prepare_data_dir(data_dir: Path, *, reset: bool) -> None:
     """Create the folder, marked as the demo's; with ``reset``, wipe it first. A folder that
     holds something and no mark is someone else's: it is never marked, and never wiped."""
     if reset and data_dir.exists():
-        if not (data_dir / MARKER_FILE).exists() and any(data_dir.iterdir()):
+        if not made_by_the_demo(data_dir) and any(data_dir.iterdir()):
             raise DemoError(
                 f"{data_dir} was not made by `safecity demo`; refusing to wipe it. Remove it "
                 "yourself or point data_dir at another folder."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import timedelta
 from typing import Annotated
 
@@ -11,7 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import select
 
-from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.cli_support import (
+    ConfigOption,
+    cli_actor,
+    database_or_exit,
+    errors,
+    settings_or_exit,
+)
 from safecity.ops.notification_models import Notification, NotificationState
 from safecity.ops.notifications import NotificationError, retry_now
 
@@ -87,7 +92,7 @@ def retry_command(
                 retry_now(
                     session,
                     notice,
-                    actor=f"cli:{getpass.getuser()}",
+                    actor=cli_actor(),
                     actor_id=None,
                     give_up_after=give_up_after,
                 )

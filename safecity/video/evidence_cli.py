@@ -8,7 +8,6 @@ settings); with neither it says the package is only self-consistent and exits 3,
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
@@ -27,7 +26,13 @@ from sqlalchemy.orm import Session
 from safecity.auth.models import User
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.city.models import Camera
-from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.cli_support import (
+    ConfigOption,
+    database_or_exit,
+    errors,
+    os_login,
+    settings_or_exit,
+)
 from safecity.video.evidence import (
     EXPORTER_ROLES,
     EvidenceError,
@@ -59,6 +64,12 @@ EXIT_STATUS = {
 }
 
 
+_ZONE_HELP = (
+    "Without a zone: in the city's time zone (the timezone setting); with one (Z, +05:00): "
+    "as given."
+)
+
+
 def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
     """ISO 8601; a time without a zone is read in the city's time zone, as people say it."""
     try:
@@ -74,16 +85,20 @@ def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
 def export_command(
     camera_code: Annotated[str, typer.Option("--camera", help="Camera code, e.g. AST-00042.")],
     start: Annotated[
-        str, typer.Option("--from", help="Start, ISO 8601; without a zone: city time.")
+        str, typer.Option("--from", help=f"Start, ISO 8601, e.g. 2026-03-01T15:00. {_ZONE_HELP}")
     ],
-    end: Annotated[str, typer.Option("--to", help="End, ISO 8601; without a zone: city time.")],
+    end: Annotated[
+        str, typer.Option("--to", help=f"End, ISO 8601, e.g. 2026-03-01T15:20. {_ZONE_HELP}")
+    ],
     reason: Annotated[
         str,
         typer.Option(help="Why (case or request number): written into the package and the log."),
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", file_okay=False, help="Folder for the package [data_dir/evidence]."),
+        typer.Option(
+            "--out", file_okay=False, help="Folder for the package (default: data_dir/evidence)."
+        ),
     ] = None,
     as_user: Annotated[
         str | None,
@@ -135,7 +150,7 @@ def _exporter(session: Session, username: str | None, camera: Camera) -> Exporte
     """The OS account running the command, or the named user if they could export this
     camera through the API themselves: the audit log must not name someone who could not."""
     if username is None:
-        return Exporter.cli(getpass.getuser())
+        return Exporter.cli(os_login())
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active:
         errors.print(f"no active user {escape(repr(username))}")

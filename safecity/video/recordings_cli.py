@@ -4,6 +4,7 @@ and set how long each camera or site keeps its recordings."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -19,7 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from safecity.city.models import Camera, Site
-from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
+from safecity.cli_support import (
+    ConfigOption,
+    audit_cli_change,
+    database_or_exit,
+    errors,
+    settings_or_exit,
+)
 from safecity.store.base import utcnow
 from safecity.video.holds import list_holds
 from safecity.video.retention import (
@@ -57,12 +64,21 @@ def retention(
 
     What is past its camera's days or quota goes, and while the media disk is under its
     free-space floor the oldest recordings city-wide go too. Held recordings always stay.
+    A pass (not a dry run) is audited as the operating-system login (cli:<login>).
     """
     settings = settings_or_exit(config)
     database = database_or_exit(settings)
     keeper = RetentionKeeper(database, settings.media_path, settings.video)
     try:
         summary = keeper.run_once(utcnow(), dry_run=dry_run)
+        if not dry_run:
+            with database.session() as session:
+                audit_cli_change(
+                    session,
+                    action="recordings.retention",
+                    target="recordings",
+                    details=_audited_pass(summary),
+                )
     except RetentionError as exc:
         errors.print(f"[red]retention:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -110,6 +126,25 @@ def holds(config: ConfigOption = None) -> None:
         )
     console.print(table)
     console.print(f"{len(records)} active hold(s); times in {settings.timezone}")
+
+
+def _audited_pass(summary: PurgeSummary) -> dict[str, object]:
+    """What a pass by hand deleted, in totals: its purge records (``purged_at``) say it camera
+    by camera, and a floor pass may touch thousands of cameras."""
+    by_reason: Counter[str] = Counter()
+    for entry in summary.entries:
+        by_reason[entry.reason.value] += entry.segments
+    return {
+        "purged_at": summary.now.isoformat(),
+        "segments": summary.segments,
+        "bytes": summary.bytes,
+        "cameras": len({entry.camera_id for entry in summary.entries}),
+        "by_reason": dict(by_reason),
+        "missing_files": summary.missing_files,
+        "failed_files": summary.failed_files,
+        "floor_stopped": summary.floor_stopped,
+        "interrupted": summary.interrupted,
+    }
 
 
 def _print_summary(console: Console, summary: PurgeSummary, zone: ZoneInfo, media: str) -> None:
@@ -209,7 +244,8 @@ def policy(
     Without --days, --max-gb, --inherit-days or --inherit-quota it shows the stored settings
     and the policy in effect (camera, else its site, else the global setting). The recording
     node's next retention pass applies a change; `safecity recordings retention --dry-run`
-    shows what that pass would delete.
+    shows what that pass would delete. A change is audited as the operating-system login
+    (cli:<login>).
     """
     if (camera_code is None) == (site_code is None):
         raise typer.BadParameter(
@@ -228,8 +264,13 @@ def policy(
                     errors.print(f"[red]no camera with code[/red] {escape(camera_code)}")
                     raise typer.Exit(1)
                 if change is not None:
-                    said = change.apply(camera)
-                    console.print(f"camera {escape(camera.code)}: {said}", highlight=False)
+                    changed = change.apply(camera)
+                    _audit_policy(
+                        session, f"camera:{camera.id}", changed.audited("camera", camera.code)
+                    )
+                    console.print(
+                        f"camera {escape(camera.code)}: {changed.said()}", highlight=False
+                    )
                 site = session.get(Site, camera.site_id) if camera.site_id is not None else None
                 _print_camera_policy(console, camera, site, default_days)
             else:
@@ -239,8 +280,9 @@ def policy(
                     errors.print(f"[red]no site with code[/red] {escape(site_code)}")
                     raise typer.Exit(1)
                 if change is not None:
-                    said = change.apply(site)
-                    console.print(f"site {escape(site.code)}: {said}", highlight=False)
+                    changed = change.apply(site)
+                    _audit_policy(session, f"site:{site.id}", changed.audited("site", site.code))
+                    console.print(f"site {escape(site.code)}: {changed.said()}", highlight=False)
                 _print_site_policy(console, session, site, default_days)
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error:[/red] {escape(str(exc).splitlines()[0])}")
@@ -264,18 +306,47 @@ class _PolicyChange:
     set_quota: bool
     max_bytes: int | None
 
-    def apply(self, row: Camera | Site) -> str:
-        """Store the change on a camera or site row; say what changed."""
-        said: list[str] = []
+    def apply(self, row: Camera | Site) -> _Changed:
+        """Store the change on a camera or site row; returns what it was and is now."""
+        changed = _Changed()
         if self.set_days:
-            said.append(f"days {_was(_days(row.retention_days))} → {_was(_days(self.days))}")
+            changed.days = (row.retention_days, self.days)
             row.retention_days = self.days
         if self.set_quota:
-            said.append(
-                f"quota {_was(_quota(row.retention_bytes))} → {_was(_quota(self.max_bytes))}"
-            )
+            changed.max_bytes = (row.retention_bytes, self.max_bytes)
             row.retention_bytes = self.max_bytes
+        return changed
+
+
+@dataclass
+class _Changed:
+    """The (before, after) of each setting a policy change set; None where it set nothing."""
+
+    days: tuple[float | None, float | None] | None = None
+    max_bytes: tuple[int | None, int | None] | None = None
+
+    def said(self) -> str:
+        said: list[str] = []
+        if self.days is not None:
+            before, after = self.days
+            said.append(f"days {_was(_days(before))} → {_was(_days(after))}")
+        if self.max_bytes is not None:
+            before_bytes, after_bytes = self.max_bytes
+            said.append(f"quota {_was(_quota(before_bytes))} → {_was(_quota(after_bytes))}")
         return ", ".join(said)
+
+    def audited(self, kind: str, code: str) -> dict[str, object]:
+        """The audit row's details: whose setting, and each value from → to (None: not set)."""
+        details: dict[str, object] = {kind: code}
+        if self.days is not None:
+            details["days"] = {"from": self.days[0], "to": self.days[1]}
+        if self.max_bytes is not None:
+            details["quota_bytes"] = {"from": self.max_bytes[0], "to": self.max_bytes[1]}
+        return details
+
+
+def _audit_policy(session: Session, target: str, details: dict[str, object]) -> None:
+    audit_cli_change(session, action="recordings.policy", target=target, details=details)
 
 
 def _policy_change(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import getpass
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from safecity.city.registry_store import (
 )
 from safecity.store import migrate
 from safecity.store.engine import Database
+from tests.audit.entries import audit_entries
 from tests.factories import EAST, WEST, add_camera, add_district, add_site
 
 HEADER = (
@@ -537,3 +540,202 @@ def test_the_safecity_command_carries_the_cameras_commands(
 
     assert result.exit_code == 0, result.output
     assert "exported 0 cameras" in result.output
+
+
+# --- column names other systems use -------------------------------------------------------------
+
+
+def write_csv(path: Path, header: tuple[str, ...], *rows: tuple[str, ...]) -> Path:
+    path.write_bytes(registry(*rows, header=header))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("header", "taken"),
+    [
+        (
+            ("ID", "Name", "lat", "lng", "Stream URL"),
+            "camera_id ← 'ID', name ← 'Name', latitude ← 'lat', longitude ← 'lng', "
+            "main_stream_url ← 'Stream URL'",
+        ),
+        (
+            ("camera", "title", "y", "x", "rtsp"),
+            "camera_id ← 'camera', name ← 'title', latitude ← 'y', longitude ← 'x', "
+            "main_stream_url ← 'rtsp'",
+        ),
+        (
+            ("Код", "Название", "Широта", "Долгота", "url"),
+            "camera_id ← 'Код', name ← 'Название', latitude ← 'Широта', longitude ← 'Долгота', "
+            "main_stream_url ← 'url'",
+        ),
+    ],
+    ids=["english", "gis", "russian"],
+)
+def test_cli_imports_common_column_names_and_says_which_column_gave_each_field(
+    cli_database: Database, tmp_path: Path, header: tuple[str, ...], taken: str
+) -> None:
+    source = write_csv(
+        tmp_path / "cameras.csv", header, ("NEW-1", "Gate", "51.15", "71.45", "rtsp://10.1.1.1/a")
+    )
+
+    dry = runner.invoke(app, ["import", str(source), "--dry-run"])
+    real = runner.invoke(app, ["import", str(source)])
+
+    assert dry.exit_code == 0, dry.output
+    assert real.exit_code == 0, real.output
+    for result in (dry, real):
+        assert f"columns: {taken}" in result.output
+        assert result.output.index("columns:") < result.output.index("1 row checked")
+    assert "imported: 1 created" in real.output
+    camera = cameras(cli_database)["NEW-1"]
+    assert (camera.name, camera.latitude, camera.longitude) == ("Gate", 51.15, 71.45)
+    assert camera.main_stream_url == "rtsp://10.1.1.1/a"
+
+
+def test_cli_reads_common_property_names_of_a_geojson_file(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [71.45, 51.15]},
+        "properties": {"id": "GEO-1", "title": "Market", "stream_url": "rtsp://10.1.1.1/g"},
+    }
+    source = tmp_path / "cameras.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+
+    result = runner.invoke(app, ["import", str(source)])
+
+    assert result.exit_code == 0, result.output
+    assert "columns: camera_id ← 'id', name ← 'title', main_stream_url ← 'stream_url'" in (
+        result.output
+    )
+    assert cameras(cli_database)["GEO-1"].name == "Market"
+
+
+def test_cli_takes_a_column_named_with_the_column_option(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    header = ("Номер", "name", "latitude", "longitude", "Видеопоток", "Примечание")
+    source = write_csv(
+        tmp_path / "cameras.csv",
+        header,
+        ("NEW-1", "Gate", "51.15", "71.45", "rtsp://10.1.1.1/a", "на углу"),
+    )
+
+    without = runner.invoke(app, ["import", str(source)])
+    mapped = runner.invoke(
+        app,
+        ["import", str(source), "--column", "camera_id=номер", "--column",
+         "main_stream_url=Видеопоток"],
+    )  # fmt: skip
+
+    assert without.exit_code == 1
+    assert mapped.exit_code == 0, mapped.output
+    assert "camera_id ← 'Номер'" in mapped.output
+    assert "main_stream_url ← 'Видеопоток'" in mapped.output
+    assert "ignored columns" in mapped.output and "Примечание" in mapped.output
+    assert cameras(cli_database)["NEW-1"].main_stream_url == "rtsp://10.1.1.1/a"
+
+
+def test_cli_refuses_two_columns_for_one_field_naming_both(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    header = ("camera_id", "name", "lat", "y", "longitude", "main_stream_url")
+    row_values = ("NEW-1", "Gate", "51.15", "7000000", "71.45", "rtsp://10.1.1.1/a")
+    source = write_csv(tmp_path / "cameras.csv", header, row_values)
+
+    refused = runner.invoke(app, ["import", str(source)])
+    chosen = runner.invoke(app, ["import", str(source), "--column", "latitude=lat"])
+
+    assert refused.exit_code == 1
+    assert (
+        "columns 'lat' and 'y' would both be latitude: remove one, or choose with "
+        "--column latitude=HEADER"
+    ) in refused.output
+    assert "nothing imported" in refused.output
+    assert chosen.exit_code == 0, chosen.output
+    assert "latitude ← 'lat'" in chosen.output
+    assert cameras(cli_database)["NEW-1"].latitude == 51.15
+
+
+def test_cli_names_a_missing_required_column_with_the_names_it_accepts(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    header = ("id", "name", "lat", "main_stream_url")
+    source = write_csv(tmp_path / "cameras.csv", header, ("N-1", "Gate", "51.15", "rtsp://h/a"))
+
+    result = runner.invoke(app, ["import", str(source)])
+
+    assert result.exit_code == 1
+    assert "header lacks required columns: longitude (also read from: lon, lng, long, x" in (
+        result.output
+    )
+    assert "долгота" in result.output and "--column longitude=HEADER" in result.output
+    assert cameras(cli_database) == {}
+
+
+def test_cli_column_option_names_the_field_or_header_it_cannot_use(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "cameras.csv", HEADER, row("NEW-1"))
+
+    unknown_field = runner.invoke(app, ["import", str(source), "--column", "camera=id"])
+    no_equals = runner.invoke(app, ["import", str(source), "--column", "camera_id"])
+    unknown_header = runner.invoke(app, ["import", str(source), "--column", "address=Адрес"])
+
+    assert unknown_field.exit_code == 2
+    assert "unknown field 'camera'" in unknown_field.output
+    assert "camera_id, name, address" in unknown_field.output
+    assert no_equals.exit_code == 2 and "FIELD=HEADER" in no_equals.output
+    assert unknown_header.exit_code == 1
+    assert "--column address=Адрес: the file has no column 'Адрес'" in unknown_header.output
+    assert cameras(cli_database) == {}
+
+
+def test_cli_canonical_column_wins_over_another_column_of_a_common_name(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    header = ("id", *HEADER)
+    source = write_csv(tmp_path / "cameras.csv", header, ("17", *row("NEW-1")))
+
+    result = runner.invoke(app, ["import", str(source)])
+
+    assert result.exit_code == 0, result.output
+    assert "camera_id ← 'camera_id'" in result.output
+    assert "ignored columns" in result.output and "id" in result.output
+    assert sorted(cameras(cli_database)) == ["NEW-1"]
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+def test_cli_import_is_audited_and_a_dry_run_or_refused_one_is_not(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    bad = write_csv(tmp_path / "bad.csv", HEADER, row("NEW-1"), row("BAD-1", status="gone"))
+    good = write_csv(tmp_path / "cameras.csv", ("id", *HEADER[1:]), row("NEW-1"), row("NEW-2"))
+
+    dry = runner.invoke(app, ["import", str(good), "--dry-run"])
+    refused = runner.invoke(app, ["import", str(bad)])
+    assert (dry.exit_code, refused.exit_code) == (0, 1)
+    assert audit_entries(cli_database) == []
+
+    imported = runner.invoke(app, ["import", str(good)])
+
+    assert imported.exit_code == 0, imported.output
+    [entry] = audit_entries(cli_database)
+    assert (entry.action, entry.actor, entry.target) == (
+        "cameras.import",
+        f"cli:{getpass.getuser()}",
+        "cameras",
+    )
+    assert entry.details == {
+        "file": str(good.resolve()),
+        "sha256": hashlib.sha256(good.read_bytes()).hexdigest(),
+        "format": "csv",
+        "columns": {"camera_id": "id", **{column: column for column in HEADER[1:]}},
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 0,
+    }

@@ -14,6 +14,7 @@ import pytest
 from safecity.city.geo import DistrictArea, DistrictLocator
 from safecity.city.models import Camera, CameraStatus
 from safecity.city.registry_io import (
+    ALIASES,
     COLUMNS,
     OPTIONAL_COLUMNS,
     CameraRecord,
@@ -499,8 +500,60 @@ def test_csv_byte_order_mark_and_crlf_line_ends_are_read() -> None:
 def test_csv_columns_outside_the_format_are_reported_as_ignored() -> None:
     parsed = parse_csv(csv_bytes({**GOOD, "notes": "x", "Owner": "y"}))
 
-    assert parsed.ignored_columns == ("notes", "owner")
+    assert parsed.ignored_columns == ("notes", "Owner")
     assert "notes" not in parsed.rows[0].values
+
+
+def test_every_other_column_name_belongs_to_one_field_only() -> None:
+    names = [name.casefold() for field in COLUMNS for name in (field, *ALIASES[field])]
+
+    assert set(ALIASES) == set(COLUMNS)
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
+
+
+def test_csv_header_names_are_matched_whatever_their_case_spaces_or_dashes() -> None:
+    header = "Camera ID;NAME;Lat;long;stream-url;Дата установки"
+    row = "AST-0001;Gate;51.15;71.35;rtsp://10.0.0.1/main;2024-03-01"
+
+    parsed = parse_csv(f"{header}\n{row}\n".encode())
+    [record] = validate(parsed.rows, CONTEXT).records
+
+    assert parsed.columns == {
+        "camera_id": "Camera ID",
+        "name": "NAME",
+        "latitude": "Lat",
+        "longitude": "long",
+        "main_stream_url": "stream-url",
+        "installed_at": "Дата установки",
+    }
+    assert (record.code, record.longitude, record.installed_at) == (
+        "AST-0001",
+        71.35,
+        date(2024, 3, 1),
+    )
+
+
+def test_a_chosen_column_may_give_two_fields() -> None:
+    data = b"id,place,lat,lon,url\nC-1,Gate 4,51.15,71.35,rtsp://h/a\n"
+
+    parsed = parse_csv(data, {"name": "Place", "address": "place"})
+    [record] = validate(parsed.rows, CONTEXT).records
+
+    assert (record.name, record.address) == ("Gate 4", "Gate 4")
+
+
+def test_geojson_without_a_required_property_in_any_feature_is_refused_naming_its_names() -> None:
+    properties = {"id": "AST-0002", "stream": "rtsp://h/a", "label": "East market"}
+
+    with pytest.raises(RegistryFileError) as raised:
+        parse_geojson(geojson_bytes(feature(properties)))
+    chosen = parse_geojson(geojson_bytes(feature(properties)), {"name": "label"})
+
+    assert str(raised.value).startswith(
+        "no feature has the required properties: name (also read from: camera_name, title,"
+    )
+    assert "--column name=HEADER" in str(raised.value)
+    assert [record.name for record in validate(chosen.rows, CONTEXT).records] == ["East market"]
 
 
 # --- whole-file errors ------------------------------------------------------------------------
@@ -513,7 +566,11 @@ def test_csv_columns_outside_the_format_are_reported_as_ignored() -> None:
         (b"\n \n", "empty file: expected a CSV header line"),
         # A Cyrillic name saved as Windows-1251, as Excel does in a Russian locale.
         (b"camera_id,name\nX,\xca\xe0\xf1\xf1\xe0\n", "not UTF-8 text: byte 0xca at line 2"),
-        (b"camera_id,name,latitude\n", "header lacks required columns: longitude, main_stream_url"),
+        (
+            b"camera_id,name,latitude\n",
+            "header lacks required columns: longitude (also read from: lon, lng, long, x, "
+            "долгота, бойлық); main_stream_url (also read from: stream_url,",
+        ),
         (
             b"camera_id,name,name,latitude,longitude,main_stream_url\n",
             "header repeats columns: name",

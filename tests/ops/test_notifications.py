@@ -3,6 +3,7 @@ webhooks (a real local HTTP receiver) and MQTT (a real Mosquitto), on SQLite and
 
 from __future__ import annotations
 
+import getpass
 import json
 import queue
 import socket
@@ -532,6 +533,9 @@ def test_the_cli_lists_and_retries_failed_notices(
     assert retried.exit_code == 0, retried.output
     assert "1 notice(s) will be sent again" in retried.output
     assert notices(city)[0].state is S.PENDING
+    with city.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "notification.retry")).one()
+        assert (entry.actor, entry.address) == (f"cli:{getpass.getuser()}", None)
     missing = runner.invoke(cli_app, ["notifications", "retry", "424242", "-c", str(config)])
     assert missing.exit_code == 1 and "no notice 424242" in missing.output
 

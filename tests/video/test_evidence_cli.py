@@ -7,19 +7,26 @@ given with ``--public-key``; with neither it never says VALID and exits 3.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
+from safecity.api.app import create_app
 from safecity.auth.roles import Role
-from safecity.city.models import OrganizationKind, PoliceUnit
+from safecity.city.models import Camera, OrganizationKind, PoliceUnit
 from safecity.cli import app
+from safecity.demo.data_folder import DEMO_CITY_NAME, DEMO_TIMEZONE
+from safecity.demo.runner import demo_settings, prepare_data_dir
 from safecity.settings import ENV_PREFIX, load_settings
 from safecity.store.engine import Database
 from safecity.video.evidence import key_fingerprint
@@ -241,3 +248,118 @@ def test_export_refusals_say_why(setup: Setup) -> None:
     assert backwards.exit_code == 1 and "must come after its start" in backwards.output
     with setup.database.session() as session:
         assert session.scalars(select(EvidenceExport)).first() is None
+
+
+# --- times and the city's time zone ------------------------------------------------------------
+
+
+def manifest_in(folder: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
+    return manifest
+
+
+def cli_export(setup: Setup, out: Path, start: str, end: str) -> dict[str, Any]:
+    result = evidence(setup, "export", "--camera", "W-1", "--from", start, "--to", end,
+                      "--reason", "Case 7", "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with setup.database.session() as session:
+        row = session.scalars(select(EvidenceExport).order_by(EvidenceExport.id.desc())).first()
+    assert row is not None
+    return manifest_in(out / row.package_id)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (FROM, TO),  # no zone: in the city's time zone, Almaty (+05:00)
+        ("2026-03-01T10:00:01+00:00", "2026-03-01T10:00:04Z"),
+        ("2026-03-01T16:00:01+06:00", "2026-03-01T16:00:04+06:00"),
+    ],
+    ids=["city-time", "utc", "another-offset"],
+)
+def test_export_reads_a_time_without_a_zone_in_city_time_and_honours_an_offset(
+    setup: Setup, tmp_path: Path, start: str, end: str
+) -> None:
+    assert load_settings(setup.config).timezone == "Asia/Almaty"
+
+    manifest = cli_export(setup, tmp_path / "out", start, end)
+
+    requested = manifest["requested"]
+    assert datetime.fromisoformat(requested["start_utc"]) == RECORDED_AT + timedelta(seconds=1)
+    assert datetime.fromisoformat(requested["end_utc"]) == RECORDED_AT + timedelta(seconds=4)
+    assert requested["start_local"].startswith("2026-03-01T15:00:01")
+    assert requested["start_local"].endswith("+05:00")
+    assert (manifest["city"], manifest["timezone"]) == ("Astana", "Asia/Almaty")
+
+
+def test_export_help_says_a_time_without_a_zone_is_city_time() -> None:
+    result = runner.invoke(app, ["evidence", "export", "--help"], env={"COLUMNS": "200"})
+    said = " ".join(result.output.replace("│", " ").split())
+
+    assert result.exit_code == 0
+    assert said.count("Without a zone: in the city's time zone (the timezone setting)") == 2
+
+
+def test_cli_and_api_manifests_name_the_same_city_and_zone(setup: Setup, tmp_path: Path) -> None:
+    from_cli = cli_export(setup, tmp_path / "out", FROM, TO)
+    settings = load_settings(setup.config)
+    with setup.database.session() as session:
+        camera_id = session.scalars(select(Camera.id).where(Camera.code == "W-1")).one()
+
+    with TestClient(create_app(settings, setup.database)) as client:
+        login = {"username": "officer", "password": f.PASSWORD}
+        assert client.post("/api/auth/login", json=login).status_code == 200
+        response = client.post(
+            f"/api/cameras/{camera_id}/evidence",
+            json={"start": f"{FROM}+05:00", "end": f"{TO}+05:00", "reason": "Case 7"},
+        )
+        assert response.status_code == 201, response.text
+    with setup.database.session() as session:
+        row = session.get_one(EvidenceExport, response.json()["id"])
+        from_api = manifest_in(Path(row.details["folder"]))
+
+    assert (from_api["city"], from_api["timezone"]) == ("Astana", "Asia/Almaty")
+    assert (from_cli["city"], from_cli["timezone"]) == (from_api["city"], from_api["timezone"])
+    assert from_cli["requested"] == from_api["requested"]
+    assert from_cli["exported_at"]["local"][-6:] == from_api["exported_at"]["local"][-6:]
+
+
+def test_on_the_demos_data_the_cli_names_the_demo_city_and_reads_its_time(
+    tmp_path: Path, segment_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo serves its data as a city of its own (name, Asia/Almaty) unless told otherwise;
+    a command run on that data folder must read times and name the city as the demo does."""
+    data = tmp_path / "demo-data"
+    prepare_data_dir(data, reset=False)  # a folder the demo made
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(f"{ENV_PREFIX}DATA_DIR", str(data))
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    served = demo_settings(load_settings())
+    assert (served.city_name, served.timezone) == (DEMO_CITY_NAME, DEMO_TIMEZONE)
+    database = Database(served.database_url)
+    with database.session() as session:
+        camera = f.add_camera(session, "W-1", f.add_district(session, "west", f.WEST))
+        index_recordings(session, camera, served.media_path, segment_files, RECORDED_AT)
+        f.add_user(session, "operator", Role.OPERATOR)
+        camera_id = camera.id
+
+    result = runner.invoke(app, ["evidence", "export", "--camera", "W-1", "--from", FROM,
+                                 "--to", TO, "--reason", "Case 7"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with TestClient(create_app(served, database)) as client:
+        login = {"username": "operator", "password": f.PASSWORD}
+        assert client.post("/api/auth/login", json=login).status_code == 200
+        response = client.post(
+            f"/api/cameras/{camera_id}/evidence",
+            json={"start": f"{FROM}+05:00", "end": f"{TO}+05:00", "reason": "Case 7"},
+        )
+        assert response.status_code == 201, response.text
+    with database.session() as session:
+        cli_row, api_row = session.scalars(select(EvidenceExport).order_by(EvidenceExport.id))
+        from_cli = manifest_in(Path(cli_row.details["folder"]))
+        from_api = manifest_in(Path(api_row.details["folder"]))
+    database.dispose()
+
+    assert (from_cli["city"], from_cli["timezone"]) == (DEMO_CITY_NAME, DEMO_TIMEZONE)
+    assert (from_cli["city"], from_cli["timezone"]) == (from_api["city"], from_api["timezone"])
+    assert from_cli["requested"] == from_api["requested"]

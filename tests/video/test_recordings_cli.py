@@ -1,5 +1,6 @@
 """`safecity recordings retention|holds|policy` as an administrator uses them."""
 
+import getpass
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -16,10 +17,11 @@ from safecity.store import migrate
 from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from safecity.video.holds import place_hold
-from safecity.video.models import RecordedSegment
+from safecity.video.models import RecordedSegment, RecordingPurge
 from safecity.video.retention import DiskSpace
 from safecity.video.retention_keeper import PurgeSummary, RetentionKeeper
 from tests import factories as f
+from tests.audit.entries import audit_entries
 
 Row = TypeVar("Row", Camera, Site)
 runner = CliRunner(env={"COLUMNS": "200"})  # tables as wide as a terminal would show them
@@ -288,3 +290,55 @@ def test_policy_shows_why_a_stored_value_cannot_be_applied(config: Path, park: D
 
     output = policy(config, "--camera", "PARK-CAM-1", "--days", "20")  # the camera's own fixes it
     assert "20 (camera)" in output and "cannot apply" not in output
+
+
+# -- the audit log ------------------------------------------------------------------------------
+
+
+def test_a_policy_change_is_audited_and_showing_one_is_not(config: Path, park: Database) -> None:
+    policy(config, "--camera", "PARK-CAM-1")  # only shows
+    assert audit_entries(park) == []
+
+    policy(config, "--site", "PARK-1", "--days", "14", "--max-gb", "500")
+    policy(config, "--camera", "PARK-CAM-2", "--inherit-days")
+
+    site, camera = audit_entries(park)
+    with park.session() as session:
+        site_id = session.scalars(select(Site.id).where(Site.code == "PARK-1")).one()
+        camera_id = session.scalars(select(Camera.id).where(Camera.code == "PARK-CAM-2")).one()
+    assert (site.action, site.actor, site.target) == (
+        "recordings.policy",
+        f"cli:{getpass.getuser()}",
+        f"site:{site_id}",
+    )
+    assert site.details == {
+        "site": "PARK-1",
+        "days": {"from": None, "to": 14},
+        "quota_bytes": {"from": None, "to": 500 * 10**9},
+    }
+    assert (camera.action, camera.target) == ("recordings.policy", f"camera:{camera_id}")
+    assert camera.details == {"camera": "PARK-CAM-2", "days": {"from": 90, "to": None}}
+
+
+def test_a_retention_pass_by_hand_is_audited_and_a_dry_run_is_not(
+    config: Path, database: Database
+) -> None:
+    dry = runner.invoke(app, ["recordings", "retention", "--dry-run", "--config", str(config)])
+    assert dry.exit_code == 0, dry.output
+    assert audit_entries(database) == []
+
+    done = runner.invoke(app, ["recordings", "retention", "--config", str(config)])
+
+    assert done.exit_code == 0, done.output
+    assert segments(database) == 0
+    [entry] = audit_entries(database)
+    assert (entry.action, entry.actor, entry.target) == (
+        "recordings.retention",
+        f"cli:{getpass.getuser()}",
+        "recordings",
+    )
+    assert entry.details["segments"] == 1 and entry.details["bytes"] == 2048
+    assert entry.details["cameras"] == 1 and entry.details["by_reason"] == {"age": 1}
+    with database.session() as session:  # the pass's purge records, camera by camera
+        purge = session.scalars(select(RecordingPurge)).one()
+    assert entry.details["purged_at"] == purge.purged_at.isoformat()
