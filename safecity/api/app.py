@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from safecity import __version__
 from safecity.api import system
+from safecity.api.docs import add_api_docs
 from safecity.api.headers import SecurityHeadersAndMetrics
 from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
@@ -69,6 +70,11 @@ def create_app(
         version=__version__,
         description="City video surveillance operations: cameras, sites, districts, incidents.",
         lifespan=lifespan,
+        # FastAPI's own pages load from a CDN, and it would serve them to anybody: /docs and
+        # /openapi.json are added below as the settings say (safecity/api/docs.py).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.bus = app_bus
     app.state.feed = feed
@@ -96,6 +102,7 @@ def create_app(
     app.include_router(notifications_api.router)
     app.include_router(rules_api.router)
     app.include_router(analytics_api.router)
+    add_api_docs(app, settings.api)
 
     app.add_middleware(SecurityHeadersAndMetrics)
 
