@@ -15,6 +15,7 @@ from safecity.auth.roles import Role
 from safecity.city import registry_cli
 from safecity.cli_support import ConfigOption, database_or_exit, errors, settings_or_exit
 from safecity.ops import notifications_cli
+from safecity.private_files import restrict_umask
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.video import evidence_cli, recordings_cli
@@ -197,4 +198,7 @@ def config_schema() -> None:
 
 
 def main() -> None:
+    # Before any command: whatever SafeCity or FFmpeg or SQLite creates is then for SafeCity's
+    # user and group alone (safecity/private_files.py).
+    restrict_umask()
     app()
