@@ -151,9 +151,9 @@ def serve(url: str, data_dir: str, pipe: Connection) -> None:
     from safecity.api.app import create_app
     from safecity.bus import InProcessBus
     from safecity.ops.services import OpsServices
-    from safecity.settings import Settings
+    from safecity.settings import ApiSettings, Settings
 
-    settings = Settings(data_dir=Path(data_dir))
+    settings = Settings(data_dir=Path(data_dir), api=ApiSettings(metrics_token=METRICS_TOKEN))
     database = Database(url)
     bus = InProcessBus()
     ops = OpsServices(settings, database, bus)
@@ -236,13 +236,16 @@ def login(host: str, port: int, username: str) -> str:
 
 
 POST_SERIES = 'method="POST",route="/api/alerts",status="201"'
+METRICS_TOKEN = "occ-feed-bench-metrics"
+"""Read /metrics as Prometheus would (``api.metrics_token``); the server, in a process of its
+own on this machine only, is started with it."""
 
 
 def post_buckets(host: str, port: int) -> dict[float, float]:
     """The server's own histogram of ``POST /api/alerts`` (cumulative count per upper bound):
     time inside the app, from the middleware to the response, threadpool wait included."""
     connection = http.client.HTTPConnection(host, port, timeout=30)
-    connection.request("GET", "/metrics")
+    connection.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     body = connection.getresponse().read().decode()
     connection.close()
     buckets = {}

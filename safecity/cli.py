@@ -21,6 +21,7 @@ from safecity.cli_support import (
     settings_or_exit,
 )
 from safecity.ops import notifications_cli
+from safecity.private_files import restrict_umask
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.video import evidence_cli, recordings_cli
@@ -221,4 +222,7 @@ def config_schema() -> None:
 
 
 def main() -> None:
+    # Before any command: whatever SafeCity or FFmpeg or SQLite creates is then for SafeCity's
+    # user and group alone (safecity/private_files.py).
+    restrict_umask()
     app()

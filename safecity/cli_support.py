@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from safecity.audit.log import record
 from safecity.demo.data_folder import made_by_the_demo, with_demo_city
+from safecity.private_files import tighten
 from safecity.settings import ConfigError, Settings, load_settings
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -46,7 +47,10 @@ def settings_or_exit(config: Path | None) -> Settings:
 
 def database_or_exit(settings: Settings, *, require_current: bool = True) -> Database:
     """The configured database, or exit 1 when it cannot be reached or its schema is older
-    than this code (saying which command fixes that)."""
+    than this code (saying which command fixes that). Every command that uses the data starts
+    here, so this is where data folders left open to others are closed (the SQLite file is
+    closed by ``Database``)."""
+    tighten(settings.data_dir, settings.media_path)
     database = Database(settings.database_url, echo=settings.database.echo)
     try:
         current, head = migrate.current_revision(database), migrate.head_revision(database)

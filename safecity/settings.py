@@ -237,6 +237,47 @@ class ApiSettings(_Section):
                 ) from exc
         return values
 
+    docs: Literal["off", "signed_in", "public"] = Field(
+        default="signed_in",
+        title="API documentation",
+        description="Who may open /docs (Swagger UI, served by this server) and /openapi.json. "
+        "'signed_in': anyone signed in, whatever their role (the default: the schema maps every "
+        "endpoint and parameter, a head start for whoever probes the server, while the people "
+        "and integrators who use the API have accounts; what each may do is still checked by "
+        "role); 'public': anybody who reaches the server; 'off': nobody (404).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        title="Metrics token",
+        description="Lets a scraper read /metrics with 'Authorization: Bearer <token>' "
+        "(compared in constant time): Prometheus cannot sign in, and a token gives it the "
+        "metrics and nothing else. At least 16 characters, e.g. `openssl rand -hex 32`. "
+        "Empty: /metrics answers only a signed-in administrator, since request rates, routes "
+        "and queue sizes are operational detail, not for every account.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        title="Metrics without sign-in",
+        description="Let anybody who reaches the server read /metrics; only where the API port "
+        "is reachable from trusted networks alone. Not together with metrics_token.",
+    )
+
+    @field_validator("docs", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value: object) -> object:
+        # YAML reads an unquoted `docs: off` as false; that is what it means.
+        return "off" if value is False else value
+
+    @model_validator(mode="after")
+    def _one_way_to_metrics(self) -> ApiSettings:
+        if self.metrics_public and self.metrics_token is not None:
+            raise ValueError(
+                "metrics_public lets anybody read /metrics, so metrics_token would protect "
+                "nothing: set one of them"
+            )
+        return self
+
 
 class SlaThresholds(_Section):
     """Seconds a stage may take, per incident/alert priority (1 most urgent … 4 least)."""

@@ -125,3 +125,28 @@ def test_sign_in_limits_are_settings(tmp_path: Path) -> None:
     config.write_text("api:\n  login:\n    user_address_failures: 0\n")
     with pytest.raises(ConfigError, match=r"api\.login\.user_address_failures: input should be"):
         load_settings(config)
+
+
+def test_api_docs_and_metrics_access_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "city.yaml"
+    for text, error in (
+        ("api:\n  docs: private\n", r"api\.docs: input should be 'off', 'signed_in' or 'public'"),
+        ("api:\n  metrics_token: short\n", r"api\.metrics_token: value should have at least 16"),
+        (
+            "api:\n  metrics_public: true\n  metrics_token: 0123456789abcdef\n",
+            r"api: value error, metrics_public lets anybody read /metrics",
+        ),
+    ):
+        config.write_text(text)
+        with pytest.raises(ConfigError, match=error):
+            load_settings(config)
+
+    config.write_text("api:\n  docs: off\n")  # YAML's false, unless quoted
+    monkeypatch.setenv("SAFECITY_API__METRICS_TOKEN", "0123456789abcdef")
+    settings = load_settings(config)
+    assert settings.api.docs == "off"
+    assert settings.api.metrics_token is not None
+    assert settings.api.metrics_token.get_secret_value() == "0123456789abcdef"
+    assert "0123456789abcdef" not in repr(settings), "a secret, never printed"

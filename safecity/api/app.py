@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from safecity import __version__
 from safecity.api import errors, system
+from safecity.api.docs import add_api_docs
 from safecity.api.headers import SecurityHeadersAndMetrics
 from safecity.api.origin import CrossOriginGuard
 from safecity.auth import api as auth_api
@@ -72,6 +73,11 @@ def create_app(
         description="City video surveillance operations: cameras, sites, districts, incidents.",
         lifespan=lifespan,
         max_body_size=settings.api.max_request_kib * 1024,
+        # FastAPI's own pages load from a CDN, and it would serve them to anybody: /docs and
+        # /openapi.json are added below as the settings say (safecity/api/docs.py).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.state.bus = app_bus
@@ -98,6 +104,7 @@ def create_app(
     app.include_router(notifications_api.router)
     app.include_router(rules_api.router)
     app.include_router(analytics_api.router)
+    add_api_docs(app, settings.api)
 
     app.add_middleware(CrossOriginGuard, trusted_origins=settings.api.trusted_origins)
     app.add_middleware(SecurityHeadersAndMetrics)

@@ -52,9 +52,9 @@ class SecurityHeadersAndMetrics:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS:
                     headers.setdefault(name, value)
-                if scope["path"].startswith("/static/"):
+                if scope["path"].startswith(("/static/", "/docs/")):
                     # Revalidate (a cheap 304) so that after an upgrade no browser mixes old
-                    # and new console modules.
+                    # and new console modules (or Swagger UI with its starting script).
                     headers.setdefault("Cache-Control", "no-cache")
             await send(message)
 

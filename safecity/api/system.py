@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import hmac
+
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from safecity import __version__
-from safecity.api.deps import get_database
+from safecity.api.deps import get_current_user, get_database, request_token, require_role
+from safecity.auth.roles import Role
 from safecity.settings import Settings
 
 router = APIRouter(tags=["system"])
@@ -50,6 +53,25 @@ def installation(request: Request) -> Installation:
     )
 
 
-@router.get("/metrics", include_in_schema=False)
+def may_read_metrics(request: Request) -> None:
+    """Lets through what ``api.metrics_public`` and ``api.metrics_token`` allow, else only a
+    signed-in administrator (401 for nobody signed in, 403 for another role): the metrics name
+    routes, rates and queue sizes, operational detail for who runs the installation."""
+    api = request.app.state.settings.api
+    if api.metrics_public:
+        return
+    token = request_token(request)
+    expected = api.metrics_token
+    # compare_digest: the time taken says nothing about how much of the token was right. As
+    # bytes: a header may carry any Latin-1 character, and only ASCII str may be compared.
+    if token and expected:
+        given, wanted = token.encode(), expected.get_secret_value().encode()
+        if hmac.compare_digest(given, wanted):
+            return
+    with get_database(request).session() as session:
+        require_role(Role.ADMIN)(get_current_user(request, session))
+
+
+@router.get("/metrics", include_in_schema=False, dependencies=[Depends(may_read_metrics)])
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -36,6 +36,7 @@ from safecity.demo.detections import SimulatedDetections
 from safecity.demo.geography import district_geometries
 from safecity.demo.seed import seed_demo_city
 from safecity.ops.services import OpsServices
+from safecity.private_files import make_folders, tighten
 from safecity.settings import Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -100,7 +101,7 @@ def prepare_data_dir(data_dir: Path, *, reset: bool) -> None:
             )
         shutil.rmtree(data_dir)
     if not data_dir.exists() or not any(data_dir.iterdir()):
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_folders(data_dir)
         (data_dir / MARKER_FILE).write_text(
             "made by `safecity demo`; --reset deletes this folder\n"
         )
@@ -255,6 +256,7 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
     with ExitStack() as cleanup:
         with progress.step(f"Preparing {settings.data_dir}") as step:
             prepare_data_dir(settings.data_dir, reset=reset)
+            tighten(settings.data_dir, settings.media_path)  # as every command does at start
             step.done = f"Data folder {settings.data_dir}" + (" (wiped)" if reset else "")
         database = Database(settings.database_url, echo=settings.database.echo)
         cleanup.callback(database.dispose)

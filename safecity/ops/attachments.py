@@ -38,6 +38,7 @@ from safecity.auth.roles import Role
 from safecity.ops.attachment_models import IncidentAttachment
 from safecity.ops.lifecycle import IncidentStatus
 from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
+from safecity.private_files import make_folders
 from safecity.store.base import utcnow
 from safecity.video.holds import MAX_REASON_LENGTH
 
@@ -247,7 +248,7 @@ class AttachmentWriter:
     def _open(self) -> BinaryIO:
         if self._file is None:
             try:
-                self.folder.mkdir(parents=True, exist_ok=True)
+                make_folders(self.folder)
                 self._file = self.partial_path.open("xb")
             except OSError as exc:
                 raise _disk_error(exc) from exc

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from safecity.private_files import create_private_file, tighten
+
 BUSY_TIMEOUT_SECONDS = 10.0
 """How long a SQLite writer waits for the write lock before "database is locked"."""
 
@@ -29,6 +31,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """SQLite would make its file 0644 less the umask; its journal files (-wal, -shm) it
+    makes with the mode of the file itself. So the file is made 0640 here, before SQLite
+    opens it, and all three are private whatever the umask. Existing ones are tightened."""
+    create_private_file(path)
+    tighten(path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm"))
+
+
 class Database:
     """One database: its engine and a session factory. Create once per process."""
 
@@ -37,7 +47,7 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)

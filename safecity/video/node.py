@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from safecity.bus import Bus
 from safecity.city.models import Camera, CameraStatus
+from safecity.private_files import make_folders
 from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
 from safecity.video.health import StreamHealth, publish_health
@@ -150,7 +151,7 @@ class VideoNode:
 
     def start(self) -> None:
         """Raises ``NodeBusy`` when another process already records into the media folder."""
-        self._media_root.mkdir(parents=True, exist_ok=True)
+        make_folders(self._media_root)
         self._check_media()
         self._lock_media()
         report = recover_recordings(self._database, self._media_root)

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import av
 
+from safecity.private_files import make_folders
 from safecity.video.fmp4 import read_layout
 from safecity.video.packets import StreamInfo, VideoPacket
 
@@ -240,7 +241,7 @@ class SegmentRecorder:
         final = self.media_root / path
         partial = final.with_name(final.name + PARTIAL_SUFFIX)
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            make_folders(final.parent)
             if final.exists():  # the same millisecond again (a re-anchored clock): keep both
                 return None
             raw = self._open_file(partial)

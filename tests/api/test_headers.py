@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 
 from safecity.api.headers import CONTENT_SECURITY_POLICY
@@ -35,7 +37,10 @@ def test_console_files_are_revalidated_and_keep_their_own_headers(client: TestCl
     assert page.headers["content-type"].startswith("text/html")
 
 
-def test_requests_are_timed_by_route_and_status(client: TestClient) -> None:
+def test_requests_are_timed_by_route_and_status(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    client = signed_in("admin")  # who may read /metrics by default
     before = _seconds_count(client, "/api/health", 200)
     unmatched = _seconds_count(client, "unmatched", 404)
     client.get("/api/health")
