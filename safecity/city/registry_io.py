@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import String
 
+from safecity.bounds import text_problem
 from safecity.city.geo import DistrictLocator, valid_coordinates
 from safecity.city.models import Camera, CameraStatus
 
@@ -108,9 +109,10 @@ _EXTENSIONS: Mapping[str, RegistryFormat] = {
     ".geojson": RegistryFormat.GEOJSON,
     ".json": RegistryFormat.GEOJSON,
 }
+_MULTILINE_COLUMNS = frozenset({"address"})
+"""Text that may span lines (an address with a second line); the rest is one line."""
 _DELIMITERS = (",", ";", "\t")
 _PLACES_SHOWN = 5
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORD_BREAKS = re.compile(r"[\s-]+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # A camera code becomes an MQTT topic level (cameras/<code>/health) and part of file names, so
@@ -576,9 +578,11 @@ class _RowChecker:
             if required:
                 self.problems.append(f"{column}: missing (required)")
             return None
-        if _CONTROL.search(text):
-            # PostgreSQL refuses NUL in text outright; the others are never meant.
-            self.problems.append(f"{column}: {text!r} contains control characters")
+        problem = text_problem(text, multiline=column in _MULTILINE_COLUMNS)
+        if problem:
+            # The API's rule for the same fields (safecity.bounds), so what one takes the
+            # other takes too, and an export always imports again.
+            self.problems.append(f"{column}: {text!r} {problem}")
         limit = _MAX_LENGTHS.get(column)
         if limit is not None and len(text) > limit:
             self.problems.append(f"{column}: {len(text)} characters, at most {limit} fit")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from safecity.bounds import Id, Latitude, Line, Longitude
+from safecity.bounds import Id, Latitude, Line, Longitude, Paragraph
 from safecity.city.models import CameraHealth, CameraStatus, SiteKind
 from safecity.video.models import StreamStatus
 
@@ -121,7 +121,7 @@ class CameraUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Line | None = Field(default=None, min_length=1, max_length=200)
-    address: Line | None = Field(default=None, max_length=300)
+    address: Paragraph | None = Field(default=None, max_length=300)
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     status: CameraStatus | None = None

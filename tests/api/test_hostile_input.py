@@ -252,18 +252,21 @@ def test_camera_text_with_control_characters_is_refused(
     url = f"/api/cameras/{city.street_east_id}"
     before = client.get(url).json()
 
-    answers = [
-        client.patch(url, json={"name": name}),
-        client.patch(url, json={"address": name}),
-        client.patch(url, json={"vendor": name}),
-    ]
+    answers = [client.patch(url, json={field: name}) for field in ("name", "vendor", "address")]
 
-    for answer in answers:
+    rules = [
+        "must be one line of text without control characters",
+        "must be one line of text without control characters",
+        "must be text without control characters",  # an address may have a second line
+    ]
+    for answer, rule in zip(answers, rules, strict=True):
+        if rule.startswith("must be text") and name == "two\nlines":
+            assert answer.status_code == 200, answer.text
+            continue
         assert answer.status_code == 422, answer.text
-        assert answer.json()["detail"][0]["msg"] == (
-            "must be one line of text without control characters"
-        )
-    assert client.get(url).json() == before
+        assert answer.json()["detail"][0]["msg"] == rule
+    after = client.get(url).json()
+    assert {**after, "address": before["address"]} == before
 
 
 def test_kazakh_and_russian_text_is_accepted(signed_in: SignIn, city: City) -> None:
