@@ -106,7 +106,7 @@ def create_app(
     app.include_router(analytics_api.router)
     add_api_docs(app, settings.api)
 
-    app.add_middleware(CrossOriginGuard, trusted_origins=settings.api.trusted_origins)
+    app.add_middleware(CrossOriginGuard, trusted=settings.api.trusted_origins)
     app.add_middleware(SecurityHeadersAndMetrics)
     if settings.api.trusted_proxies:
         # The one place X-Forwarded-For is believed (uvicorn runs with proxy_headers=False):

@@ -66,5 +66,28 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _documented_422(schema: dict[str, Any]) -> None:
+    """Say in the spec what a 422 carries: the list above for a request that breaks the
+    schema, or one sentence for a valid request the city cannot meet ("no camera X")."""
+    validation = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+    if validation is None:
+        return
+    problems_list = validation["properties"]["detail"]
+    validation["properties"]["detail"] = {
+        "anyOf": [problems_list, {"type": "string"}],
+        "title": "Detail",
+        "description": "Each problem with the request, or why a valid request cannot be met.",
+    }
+
+
 def install(app: FastAPI) -> None:
+    """Our 422 handler, and the spec that describes it."""
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _documented_422(generate())
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -29,30 +29,40 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REFUSED = "cross-origin request refused: changes are accepted from this server's own pages only"
 
 
-def cross_origin_refusal(
-    method: str, headers: Headers, trusted_origins: frozenset[str]
-) -> str | None:
+def trusted_origins(origins: Iterable[str]) -> frozenset[str]:
+    """``api.trusted_origins`` as compared: lower case, no trailing slash."""
+    return frozenset(origin.rstrip("/").lower() for origin in origins)
+
+
+def foreign_page(headers: Headers, trusted: frozenset[str]) -> bool:
+    """Whether ``Origin`` names a page of another host that is not trusted. No ``Origin``: not
+    a browser page (the live-video WebSocket asks only this; browsers always send it there)."""
+    origin = headers.get("origin")
+    if origin is None or origin.rstrip("/").lower() in trusted:
+        return False
+    host = headers.get("host", "").lower()
+    return not host or urlsplit(origin).netloc.lower() != host
+
+
+def cross_origin_refusal(method: str, headers: Headers, trusted: frozenset[str]) -> str | None:
     """Why this request must be refused as cross-origin, or None when it may go on."""
     if method in SAFE_METHODS:
         return None
     origin = headers.get("origin")
-    if origin is not None and origin.rstrip("/").lower() in trusted_origins:
+    if origin is not None and origin.rstrip("/").lower() in trusted:
         return None
     fetch_site = headers.get("sec-fetch-site")
     if fetch_site is not None:
         return None if fetch_site in ("same-origin", "none") else REFUSED
-    if origin is None:
-        return None
-    host = headers.get("host", "").lower()
-    return None if host and urlsplit(origin).netloc.lower() == host else REFUSED
+    return REFUSED if foreign_page(headers, trusted) else None
 
 
 class CrossOriginGuard:
     """Answers 403 to a state-changing request a browser sent from another origin."""
 
-    def __init__(self, app: ASGIApp, trusted_origins: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, trusted: Iterable[str] = ()) -> None:
         self.app = app
-        self.trusted = frozenset(origin.rstrip("/").lower() for origin in trusted_origins)
+        self.trusted = trusted_origins(trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from safecity.auth.models import User
 from safecity.auth.scope import camera_condition, resolve_scope
+from safecity.bounds import moment_problem
 from safecity.city.models import Camera
 from safecity.cli_support import (
     ConfigOption,
@@ -78,7 +79,11 @@ def parse_time(text: str, zone: tzinfo, option: str) -> datetime:
         raise typer.BadParameter(
             f"{text!r} is not an ISO 8601 time (e.g. 2026-03-01T15:00:00)", param_hint=option
         ) from exc
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+    moment = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+    problem = moment_problem(moment)
+    if problem:
+        raise typer.BadParameter(f"{text!r} {problem}", param_hint=option)
+    return moment
 
 
 @app.command("export")

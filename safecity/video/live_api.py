@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from safecity.api.deps import SESSION_COOKIE
+from safecity.api.origin import foreign_page, trusted_origins
 from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS
 from safecity.auth.scope import camera_condition, resolve_scope
@@ -40,6 +41,7 @@ from safecity.auth.sessions import user_for_token
 from safecity.bounds import Id
 from safecity.city.api import NOT_FOUND
 from safecity.city.models import Camera
+from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.live import Fragment, InitSegment, LiveFeeds, Viewer, ViewerDropped
 
@@ -74,10 +76,12 @@ def _token(websocket: WebSocket) -> str | None:
 
 def _same_site_page(websocket: WebSocket) -> bool:
     """Browsers send cookies on cross-origin WebSocket handshakes, so a page elsewhere could
-    watch with an operator's session; they also always send Origin, which must be this host.
-    Clients without Origin are not browsers and bring their own credentials."""
-    origin = websocket.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+    watch with an operator's session; they also always send Origin, which must be this host
+    or one of api.trusted_origins. Clients without Origin are not browsers and bring their own
+    credentials."""
+    settings: Settings = websocket.app.state.settings
+    trusted = trusted_origins(settings.api.trusted_origins)
+    return not foreign_page(Headers(scope=websocket.scope), trusted)
 
 
 def visible_camera_code(

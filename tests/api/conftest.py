@@ -31,6 +31,11 @@ class City:
 
 @pytest.fixture
 def city(database: Database) -> City:
+    return build_city(database)
+
+
+def build_city(database: Database) -> City:
+    """West and east, a utility site in each, four cameras, one user per role, crimes."""
     with database.session() as s:
         west = f.add_district(s, "west", f.WEST)
         east = f.add_district(s, "east", f.EAST)

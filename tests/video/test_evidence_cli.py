@@ -243,6 +243,9 @@ def test_export_refusals_say_why(setup: Setup) -> None:
     bad_time = evidence(setup, "export", "--camera", "W-1", "--from", "yesterday", "--to", TO,
                         "--reason", "x")  # fmt: skip
     assert bad_time.exit_code == 2 and "not an ISO 8601 time" in bad_time.output
+    year_one = evidence(setup, "export", "--camera", "W-1", "--from", "0001-01-01T00:00+14:00",
+                        "--to", TO, "--reason", "x")  # fmt: skip
+    assert year_one.exit_code == 2 and "must be between" in year_one.output
     backwards = evidence(setup, "export", "--camera", "W-1", "--from", TO, "--to", FROM,
                          "--reason", "x")  # fmt: skip
     assert backwards.exit_code == 1 and "must come after its start" in backwards.output
