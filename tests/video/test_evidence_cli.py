@@ -27,7 +27,7 @@ from safecity.city.models import Camera, OrganizationKind, PoliceUnit
 from safecity.cli import app
 from safecity.demo.data_folder import DEMO_CITY_NAME, DEMO_TIMEZONE
 from safecity.demo.runner import demo_settings, prepare_data_dir
-from safecity.settings import ENV_PREFIX, load_settings
+from safecity.settings import ENV_PREFIX, Settings, load_settings
 from safecity.store.engine import Database
 from safecity.video.evidence import key_fingerprint
 from safecity.video.models import EvidenceExport
@@ -303,23 +303,28 @@ def test_export_help_says_a_time_without_a_zone_is_city_time() -> None:
     assert said.count("Without a zone: in the city's time zone (the timezone setting)") == 2
 
 
-def test_cli_and_api_manifests_name_the_same_city_and_zone(setup: Setup, tmp_path: Path) -> None:
-    from_cli = cli_export(setup, tmp_path / "out", FROM, TO)
-    settings = load_settings(setup.config)
-    with setup.database.session() as session:
-        camera_id = session.scalars(select(Camera.id).where(Camera.code == "W-1")).one()
-
-    with TestClient(create_app(settings, setup.database)) as client:
-        login = {"username": "officer", "password": f.PASSWORD}
+def api_export(settings: Settings, database: Database, username: str, camera_id: int) -> Any:
+    """The manifest of the same export made through the API, signed in as ``username``."""
+    with TestClient(create_app(settings, database)) as client:
+        login = {"username": username, "password": f.PASSWORD}
         assert client.post("/api/auth/login", json=login).status_code == 200
         response = client.post(
             f"/api/cameras/{camera_id}/evidence",
             json={"start": f"{FROM}+05:00", "end": f"{TO}+05:00", "reason": "Case 7"},
         )
         assert response.status_code == 201, response.text
-    with setup.database.session() as session:
+    with database.session() as session:
         row = session.get_one(EvidenceExport, response.json()["id"])
-        from_api = manifest_in(Path(row.details["folder"]))
+        return manifest_in(Path(row.details["folder"]))
+
+
+def test_cli_and_api_manifests_name_the_same_city_and_zone(setup: Setup, tmp_path: Path) -> None:
+    from_cli = cli_export(setup, tmp_path / "out", FROM, TO)
+    settings = load_settings(setup.config)
+    with setup.database.session() as session:
+        camera_id = session.scalars(select(Camera.id).where(Camera.code == "W-1")).one()
+
+    from_api = api_export(settings, setup.database, "officer", camera_id)
 
     assert (from_api["city"], from_api["timezone"]) == ("Astana", "Asia/Almaty")
     assert (from_cli["city"], from_cli["timezone"]) == (from_api["city"], from_api["timezone"])
@@ -349,18 +354,11 @@ def test_on_the_demos_data_the_cli_names_the_demo_city_and_reads_its_time(
     result = runner.invoke(app, ["evidence", "export", "--camera", "W-1", "--from", FROM,
                                  "--to", TO, "--reason", "Case 7"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    with TestClient(create_app(served, database)) as client:
-        login = {"username": "operator", "password": f.PASSWORD}
-        assert client.post("/api/auth/login", json=login).status_code == 200
-        response = client.post(
-            f"/api/cameras/{camera_id}/evidence",
-            json={"start": f"{FROM}+05:00", "end": f"{TO}+05:00", "reason": "Case 7"},
-        )
-        assert response.status_code == 201, response.text
+    from_api = api_export(served, database, "operator", camera_id)
     with database.session() as session:
-        cli_row, api_row = session.scalars(select(EvidenceExport).order_by(EvidenceExport.id))
+        cli_row = session.scalars(select(EvidenceExport).order_by(EvidenceExport.id)).first()
+        assert cli_row is not None
         from_cli = manifest_in(Path(cli_row.details["folder"]))
-        from_api = manifest_in(Path(api_row.details["folder"]))
     database.dispose()
 
     assert (from_cli["city"], from_cli["timezone"]) == (DEMO_CITY_NAME, DEMO_TIMEZONE)
