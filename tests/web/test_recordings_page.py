@@ -421,6 +421,11 @@ def test_holds_are_placed_and_released_by_the_occ(console: Watched, archive: Arc
     before = items.count()
     page.fill("#hold-from", f"{archive.day} 10:00:00")
     page.fill("#hold-to", f"{archive.day} 10:30:00")
+    page.fill("#hold-reason", "Fight reported\u202e at the gate")  # a bidi override
+    page.click("#hold-submit")
+    expect(page.locator("#hold-form-message")).to_have_text(
+        "Not placed: Reason: must be text without control characters."
+    )
     page.fill("#hold-reason", "Fight reported at the gate")
     page.fill("#hold-reference", "INC-2026-5512")
     page.click("#hold-submit")

@@ -66,11 +66,17 @@ function urlFor(path, query) {
   return url.pathname + url.search;
 }
 
+/** One problem of a 422 as a person reads it: the field it is about, then what is wrong. */
+function problemText(item) {
+  const field = (item.loc || []).filter((part) => !["body", "query", "path"].includes(part)).join(".");
+  return field ? `${field}: ${item.msg}` : item.msg;
+}
+
 async function detailOf(response) {
   try {
     const body = await response.json();
     if (typeof body.detail === "string") return body.detail;
-    if (Array.isArray(body.detail)) return body.detail.map((item) => item.msg).join("; ");
+    if (Array.isArray(body.detail)) return body.detail.map(problemText).join("; ");
   } catch {
     // not JSON: fall back to the status line
   }
