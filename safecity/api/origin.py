@@ -65,7 +65,7 @@ class CrossOriginGuard:
         self.trusted = trusted_origins(trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
             refusal = cross_origin_refusal(scope["method"], Headers(scope=scope), self.trusted)
             if refusal is not None:
                 await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)

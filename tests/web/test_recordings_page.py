@@ -413,7 +413,9 @@ def test_evidence_export_creates_a_package_that_appears_in_the_list(
     screenshot(page, screenshots / "evidence-export.png")
 
 
-def test_holds_are_placed_and_released_by_the_occ(console: Watched, archive: ArchiveCity) -> None:
+def test_holds_are_placed_and_released_by_the_occ(
+    console: Watched, archive: ArchiveCity, screenshots: Path
+) -> None:
     page = open_camera(console, archive, "operator")
     open_recorded_day(page, archive)
     items = page.locator("#hold-list .hold-item")
@@ -439,9 +441,12 @@ def test_holds_are_placed_and_released_by_the_occ(console: Watched, archive: Arc
     expect(page.locator("#hold-message")).to_contain_text("Say why the hold is released")
     expect(placed.locator(".badge")).to_have_text("Active")
     placed.locator(".hold-release-reason").fill("Case closed by the court")
+    page.evaluate("document.querySelector('#holds').scrollIntoView({block: 'center'})")
+    screenshot(page, screenshots / "hold-release-reason.png")
     confirm.click()
     expect(placed.locator(".badge")).to_have_text("Released")
     expect(placed).to_contain_text("Case closed by the court")
+    screenshot(page, screenshots / "hold-released.png")
 
 
 def test_an_analyst_sees_the_health_but_no_video(console: Watched, archive: ArchiveCity) -> None:
