@@ -70,7 +70,7 @@ class AnalyticsEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Line = Field(
+    kind: str = Field(  # its own pattern is stricter than Line
         min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", examples=["intrusion"]
     )
     confidence: float = Field(

@@ -45,7 +45,7 @@ class _RuleFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Line = Field(min_length=1, max_length=200)
-    kind: Line = Field(
+    kind: str = Field(  # its own pattern is stricter than Line
         min_length=1,
         max_length=64,
         pattern=KIND_PATTERN,
@@ -86,7 +86,7 @@ class AlertRulePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Line | None = Field(default=None, min_length=1, max_length=200)
-    kind: Line | None = Field(default=None, min_length=1, max_length=64, pattern=KIND_PATTERN)
+    kind: str | None = Field(default=None, min_length=1, max_length=64, pattern=KIND_PATTERN)
     scope: RuleScope | None = None
     target_id: Id | None = None
     enabled: bool | None = None
