@@ -36,7 +36,7 @@ def trusted_origins(origins: Iterable[str]) -> frozenset[str]:
 
 def foreign_page(headers: Headers, trusted: frozenset[str]) -> bool:
     """Whether ``Origin`` names a page of another host that is not trusted. No ``Origin``: not
-    a browser page (the live-video WebSocket asks only this; browsers always send it there)."""
+    a browser page."""
     origin = headers.get("origin")
     if origin is None or origin.rstrip("/").lower() in trusted:
         return False
@@ -44,17 +44,24 @@ def foreign_page(headers: Headers, trusted: frozenset[str]) -> bool:
     return not host or urlsplit(origin).netloc.lower() != host
 
 
-def cross_origin_refusal(method: str, headers: Headers, trusted: frozenset[str]) -> str | None:
-    """Why this request must be refused as cross-origin, or None when it may go on."""
-    if method in SAFE_METHODS:
-        return None
+def from_another_page(headers: Headers, trusted: frozenset[str]) -> bool:
+    """Whether a browser sent this request from a page of another origin that is not trusted:
+    the browser's own ``Sec-Fetch-Site`` first (right even behind a proxy that rewrites
+    ``Host``), else ``Origin`` against ``Host``."""
     origin = headers.get("origin")
     if origin is not None and origin.rstrip("/").lower() in trusted:
-        return None
+        return False
     fetch_site = headers.get("sec-fetch-site")
     if fetch_site is not None:
-        return None if fetch_site in ("same-origin", "none") else REFUSED
-    return REFUSED if foreign_page(headers, trusted) else None
+        return fetch_site not in ("same-origin", "none")
+    return foreign_page(headers, trusted)
+
+
+def cross_origin_refusal(method: str, headers: Headers, trusted: frozenset[str]) -> str | None:
+    """Why this request must be refused as cross-origin, or None when it may go on."""
+    if method in SAFE_METHODS or not from_another_page(headers, trusted):
+        return None
+    return REFUSED
 
 
 class CrossOriginGuard:

@@ -200,7 +200,7 @@ def start(body: ShiftIn, session: DbSession, user: CurrentUser) -> ShiftDetailOu
 @router.get("/shifts", response_model=ShiftPage)
 def history(
     session: DbSession,
-    before: Annotated[int | None, Query(description="Shifts older than this id.")] = None,
+    before: Annotated[Id | None, Query(description="Shifts older than this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ShiftPage:
     """Past and present shifts, the latest first."""

@@ -33,7 +33,7 @@ from starlette.datastructures import Headers
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from safecity.api.deps import SESSION_COOKIE
-from safecity.api.origin import foreign_page, trusted_origins
+from safecity.api.origin import from_another_page, trusted_origins
 from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS
 from safecity.auth.scope import camera_condition, resolve_scope
@@ -81,7 +81,7 @@ def _same_site_page(websocket: WebSocket) -> bool:
     credentials."""
     settings: Settings = websocket.app.state.settings
     trusted = trusted_origins(settings.api.trusted_origins)
-    return not foreign_page(Headers(scope=websocket.scope), trusted)
+    return not from_another_page(Headers(scope=websocket.scope), trusted)
 
 
 def visible_camera_code(

@@ -36,6 +36,7 @@ def _out_of_range_requests(city: City) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/api/incidents/{HUGE}", {}),
         ("GET", "/api/cameras", {"params": {"offset": HUGE}}),
         ("GET", "/api/cameras", {"params": {"district_id": HUGE}}),
+        ("GET", "/api/shifts", {"params": {"before": HUGE}}),
         ("GET", "/api/sites", {"params": {"offset": HUGE}}),
         ("GET", "/api/evidence", {"params": {"offset": HUGE}}),
         ("GET", "/api/alerts", {"params": {"id": HUGE}}),
@@ -160,6 +161,9 @@ def test_a_signed_in_browser_cannot_be_made_to_change_anything_from_another_orig
         {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},  # the console
         {"Origin": "http://testserver"},  # an older browser, same origin
         {"Sec-Fetch-Site": "none"},  # typed in by the user
+        # behind a proxy that rewrites Host (nginx's $host drops the port): the browser's
+        # own Sec-Fetch-Site decides, not Origin against Host
+        {"Origin": "https://occ.city.example:8443", "Sec-Fetch-Site": "same-origin"},
     ],
 )
 def test_the_console_and_programs_still_send_changes(

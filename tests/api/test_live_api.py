@@ -234,6 +234,24 @@ def test_a_page_on_another_site_cannot_borrow_the_session(client: TestClient, ci
         assert code == 4403
 
 
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({"Origin": "https://cams.city.example", "Sec-Fetch-Site": "same-site"}, 4403),
+        # behind a proxy that rewrites Host, the browser's own word decides
+        ({"Origin": "https://occ.city.example:8443", "Sec-Fetch-Site": "same-origin"}, 4503),
+    ],
+)
+def test_the_browser_says_whether_a_page_is_the_consoles(
+    client: TestClient, city: City, headers: dict[str, str], code: int
+) -> None:
+    sign_in(client, "water")
+    with client.websocket_connect(
+        f"/api/cameras/{city.water_camera_id}/live", headers={**headers, "Host": "occ.city.example"}
+    ) as ws:
+        assert closed_with(ws)[0] == code  # 4503: let in, and this test server has no feed
+
+
 def test_signing_out_ends_an_open_live_view(
     client: TestClient, city: City, feeds: Feeds, monkeypatch: pytest.MonkeyPatch
 ) -> None:
