@@ -3,7 +3,7 @@ positions, text and free-form JSON.
 
 Each is a type that pydantic checks and the OpenAPI spec shows, used in the API's request models
 and parameters and by the importers, so an out-of-range value is a 422 naming the field, never a
-database overflow (SQLite's integers end at 2^63), a date that overflows when moved to UTC, a
+database overflow (PostgreSQL's INTEGER ids end at 2^31), a date that overflows when moved to UTC, a
 NaN stored in a JSON column, or a character that PostgreSQL refuses (NUL, lone surrogates).
 The checks are pure functions, so the parsers built on them can be property-tested.
 """
@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-MAX_ID = 2**63 - 1
-"""Largest row id any store can hold (SQLite INTEGER, PostgreSQL BIGINT)."""
+MAX_ID = 2**31 - 1
+"""Largest row id: ids are INTEGER columns, 32-bit on PostgreSQL, which refuses a larger value
+compared with them (SQLAlchemy casts the parameter to the column's type)."""
 MAX_OFFSET = 1_000_000_000
 """No list is paged this deep; beyond it the database would only overflow or crawl."""
 
@@ -69,7 +70,7 @@ Paragraph = Annotated[str, StringConstraints(pattern=PARAGRAPH_PATTERN)]
 """A note, a summary, a reason: printable text that may span lines."""
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID, description="A row id (1 to 2^63-1).")]
+Id = Annotated[int, Field(ge=1, le=MAX_ID, description="A row id (1 to 2^31-1).")]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="Rows to skip.")]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]

@@ -34,7 +34,7 @@ def encode(priority: int, at: datetime, row_id: int) -> str:
 
 def decode(cursor: str) -> tuple[int, datetime, int]:
     """The (priority, time, id) a cursor names; 422 for anything else, a cursor whose values
-    no row could have (an id past 2^63, a year 9999 time) included."""
+    no row could have (an id past 2^31, a year 9999 time) included."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         priority, at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))

@@ -15,7 +15,8 @@ from tests.api.conftest import City
 from tests.ops.incident_materials import open_incident
 
 SignIn = Callable[[str], TestClient]
-HUGE = 2**63  # one past the largest id SQLite can hold
+HUGE = 2**63  # past the largest id SQLite can hold, and far past PostgreSQL INTEGER
+PAST_INTEGER = 2**31  # one past the largest PostgreSQL INTEGER id
 YEAR_ONE = "0001-01-01T00:00:00+14:00"
 YEAR_9999 = "9999-12-31T23:00:00-12:00"
 
@@ -37,6 +38,9 @@ def _out_of_range_requests(city: City) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", "/api/cameras", {"params": {"offset": HUGE}}),
         ("GET", "/api/cameras", {"params": {"district_id": HUGE}}),
         ("GET", "/api/shifts", {"params": {"before": HUGE}}),
+        ("GET", f"/api/cameras/{PAST_INTEGER}", {}),
+        ("POST", "/api/shifts", {"json": {"supervisor_id": PAST_INTEGER}}),
+        ("POST", "/api/incidents", {"json": {"camera_ids": [PAST_INTEGER]}}),
         ("GET", "/api/sites", {"params": {"offset": HUGE}}),
         ("GET", "/api/evidence", {"params": {"offset": HUGE}}),
         ("GET", "/api/alerts", {"params": {"id": HUGE}}),
