@@ -21,6 +21,7 @@ from safecity.cli_support import (
     settings_or_exit,
 )
 from safecity.ops import notifications_cli
+from safecity.ops.incident_types import cli as incident_types_cli
 from safecity.private_files import restrict_umask
 from safecity.settings import Settings
 from safecity.store import migrate
@@ -42,6 +43,7 @@ app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(recordings_cli.app, name="recordings")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(notifications_cli.app, name="notifications")
+app.add_typer(incident_types_cli.app, name="incident-types")
 
 console = Console()
 

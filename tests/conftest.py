@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
+from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.store.models import Base
@@ -80,9 +82,12 @@ def _postgres_migrated(postgres_database_factory: object) -> Iterator[Database]:
 
 
 def _empty_all_tables(database: Database) -> None:
+    """Back to what `db upgrade` leaves: no rows but the built-in incident types it seeds."""
     names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    with database.session() as session:
+        apply_incident_types(session, default_incident_types(), author=BUILT_IN)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

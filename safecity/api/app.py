@@ -28,10 +28,10 @@ from safecity.ops import (
     notifications_api,
     rules_api,
     shifts_api,
-    types_api,
 )
 from safecity.ops import api as ops_api
 from safecity.ops.feed import ChangePublisher, FeedHub
+from safecity.ops.incident_types import api as types_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video import evidence_api, holds_api, live_api, playback_api

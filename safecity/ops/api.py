@@ -34,7 +34,12 @@ from safecity.ops import incidents as service
 from safecity.ops.alerts import AlertError, acknowledge, alert_condition, raise_alert
 from safecity.ops.dispatch import NoUnit
 from safecity.ops.grouping import AlertGrouping
-from safecity.ops.incident_types import HIGHEST_PRIORITY, LOWEST_PRIORITY, UnknownIncidentType
+from safecity.ops.incident_types import (
+    HIGHEST_PRIORITY,
+    LOWEST_PRIORITY,
+    RetiredIncidentType,
+    UnknownIncidentType,
+)
 from safecity.ops.lifecycle import (
     Forbidden,
     IncidentStatus,
@@ -200,7 +205,8 @@ class StepOut(BaseModel):
 
 class IncidentDetailOut(IncidentOut):
     events: list[EventOut]
-    sop: list[StepOut]
+    sop: list[StepOut] = Field(description="The checklist version the incident was opened with.")
+    sop_version: int = Field(description="Which version of its type's checklist that is.")
     alert_ids: list[int]
 
 
@@ -245,6 +251,7 @@ def _incident_detail(session: Session, incident: Incident) -> IncidentDetailOut:
                 StepOut.model_validate(step, from_attributes=True)
                 for step in service.sop_state(incident, events)
             ],
+            "sop_version": incident.checklist.version,
             "alert_ids": list(alert_ids),
         }
     )
@@ -449,7 +456,7 @@ def create_incident(
         _visible_alert(session, scope, alert_id)
     try:
         incident = service.open_incident(session, user, **body.model_dump())
-    except (service.IncidentError, UnknownIncidentType) as exc:
+    except (service.IncidentError, UnknownIncidentType, RetiredIncidentType) as exc:
         raise _unprocessable(exc) from exc
     return _incident_detail(session, incident)
 

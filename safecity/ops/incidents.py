@@ -21,7 +21,8 @@ from safecity.auth.roles import Role, Scope
 from safecity.city.models import Camera, PoliceUnit
 from safecity.ops.alerts import OPEN_STATUSES
 from safecity.ops.dispatch import NoUnit, district_at, route
-from safecity.ops.incident_types import incident_type, valid_priority
+from safecity.ops.incident_types import valid_priority
+from safecity.ops.incident_types.store import type_for_new_incident
 from safecity.ops.lifecycle import IncidentStatus, check_transition
 from safecity.ops.models import Alert, AlertStatus, Incident, IncidentEvent, IncidentEventKind
 from safecity.ops.notifications import enqueue_incident_notice
@@ -139,9 +140,9 @@ def open_incident(
 ) -> Incident:
     """Open an incident from open alerts (located at the first alert's camera or position) or
     by hand at a map point. Linked alerts are acknowledged (if they were not) and marked
-    ``in_incident``."""
+    ``in_incident``. The incident keeps the type's current checklist version for good."""
     now = now or utcnow()
-    kind = incident_type(type_code)
+    kind = type_for_new_incident(session, type_code)
     if priority is not None and not valid_priority(priority):
         raise IncidentError("priority must be 1 (most urgent) to 4")
     alerts: list[Alert] = []
@@ -170,6 +171,7 @@ def open_incident(
     incident = Incident(
         number=_next_number(session, now),
         type_code=kind.code,
+        checklist=kind.checklist,
         priority=priority or min([kind.default_priority, *(a.priority for a in alerts)]),
         status=IncidentStatus.NEW,
         latitude=latitude,
@@ -293,8 +295,9 @@ def mark_step(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> IncidentEvent:
-    """Record an SOP step as done or skipped (skipping needs a reason)."""
-    steps = incident_type(incident.type_code).sop
+    """Record an SOP step of the incident's own checklist version as done or skipped
+    (skipping needs a reason)."""
+    steps = incident.checklist.steps
     if not 0 <= step < len(steps):
         raise IncidentError(f"the {incident.type_code} procedure has steps 0–{len(steps) - 1}")
     if state is StepState.PENDING:
@@ -314,13 +317,13 @@ def mark_step(
 
 
 def sop_state(incident: Incident, events: Sequence[IncidentEvent]) -> list[SopStep]:
-    """The checklist with each step's latest mark."""
+    """The checklist the incident was opened with, each step with its latest mark."""
     latest: dict[int, IncidentEvent] = {}
     for event in events:
         if event.kind is IncidentEventKind.SOP_STEP:
             latest[int(str(event.details["step"]))] = event
     result = []
-    for index, text in enumerate(incident_type(incident.type_code).sop):
+    for index, text in enumerate(incident.checklist.steps):
         mark = latest.get(index)
         result.append(
             SopStep(

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safecity.city.models import Camera
+from safecity.ops.incident_types.models import ChecklistVersion
 from safecity.ops.lifecycle import IncidentStatus
 from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
 
@@ -44,6 +45,23 @@ incident_cameras = Table(
 )
 
 
+incident_checklists = Table(
+    "incident_checklists",
+    Base.metadata,
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "checklist_id",
+        ForeignKey("incident_type_checklists.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
+)
+"""The version of its type's SOP checklist each incident was opened with, and keeps. A table
+of its own rather than a column of ``incidents``: SQLite can add a NOT NULL reference only by
+rebuilding the table, and with foreign keys on, the rebuild would cascade-delete the
+incidents' events and links."""
+
+
 class Incident(Base):
     __tablename__ = "incidents"
 
@@ -74,6 +92,7 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     summary: Mapped[str | None] = mapped_column(Text)
 
+    checklist: Mapped[ChecklistVersion] = relationship(secondary=incident_checklists, uselist=False)
     cameras: Mapped[list[Camera]] = relationship(secondary=incident_cameras)
     events: Mapped[list[IncidentEvent]] = relationship(
         back_populates="incident", order_by="IncidentEvent.id"

@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from safecity.audit.log import record as audit
 from safecity.city.models import District, PoliceUnit
-from safecity.ops.incident_types import incident_type
 from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
 from safecity.ops.notification_channels import (
     DeliveryFailed,
@@ -158,7 +157,7 @@ def notice_payload(
             "id": incident.id,
             "number": incident.number,
             "type": incident.type_code,
-            "type_name": incident_type(incident.type_code).name,
+            "type_name": incident.checklist.incident_type.name,
             "priority": incident.priority,
             "status": incident.status.value,
             "location": {"latitude": incident.latitude, "longitude": incident.longitude},

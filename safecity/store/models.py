@@ -5,6 +5,7 @@ from safecity.auth.models import LoginSession, User
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.insights.models import CrimeRecord
 from safecity.ops.attachment_models import IncidentAttachment, IncidentClip
+from safecity.ops.incident_types.models import ChecklistVersion, StoredIncidentType
 from safecity.ops.models import Alert, Incident, IncidentEvent
 from safecity.ops.notification_models import Notification
 from safecity.ops.rule_models import AlertRule
@@ -25,6 +26,7 @@ __all__ = [
     "Base",
     "Camera",
     "CameraStream",
+    "ChecklistVersion",
     "CrimeRecord",
     "District",
     "Escalation",
@@ -44,5 +46,6 @@ __all__ = [
     "Shift",
     "ShiftOperator",
     "Site",
+    "StoredIncidentType",
     "User",
 ]

@@ -1,9 +1,9 @@
-"""The incident catalogue and lifecycle, pure."""
+"""The built-in incident catalogue and the lifecycle, pure."""
 
 import pytest
 
 from safecity.auth.roles import Role
-from safecity.ops.incident_types import CATALOGUE, UnknownIncidentType, incident_type
+from safecity.ops.incident_types.file import default_incident_types
 from safecity.ops.lifecycle import (
     TRANSITIONS,
     Forbidden,
@@ -30,17 +30,12 @@ def test_catalogue_has_the_standard_types_with_priorities_and_procedures() -> No
         "suspicious_object",
         "medical",
     }
-    assert expected <= set(CATALOGUE)
-    for code, kind in CATALOGUE.items():
-        assert kind.code == code
+    catalogue = {kind.code: kind for kind in default_incident_types()}
+    assert expected <= set(catalogue)
+    for kind in catalogue.values():
         assert 1 <= kind.default_priority <= 4
-        assert kind.sop and all(step.strip() for step in kind.sop)
-
-
-def test_unknown_type_names_the_known_ones() -> None:
-    assert incident_type("fire").name == "Fire"
-    with pytest.raises(UnknownIncidentType, match="theft"):
-        incident_type("alien_landing")
+        assert kind.active
+        assert kind.checklist and all(step.strip() for step in kind.checklist)
 
 
 def test_the_lifecycle_edges() -> None:
@@ -112,7 +107,7 @@ def test_a_missing_edge_names_the_allowed_ones() -> None:
 def test_crimes_count_as_their_register_kind_and_the_rest_as_no_crime() -> None:
     from safecity.insights.models import CrimeKind
 
-    kinds = {code: kind.crime_kind for code, kind in CATALOGUE.items()}
+    kinds = {kind.code: kind.crime_kind for kind in default_incident_types()}
     assert kinds["public_disorder"] is CrimeKind.HOOLIGANISM
     assert kinds["theft"] is CrimeKind.THEFT
     assert {code for code, kind in kinds.items() if kind is None} == {

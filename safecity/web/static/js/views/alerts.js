@@ -324,7 +324,9 @@ export function mount(outlet, { query, signal }) {
     const typeSelect = h(
       "select",
       { id: "incident-type", class: "select", required: true },
-      types.map((type) => h("option", { value: type.code, selected: type.code === "other" }, type.name)),
+      types
+        .filter((type) => type.active)
+        .map((type) => h("option", { value: type.code, selected: type.code === "other" }, type.name)),
     );
     const prioritySelect = h(
       "select",
