@@ -11,6 +11,8 @@ from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from safecity.city.models import District, OrganizationKind
+from safecity.ops.incident_types.models import StoredIncidentType
+from safecity.ops.models import Incident
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.store.models import Base
@@ -69,3 +71,32 @@ def test_a_district_an_akimat_administers_cannot_be_deleted(database: Database) 
         session.execute(delete(District).where(District.code == "west"))
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(District)) == 1
+
+
+def test_0013_links_existing_incidents_to_version_1_of_their_type(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(database, "0011")
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO incidents (number, type_code, priority, status, latitude, longitude, "
+            "opened_by, opened_at) VALUES "
+            "('2026-000001', 'robbery', 1, 'new', 51.1, 71.4, 'anna', '2026-01-01'), "
+            "('2026-000002', 'ufo_sighting', 4, 'closed', 51.1, 71.4, 'anna', '2026-01-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO incident_events (incident_id, at, actor, kind, details) "
+            "VALUES (1, '2026-01-01', 'anna', 'note', '{}')"
+        )
+    migrate.upgrade(database)
+    with database.session() as session:
+        robbery, ufo = session.scalars(select(Incident).order_by(Incident.id)).all()
+        assert robbery.checklist.version == 1
+        assert robbery.checklist.steps[0] == (
+            "Keep the scene on camera and follow the suspect across cameras"
+        )
+        assert robbery.checklist.incident_type.crime_kind == "robbery"
+        assert len(robbery.events) == 1
+        assert ufo.checklist.incident_type.active is False
+        assert ufo.checklist.incident_type.name == "ufo_sighting"
+        assert session.scalar(select(func.count()).select_from(StoredIncidentType)) == 12
+    database.dispose()

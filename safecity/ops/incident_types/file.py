@@ -89,21 +89,22 @@ def parse_incident_types(
         checker = _EntryChecker(source_name, number, entry)
         parsed = checker.parse()
         problems.extend(checker.problems)
-        if parsed is None:
-            continue
-        if parsed.code in first_at:
+        code = checker.code
+        if code is not None and code in first_at:
             problems.append(
                 FileProblem(
                     source_name,
                     number,
-                    parsed.code,
+                    code,
                     "code",
-                    f"duplicate code: entry {first_at[parsed.code]} has it too",
+                    f"duplicate code: entry {first_at[code]} has it too",
                 )
             )
             continue
-        first_at[parsed.code] = number
-        types.append(parsed)
+        if code is not None:
+            first_at[code] = number
+        if parsed is not None:
+            types.append(parsed)
     return types, problems
 
 
