@@ -29,6 +29,8 @@ from safecity.city.models import (
 )
 from safecity.demo.city import DemoCity
 from safecity.insights.models import CrimeRecord
+from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
+from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store.engine import Database
 from safecity.store.models import Base
 
@@ -83,8 +85,10 @@ def seed_demo_city(database: Database, city: DemoCity, *, reset: bool = False) -
 
 
 def _delete_everything(session: Session) -> None:
+    """Back to what `db upgrade` leaves: no rows but the built-in incident types it seeds."""
     for table in reversed(Base.metadata.sorted_tables):
         session.execute(delete(table))
+    apply_incident_types(session, default_incident_types(), author=BUILT_IN)
 
 
 def _ids_by_code(

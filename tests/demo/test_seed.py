@@ -14,6 +14,7 @@ from safecity.city.models import Camera, District, Organization, PoliceUnit, Sit
 from safecity.demo.city import DEMO_PASSWORD, DemoCity
 from safecity.demo.seed import AlreadySeededError, seed_demo_city
 from safecity.insights.models import CrimeRecord
+from safecity.ops.incident_types.models import StoredIncidentType
 from safecity.store.engine import Database
 
 
@@ -121,3 +122,4 @@ def test_reset_replaces_the_city(database: Database, demo_city: DemoCity) -> Non
             camera.code for camera in demo_city.cameras[:7]
         ]
         assert _count(session, CrimeRecord) == 0
+        assert _count(session, StoredIncidentType) == 11  # the built-in ones, as after upgrade
