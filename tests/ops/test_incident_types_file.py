@@ -29,7 +29,7 @@ incident_types:
   - Review the camera footage
   - Dispatch the police unit
 - code: flooding
-  name: Су тасқыны / Flooding
+  name: Ұлы Жұлдыз / Flooding
   priority: 3
   crime_kind: null
   checklist:
@@ -172,7 +172,7 @@ def test_a_city_file_replaces_the_catalogue_and_round_trips(
         ("flooding", True),
         ("theft", True),
     ]
-    assert "Су тасқыны / Flooding" in exported.decode()
+    assert "Ұлы Жұлдыз / Flooding" in exported.decode()
     again = tmp_path / "again.yaml"
     again.write_bytes(exported)
     code, output = run(config, "import", str(again))

@@ -48,7 +48,7 @@ Checklist = Annotated[
     list[Step],
     Field(min_length=1, max_length=MAX_STEPS, description="The SOP steps, in order."),
 ]
-CRIME_KIND = "The crime register kind it counts as in the statistics; null: not a crime."
+CRIME_KIND_DOC = "The crime register kind it counts as in the statistics; null: not a crime."
 
 
 class IncidentTypeOut(BaseModel):
@@ -57,7 +57,7 @@ class IncidentTypeOut(BaseModel):
     default_priority: int = Field(description="1 most urgent … 4 least.")
     sop: list[str] = Field(description="The current checklist: what a new incident gets.")
     sop_version: int = Field(description="The current checklist's version (1, 2, …).")
-    crime_kind: CrimeKind | None = Field(description=CRIME_KIND)
+    crime_kind: CrimeKind | None = Field(description=CRIME_KIND_DOC)
     active: bool = Field(description="Offered for new incidents; false: names old ones only.")
 
 
@@ -74,7 +74,7 @@ class IncidentTypeIn(BaseModel):
     code: Code
     name: Name
     default_priority: Priority
-    crime_kind: CrimeKind | None = Field(default=None, description=CRIME_KIND)
+    crime_kind: CrimeKind | None = Field(default=None, description=CRIME_KIND_DOC)
     sop: Checklist
 
 
@@ -85,7 +85,7 @@ class IncidentTypePatch(BaseModel):
 
     name: Name | None = None
     default_priority: Priority | None = None
-    crime_kind: CrimeKind | None = Field(default=None, description=f"{CRIME_KIND} Omit: keep.")
+    crime_kind: CrimeKind | None = Field(default=None, description=f"{CRIME_KIND_DOC} Omit: keep.")
     sop: Checklist | None = None
     active: bool | None = Field(
         default=None, description="false: deactivate (kept for its incidents); true: offer again."

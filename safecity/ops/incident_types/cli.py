@@ -113,8 +113,10 @@ def export_types(
     ],
     config: ConfigOption = None,
 ) -> None:
-    """Write the stored incident types, deactivated ones too, with their current checklists,
-    to a file that imports back unchanged."""
+    """Write the stored incident types to a file that imports back unchanged.
+
+    Deactivated types are included (active: false), each type with its current checklist.
+    """
     database = database_or_exit(settings_or_exit(config))
     try:
         with database.sessions() as session:

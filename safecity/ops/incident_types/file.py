@@ -9,7 +9,7 @@ The file is a mapping with one key, ``incident_types``: a list of entries, each 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -143,14 +143,16 @@ class _EntryChecker:
         assert checklist is not None
         return IncidentType(code, name, priority, crime_kind, checklist, active is True)
 
-    def text(self, entry: Mapping[Any, Any], field: str, rule: Any) -> str | None:
+    def text(
+        self, entry: Mapping[Any, Any], field: str, rule: Callable[[str], str | None]
+    ) -> str | None:
         if field not in entry:
             return None
         value = entry[field]
         if not isinstance(value, str):
             self.problem(field, "must be text")
             return None
-        problem: str | None = rule(value)
+        problem = rule(value)
         if problem:
             self.problem(field, problem)
             return None
