@@ -137,6 +137,9 @@ class Site(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
+    area: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="GeoJSON (Multi)Polygon of a site drawn as an area; its point lies inside it."
+    )
     district_id: Mapped[int] = mapped_column(
         ForeignKey("districts.id", ondelete="RESTRICT"), index=True
     )
