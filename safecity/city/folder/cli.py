@@ -204,15 +204,10 @@ def _print_reading(console: Console, folder: CityFolder) -> None:
 
 
 def _print_problems(problems: list[Problem], verdict: str) -> None:
-    table = Table("file", "where", "field", "reason", title=f"{len(problems)} problems")
+    """One line a problem, never wrapped, so that it can be searched and copied whole."""
+    errors.print(f"[red]{len(problems)} problems:[/red]")
     for problem in problems:
-        table.add_row(
-            escape(problem.file),
-            escape(problem.where),
-            escape(problem.field),
-            escape(problem.reason),
-        )
-    errors.print(table)
+        errors.print(escape(str(problem)), soft_wrap=True, highlight=False)
     errors.print(f"[red]the city {verdict}; nothing was written[/red]")
 
 
