@@ -469,3 +469,64 @@ def test_sites_csv_with_russian_headers_and_semicolons_is_read(
     again = runner.invoke(app, ["import", str(tmp_path / "out")])
     assert again.exit_code == 0, again.output
     assert re.search(r"sites\s*│\s*0\s*│\s*0\s*│\s*2\s*│", again.output), again.output
+
+
+def test_deactivating_a_district_that_still_holds_cameras_names_them_and_is_refused(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["import", str(write_city(tmp_path / "city"))]).exit_code == 0
+    retired = tmp_path / "retired"
+    retired.mkdir()
+    (retired / "districts.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": "east", "name": "East district", "active": False},
+                        "geometry": square(EAST),
+                    }
+                ],
+            }
+        )
+    )
+    result = runner.invoke(app, ["import", str(retired)])
+    assert result.exit_code == 1, result.output
+    assert "camera CAM-ST (Street corner) at 51.15, 71.405 would lie outside every district" in (
+        result.output
+    )
+    assert "camera CAM-PUMP (Pump gate)" in result.output
+    assert "site PUMP-1 (Pumping station)" in result.output
+    with cli_database.sessions() as session:
+        assert session.scalars(select(District.active).where(District.code == "east")).one()
+
+
+def test_an_active_akimat_of_a_deactivated_district_is_refused(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    districts = feature_collection(
+        [
+            district("west", "West district", square(WEST)),
+            {
+                **district("east", "East district", square(EAST)),
+                "properties": {"code": "east", "name": "East district", "active": "no"},
+            },
+        ]
+    )
+    city = write_city(
+        tmp_path / "city",
+        **{
+            "districts.geojson": districts,
+            "cameras.csv": "camera_id,name,latitude,longitude,main_stream_url\n",
+        },
+    )
+    (city / "sites.geojson").unlink()
+    result = runner.invoke(app, ["import", str(city)])
+    assert result.exit_code == 1, result.output
+    assert "organizations.csv line 4 (akimat-east): district: district 'east' is deactivated" in (
+        result.output
+    )
+    assert "police_units.csv line 3 (unit-east): districts: district 'east' is deactivated" in (
+        result.output
+    )

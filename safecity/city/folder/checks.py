@@ -42,6 +42,7 @@ _METRES_PER_DEGREE_LONGITUDE_AT_EQUATOR = 111_320.0
 class StoredDistrict:
     name: str
     geometry: Mapping[str, Any]
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class StoredCity:
 
     districts: Mapping[str, StoredDistrict] = field(default_factory=dict)
     organization_kinds: Mapping[str, OrganizationKind] = field(default_factory=dict)
+    inactive_organizations: frozenset[str] = frozenset()
     fallback_units: frozenset[str] = frozenset()
-    police_units: frozenset[str] = frozenset()
+    """Active units that take what no other covers."""
 
 
 @dataclass(frozen=True)
@@ -82,17 +84,51 @@ def check_city(
     shapes = _district_shapes(description.districts, stored, problems)
     problems.extend(_overlaps(description.districts, shapes, overlap_tolerance))
     problems.extend(_repeated_names(description.districts, stored))
-    organization_kinds = {
-        **stored.organization_kinds,
-        **{entry.code: entry.kind for entry in description.organizations},
-    }
-    problems.extend(_organization_problems(description.organizations, shapes))
-    problems.extend(
-        _police_unit_problems(description.police_units, stored, shapes, organization_kinds)
+    city = _City(
+        shapes=shapes,
+        deactivated_districts=(
+            {code for code, d in stored.districts.items() if not d.active}
+            | {e.code for e in description.districts if not e.active}
+        )
+        - {e.code for e in description.districts if e.active},
+        organization_kinds={
+            **stored.organization_kinds,
+            **{entry.code: entry.kind for entry in description.organizations},
+        },
+        deactivated_organizations=(
+            set(stored.inactive_organizations)
+            | {e.code for e in description.organizations if not e.active}
+        )
+        - {e.code for e in description.organizations if e.active},
     )
+    problems.extend(_organization_problems(description.organizations, city))
+    problems.extend(_police_unit_problems(description.police_units, stored, city))
     warnings.extend(_uncovered_districts(description, stored, shapes))
-    problems.extend(_site_problems(description, shapes, organization_kinds))
+    problems.extend(_site_problems(description, city))
     return Findings(tuple(problems), tuple(warnings))
+
+
+@dataclass(frozen=True)
+class _City:
+    """The city an import leads to, as the checks of references need it."""
+
+    shapes: Mapping[str, BaseGeometry]
+    """Usable polygons of the active districts, by code."""
+    deactivated_districts: set[str]
+    organization_kinds: Mapping[str, OrganizationKind]
+    deactivated_organizations: set[str]
+
+    def district_problem(self, code: str, *, deactivated_too: bool = False) -> str | None:
+        """Why ``code`` cannot be referred to; a deactivated thing may refer to a
+        deactivated district (``deactivated_too``), an active one may not."""
+        if code in self.deactivated_districts:
+            return None if deactivated_too else f"district {code!r} is deactivated"
+        return None if code in self.shapes else f"unknown district {code!r}"
+
+    def organization_problem(self, code: str, *, deactivated_too: bool = False) -> str | None:
+        if code in self.deactivated_organizations:
+            return None if deactivated_too else f"organization {code!r} is deactivated"
+        return None if code in self.organization_kinds else f"unknown organization {code!r}"
 
 
 def geometry_problem(geometry: Mapping[str, Any]) -> str | None:
@@ -140,15 +176,19 @@ def square_metres(geometry: BaseGeometry) -> float:
 def _district_shapes(
     entries: Sequence[DistrictEntry], stored: StoredCity, problems: list[Problem]
 ) -> dict[str, BaseGeometry]:
-    """The usable district polygons of the city after the import, by code."""
-    shapes = {code: shape(district.geometry) for code, district in stored.districts.items()}
+    """The usable polygons of the city's active districts after the import, by code."""
+    shapes = {
+        code: shape(district.geometry)
+        for code, district in stored.districts.items()
+        if district.active
+    }
     for entry in entries:
+        shapes.pop(entry.code, None)
         reason = geometry_problem(entry.geometry)
-        if reason is None:
-            shapes[entry.code] = shape(entry.geometry)
-        else:
+        if reason is not None:
             problems.append(Problem(DISTRICTS_FILE, _named(entry), "geometry", reason))
-            shapes.pop(entry.code, None)
+        elif entry.active:
+            shapes[entry.code] = shape(entry.geometry)
     return shapes
 
 
@@ -204,9 +244,7 @@ def _repeated_names(entries: Sequence[DistrictEntry], stored: StoredCity) -> Ite
             )
 
 
-def _organization_problems(
-    entries: Sequence[OrganizationEntry], shapes: Mapping[str, BaseGeometry]
-) -> Iterable[Problem]:
+def _organization_problems(entries: Sequence[OrganizationEntry], city: _City) -> Iterable[Problem]:
     for entry in entries:
         where = _named(entry)
         if entry.city_wide and entry.kind is not OrganizationKind.AKIMAT:
@@ -220,9 +258,12 @@ def _organization_problems(
                 "district",
                 "a city-wide akimat has no district of its own: leave one of them empty",
             )
-        elif entry.district_code and entry.district_code not in shapes:
+        elif entry.district_code and entry.active and city.district_problem(entry.district_code):
             yield Problem(
-                ORGANIZATIONS_FILE, where, "district", f"unknown district {entry.district_code!r}"
+                ORGANIZATIONS_FILE,
+                where,
+                "district",
+                str(city.district_problem(entry.district_code)),
             )
         elif (
             entry.kind is OrganizationKind.AKIMAT
@@ -238,22 +279,17 @@ def _organization_problems(
 
 
 def _police_unit_problems(
-    entries: Sequence[PoliceUnitEntry],
-    stored: StoredCity,
-    shapes: Mapping[str, BaseGeometry],
-    organization_kinds: Mapping[str, OrganizationKind],
+    entries: Sequence[PoliceUnitEntry], stored: StoredCity, city: _City
 ) -> Iterable[Problem]:
     for entry in entries:
         where = _named(entry)
-        kind = organization_kinds.get(entry.organization_code)
-        if kind is None:
-            yield Problem(
-                POLICE_UNITS_FILE,
-                where,
-                "organization",
-                f"unknown organization {entry.organization_code!r}",
-            )
-        elif kind is not OrganizationKind.POLICE:
+        kind = city.organization_kinds.get(entry.organization_code)
+        reason = city.organization_problem(
+            entry.organization_code, deactivated_too=not entry.active
+        )
+        if reason is not None:
+            yield Problem(POLICE_UNITS_FILE, where, "organization", reason)
+        elif kind is not None and kind is not OrganizationKind.POLICE:
             yield Problem(
                 POLICE_UNITS_FILE,
                 where,
@@ -261,16 +297,17 @@ def _police_unit_problems(
                 f"{entry.organization_code!r} is {kind.value}, not police",
             )
         for code in entry.district_codes:
-            if code not in shapes:
-                yield Problem(POLICE_UNITS_FILE, where, "districts", f"unknown district {code!r}")
+            reason = city.district_problem(code, deactivated_too=not entry.active)
+            if reason is not None:
+                yield Problem(POLICE_UNITS_FILE, where, "districts", reason)
     fallbacks = set(stored.fallback_units)
     for entry in entries:
         fallbacks.discard(entry.code)
-        if entry.fallback:
+        if entry.fallback and entry.active:
             fallbacks.add(entry.code)
     if len(fallbacks) > 1:
         for entry in entries:
-            if entry.fallback:
+            if entry.fallback and entry.active:
                 yield Problem(
                     POLICE_UNITS_FILE,
                     _named(entry),
@@ -286,10 +323,14 @@ def _uncovered_districts(
     reach no one. A warning, since units may be imported after the districts."""
     if not description.police_units:
         return
-    has_fallback = bool(stored.fallback_units) or any(u.fallback for u in description.police_units)
+    has_fallback = bool(stored.fallback_units) or any(
+        u.fallback and u.active for u in description.police_units
+    )
     if has_fallback:
         return
-    covered = {code for unit in description.police_units for code in unit.district_codes}
+    covered = {
+        code for unit in description.police_units if unit.active for code in unit.district_codes
+    }
     for code in sorted(set(shapes) - covered):
         yield Problem(
             POLICE_UNITS_FILE,
@@ -300,17 +341,16 @@ def _uncovered_districts(
         )
 
 
-def _site_problems(
-    description: CityDescription,
-    shapes: Mapping[str, BaseGeometry],
-    organization_kinds: Mapping[str, OrganizationKind],
-) -> Iterable[Problem]:
+def _site_problems(description: CityDescription, city: _City) -> Iterable[Problem]:
     file = description.sites_file
     located: list[tuple[SiteEntry, tuple[float, float]]] = []
     for entry in description.sites:
         where = _named(entry)
-        if entry.owner_code and entry.owner_code not in organization_kinds:
-            yield Problem(file, where, "owner", f"unknown organization {entry.owner_code!r}")
+        owner_problem = entry.owner_code and city.organization_problem(
+            entry.owner_code, deactivated_too=not entry.active
+        )
+        if owner_problem:
+            yield Problem(file, where, "owner", owner_problem)
         if entry.area is not None:
             reason = geometry_problem(entry.area)
             if reason is not None:
@@ -327,9 +367,9 @@ def _site_problems(
                 )
                 continue
             located.append((entry, (entry.latitude, entry.longitude)))
-    codes = sorted(shapes)
+    codes = sorted(city.shapes)
     locator = DistrictLocator(
-        DistrictArea(number, code, shapely.geometry.mapping(shapes[code]))
+        DistrictArea(number, code, shapely.geometry.mapping(city.shapes[code]))
         for number, code in enumerate(codes)
     )
     found = locator.locate_many([position for _, position in located])

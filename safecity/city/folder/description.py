@@ -37,14 +37,20 @@ PHONE_LENGTH = 64
 
 _CODE = ("id", "код", "коды")
 _NAME = ("title", "название", "наименование", "атауы")
+_ACTIVE = ("is_active", "активен", "белсенді")
 
 DISTRICT_LAYOUT = Layout(
-    fields=("code", "name", "population"),
+    fields=("code", "name", "population", "active"),
     required=frozenset({"code", "name"}),
-    aliases={"code": _CODE, "name": _NAME, "population": ("население", "халық саны")},
+    aliases={
+        "code": _CODE,
+        "name": _NAME,
+        "population": ("население", "халық саны"),
+        "active": _ACTIVE,
+    },
 )
 ORGANIZATION_LAYOUT = Layout(
-    fields=("code", "name", "kind", "district", "city_wide"),
+    fields=("code", "name", "kind", "district", "city_wide", "active"),
     required=frozenset({"code", "name", "kind"}),
     aliases={
         "code": _CODE,
@@ -52,10 +58,11 @@ ORGANIZATION_LAYOUT = Layout(
         "kind": ("type", "тип", "вид", "түрі"),
         "district": ("district_code", "район", "аудан"),
         "city_wide": ("whole_city", "весь город", "бүкіл қала"),
+        "active": _ACTIVE,
     },
 )
 POLICE_UNIT_LAYOUT = Layout(
-    fields=("code", "name", "organization", "phone", "districts", "fallback"),
+    fields=("code", "name", "organization", "phone", "districts", "fallback", "active"),
     required=frozenset({"code", "name", "organization"}),
     aliases={
         "code": _CODE,
@@ -64,6 +71,7 @@ POLICE_UNIT_LAYOUT = Layout(
         "phone": ("telephone", "телефон"),
         "districts": ("district_codes", "covers", "районы", "аудандар"),
         "fallback": ("is_fallback", "city_fallback", "резерв"),
+        "active": _ACTIVE,
     },
 )
 SITE_LAYOUT = Layout(
@@ -79,6 +87,7 @@ SITE_LAYOUT = Layout(
         "tasks",
         "retention_days",
         "retention_bytes",
+        "active",
     ),
     required=frozenset({"code", "name", "kind"}),
     aliases={
@@ -91,6 +100,7 @@ SITE_LAYOUT = Layout(
         "owner": ("owner_organization", "owner_code", "владелец", "иесі"),
         "schedule": ("watch_schedule", "расписание", "кесте"),
         "tasks": ("задачи", "міндеттер"),
+        "active": _ACTIVE,
     },
 )
 
@@ -106,6 +116,7 @@ class DistrictEntry:
     population: int | None
     geometry: dict[str, Any]
     """As the file has it: a GeoJSON Polygon or MultiPolygon, WGS 84 lon/lat (checked later)."""
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,7 @@ class OrganizationEntry:
     kind: OrganizationKind
     district_code: str | None
     city_wide: bool
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,7 @@ class PoliceUnitEntry:
     phone: str | None
     district_codes: tuple[str, ...]
     fallback: bool
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ class SiteEntry:
     tasks: tuple[dict[str, Any], ...]
     retention_days: float | None
     retention_bytes: int | None
+    active: bool = True
 
 
 Entry = TypeVar("Entry")
@@ -193,7 +207,7 @@ def read_districts(data: bytes) -> FileReading[DistrictEntry]:
             return None
         if code is None or name is None:
             return None
-        return DistrictEntry(cells.row.where, code, name, population, geometry)
+        return DistrictEntry(cells.row.where, code, name, population, geometry, _active(cells))
 
     return _read_rows(read_features(DISTRICTS_FILE, data, DISTRICT_LAYOUT), read)
 
@@ -207,7 +221,9 @@ def read_organizations(data: bytes) -> FileReading[OrganizationEntry]:
         city_wide = cells.yes_no("city_wide")
         if code is None or name is None or kind is None:
             return None
-        return OrganizationEntry(cells.row.where, code, name, kind, district, city_wide)
+        return OrganizationEntry(
+            cells.row.where, code, name, kind, district, city_wide, _active(cells)
+        )
 
     return _read_rows(read_csv(ORGANIZATIONS_FILE, data, ORGANIZATION_LAYOUT), read)
 
@@ -223,7 +239,7 @@ def read_police_units(data: bytes) -> FileReading[PoliceUnitEntry]:
         if code is None or name is None or organization is None:
             return None
         return PoliceUnitEntry(
-            cells.row.where, code, name, organization, phone, districts, fallback
+            cells.row.where, code, name, organization, phone, districts, fallback, _active(cells)
         )
 
     return _read_rows(read_csv(POLICE_UNITS_FILE, data, POLICE_UNIT_LAYOUT), read)
@@ -266,7 +282,13 @@ def _read_site(cells: Cells) -> SiteEntry | None:
         tasks=tasks,
         retention_days=retention_days,
         retention_bytes=retention_bytes,
+        active=_active(cells),
     )
+
+
+def _active(cells: Cells) -> bool:
+    """Yes unless the file says no: a file without the column describes active things."""
+    return cells.yes_no("active", default=True)
 
 
 def _site_place(cells: Cells) -> tuple[float | None, float | None, dict[str, Any] | None]:

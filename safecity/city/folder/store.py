@@ -89,19 +89,23 @@ class CityImportReport:
 def stored_city(session: Session) -> StoredCity:
     return StoredCity(
         districts={
-            code: StoredDistrict(name, geometry)
-            for code, name, geometry in session.execute(
-                select(District.code, District.name, District.geometry)
+            code: StoredDistrict(name, geometry, active)
+            for code, name, geometry, active in session.execute(
+                select(District.code, District.name, District.geometry, District.active)
             )
         },
         organization_kinds={
             code: kind
             for code, kind in session.execute(select(Organization.code, Organization.kind))
         },
-        fallback_units=frozenset(
-            session.scalars(select(PoliceUnit.code).where(PoliceUnit.is_fallback))
+        inactive_organizations=frozenset(
+            session.scalars(select(Organization.code).where(~Organization.active))
         ),
-        police_units=frozenset(session.scalars(select(PoliceUnit.code))),
+        fallback_units=frozenset(
+            session.scalars(
+                select(PoliceUnit.code).where(PoliceUnit.is_fallback, PoliceUnit.active)
+            )
+        ),
     )
 
 
@@ -192,7 +196,13 @@ def _write_districts(session: Session, entries: Sequence[DistrictEntry]) -> Coun
         session,
         District,
         [
-            {"code": e.code, "name": e.name, "population": e.population, "geometry": e.geometry}
+            {
+                "code": e.code,
+                "name": e.name,
+                "population": e.population,
+                "geometry": e.geometry,
+                "active": e.active,
+            }
             for e in entries
         ],
     )
@@ -211,6 +221,7 @@ def _write_organizations(
                 "kind": e.kind,
                 "district_id": districts[e.district_code] if e.district_code else None,
                 "city_wide": e.city_wide,
+                "active": e.active,
             }
             for e in entries
         ],
@@ -243,6 +254,7 @@ def _write_police_units(
                 "organization_id": organizations[e.organization_code],
                 "phone": e.phone,
                 "is_fallback": e.fallback,
+                "active": e.active,
             }
             for e in entries
         ],
@@ -305,6 +317,7 @@ def _write_sites(
                 "tasks": list(e.tasks),
                 "retention_days": e.retention_days,
                 "retention_bytes": e.retention_bytes,
+                "active": e.active,
             }
         )
     return _upsert(session, Site, rows)
@@ -386,7 +399,7 @@ def stored_description(session: Session) -> CityDescription:
     organization_codes = {org_id: code for code, org_id in _ids(session, Organization).items()}
     coverage = _coverage(session)
     districts = tuple(
-        DistrictEntry("", d.code, d.name, d.population, d.geometry)
+        DistrictEntry("", d.code, d.name, d.population, d.geometry, d.active)
         for d in session.scalars(select(District).order_by(District.code))
     )
     organizations = tuple(
@@ -397,6 +410,7 @@ def stored_description(session: Session) -> CityDescription:
             o.kind,
             district_codes[o.district_id] if o.district_id is not None else None,
             o.city_wide,
+            o.active,
         )
         for o in session.scalars(select(Organization).order_by(Organization.code))
     )
@@ -409,6 +423,7 @@ def stored_description(session: Session) -> CityDescription:
             u.phone,
             tuple(sorted(district_codes[d] for d in coverage.get(u.id, frozenset()))),
             u.is_fallback,
+            u.active,
         )
         for u in session.scalars(select(PoliceUnit).order_by(PoliceUnit.code))
     )
@@ -429,6 +444,7 @@ def stored_description(session: Session) -> CityDescription:
             tasks=tuple(s.tasks or ()),
             retention_days=s.retention_days,
             retention_bytes=s.retention_bytes,
+            active=s.active,
         )
         for s in session.scalars(select(Site).order_by(Site.code))
     )

@@ -31,7 +31,7 @@ from safecity.city.registry_io import (
 
 CODE_LENGTH = 64
 _YES = frozenset({"yes", "y", "true", "1", "да", "иә", "x", "+"})
-_NO = frozenset({"no", "n", "false", "0", "нет", "жоқ", "-", ""})
+_NO = frozenset({"no", "n", "false", "0", "нет", "жоқ", "-"})
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 
 Choice = TypeVar("Choice", bound=enum.Enum)
@@ -259,10 +259,12 @@ class Cells:
         self.note(name, f"{value!r} is not one of {allowed}")
         return None
 
-    def yes_no(self, name: str) -> bool:
+    def yes_no(self, name: str, *, default: bool = False) -> bool:
         value = self._raw(name)
-        if value is None or isinstance(value, bool):
-            return bool(value)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
         text = str(value).casefold()
         if text in _YES:
             return True

@@ -48,6 +48,7 @@ def city_files(description: CityDescription, *, sites_as_csv: bool = False) -> d
                 "kind": o.kind.value,
                 "district": o.district_code,
                 "city_wide": o.city_wide,
+                "active": o.active,
             }
             for o in sorted(description.organizations, key=lambda o: o.code)
         ],
@@ -63,6 +64,7 @@ def city_files(description: CityDescription, *, sites_as_csv: bool = False) -> d
                 # Spaces, not commas: no quoting whatever separator the file's reader expects.
                 "districts": " ".join(u.district_codes),
                 "fallback": u.fallback,
+                "active": u.active,
             }
             for u in sorted(description.police_units, key=lambda u: u.code)
         ],
@@ -97,6 +99,7 @@ def _site_values(site: SiteEntry) -> dict[str, Any]:
         "tasks": list(site.tasks),
         "retention_days": site.retention_days,
         "retention_bytes": site.retention_bytes,
+        "active": site.active,
     }
 
 
