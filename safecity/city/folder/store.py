@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from safecity.auth.models import User
 from safecity.city.districts import stored_district_locator
 from safecity.city.folder.checks import (
     CityDescription,
@@ -28,6 +29,8 @@ from safecity.city.folder.checks import (
 )
 from safecity.city.folder.description import (
     DISTRICTS_FILE,
+    ORGANIZATIONS_FILE,
+    POLICE_UNITS_FILE,
     DistrictEntry,
     OrganizationEntry,
     PoliceUnitEntry,
@@ -144,7 +147,92 @@ def apply_city(
         if not report.ok:
             return report
     _relocate(session, report, keep_outside=keep_outside)
+    report.problems.extend(_left_without(session))
     return report
+
+
+def _left_without(session: Session) -> list[Problem]:
+    """Active things that the change leaves pointing at something deactivated: an akimat
+    whose district went, a unit covering a deactivated district, users of a deactivated
+    organization or unit, sites of a deactivated owner. Each is named, so that it is moved
+    or deactivated first, rather than left to fail at dispatch or sign-in."""
+    inactive_district = District.active.is_(False)
+    found: list[Problem] = []
+    for code, district in session.execute(
+        select(Organization.code, District.code)
+        .join(District, Organization.district_id == District.id)
+        .where(Organization.active, inactive_district)
+    ):
+        found.append(
+            Problem(
+                ORGANIZATIONS_FILE,
+                f"stored ({code})",
+                "district",
+                f"district {district!r} is deactivated but akimat {code!r} is still active",
+            )
+        )
+    for code, district in session.execute(
+        select(PoliceUnit.code, District.code)
+        .join(police_unit_districts, police_unit_districts.c.police_unit_id == PoliceUnit.id)
+        .join(District, District.id == police_unit_districts.c.district_id)
+        .where(PoliceUnit.active, inactive_district)
+    ):
+        found.append(
+            Problem(
+                POLICE_UNITS_FILE,
+                f"stored ({code})",
+                "districts",
+                f"district {district!r} is deactivated but unit {code!r} still covers it",
+            )
+        )
+    for code, organization in session.execute(
+        select(PoliceUnit.code, Organization.code)
+        .join(Organization, PoliceUnit.organization_id == Organization.id)
+        .where(PoliceUnit.active, Organization.active.is_(False))
+    ):
+        found.append(
+            Problem(
+                POLICE_UNITS_FILE,
+                f"stored ({code})",
+                "organization",
+                f"organization {organization!r} is deactivated but its unit {code!r} is active",
+            )
+        )
+    for code, organization in session.execute(
+        select(Site.code, Organization.code)
+        .join(Organization, Site.owner_organization_id == Organization.id)
+        .where(Site.active, Organization.active.is_(False))
+    ):
+        found.append(
+            Problem(
+                "sites",
+                f"stored ({code})",
+                "owner",
+                f"organization {organization!r} is deactivated but still owns active site {code!r}",
+            )
+        )
+    for username, organization, organization_active, unit in session.execute(
+        select(User.username, Organization.code, Organization.active, PoliceUnit.code)
+        .outerjoin(Organization, User.organization_id == Organization.id)
+        .outerjoin(PoliceUnit, User.police_unit_id == PoliceUnit.id)
+        .where(
+            User.is_active,
+            or_(Organization.active.is_(False), PoliceUnit.active.is_(False)),
+        )
+    ):
+        gone = (
+            f"organization {organization!r}" if organization_active is False else f"unit {unit!r}"
+        )
+        found.append(
+            Problem(
+                "users",
+                f"stored ({username})",
+                "",
+                f"{gone} is deactivated but user {username!r} still belongs to it: "
+                "deactivate the user or move them first",
+            )
+        )
+    return found
 
 
 def _ids(
@@ -383,7 +471,8 @@ def _relocate(session: Session, report: CityImportReport, *, keep_outside: bool)
                             "geometry",
                             f"{what} {row.code} ({row.name}) at {row.latitude!r}, "
                             f"{row.longitude!r} would lie outside every district (now in "
-                            f"{move.before!r}); fix the borders or keep it with --keep-outside",
+                            f"{move.before!r}): fix the borders, or keep it in its district (--keep-outside; "
+                            "keep_outside=true in the API)",
                         )
                     )
                 continue
@@ -393,59 +482,93 @@ def _relocate(session: Session, report: CityImportReport, *, keep_outside: bool)
             session.execute(update(model), changes)
 
 
+def district_entry(district: District) -> DistrictEntry:
+    return DistrictEntry(
+        "",
+        district.code,
+        district.name,
+        district.population,
+        district.geometry,
+        district.active,
+    )
+
+
+def organization_entry(organization: Organization) -> OrganizationEntry:
+    return OrganizationEntry(
+        "",
+        organization.code,
+        organization.name,
+        organization.kind,
+        organization.district.code if organization.district else None,
+        organization.city_wide,
+        organization.active,
+    )
+
+
+def police_unit_entry(unit: PoliceUnit) -> PoliceUnitEntry:
+    return PoliceUnitEntry(
+        "",
+        unit.code,
+        unit.name,
+        unit.organization.code,
+        unit.phone,
+        tuple(sorted(district.code for district in unit.districts)),
+        unit.is_fallback,
+        unit.active,
+    )
+
+
+def site_entry(site: Site) -> SiteEntry:
+    return SiteEntry(
+        where="",
+        code=site.code,
+        name=site.name,
+        kind=site.kind,
+        address=site.address,
+        latitude=None if site.area is not None else site.latitude,
+        longitude=None if site.area is not None else site.longitude,
+        area=site.area,
+        owner_code=site.owner.code if site.owner else None,
+        schedule=tuple(site.schedule or ()),
+        tasks=tuple(site.tasks or ()),
+        retention_days=site.retention_days,
+        retention_bytes=site.retention_bytes,
+        active=site.active,
+    )
+
+
 def stored_description(session: Session) -> CityDescription:
     """The stored city as folder entries, each kind ordered by code."""
-    district_codes = {district_id: code for code, district_id in _ids(session, District).items()}
-    organization_codes = {org_id: code for code, org_id in _ids(session, Organization).items()}
-    coverage = _coverage(session)
-    districts = tuple(
-        DistrictEntry("", d.code, d.name, d.population, d.geometry, d.active)
-        for d in session.scalars(select(District).order_by(District.code))
+    return CityDescription(
+        districts=tuple(
+            map(district_entry, session.scalars(select(District).order_by(District.code)))
+        ),
+        organizations=tuple(
+            map(
+                organization_entry,
+                session.scalars(
+                    select(Organization)
+                    .options(joinedload(Organization.district))
+                    .order_by(Organization.code)
+                ),
+            )
+        ),
+        police_units=tuple(
+            map(
+                police_unit_entry,
+                session.scalars(
+                    select(PoliceUnit)
+                    .options(
+                        joinedload(PoliceUnit.organization), selectinload(PoliceUnit.districts)
+                    )
+                    .order_by(PoliceUnit.code)
+                ),
+            )
+        ),
+        sites=tuple(
+            map(
+                site_entry,
+                session.scalars(select(Site).options(joinedload(Site.owner)).order_by(Site.code)),
+            )
+        ),
     )
-    organizations = tuple(
-        OrganizationEntry(
-            "",
-            o.code,
-            o.name,
-            o.kind,
-            district_codes[o.district_id] if o.district_id is not None else None,
-            o.city_wide,
-            o.active,
-        )
-        for o in session.scalars(select(Organization).order_by(Organization.code))
-    )
-    units = tuple(
-        PoliceUnitEntry(
-            "",
-            u.code,
-            u.name,
-            organization_codes[u.organization_id],
-            u.phone,
-            tuple(sorted(district_codes[d] for d in coverage.get(u.id, frozenset()))),
-            u.is_fallback,
-            u.active,
-        )
-        for u in session.scalars(select(PoliceUnit).order_by(PoliceUnit.code))
-    )
-    sites = tuple(
-        SiteEntry(
-            where="",
-            code=s.code,
-            name=s.name,
-            kind=s.kind,
-            address=s.address,
-            latitude=None if s.area is not None else s.latitude,
-            longitude=None if s.area is not None else s.longitude,
-            area=s.area,
-            owner_code=organization_codes[s.owner_organization_id]
-            if s.owner_organization_id is not None
-            else None,
-            schedule=tuple(s.schedule or ()),
-            tasks=tuple(s.tasks or ()),
-            retention_days=s.retention_days,
-            retention_bytes=s.retention_bytes,
-            active=s.active,
-        )
-        for s in session.scalars(select(Site).order_by(Site.code))
-    )
-    return CityDescription(districts, organizations, units, sites)
