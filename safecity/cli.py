@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from safecity.audit import cli as audit_cli
 from safecity.auth.roles import Role
 from safecity.city import registry_cli
+from safecity.city.folder import cli as city_cli
 from safecity.cli_support import (
     ConfigOption,
     audit_cli_change,
@@ -39,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(registry_cli.app, name="cameras")
+app.add_typer(city_cli.app, name="city")
 app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(recordings_cli.app, name="recordings")
 app.add_typer(audit_cli.app, name="audit")

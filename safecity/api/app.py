@@ -19,6 +19,7 @@ from safecity.api.origin import CrossOriginGuard
 from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
 from safecity.bus import Bus, InProcessBus
+from safecity.city import admin_api as city_admin_api
 from safecity.city import api as city_api
 from safecity.insights import api as insights_api
 from safecity.ops import (
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(system.router)
     app.include_router(auth_api.router)
     app.include_router(city_api.router)
+    app.include_router(city_admin_api.router)
     app.include_router(insights_api.router)
     app.include_router(live_api.router)
     app.include_router(playback_api.router)

@@ -114,7 +114,9 @@ def list_districts(session: DbSession, scope: CurrentScope) -> list[DistrictOut]
             camera_count=counts.get(district.id, 0),
             in_scope=scope.sees_district(district.id),
         )
-        for district in session.scalars(select(District).order_by(District.name))
+        for district in session.scalars(
+            select(District).where(District.active).order_by(District.name)
+        )
     ]
 
 
@@ -328,7 +330,7 @@ def list_sites(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Offset = 0,
 ) -> SitePage:
-    query = select(Site).where(site_condition(scope))
+    query = select(Site).where(site_condition(scope), Site.active)
     if district_id is not None:
         query = query.where(Site.district_id == district_id)
     if kind is not None:
@@ -390,7 +392,12 @@ def list_police_units(session: DbSession, scope: CurrentScope) -> list[PoliceUni
     covering = select(police_unit_districts.c.police_unit_id).where(
         district_condition(scope, police_unit_districts.c.district_id)
     )
-    query = select(PoliceUnit).options(joinedload(PoliceUnit.districts)).order_by(PoliceUnit.name)
+    query = (
+        select(PoliceUnit)
+        .options(joinedload(PoliceUnit.districts))
+        .where(PoliceUnit.active)
+        .order_by(PoliceUnit.name)
+    )
     if not scope.city_wide:
         query = query.where(PoliceUnit.id.in_(covering))
     return [

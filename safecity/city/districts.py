@@ -10,10 +10,11 @@ from safecity.city.models import District
 
 
 def stored_district_locator(session: Session) -> DistrictLocator:
-    """Every district in the database. Raises ValueError on an unusable polygon."""
+    """Every active district in the database (a deactivated one locates nothing). Raises
+    ValueError on an unusable polygon."""
     return DistrictLocator(
         DistrictArea(district_id, name, geometry)
         for district_id, name, geometry in session.execute(
-            select(District.id, District.name, District.geometry)
+            select(District.id, District.name, District.geometry).where(District.active)
         )
     )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,6 +75,11 @@ class District(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     population: Mapped[int | None] = mapped_column(Integer)
     geometry: Mapped[dict[str, Any]] = mapped_column(JSON, doc="GeoJSON Polygon/MultiPolygon")
+    active: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        doc="A deactivated district locates nothing (its area must have gone to others first) and is kept for the records that name it.",
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -102,6 +108,11 @@ class Organization(Base):
         doc="Administers the whole city (the city akimat). Stated, never inferred from an "
         "empty district, so a deleted district can never widen anyone's view.",
     )
+    active: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        doc="A deactivated organization is kept for the records that name it.",
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     district: Mapped[District | None] = relationship()
@@ -120,6 +131,11 @@ class PoliceUnit(Base):
     )
     phone: Mapped[str | None] = mapped_column(String(64))
     is_fallback: Mapped[bool] = mapped_column(default=False, doc="Takes what no other unit covers.")
+    active: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        doc="A deactivated unit is dispatched nothing.",
+    )
 
     organization: Mapped[Organization] = relationship()
     districts: Mapped[list[District]] = relationship(secondary=police_unit_districts)
@@ -137,6 +153,9 @@ class Site(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
+    area: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="GeoJSON (Multi)Polygon of a site drawn as an area; its point lies inside it."
+    )
     district_id: Mapped[int] = mapped_column(
         ForeignKey("districts.id", ondelete="RESTRICT"), index=True
     )
@@ -154,6 +173,11 @@ class Site(Base):
     )
     retention_bytes: Mapped[int | None] = mapped_column(
         BigInteger, doc="At most this much recording per camera; empty = no quota."
+    )
+    active: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        doc="A deactivated site is no longer watched; its cameras stay where they are.",
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -66,7 +66,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "longitude",
     "main_stream_url",
 )
-# Other names files give each field (English, Russian, Kazakh), compared as `_header_key` folds
+# Other names files give each field (English, Russian, Kazakh), compared as `header_key` folds
 # them. A name belongs to one field only; "x"/"y" are longitude/latitude as GIS tools write them.
 ALIASES: Mapping[str, tuple[str, ...]] = {
     "camera_id": ("id", "camera", "camera_code", "cam_id", "code", "код", "код камеры"),
@@ -117,15 +117,15 @@ _WORD_BREAKS = re.compile(r"[\s-]+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # A camera code becomes an MQTT topic level (cameras/<code>/health) and part of file names, so
 # '/', '+', '#', whitespace and the like are kept out; checked with fullmatch (no "$" newline).
-_CAMERA_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_CAMERA_CODE_RULE = (
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+CODE_RULE = (
     "may hold only letters, digits, '.', '_' and '-' (ASCII, starting with a letter or digit)"
 )
 # How often (in rows) the checking phase reports progress.
 _PROGRESS_STEP = 500
 
 
-def _header_key(name: str) -> str:
+def header_key(name: str) -> str:
     """How column names are compared: case, surrounding blanks and how words are joined
     ("Stream URL", "stream-url", "stream_url") do not matter."""
     return _WORD_BREAKS.sub("_", name.strip()).casefold()
@@ -133,7 +133,7 @@ def _header_key(name: str) -> str:
 
 # Each field's own name and aliases, folded, to the field.
 _FIELD_OF: Mapping[str, str] = {
-    _header_key(name): field for field in COLUMNS for name in (field, *ALIASES[field])
+    header_key(name): field for field in COLUMNS for name in (field, *ALIASES[field])
 }
 
 
@@ -199,7 +199,7 @@ class _ColumnChoice:
 
     def ignored(self, names: Iterable[str]) -> list[str]:
         taken = set(self.keys.values())
-        return [name for name in names if name.strip() and _header_key(name) not in taken]
+        return [name for name in names if name.strip() and header_key(name) not in taken]
 
     def missing(self, given_otherwise: frozenset[str] = frozenset()) -> list[str]:
         """The required fields no column gives (nor ``given_otherwise``: GeoJSON geometry)."""
@@ -294,7 +294,7 @@ def _choose_columns(names: Iterable[str], chosen: Mapping[str, str]) -> _ColumnC
     name, which wins over its aliases (an export, and every file made for the registry, means
     it); else from its one alias in the file: two are refused, not guessed between.
     """
-    spelled = {_header_key(name): name for name in names if name.strip()}
+    spelled = {header_key(name): name for name in names if name.strip()}
     keys = _chosen_keys(chosen, spelled)
     claimed = set(keys.values())
     candidates: defaultdict[str, list[str]] = defaultdict(list)
@@ -316,7 +316,7 @@ def _chosen_keys(chosen: Mapping[str, str], spelled: Mapping[str, str]) -> dict[
     """Field → folded column name for the columns named with --column, each in the file."""
     keys: dict[str, str] = {}
     for field, header in chosen.items():
-        key = _header_key(header)
+        key = header_key(header)
         if key not in spelled:
             raise RegistryFileError(
                 f"--column {field}={header}: the file has no column {header!r}"
@@ -345,7 +345,7 @@ def _lacking(subject: str, missing: Sequence[str]) -> str:
     )
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
     try:
         # utf-8-sig: Excel puts a byte-order mark in front of "CSV UTF-8".
         return data.decode("utf-8-sig")
@@ -356,7 +356,7 @@ def _decode(data: bytes) -> str:
         ) from exc
 
 
-def _delimiter(text: str) -> str:
+def header_delimiter(text: str) -> str:
     """The separator of the header line: Excel in a Russian or Kazakh locale writes ';'."""
     header = text.split("\n", 1)[0]
     return max(_DELIMITERS, key=header.count)
@@ -364,8 +364,10 @@ def _delimiter(text: str) -> str:
 
 def parse_csv(data: bytes, chosen: Mapping[str, str] | None = None) -> ParsedFile:
     """Rows of a CSV file with a header line; rows whose cells are all blank are skipped."""
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    text = decode_text(data)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=header_delimiter(text), strict=True
+    )
     rows: list[SourceRow] = []
     header: _CsvHeader | None = None
     last_line = 0
@@ -395,7 +397,7 @@ class _CsvHeader:
     @classmethod
     def read(cls, cells: list[str], chosen: Mapping[str, str]) -> _CsvHeader:
         names = tuple(cell.strip() for cell in cells)
-        keys = tuple(map(_header_key, names))
+        keys = tuple(map(header_key, names))
         repeated = sorted({key for key in keys if key and keys.count(key) > 1})
         if repeated:
             raise RegistryFileError(f"header repeats columns: {', '.join(repeated)}")
@@ -421,7 +423,7 @@ class _CsvHeader:
 
 def parse_geojson(data: bytes, chosen: Mapping[str, str] | None = None) -> ParsedFile:
     """Features of a GeoJSON FeatureCollection; the position comes from each Point geometry."""
-    text = _decode(data)
+    text = decode_text(data)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -460,7 +462,7 @@ def _feature_row(index: int, feature: object, choice: _ColumnChoice) -> SourceRo
         properties = {}
     elif not isinstance(properties, dict):
         return SourceRow(where, {}, ('"properties" is not an object',), readable=False)
-    values = choice.values({_header_key(key): value for key, value in properties.items()})
+    values = choice.values({header_key(key): value for key, value in properties.items()})
     geometry = feature.get("geometry")
     if geometry is None and "latitude" in values and "longitude" in values:
         # An unlocated feature (null geometry) that carries its position as properties.
@@ -591,8 +593,8 @@ class _RowChecker:
     def camera_id(self) -> str | None:
         known = len(self.problems)
         code = self.text("camera_id", required=True)
-        if code is not None and len(self.problems) == known and not _CAMERA_CODE.fullmatch(code):
-            self.problems.append(f"camera_id: {code!r} {_CAMERA_CODE_RULE}")
+        if code is not None and len(self.problems) == known and not CODE.fullmatch(code):
+            self.problems.append(f"camera_id: {code!r} {CODE_RULE}")
         return code
 
     def coordinate(self, column: str) -> float | None:

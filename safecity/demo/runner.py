@@ -264,7 +264,7 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
             migrate.upgrade(database)
             step.done = f"Database schema at {migrate.current_revision(database)}"
         with progress.step("Building the demo city") as step:
-            step.done = _seed_if_empty(database, reset=reset)
+            step.done = _seed_if_empty(database, reset=reset, folder=settings.data_dir / "city")
         with (
             progress.step(f"Preparing {cameras} camera streams") as step,
             database.session() as session,
@@ -307,7 +307,7 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
         _serve(app, listener)
 
 
-def _seed_if_empty(database: Database, *, reset: bool) -> str:
+def _seed_if_empty(database: Database, *, reset: bool, folder: Path) -> str:
     with database.session() as session:
         districts = session.scalar(select(func.count()).select_from(District)) or 0
         cameras = session.scalar(select(func.count()).select_from(Camera)) or 0
@@ -318,10 +318,10 @@ def _seed_if_empty(database: Database, *, reset: bool) -> str:
             )
     if districts and not reset:
         return f"Demo city already there: {districts} districts, {cameras:,} cameras"
-    report = seed_demo_city(database, build_demo_city(), reset=bool(districts))
+    report = seed_demo_city(database, build_demo_city(), reset=bool(districts), folder=folder)
     return (
-        f"Seeded {report.districts} districts, {report.sites} sites, {report.cameras:,} cameras, "
-        f"{report.crime_records:,} crimes, {report.users} logins"
+        f"Imported the city folder {folder}: {report.districts} districts, {report.sites} sites, "
+        f"{report.cameras:,} cameras; {report.crime_records:,} crimes, {report.users} logins"
     )
 
 

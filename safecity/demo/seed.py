@@ -1,15 +1,19 @@
-"""Write a DemoCity into an empty, migrated database in one transaction of bulk inserts.
+"""Write a DemoCity into an empty, migrated database in one transaction.
 
-Cameras, sites and crime records get their district from their position through
-``DistrictLocator``, the way every import does, rather than from the generator's own
-bookkeeping: the seeded city proves that derivation on a thousand cameras.
+The city itself (districts, organizations, police units, sites, cameras) is written as a city
+folder and imported with ``safecity.city.folder``, exactly as a real city is: the demo proves
+that path on a thousand cameras, and leaves the folder behind as an example. Crime records and
+the demo's logins, which a city folder does not hold, are bulk-inserted after it; their
+districts come from their positions through ``DistrictLocator``, as every import's do.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -18,25 +22,26 @@ from sqlalchemy.orm import Session
 from safecity.auth.models import User
 from safecity.auth.passwords import hash_password
 from safecity.city.districts import stored_district_locator
+from safecity.city.folder.reading import read_city_folder
+from safecity.city.folder.store import apply_city
 from safecity.city.geo import DistrictLocator
-from safecity.city.models import (
-    Camera,
-    District,
-    Organization,
-    PoliceUnit,
-    Site,
-    police_unit_districts,
-)
+from safecity.city.models import District, Organization, PoliceUnit
 from safecity.demo.city import DemoCity
+from safecity.demo.city_folder import demo_city_files
 from safecity.insights.models import CrimeRecord
 from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
 from safecity.ops.incident_types.store import apply_incident_types
+from safecity.private_files import make_folders
 from safecity.store.engine import Database
 from safecity.store.models import Base
 
 
 class AlreadySeededError(RuntimeError):
     """The database already holds a city; seeding again would mix two cities."""
+
+
+class DemoCityRefused(RuntimeError):
+    """The city folder import refused the generated city: a fault of the generator."""
 
 
 @dataclass(frozen=True)
@@ -49,29 +54,43 @@ class SeedReport:
     crime_records: int
     users: int
     seconds: float
+    folder: Path | None
 
 
-def seed_demo_city(database: Database, city: DemoCity, *, reset: bool = False) -> SeedReport:
+def seed_demo_city(
+    database: Database, city: DemoCity, *, reset: bool = False, folder: Path | None = None
+) -> SeedReport:
     """Store ``city``. Refuses a database that already has districts unless ``reset``, which
-    first deletes every row of every SafeCity table (the schema stays)."""
+    first deletes every row of every SafeCity table (the schema stays). The city folder is
+    written to ``folder`` (kept) or to a temporary folder (removed)."""
     started = time.perf_counter()
-    with database.session() as session:
-        existing = session.scalar(select(func.count()).select_from(District)) or 0
-        if existing and not reset:
-            raise AlreadySeededError(
-                f"the database already has {existing} districts; the demo city goes only into an "
-                "empty database (reset it to replace what is there)"
+    with tempfile.TemporaryDirectory(prefix="safecity-demo-city-") as temporary:
+        where = folder if folder is not None else Path(temporary)
+        make_folders(where)
+        for name, content in demo_city_files(city).items():
+            (where / name).write_bytes(content)
+        city_folder = read_city_folder(where)
+        if city_folder.problems:
+            raise DemoCityRefused("; ".join(map(str, city_folder.problems[:5])))
+        with database.session() as session:
+            existing = session.scalar(select(func.count()).select_from(District)) or 0
+            if existing and not reset:
+                raise AlreadySeededError(
+                    f"the database already has {existing} districts; the demo city goes only "
+                    "into an empty database (reset it to replace what is there)"
+                )
+            if reset:
+                _delete_everything(session)
+            report = apply_city(session, city_folder.description, city_folder.cameras)
+            if not report.ok:
+                raise DemoCityRefused("; ".join(map(str, report.problems[:5])))
+            _insert_crimes(session, city, stored_district_locator(session))
+            _insert_users(
+                session,
+                city,
+                _ids_by_code(session, Organization),
+                _ids_by_code(session, PoliceUnit),
             )
-        if reset:
-            _delete_everything(session)
-        districts = _insert_districts(session, city)
-        organizations = _insert_organizations(session, city, districts)
-        units = _insert_police_units(session, city, districts, organizations)
-        locator = stored_district_locator(session)
-        sites = _insert_sites(session, city, locator, organizations)
-        _insert_cameras(session, city, locator, sites)
-        _insert_crimes(session, city, locator)
-        _insert_users(session, city, organizations, units)
     return SeedReport(
         districts=len(city.districts),
         organizations=len(city.organizations),
@@ -81,6 +100,7 @@ def seed_demo_city(database: Database, city: DemoCity, *, reset: bool = False) -
         crime_records=len(city.crimes),
         users=len(city.users),
         seconds=time.perf_counter() - started,
+        folder=folder,
     )
 
 
@@ -91,9 +111,7 @@ def _delete_everything(session: Session) -> None:
     apply_incident_types(session, default_incident_types(), author=BUILT_IN)
 
 
-def _ids_by_code(
-    session: Session, model: type[District | Organization | PoliceUnit | Site]
-) -> dict[str, int]:
+def _ids_by_code(session: Session, model: type[Organization | PoliceUnit]) -> dict[str, int]:
     return {code: row_id for code, row_id in session.execute(select(model.code, model.id))}
 
 
@@ -108,125 +126,6 @@ def _district_of(locator: DistrictLocator, what: str, latitude: float, longitude
     if district_id is None:
         raise ValueError(f"{what} at {latitude}, {longitude} lies outside every district")
     return district_id
-
-
-def _insert_districts(session: Session, city: DemoCity) -> dict[str, int]:
-    _bulk(
-        session,
-        District,
-        (
-            {"code": d.code, "name": d.name, "population": d.population, "geometry": d.geometry}
-            for d in city.districts
-        ),
-    )
-    return _ids_by_code(session, District)
-
-
-def _insert_organizations(
-    session: Session, city: DemoCity, districts: dict[str, int]
-) -> dict[str, int]:
-    _bulk(
-        session,
-        Organization,
-        (
-            {
-                "code": org.code,
-                "name": org.name,
-                "kind": org.kind,
-                "district_id": districts[org.district_code] if org.district_code else None,
-                "city_wide": org.city_wide,
-            }
-            for org in city.organizations
-        ),
-    )
-    return _ids_by_code(session, Organization)
-
-
-def _insert_police_units(
-    session: Session, city: DemoCity, districts: dict[str, int], organizations: dict[str, int]
-) -> dict[str, int]:
-    _bulk(
-        session,
-        PoliceUnit,
-        (
-            {
-                "code": unit.code,
-                "name": unit.name,
-                "organization_id": organizations[unit.organization_code],
-                "phone": unit.phone,
-                "is_fallback": unit.is_fallback,
-            }
-            for unit in city.police_units
-        ),
-    )
-    units = _ids_by_code(session, PoliceUnit)
-    coverage = [
-        {"police_unit_id": units[unit.code], "district_id": districts[code]}
-        for unit in city.police_units
-        for code in unit.district_codes
-    ]
-    if coverage:
-        session.execute(insert(police_unit_districts), coverage)
-    return units
-
-
-def _insert_sites(
-    session: Session, city: DemoCity, locator: DistrictLocator, organizations: dict[str, int]
-) -> dict[str, int]:
-    _bulk(
-        session,
-        Site,
-        (
-            {
-                "code": site.code,
-                "name": site.name,
-                "kind": site.kind,
-                "address": site.address,
-                "latitude": site.latitude,
-                "longitude": site.longitude,
-                "district_id": _district_of(
-                    locator, f"site {site.code}", site.latitude, site.longitude
-                ),
-                "owner_organization_id": organizations[site.owner_code]
-                if site.owner_code
-                else None,
-                "schedule": list(site.schedule),
-                "tasks": list(site.tasks),
-            }
-            for site in city.sites
-        ),
-    )
-    return _ids_by_code(session, Site)
-
-
-def _insert_cameras(
-    session: Session, city: DemoCity, locator: DistrictLocator, sites: dict[str, int]
-) -> None:
-    _bulk(
-        session,
-        Camera,
-        (
-            {
-                "code": camera.code,
-                "name": camera.name,
-                "address": camera.address,
-                "latitude": camera.latitude,
-                "longitude": camera.longitude,
-                "district_id": _district_of(
-                    locator, f"camera {camera.code}", camera.latitude, camera.longitude
-                ),
-                "site_id": sites[camera.site_code] if camera.site_code else None,
-                "main_stream_url": camera.main_stream_url,
-                "sub_stream_url": camera.sub_stream_url,
-                "status": camera.status,
-                "installed_at": camera.installed_at,
-                "vendor": camera.vendor,
-                "model": camera.model,
-                "firmware": camera.firmware,
-            }
-            for camera in city.cameras
-        ),
-    )
 
 
 def _insert_crimes(session: Session, city: DemoCity, locator: DistrictLocator) -> None:

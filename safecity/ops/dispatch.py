@@ -1,5 +1,5 @@
-"""Which police unit takes an incident: the unit covering the district that contains the
-location, else the fallback unit."""
+"""Which police unit takes an incident: the active unit covering the district that contains
+the location, else the active fallback unit."""
 
 from __future__ import annotations
 
@@ -39,14 +39,18 @@ def route(
     if district_id is not None:
         unit_id = session.scalar(
             select(police_unit_districts.c.police_unit_id)
-            .where(police_unit_districts.c.district_id == district_id)
+            .join(PoliceUnit, PoliceUnit.id == police_unit_districts.c.police_unit_id)
+            .where(police_unit_districts.c.district_id == district_id, PoliceUnit.active)
             .order_by(police_unit_districts.c.police_unit_id)
             .limit(1)
         )
         if unit_id is not None:
             return Route(unit_id, district_id, fallback=False)
     fallback_id = session.scalar(
-        select(PoliceUnit.id).where(PoliceUnit.is_fallback).order_by(PoliceUnit.id).limit(1)
+        select(PoliceUnit.id)
+        .where(PoliceUnit.is_fallback, PoliceUnit.active)
+        .order_by(PoliceUnit.id)
+        .limit(1)
     )
     if fallback_id is None:
         where = f"district {district_id}" if district_id is not None else "outside every district"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from safecity.auth.models import User
 from safecity.auth.passwords import verify_password
+from safecity.city.folder import cli as city_cli
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.demo.city import DEMO_PASSWORD, DemoCity
 from safecity.demo.seed import AlreadySeededError, seed_demo_city
@@ -123,3 +126,22 @@ def test_reset_replaces_the_city(database: Database, demo_city: DemoCity) -> Non
         ]
         assert _count(session, CrimeRecord) == 0
         assert _count(session, StoredIncidentType) == 11  # the built-in ones, as after upgrade
+
+
+def test_the_demo_city_is_a_city_folder_that_exports_back_unchanged(
+    database: Database,
+    demo_city: DemoCity,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "city"
+    report = seed_demo_city(database, _small(demo_city), folder=folder)
+    assert report.folder == folder
+    monkeypatch.setenv("SAFECITY_DATABASE__URL", database.url)
+    exported = CliRunner().invoke(city_cli.app, ["export", str(tmp_path / "exported")])
+    assert exported.exit_code == 0, exported.output
+    written = sorted(path.name for path in folder.iterdir())
+    assert written == sorted(path.name for path in (tmp_path / "exported").iterdir())
+    assert "cameras.csv" in written and "districts.geojson" in written
+    for name in written:
+        assert (folder / name).read_bytes() == (tmp_path / "exported" / name).read_bytes(), name

@@ -1,0 +1,256 @@
+"""`safecity city import|export`: the whole city as a folder of files."""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from safecity.city.folder.checks import OVERLAP_TOLERANCE
+from safecity.city.folder.reading import PARTS, CityFolder, CityFolderError, read_city_folder
+from safecity.city.folder.store import CityImportReport, Move, apply_city, stored_description
+from safecity.city.folder.tables import Problem
+from safecity.city.folder.writing import AreasInCsvError, city_files
+from safecity.city.registry_io import RegistryFormat, serialise
+from safecity.city.registry_store import read_cameras
+from safecity.cli_support import (
+    ConfigOption,
+    audit_cli_change,
+    database_or_exit,
+    errors,
+    settings_or_exit,
+)
+from safecity.store.engine import take_sqlite_writer_turn
+
+app = typer.Typer(
+    help="The city as a folder: districts, organizations, police units, sites and cameras.",
+    no_args_is_help=True,
+)
+
+CAMERAS_EXPORT_FILE = "cameras.csv"
+_SHOWN = 20
+
+
+class SitesFormat(enum.StrEnum):
+    GEOJSON = "geojson"
+    CSV = "csv"
+
+
+@app.command("import")
+def import_city(
+    folder: Annotated[Path, typer.Argument(help="The city folder.", file_okay=False)],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check everything and report; write nothing.")
+    ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help=f"Import only these parts of the folder ({', '.join(PARTS)}); repeat for "
+            "several. The others are still checked against what is stored.",
+        ),
+    ] = None,
+    keep_outside: Annotated[
+        bool,
+        typer.Option(
+            "--keep-outside",
+            help="When new borders leave a camera or site outside every district, keep it in "
+            "its district instead of refusing the import.",
+        ),
+    ] = False,
+    overlap_tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=100.0,
+            help="Percent of the smaller district two districts may share (digitising slivers).",
+        ),
+    ] = OVERLAP_TOLERANCE * 100,
+    config: ConfigOption = None,
+) -> None:
+    """Create or update the city from FOLDER, matched by code: all of it or nothing.
+
+    Every file and row is checked first; any problem (file, line or feature, field, reason)
+    and nothing is written. After new borders every camera and site is located again and the
+    moves are listed. Audited as the operating-system login (cli:<login>) with each file's
+    SHA-256.
+    """
+    parts = _parts(only or list(PARTS))
+    console = Console()
+    try:
+        folder_read = read_city_folder(folder, parts)
+    except CityFolderError as exc:
+        errors.print(f"[red]cannot import:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    _print_reading(console, folder_read)
+    if folder_read.problems:
+        _print_problems(folder_read.problems, "cannot be imported")
+        raise typer.Exit(1)
+    database = database_or_exit(settings_or_exit(config))
+    try:
+        with database.sessions() as session:
+            take_sqlite_writer_turn(session)
+            with console.status("checking and writing…"):
+                report = apply_city(
+                    session,
+                    folder_read.description,
+                    folder_read.cameras,
+                    keep_outside=keep_outside,
+                    overlap_tolerance=overlap_tolerance / 100,
+                )
+            if not report.ok or dry_run:
+                session.rollback()
+            else:
+                audit_cli_change(
+                    session,
+                    action="city.import",
+                    target=f"city:{folder.resolve().name}",
+                    details=_audited(folder, folder_read, report),
+                )
+                session.commit()
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]database error, nothing written:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    _print_report(console, report, dry_run=dry_run)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_city(
+    folder: Annotated[Path, typer.Argument(help="Where to write the files.", file_okay=False)],
+    sites_format: Annotated[
+        SitesFormat,
+        typer.Option(help="sites.geojson (points and areas) or sites.csv (points only)."),
+    ] = SitesFormat.GEOJSON,
+    config: ConfigOption = None,
+) -> None:
+    """Write the stored city to FOLDER as the files `city import` reads; it imports back
+    unchanged. Files of the same names are replaced; other files are left alone."""
+    console = Console()
+    database = database_or_exit(settings_or_exit(config))
+    try:
+        with database.session() as session:
+            description = stored_description(session)
+            cameras = read_cameras(session)
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]database error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    try:
+        files = city_files(description, sites_as_csv=sites_format is SitesFormat.CSV)
+    except AreasInCsvError as exc:
+        errors.print(f"[red]cannot export:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    files[CAMERAS_EXPORT_FILE] = serialise(
+        cameras.records, cameras.district_names, RegistryFormat.CSV
+    ).encode()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            _write_replacing(folder / name, content)
+    except OSError as exc:
+        errors.print(f"[red]cannot write to {escape(str(folder))}:[/red] {exc.strerror or exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"exported to {escape(str(folder))}: {len(description.districts)} districts, "
+        f"{len(description.organizations)} organizations, {len(description.police_units)} "
+        f"police units, {len(description.sites)} sites, {len(cameras.records)} cameras"
+    )
+
+
+def _parts(only: list[str]) -> list[str]:
+    chosen: list[str] = []
+    for item in only:
+        for part in item.replace(",", " ").split():
+            if part not in PARTS:
+                raise typer.BadParameter(
+                    f"unknown part {part!r}; the parts are {', '.join(PARTS)}",
+                    param_hint="'--only'",
+                )
+            chosen.append(part)
+    return [part for part in PARTS if part in chosen]
+
+
+def _write_replacing(path: Path, content: bytes) -> None:
+    """Whole or not at all: a reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _print_reading(console: Console, folder: CityFolder) -> None:
+    for name in sorted(folder.sha256):
+        console.print(f"read {escape(name)}", highlight=False)
+    for name, columns in sorted(folder.ignored_columns.items()):
+        console.print(
+            f"[yellow]{escape(name)}: columns not read:[/yellow] {escape(', '.join(columns))}"
+        )
+    if folder.other_files:
+        console.print(f"not city files, left alone: {escape(', '.join(folder.other_files))}")
+
+
+def _print_problems(problems: list[Problem], verdict: str) -> None:
+    """One line a problem, never wrapped, so that it can be searched and copied whole."""
+    errors.print(f"[red]{len(problems)} problems:[/red]")
+    for problem in problems:
+        errors.print(escape(str(problem)), soft_wrap=True, highlight=False)
+    errors.print(f"[red]the city {verdict}; nothing was written[/red]")
+
+
+def _print_report(console: Console, report: CityImportReport, *, dry_run: bool) -> None:
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+    if not report.ok:
+        _print_problems(report.problems, "cannot be imported")
+        return
+    table = Table("", "created", "updated", "unchanged", title="would change" if dry_run else None)
+    for part, counts in report.counts.items():
+        table.add_row(
+            part.replace("_", " "), str(counts.created), str(counts.updated), str(counts.unchanged)
+        )
+    console.print(table)
+    _print_moves(console, "moved to another district", report.moved)
+    _print_moves(console, "outside every district, kept where they were", report.kept_outside)
+    console.print("dry run: nothing written" if dry_run else "imported")
+
+
+def _print_moves(console: Console, title: str, moves: list[Move]) -> None:
+    if not moves:
+        return
+    console.print(f"{len(moves)} {title}:")
+    for move in moves[:_SHOWN]:
+        console.print(
+            f"  {move.what} {escape(move.code)} ({escape(move.name)}): "
+            f"{escape(move.before)} → {escape(move.after or 'outside')}",
+            highlight=False,
+        )
+    if len(moves) > _SHOWN:
+        console.print(f"  and {len(moves) - _SHOWN} more")
+
+
+def _audited(folder: Path, folder_read: CityFolder, report: CityImportReport) -> dict[str, object]:
+    return {
+        "folder": str(folder.resolve()),
+        "sha256": folder_read.sha256,
+        "counts": {
+            part: {"created": c.created, "updated": c.updated, "unchanged": c.unchanged}
+            for part, c in report.counts.items()
+        },
+        "moved": [f"{m.what} {m.code}: {m.before} → {m.after}" for m in report.moved[:100]],
+        "moved_count": len(report.moved),
+        "kept_outside": [f"{m.what} {m.code}" for m in report.kept_outside[:100]],
+    }

@@ -1,0 +1,574 @@
+"""A checked city folder into the database, and the stored city back out as entries.
+
+Everything happens in the caller's session: when the report has problems, or on a dry run,
+the caller rolls back, so an import is all or nothing. Rows are matched by code; what the
+folder does not mention is left as it is (a folder may hold one file). After districts change,
+every camera and site is located again, so a moved border takes effect at once for scoping and
+dispatch (both read the stored district), and whatever would fall outside every district is
+named and refused unless the caller keeps it where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from safecity.auth.models import User
+from safecity.city.districts import stored_district_locator
+from safecity.city.folder.checks import (
+    CityDescription,
+    StoredCity,
+    StoredDistrict,
+    check_city,
+    inner_point,
+)
+from safecity.city.folder.description import (
+    DISTRICTS_FILE,
+    ORGANIZATIONS_FILE,
+    POLICE_UNITS_FILE,
+    DistrictEntry,
+    OrganizationEntry,
+    PoliceUnitEntry,
+    SiteEntry,
+)
+from safecity.city.folder.tables import Problem
+from safecity.city.models import (
+    Camera,
+    District,
+    Organization,
+    PoliceUnit,
+    Site,
+    police_unit_districts,
+)
+from safecity.city.registry_io import RowProblem, format_for, parse
+from safecity.city.registry_store import ImportOutcome, import_rows, load_context
+from safecity.store.base import Base
+
+_FIELD_PREFIX_END = ": "
+
+
+@dataclass(frozen=True)
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class Move:
+    """A camera or site whose district changes with the new borders (None: outside all)."""
+
+    what: str
+    code: str
+    name: str
+    before: str
+    after: str | None
+
+
+@dataclass(frozen=True)
+class CamerasFile:
+    name: str
+    data: bytes
+
+
+@dataclass
+class CityImportReport:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    counts: dict[str, Counts] = field(default_factory=dict)
+    moved: list[Move] = field(default_factory=list)
+    kept_outside: list[Move] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def stored_city(session: Session) -> StoredCity:
+    return StoredCity(
+        districts={
+            code: StoredDistrict(name, geometry, active)
+            for code, name, geometry, active in session.execute(
+                select(District.code, District.name, District.geometry, District.active)
+            )
+        },
+        organization_kinds={
+            code: kind
+            for code, kind in session.execute(select(Organization.code, Organization.kind))
+        },
+        inactive_organizations=frozenset(
+            session.scalars(select(Organization.code).where(~Organization.active))
+        ),
+        fallback_units=frozenset(
+            session.scalars(
+                select(PoliceUnit.code).where(PoliceUnit.is_fallback, PoliceUnit.active)
+            )
+        ),
+    )
+
+
+def apply_city(
+    session: Session,
+    description: CityDescription,
+    cameras: CamerasFile | None = None,
+    *,
+    keep_outside: bool = False,
+    overlap_tolerance: float | None = None,
+) -> CityImportReport:
+    """Check ``description`` against the stored city and write it; see the module docstring
+    for what the caller must do with a report that is not ``ok``."""
+    report = CityImportReport()
+    findings = (
+        check_city(description, stored_city(session))
+        if overlap_tolerance is None
+        else check_city(description, stored_city(session), overlap_tolerance=overlap_tolerance)
+    )
+    report.problems.extend(findings.problems)
+    report.warnings.extend(findings.warnings)
+    if not report.ok:
+        return report
+    report.counts["districts"] = _write_districts(session, description.districts)
+    districts = _ids(session, District)
+    report.counts["organizations"] = _write_organizations(
+        session, description.organizations, districts
+    )
+    organizations = _ids(session, Organization)
+    report.counts["police_units"] = _write_police_units(
+        session, description.police_units, organizations, districts
+    )
+    report.counts["sites"] = _write_sites(session, description.sites, organizations)
+    if cameras is not None:
+        _write_cameras(session, cameras, report)
+        if not report.ok:
+            return report
+    _relocate(session, report, keep_outside=keep_outside)
+    report.problems.extend(_left_without(session))
+    return report
+
+
+def _left_without(session: Session) -> list[Problem]:
+    """Active things that the change leaves pointing at something deactivated: an akimat
+    whose district went, a unit covering a deactivated district, users of a deactivated
+    organization or unit, sites of a deactivated owner. Each is named, so that it is moved
+    or deactivated first, rather than left to fail at dispatch or sign-in."""
+    inactive_district = District.active.is_(False)
+    found: list[Problem] = []
+    for code, district in session.execute(
+        select(Organization.code, District.code)
+        .join(District, Organization.district_id == District.id)
+        .where(Organization.active, inactive_district)
+    ):
+        found.append(
+            Problem(
+                ORGANIZATIONS_FILE,
+                f"stored ({code})",
+                "district",
+                f"district {district!r} is deactivated but akimat {code!r} is still active",
+            )
+        )
+    for code, district in session.execute(
+        select(PoliceUnit.code, District.code)
+        .join(police_unit_districts, police_unit_districts.c.police_unit_id == PoliceUnit.id)
+        .join(District, District.id == police_unit_districts.c.district_id)
+        .where(PoliceUnit.active, inactive_district)
+    ):
+        found.append(
+            Problem(
+                POLICE_UNITS_FILE,
+                f"stored ({code})",
+                "districts",
+                f"district {district!r} is deactivated but unit {code!r} still covers it",
+            )
+        )
+    for code, organization in session.execute(
+        select(PoliceUnit.code, Organization.code)
+        .join(Organization, PoliceUnit.organization_id == Organization.id)
+        .where(PoliceUnit.active, Organization.active.is_(False))
+    ):
+        found.append(
+            Problem(
+                POLICE_UNITS_FILE,
+                f"stored ({code})",
+                "organization",
+                f"organization {organization!r} is deactivated but its unit {code!r} is active",
+            )
+        )
+    for code, organization in session.execute(
+        select(Site.code, Organization.code)
+        .join(Organization, Site.owner_organization_id == Organization.id)
+        .where(Site.active, Organization.active.is_(False))
+    ):
+        found.append(
+            Problem(
+                "sites",
+                f"stored ({code})",
+                "owner",
+                f"organization {organization!r} is deactivated but still owns active site {code!r}",
+            )
+        )
+    for username, organization, organization_active, unit in session.execute(
+        select(User.username, Organization.code, Organization.active, PoliceUnit.code)
+        .outerjoin(Organization, User.organization_id == Organization.id)
+        .outerjoin(PoliceUnit, User.police_unit_id == PoliceUnit.id)
+        .where(
+            User.is_active,
+            or_(Organization.active.is_(False), PoliceUnit.active.is_(False)),
+        )
+    ):
+        gone = (
+            f"organization {organization!r}" if organization_active is False else f"unit {unit!r}"
+        )
+        found.append(
+            Problem(
+                "users",
+                f"stored ({username})",
+                "",
+                f"{gone} is deactivated but user {username!r} still belongs to it: "
+                "deactivate the user or move them first",
+            )
+        )
+    return found
+
+
+def _ids(
+    session: Session, model: type[District | Organization | PoliceUnit | Site]
+) -> dict[str, int]:
+    return {code: row_id for code, row_id in session.execute(select(model.code, model.id))}
+
+
+def _upsert(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    also_changed: frozenset[str] | set[str] = frozenset(),
+) -> Counts:
+    """Insert rows whose code is new, update those that differ; one executemany each.
+    ``also_changed`` names rows that changed elsewhere (a unit's districts) and so count as
+    updated even when their own columns are equal."""
+    if not rows:
+        return Counts()
+    table = model.__table__
+    columns = [table.c[name] for name in rows[0]]
+    existing = {
+        row["code"]: row
+        for row in (
+            dict(zip(rows[0], values, strict=True)) for values in session.execute(select(*columns))
+        )
+    }
+    ids = {code: row_id for code, row_id in session.execute(select(table.c.code, table.c.id))}
+    inserts = [row for row in rows if row["code"] not in existing]
+    updates = [
+        {**row, "id": ids[row["code"]]}
+        for row in rows
+        if row["code"] in existing and existing[row["code"]] != row
+    ]
+    if inserts:
+        session.execute(insert(model), inserts)
+    if updates:
+        session.execute(update(model), updates)
+    updated = len(updates) + len(
+        {row["code"] for row in rows if row["code"] in existing and existing[row["code"]] == row}
+        & set(also_changed)
+    )
+    return Counts(len(inserts), updated, len(rows) - len(inserts) - updated)
+
+
+def _write_districts(session: Session, entries: Sequence[DistrictEntry]) -> Counts:
+    return _upsert(
+        session,
+        District,
+        [
+            {
+                "code": e.code,
+                "name": e.name,
+                "population": e.population,
+                "geometry": e.geometry,
+                "active": e.active,
+            }
+            for e in entries
+        ],
+    )
+
+
+def _write_organizations(
+    session: Session, entries: Sequence[OrganizationEntry], districts: Mapping[str, int]
+) -> Counts:
+    return _upsert(
+        session,
+        Organization,
+        [
+            {
+                "code": e.code,
+                "name": e.name,
+                "kind": e.kind,
+                "district_id": districts[e.district_code] if e.district_code else None,
+                "city_wide": e.city_wide,
+                "active": e.active,
+            }
+            for e in entries
+        ],
+    )
+
+
+def _write_police_units(
+    session: Session,
+    entries: Sequence[PoliceUnitEntry],
+    organizations: Mapping[str, int],
+    districts: Mapping[str, int],
+) -> Counts:
+    if not entries:
+        return Counts()
+    before = _ids(session, PoliceUnit)
+    coverage = _coverage(session)
+    recovered = {
+        e.code
+        for e in entries
+        if e.code in before
+        and coverage.get(before[e.code], frozenset()) != {districts[c] for c in e.district_codes}
+    }
+    counts = _upsert(
+        session,
+        PoliceUnit,
+        [
+            {
+                "code": e.code,
+                "name": e.name,
+                "organization_id": organizations[e.organization_code],
+                "phone": e.phone,
+                "is_fallback": e.fallback,
+                "active": e.active,
+            }
+            for e in entries
+        ],
+        also_changed=recovered,
+    )
+    units = _ids(session, PoliceUnit)
+    rewritten = recovered | {e.code for e in entries if e.code not in before}
+    session.execute(
+        delete(police_unit_districts).where(
+            police_unit_districts.c.police_unit_id.in_([units[code] for code in recovered])
+        )
+    )
+    rows = [
+        {"police_unit_id": units[e.code], "district_id": districts[code]}
+        for e in entries
+        if e.code in rewritten
+        for code in e.district_codes
+    ]
+    if rows:
+        session.execute(insert(police_unit_districts), rows)
+    return counts
+
+
+def _coverage(session: Session) -> dict[int, frozenset[int]]:
+    covered: dict[int, set[int]] = {}
+    for unit_id, district_id in session.execute(
+        select(police_unit_districts.c.police_unit_id, police_unit_districts.c.district_id)
+    ):
+        covered.setdefault(unit_id, set()).add(district_id)
+    return {unit_id: frozenset(ids) for unit_id, ids in covered.items()}
+
+
+def _write_sites(
+    session: Session, entries: Sequence[SiteEntry], organizations: Mapping[str, int]
+) -> Counts:
+    if not entries:
+        return Counts()
+    locator = stored_district_locator(session)
+    rows: list[dict[str, Any]] = []
+    for e in entries:
+        if e.area is not None:
+            latitude, longitude = inner_point(e.area)
+        else:
+            assert e.latitude is not None and e.longitude is not None
+            latitude, longitude = e.latitude, e.longitude
+        district_id = locator.locate(latitude, longitude)
+        assert district_id is not None, "checked: every site lies in a district"
+        rows.append(
+            {
+                "code": e.code,
+                "name": e.name,
+                "kind": e.kind,
+                "address": e.address,
+                "latitude": latitude,
+                "longitude": longitude,
+                "area": e.area,
+                "district_id": district_id,
+                "owner_organization_id": organizations[e.owner_code] if e.owner_code else None,
+                "schedule": list(e.schedule),
+                "tasks": list(e.tasks),
+                "retention_days": e.retention_days,
+                "retention_bytes": e.retention_bytes,
+                "active": e.active,
+            }
+        )
+    return _upsert(session, Site, rows)
+
+
+def _write_cameras(session: Session, cameras: CamerasFile, report: CityImportReport) -> None:
+    parsed = parse(cameras.data, format_for(PurePath(cameras.name)))
+    camera_report = import_rows(session, parsed.rows, load_context(session))
+    if camera_report.outcome is ImportOutcome.REJECTED:
+        report.problems.extend(
+            _camera_problem(cameras.name, problem) for problem in camera_report.validation.problems
+        )
+        return
+    report.counts["cameras"] = Counts(
+        camera_report.created, camera_report.updated, camera_report.unchanged
+    )
+
+
+def _camera_problem(file: str, problem: RowProblem) -> Problem:
+    where = f"{problem.where} ({problem.camera_id})" if problem.camera_id else problem.where
+    reasons = []
+    fields = []
+    for reason in problem.reasons:
+        name, separator, rest = reason.partition(_FIELD_PREFIX_END)
+        if separator and name.isidentifier():
+            fields.append(name)
+            reasons.append(rest)
+        else:
+            reasons.append(reason)
+    return Problem(file, where, ", ".join(dict.fromkeys(fields)), "; ".join(reasons))
+
+
+def _relocate(session: Session, report: CityImportReport, *, keep_outside: bool) -> None:
+    """Every camera and site located again under the stored borders."""
+    locator = stored_district_locator(session)
+    codes = {district_id: code for code, district_id in _ids(session, District).items()}
+    for what, model in (("camera", Camera), ("site", Site)):
+        rows = session.execute(
+            select(
+                model.id, model.code, model.name, model.latitude, model.longitude, model.district_id
+            )
+        ).all()
+        found = locator.locate_many([(row.latitude, row.longitude) for row in rows])
+        changes: list[dict[str, Any]] = []
+        for row, district_id in zip(rows, found, strict=True):
+            if district_id == row.district_id:
+                continue
+            move = Move(
+                what,
+                row.code,
+                row.name,
+                codes[row.district_id],
+                None if district_id is None else codes[district_id],
+            )
+            if district_id is None:
+                if keep_outside:
+                    report.kept_outside.append(move)
+                else:
+                    report.problems.append(
+                        Problem(
+                            DISTRICTS_FILE,
+                            "",
+                            "geometry",
+                            f"{what} {row.code} ({row.name}) at {row.latitude!r}, "
+                            f"{row.longitude!r} would lie outside every district (now in "
+                            f"{move.before!r}): fix the borders, or keep it in its district (--keep-outside; "
+                            "keep_outside=true in the API)",
+                        )
+                    )
+                continue
+            report.moved.append(move)
+            changes.append({"id": row.id, "district_id": district_id})
+        if changes:
+            session.execute(update(model), changes)
+
+
+def district_entry(district: District) -> DistrictEntry:
+    return DistrictEntry(
+        "",
+        district.code,
+        district.name,
+        district.population,
+        district.geometry,
+        district.active,
+    )
+
+
+def organization_entry(organization: Organization) -> OrganizationEntry:
+    return OrganizationEntry(
+        "",
+        organization.code,
+        organization.name,
+        organization.kind,
+        organization.district.code if organization.district else None,
+        organization.city_wide,
+        organization.active,
+    )
+
+
+def police_unit_entry(unit: PoliceUnit) -> PoliceUnitEntry:
+    return PoliceUnitEntry(
+        "",
+        unit.code,
+        unit.name,
+        unit.organization.code,
+        unit.phone,
+        tuple(sorted(district.code for district in unit.districts)),
+        unit.is_fallback,
+        unit.active,
+    )
+
+
+def site_entry(site: Site) -> SiteEntry:
+    return SiteEntry(
+        where="",
+        code=site.code,
+        name=site.name,
+        kind=site.kind,
+        address=site.address,
+        latitude=None if site.area is not None else site.latitude,
+        longitude=None if site.area is not None else site.longitude,
+        area=site.area,
+        owner_code=site.owner.code if site.owner else None,
+        schedule=tuple(site.schedule or ()),
+        tasks=tuple(site.tasks or ()),
+        retention_days=site.retention_days,
+        retention_bytes=site.retention_bytes,
+        active=site.active,
+    )
+
+
+def stored_description(session: Session) -> CityDescription:
+    """The stored city as folder entries, each kind ordered by code."""
+    return CityDescription(
+        districts=tuple(
+            map(district_entry, session.scalars(select(District).order_by(District.code)))
+        ),
+        organizations=tuple(
+            map(
+                organization_entry,
+                session.scalars(
+                    select(Organization)
+                    .options(joinedload(Organization.district))
+                    .order_by(Organization.code)
+                ),
+            )
+        ),
+        police_units=tuple(
+            map(
+                police_unit_entry,
+                session.scalars(
+                    select(PoliceUnit)
+                    .options(
+                        joinedload(PoliceUnit.organization), selectinload(PoliceUnit.districts)
+                    )
+                    .order_by(PoliceUnit.code)
+                ),
+            )
+        ),
+        sites=tuple(
+            map(
+                site_entry,
+                session.scalars(select(Site).options(joinedload(Site.owner)).order_by(Site.code)),
+            )
+        ),
+    )
