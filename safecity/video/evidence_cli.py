@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -374,7 +373,8 @@ def key_show_command(
 
 @key_app.command("list")
 def key_list_command(config: ConfigOption = None) -> None:
-    """Every key in the keyring, oldest first: fingerprint, when it signed, and its state."""
+    """Every key in the keyring, oldest first: its fingerprint (SHA-256 of the raw key), its
+    state and when it signed."""
     settings = settings_or_exit(config)
     try:
         keys = keyring(settings)
@@ -387,13 +387,17 @@ def key_list_command(config: ConfigOption = None) -> None:
             f"the keyring {escape(str(settings.evidence_keyring_path))} is empty", highlight=False
         )
         return
-    table = Table("fingerprint (SHA-256)", "state", "signing from", "until")
+    # One plain line per key: a fingerprint is compared in full, never cut to fit a table.
     for key in keys:
         entry = key.entry
-        state = f"retired ({entry.retired_because})" if entry.retired_at else "current"
-        until = entry.retired_at.isoformat() if entry.retired_at else "—"
-        table.add_row(entry.fingerprint_sha256, state, entry.created_at.isoformat(), until)
-    console.print(table)
+        if entry.retired_at is None:
+            state = f"current, signing since {entry.created_at.isoformat()}"
+        else:
+            state = (
+                f"retired ({entry.retired_because}), signed {entry.created_at.isoformat()} – "
+                f"{entry.retired_at.isoformat()}"
+            )
+        console.print(f"{entry.fingerprint_sha256}  {state}", highlight=False)
 
 
 @key_app.command("init")
