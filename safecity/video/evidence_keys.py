@@ -330,7 +330,7 @@ def rotate(settings: Settings, *, lost: bool) -> tuple[KeyringEntry | None, Keyr
             raise SigningKeyMissing(_missing_message(settings, keyring(settings)))
         old_entry = _ensure_recorded(settings, old)
     new = Ed25519PrivateKey.generate()
-    new_entry = _record(settings, new.public_key(), datetime.now(UTC))
+    new_entry = _record(settings, new.public_key(), datetime.now(UTC).replace(microsecond=0))
     _replace_private_key(path, new)
     retired = None
     if old_entry is not None:
