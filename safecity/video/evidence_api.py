@@ -158,16 +158,27 @@ def _visible_export(session: Session, scope: Scope, export_id: int) -> tuple[Evi
     "/evidence/public-key",
     response_model=PublicKeyOut,
     summary="The key that signs evidence now",
-    responses={404: {"description": NO_KEY_YET}, 503: {"description": KEY_UNAVAILABLE}},
+    responses={
+        404: {"description": NO_KEY_YET},
+        503: {"description": f"{KEY_UNAVAILABLE}; or {KEY_MISSING}"},
+    },
 )
 def evidence_public_key(request: Request) -> PublicKeyOut:
     """The key that signs evidence packages now (no sign-in needed: it is meant to be
     published). Packages signed by earlier keys are checked with ``/api/evidence/keys``."""
+    settings = _settings(request)
     try:
-        private = load_signing_key(_settings(request).evidence_key_path)
+        private = load_signing_key(settings.evidence_key_path)
+        signed_before = private is None and bool(keyring(settings))
     except SigningKeyError as exc:
         log.error("evidence signing key: %s", exc)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=KEY_UNAVAILABLE) from exc
+    if signed_before:
+        log.error(
+            "evidence signing key %s is missing; the keyring shows one existed",
+            settings.evidence_key_path,
+        )
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=KEY_MISSING)
     if private is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_KEY_YET)
     key = private.public_key()

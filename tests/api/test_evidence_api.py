@@ -246,3 +246,22 @@ def test_a_refused_export_leaves_no_audit_row(
     client = signed_in("operator")
     assert export(client, city.street_west_id, reason="").status_code == 422
     assert audit_entries(database, "evidence.export") == []
+
+
+def test_a_missing_signing_key_stops_exports_instead_of_making_a_new_one(
+    signed_in: Callable[[str], TestClient], city: City, database: Database, tmp_path: Path
+) -> None:
+    client = signed_in("operator")
+    first = export(client, city.street_west_id)
+    assert first.status_code == 201, first.text
+    key_file = Settings(data_dir=tmp_path).evidence_key_path
+    key_file.unlink()  # as after a restore without the keys folder
+
+    refused = export(client, city.street_west_id)
+    assert refused.status_code == 503
+    assert "restore it from the backup" in refused.json()["detail"]
+    assert not key_file.exists()
+    assert client.get("/api/evidence/public-key").status_code == 503
+    assert len(audit_entries(database, "evidence.export")) == 1
+    keyring = client.get("/api/evidence/keys").json()
+    assert [key["fingerprint_sha256"] for key in keyring] == [first.json()["key_fingerprint"]]
