@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from safecity import backup_cli
 from safecity.audit import cli as audit_cli
 from safecity.auth.roles import Role
 from safecity.city import registry_cli
@@ -27,6 +28,7 @@ from safecity.private_files import restrict_umask
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.video import evidence_cli, recordings_cli
+from safecity.video.evidence import evidence_folder
 
 app = typer.Typer(
     help="SafeCity: city-scale video surveillance operations.",
@@ -46,6 +48,7 @@ app.add_typer(recordings_cli.app, name="recordings")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(incident_types_cli.app, name="incident-types")
+app.add_typer(backup_cli.app, name="backup")
 
 console = Console()
 
@@ -56,7 +59,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     settings = settings_or_exit(config)
     database = database_or_exit(settings, require_current=False)
     before = migrate.current_revision(database)
-    migrate.upgrade(database)
+    migrate.upgrade(database, evidence_root=evidence_folder(settings))
     after = migrate.current_revision(database)
     console.print(
         f"database schema: {before or 'empty'} → {after} ({database.engine.url.render_as_string()})"

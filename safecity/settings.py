@@ -112,8 +112,22 @@ class VideoSettings(_Section):
     evidence_key: Path | None = Field(
         default=None,
         title="Evidence signing key",
-        description="Ed25519 private key (PEM) that signs evidence packages. Empty means "
-        "data_dir/keys/evidence-ed25519.pem, created on first use.",
+        description="Ed25519 private key (PEM) that signs evidence packages now. Empty means "
+        "data_dir/keys/evidence-ed25519.pem, made by `safecity evidence key init` or the "
+        "installation's first export.",
+    )
+    evidence_keyring: Path | None = Field(
+        default=None,
+        title="Evidence keyring",
+        description="Folder holding the public key, fingerprint and dates of every key that "
+        "ever signed evidence here (the current one and the retired ones); verification "
+        "trusts them all. Empty means data_dir/keys/evidence-keyring.",
+    )
+    evidence_published_keys: list[Path] = Field(
+        default_factory=list,
+        title="Further trusted evidence keys",
+        description="Public keys (PEM files) the city published elsewhere, e.g. those of an "
+        "earlier installation: verification trusts them besides the keyring's.",
     )
 
 
@@ -525,6 +539,10 @@ class Settings(BaseSettings):
     @property
     def evidence_key_path(self) -> Path:
         return self.video.evidence_key or self.data_dir / "keys" / "evidence-ed25519.pem"
+
+    @property
+    def evidence_keyring_path(self) -> Path:
+        return self.video.evidence_keyring or self.data_dir / "keys" / "evidence-keyring"
 
     @classmethod
     def settings_customise_sources(

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.evidence import load_or_create_signing_key
+from safecity.video.evidence_keys import create_signing_key
 from safecity.video.synthetic import VideoSpec
 from tests import factories as f
 from tests.api.conftest import City
@@ -204,5 +204,5 @@ def test_attachments_stored_in_process_are_out_of_others_reach(
 
 def test_evidence_key_is_for_its_owner_alone(tmp_path: Path, loose_umask: None) -> None:
     key = tmp_path / "data" / "keys" / "evidence-ed25519.pem"
-    load_or_create_signing_key(key)
+    create_signing_key(key)
     assert (mode(key), mode(key.parent)) == (0o600, 0o700)

@@ -21,17 +21,23 @@ def _config(database: Database) -> Config:
     return config
 
 
-def upgrade(database: Database, revision: str = "head") -> None:
+def upgrade(
+    database: Database, revision: str = "head", *, evidence_root: Path | None = None
+) -> None:
+    """Migrate to ``revision``. ``evidence_root`` is the settings' evidence folder, which
+    revision 0015 needs to record packages relative to it (without it their paths stay)."""
     with database.engine.begin() as connection:
         config = _config(database)
         config.attributes["connection"] = connection
+        config.attributes["evidence_root"] = evidence_root
         command.upgrade(config, revision)
 
 
-def downgrade(database: Database, revision: str) -> None:
+def downgrade(database: Database, revision: str, *, evidence_root: Path | None = None) -> None:
     with database.engine.begin() as connection:
         config = _config(database)
         config.attributes["connection"] = connection
+        config.attributes["evidence_root"] = evidence_root
         command.downgrade(config, revision)
 
 

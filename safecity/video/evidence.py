@@ -17,12 +17,17 @@ commits a legal hold over the range, so that retention keeps the recordings whil
 copied, then writes the files and the audit row: either all of it exists afterwards or none of
 it (a failure deletes the hold again). Packages are private: folders 0700, files 0600.
 
-A package verifies as *valid* only against a trusted key (the city's published one, or this
-installation's own); checked only against the key it carries it is merely *self-consistent*,
-which anyone with a key of their own can forge (:class:`Verdict`).
+A package verifies as *valid* only against a trusted key (one the city published, or one in
+this installation's keyring: :mod:`safecity.video.evidence_keys`); checked only against the key
+it carries it is merely *self-consistent*, which anyone with a key of their own can forge
+(:class:`Verdict`).
 
-Sections: signing key (I/O), manifest (pure), export (I/O), verification (pure checks over a
-folder or zip reader).
+The export log stores a package in the evidence folder by its path relative to that folder, so
+that a restore onto another data folder still finds it; one written elsewhere (``--out``) by
+its absolute path.
+
+Sections: manifest (pure), export (I/O), verification (pure checks over a folder or zip
+reader).
 """
 
 from __future__ import annotations
@@ -37,15 +42,14 @@ import uuid
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import IO, Literal, Protocol, Self
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import delete
@@ -58,6 +62,14 @@ from safecity.auth.roles import Role
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.video.clips import Clip, ClipError, check_range, export_clip
+from safecity.video.evidence_keys import EvidenceError as EvidenceError
+from safecity.video.evidence_keys import SigningKeyError as SigningKeyError
+from safecity.video.evidence_keys import (
+    key_fingerprint,
+    load_public_key,
+    public_key_pem,
+    signing_key_for_export,
+)
 from safecity.video.models import EvidenceExport, HoldKind, LegalHold
 
 log = logging.getLogger(__name__)
@@ -84,116 +96,8 @@ _PRIVATE_FOLDER, _PRIVATE_FILE = 0o700, 0o600
 """Packages hold video of people: only the account SafeCity runs as may read them."""
 
 
-class EvidenceError(Exception):
-    """Evidence cannot be exported; the message says why, in words for the person asking."""
-
-
 class ExportRefused(EvidenceError):
     """The request cannot be exported as asked (its range, its reason, or the recordings)."""
-
-
-class SigningKeyError(EvidenceError):
-    """The signing key file cannot be read, created or used."""
-
-
-# --- signing key -------------------------------------------------------------------------
-
-
-def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
-    """The city's evidence signing key, created on first use (0600, in a 0700 folder).
-
-    Two processes creating it at once end up with the same key: the file appears atomically
-    and the loser loads the winner's.
-    """
-    key = load_signing_key(path)
-    return key if key is not None else _create_signing_key(path)
-
-
-def _create_signing_key(path: Path) -> Ed25519PrivateKey:
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    try:
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True)
-            path.parent.chmod(0o700)  # mkdir's mode would be cut by the umask
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                os.fchmod(file.fileno(), 0o600)
-                file.write(pem)
-                file.flush()
-                os.fsync(file.fileno())
-            os.link(temporary, path)  # fails if another process made the key meanwhile
-        except FileExistsError:
-            return _parse_private_key(path.read_bytes(), path)
-        finally:
-            temporary.unlink(missing_ok=True)
-    except OSError as exc:
-        raise SigningKeyError(
-            f"cannot create the evidence signing key {path}: {exc.strerror or exc}"
-        ) from exc
-    return key
-
-
-def load_signing_key(path: Path) -> Ed25519PrivateKey | None:
-    """The signing key at ``path`` if there is one (never creates it); SigningKeyError when
-    the file exists but cannot be read or is not an Ed25519 private key."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SigningKeyError(
-            f"cannot read the evidence signing key {path}: {exc.strerror or exc}"
-        ) from exc
-    return _parse_private_key(data, path)
-
-
-def installation_public_key(settings: Settings) -> Ed25519PublicKey | None:
-    """This installation's evidence public key (derived from its signing key), or None when
-    no key has been made yet. What ``safecity evidence verify`` trusts by default."""
-    key = load_signing_key(settings.evidence_key_path)
-    return key.public_key() if key is not None else None
-
-
-def _parse_private_key(data: bytes, path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise SigningKeyError(f"{path} is not an unencrypted PEM private key: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-    return key
-
-
-def public_key_pem(key: Ed25519PublicKey) -> bytes:
-    """The public key as a PEM file (SubjectPublicKeyInfo), as ``openssl pkey -pubin`` reads."""
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def load_public_key(data: bytes) -> Ed25519PublicKey:
-    """Read a PEM public key; ValueError when it is not an Ed25519 one."""
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ValueError("not a PEM public key") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"a {type(key).__name__}, not an Ed25519 public key")
-    return key
-
-
-def key_fingerprint(key: Ed25519PublicKey) -> str:
-    """SHA-256 of the raw 32-byte public key, hex: short enough to read out over the phone,
-    and computable with openssl (``pkey -pubin -outform DER | tail -c 32 | sha256sum``)."""
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
 
 
 class ClipWriter(Protocol):
@@ -432,6 +336,20 @@ def evidence_folder(settings: Settings) -> Path:
     return settings.data_dir / "evidence"
 
 
+def path_to_store(settings: Settings, archive: Path) -> str:
+    """How the export log records a package's zip: relative to the evidence folder when it is
+    in it (a restore elsewhere keeps finding it), otherwise absolute."""
+    absolute, root = archive.absolute(), evidence_folder(settings).absolute()
+    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else str(absolute)
+
+
+def stored_package(settings: Settings, stored: str) -> Path:
+    """The zip an export-log path names: a relative one is in this installation's evidence
+    folder."""
+    path = Path(stored)
+    return path if path.is_absolute() else evidence_folder(settings) / path
+
+
 def check_request(start: datetime, end: datetime, reason: str, max_range: timedelta) -> str:
     """The cleaned reason, or ExportRefused saying what is wrong with the request; checked
     before anything is written."""
@@ -470,7 +388,9 @@ def export_evidence(
     missing or unreadable) or SigningKeyError; anything else is a fault.
     """
     reason = check_request(request.start, request.end, request.reason, max_range)
-    key = load_or_create_signing_key(settings.evidence_key_path)
+    key = signing_key_for_export(
+        session, settings, actor=request.exporter.name, actor_id=request.exporter.user_id
+    )
     target = out_dir if out_dir is not None else evidence_folder(settings)
     _make_private_folder(target)
     package_id = str(uuid.uuid4())
@@ -492,7 +412,7 @@ def export_evidence(
         manifest, signed = _write_signed_files(staging, draft, key)
         step("zipping")
         _write_zip(staging, package_id, partial_archive)
-        record = _record(session, request, manifest, folder, archive, hold)
+        record = _record(session, request, manifest, folder, path_to_store(settings, archive), hold)
         record.manifest_sha256 = hashlib.sha256(signed).hexdigest()
         record.bytes = partial_archive.stat().st_size
         _audit(session, request, record)
@@ -714,7 +634,7 @@ def _record(
     request: ExportRequest,
     manifest: Manifest,
     folder: Path,
-    archive: Path,
+    archive: str,
     hold: LegalHold,
 ) -> EvidenceExport:
     """The audit row naming the hold, which is widened to cover the clip's actual range too
@@ -731,7 +651,7 @@ def _record(
         exported_by=exporter.name,
         exported_by_id=exporter.user_id,
         exported_at=manifest.exported_at.utc,
-        path=str(archive),
+        path=archive,
         hold_id=hold.id,
         details={
             "folder": str(folder),
@@ -950,21 +870,20 @@ def _open_package(path: Path) -> Iterator[_Package]:
         yield _ZipPackage(archive)
 
 
-def verify_package(
-    path: Path, trusted_public_key: Ed25519PublicKey | None = None
-) -> VerificationReport:
+def verify_package(path: Path, trusted_keys: Sequence[Ed25519PublicKey] = ()) -> VerificationReport:
     """Check a package (folder or zip): the signature, every file's SHA-256, the manifest's
     form, and that nothing was added or removed. Never raises for a bad package: every
     problem is in the report, naming the file it concerns.
 
-    Without ``trusted_public_key`` the signature is checked with the package's own key, which
-    proves only that the package is self-consistent: the verdict is then at best
+    The signature must verify with one of ``trusted_keys`` (every key the city published:
+    the current one and the retired ones). Without any, it is checked with the package's own
+    key, which proves only that the package is self-consistent: the verdict is then at best
     ``SELF_CONSISTENT``, never ``VALID``.
     """
     report = VerificationReport(path=path)
     try:
         with _open_package(path) as package:
-            _check_package(package, trusted_public_key, report)
+            _check_package(package, list(trusted_keys), report)
     except _Unusable as exc:
         report.problem(FindingKind.UNUSABLE, str(path), str(exc))
     except _ZIP_DAMAGE as exc:
@@ -975,7 +894,7 @@ def verify_package(
 
 
 def _check_package(
-    package: _Package, trusted: Ed25519PublicKey | None, report: VerificationReport
+    package: _Package, trusted: list[Ed25519PublicKey], report: VerificationReport
 ) -> None:
     names = package.names()
     present = set(names)
@@ -992,7 +911,7 @@ def _check_package(
     signature = _read_required(
         package, present, SIGNATURE_FILE, "nothing proves who made the manifest", report
     )
-    package_key = _package_key(package, present, trusted is not None, report)
+    package_key = _package_key(package, present, bool(trusted), report)
     if manifest_data is not None and signature is not None:
         _check_signature(manifest_data, signature, package_key, trusted, report)
     if manifest_data is None:
@@ -1046,10 +965,10 @@ def _check_signature(
     manifest_data: bytes,
     signature: bytes,
     package_key: Ed25519PublicKey | None,
-    trusted: Ed25519PublicKey | None,
+    trusted: list[Ed25519PublicKey],
     report: VerificationReport,
 ) -> None:
-    if trusted is not None:
+    if trusted:
         _check_signature_trusted(manifest_data, signature, package_key, trusted, report)
         return
     if package_key is None:
@@ -1076,28 +995,33 @@ def _check_signature_trusted(
     manifest_data: bytes,
     signature: bytes,
     package_key: Ed25519PublicKey | None,
-    trusted: Ed25519PublicKey,
+    trusted: list[Ed25519PublicKey],
     report: VerificationReport,
 ) -> None:
-    trusted_fingerprint = key_fingerprint(trusted)
-    if _verifies(trusted, signature, manifest_data):
-        report.signed_by, report.trusted_key = trusted_fingerprint, True
-        report.notes.append(f"signed by the trusted key (fingerprint {trusted_fingerprint})")
+    signer = next((key for key in trusted if _verifies(key, signature, manifest_data)), None)
+    which = (
+        f"the trusted key (fingerprint {key_fingerprint(trusted[0])})"
+        if len(trusted) == 1
+        else f"any of the {len(trusted)} trusted keys"
+    )
+    if signer is not None:
+        report.signed_by, report.trusted_key = key_fingerprint(signer), True
+        report.notes.append(f"signed by a trusted key (fingerprint {report.signed_by})")
     elif package_key is not None and _verifies(package_key, signature, manifest_data):
         report.signed_by = key_fingerprint(package_key)
         report.problem(
             FindingKind.DIFFERENT_KEY,
             SIGNATURE_FILE,
             f"signed by a different key: the manifest was signed with the key in "
-            f"{PUBLIC_KEY_FILE} (fingerprint {report.signed_by}), not the trusted key "
-            f"(fingerprint {trusted_fingerprint}); the package was made or re-signed elsewhere",
+            f"{PUBLIC_KEY_FILE} (fingerprint {report.signed_by}), not {which}; the package "
+            "was made or re-signed elsewhere",
         )
     else:
         report.problem(
             FindingKind.BAD_SIGNATURE,
             MANIFEST_FILE,
-            f"{MANIFEST_FILE} does not match {SIGNATURE_FILE} under the trusted key: the "
-            "manifest was edited after signing, or the signature was replaced",
+            f"{MANIFEST_FILE} does not match {SIGNATURE_FILE} under {which}: the manifest was "
+            "edited after signing, or the signature was replaced",
         )
 
 

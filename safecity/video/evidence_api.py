@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -32,10 +31,15 @@ from safecity.video.evidence import (
     Exporter,
     ExportRefused,
     ExportRequest,
-    SigningKeyError,
     export_evidence,
+    stored_package,
+)
+from safecity.video.evidence_keys import (
+    SigningKeyError,
+    SigningKeyMissing,
     key_fingerprint,
-    load_or_create_signing_key,
+    keyring,
+    load_signing_key,
     public_key_pem,
 )
 from safecity.video.models import EvidenceExport
@@ -46,6 +50,11 @@ router = APIRouter(prefix="/api", tags=["evidence"])
 
 EXPORT_NOT_FOUND = "no such evidence export, or not yours to see"
 KEY_UNAVAILABLE = "evidence signing is unavailable: the signing key cannot be used (see the log)"
+KEY_MISSING = (
+    "evidence signing is stopped: the signing key is missing although keys or packages show "
+    "that one existed; an administrator must restore it from the backup (see the log)"
+)
+NO_KEY_YET = "there is no evidence signing key yet: it is made by the first export"
 
 Exporters = [Depends(require_role(*EXPORTER_ROLES))]
 
@@ -93,6 +102,15 @@ class PublicKeyOut(BaseModel):
     pem: str
 
 
+class PublishedKeyOut(PublicKeyOut):
+    created_at: datetime
+    """When the key began signing."""
+    retired_at: datetime | None
+    """When it stopped signing (rotated, or lost); null for the key that signs now."""
+    retired_because: str | None
+    current: bool
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -136,15 +154,62 @@ def _visible_export(session: Session, scope: Scope, export_id: int) -> tuple[Evi
     return record, camera_code
 
 
-@router.get("/evidence/public-key", response_model=PublicKeyOut)
+@router.get(
+    "/evidence/public-key",
+    response_model=PublicKeyOut,
+    summary="The key that signs evidence now",
+    responses={
+        404: {"description": NO_KEY_YET},
+        503: {"description": f"{KEY_UNAVAILABLE}; or {KEY_MISSING}"},
+    },
+)
 def evidence_public_key(request: Request) -> PublicKeyOut:
-    """The key that signs evidence packages (no sign-in needed: it is meant to be published)."""
+    """The key that signs evidence packages now (no sign-in needed: it is meant to be
+    published). Packages signed by earlier keys are checked with ``/api/evidence/keys``."""
+    settings = _settings(request)
     try:
-        key = load_or_create_signing_key(_settings(request).evidence_key_path).public_key()
+        private = load_signing_key(settings.evidence_key_path)
+        signed_before = private is None and bool(keyring(settings))
     except SigningKeyError as exc:
         log.error("evidence signing key: %s", exc)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=KEY_UNAVAILABLE) from exc
+    if signed_before:
+        log.error(
+            "evidence signing key %s is missing; the keyring shows one existed",
+            settings.evidence_key_path,
+        )
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=KEY_MISSING)
+    if private is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NO_KEY_YET)
+    key = private.public_key()
     return PublicKeyOut(fingerprint_sha256=key_fingerprint(key), pem=public_key_pem(key).decode())
+
+
+@router.get(
+    "/evidence/keys",
+    response_model=list[PublishedKeyOut],
+    summary="Every key that ever signed evidence here",
+    responses={503: {"description": KEY_UNAVAILABLE}},
+)
+def evidence_keys(request: Request) -> list[PublishedKeyOut]:
+    """The keyring, oldest first: the key that signs now and every retired one, whose
+    packages stay valid (no sign-in needed: a package is checked against any of them)."""
+    try:
+        keys = keyring(_settings(request))
+    except SigningKeyError as exc:
+        log.error("evidence keyring: %s", exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=KEY_UNAVAILABLE) from exc
+    return [
+        PublishedKeyOut(
+            fingerprint_sha256=key.entry.fingerprint_sha256,
+            pem=public_key_pem(key.public_key).decode(),
+            created_at=key.entry.created_at,
+            retired_at=key.entry.retired_at,
+            retired_because=key.entry.retired_because,
+            current=key.entry.retired_at is None,
+        )
+        for key in keys
+    ]
 
 
 @router.post(
@@ -172,6 +237,9 @@ def export_camera_evidence(
         result = export_evidence(session, asked, settings=_settings(request))
     except ExportRefused as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    except SigningKeyMissing as exc:
+        log.error("evidence signing key missing: %s", exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=KEY_MISSING) from exc
     except SigningKeyError as exc:
         log.error("evidence signing key: %s", exc)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=KEY_UNAVAILABLE) from exc
@@ -217,8 +285,9 @@ def download_evidence(
 ) -> FileResponse:
     """The package as a zip: the folder with the clip, the signed manifest and the key."""
     record, _code = _visible_export(session, scope, export_id)
-    archive = Path(record.path)
+    archive = stored_package(_settings(request), record.path)
     if not archive.is_file():
+        log.error("evidence package %s: %s is not on the server", record.package_id, archive)
         raise HTTPException(
             status.HTTP_410_GONE,
             detail="the package file is no longer on the server; its audit record remains",

@@ -1,9 +1,11 @@
-"""`safecity evidence export|verify|key`: signed evidence packages from the command line.
+"""`safecity evidence export|verify|key …`: signed evidence packages from the command line.
 
 ``export`` is audited exactly like an export through the API (legal hold and audit row);
 without ``--as`` the exporter is recorded as ``cli:<os user>``. ``verify`` needs no database:
-it checks against ``--public-key`` or, by default, this installation's own key (from the
-settings); with neither it says the package is only self-consistent and exits 3, never 0.
+it checks against each ``--public-key`` or, by default, every key in this installation's
+keyring and the published keys in the settings; with none it says the package is only
+self-consistent and exits 3, never 0. ``key init|rotate`` change the keyring and are audited;
+``key show|list`` read it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from safecity.bounds import moment_problem
 from safecity.city.models import Camera
 from safecity.cli_support import (
     ConfigOption,
+    audit_cli_change,
     database_or_exit,
     errors,
     os_login,
@@ -43,12 +46,21 @@ from safecity.video.evidence import (
     Verdict,
     VerificationReport,
     export_evidence,
-    installation_public_key,
-    key_fingerprint,
-    load_or_create_signing_key,
-    load_public_key,
-    public_key_pem,
     verify_package,
+)
+from safecity.video.evidence_keys import (
+    key_details,
+    key_fingerprint,
+    key_target,
+    keyring,
+    load_public_key,
+    make_first_key,
+    may_make_first_key,
+    public_key_of,
+    public_key_pem,
+    rotate,
+    signing_key,
+    trusted_keys,
 )
 
 app = typer.Typer(
@@ -215,58 +227,68 @@ def _size(count: int) -> str:
 @app.command("verify")
 def verify_command(
     path: Annotated[Path, typer.Argument(help="The package: its folder or its zip.")],
-    public_key: Annotated[
-        Path | None,
+    public_keys: Annotated[
+        list[Path] | None,
         typer.Option(
             "--public-key",
             dir_okay=False,
-            help="The city's published public key (PEM) to check against. Default: this "
-            "installation's key (the public half of its signing key, video.evidence_key).",
+            help="A public key (PEM) the city published, to check against; give it once per "
+            "key. Default: every key in this installation's keyring and the published keys in "
+            "the settings (video.evidence_published_keys).",
         ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Check a package: signature, every file's SHA-256, nothing added or removed.
 
-    The signature is checked against a trusted key: --public-key, or else this installation's
-    own evidence key. With neither (no key made here yet) the package can only be shown to be
-    self-consistent, which anyone re-signing a forgery with their own key can achieve.
+    The signature is checked against the trusted keys: each --public-key, or else every key
+    this installation ever signed with (its keyring: the current key and the retired ones)
+    and the published keys named in the settings. With none the package can only be shown to
+    be self-consistent, which anyone re-signing a forgery with their own key can achieve.
 
-    Exit status: 0 valid (intact and signed by the trusted key); 1 altered, or signed by a
+    Exit status: 0 valid (intact and signed by a trusted key); 1 altered, or signed by a
     different key (each finding is printed); 2 not a package, or an unusable key or
     configuration; 3 intact but NOT checked against a trusted key (self-consistent only).
     """
     console = Console(soft_wrap=True)
-    trusted, source = _trusted_key(public_key, config)
+    trusted, source = _trusted_keys(public_keys or [], config)
     report = verify_package(path, trusted)
     _print_report(console, report, source)
     raise typer.Exit(EXIT_STATUS[report.verdict])
 
 
-def _trusted_key(
-    public_key: Path | None, config: Path | None
-) -> tuple[Ed25519PublicKey | None, str]:
-    """The key to check against and where it came from, in words: the file given, else this
-    installation's key (never created here), else none."""
-    if public_key is not None:
-        try:
-            key = load_public_key(public_key.read_bytes())
-        except (OSError, ValueError) as exc:
-            errors.print(f"[red]cannot use {escape(str(public_key))}:[/red] {escape(str(exc))}")
-            raise typer.Exit(EXIT_UNUSABLE) from exc
-        return key, str(public_key)
+def _trusted_keys(
+    public_keys: list[Path], config: Path | None
+) -> tuple[list[Ed25519PublicKey], str]:
+    """The keys to check against and where they came from, in words: the files given, else
+    this installation's keyring and published keys (nothing is created here), else none."""
+    if public_keys:
+        keys = []
+        for file in public_keys:
+            try:
+                keys.append(load_public_key(file.read_bytes()))
+            except (OSError, ValueError) as exc:
+                errors.print(f"[red]cannot use {escape(str(file))}:[/red] {escape(str(exc))}")
+                raise typer.Exit(EXIT_UNUSABLE) from exc
+        return keys, ", ".join(str(file) for file in public_keys)
     settings = settings_or_exit(config)
     try:
-        installation = installation_public_key(settings)
+        installation = trusted_keys(settings)
     except EvidenceError as exc:
         errors.print(
-            f"[red]cannot use this installation's evidence key:[/red] {escape(str(exc))}; "
+            f"[red]cannot use this installation's evidence keys:[/red] {escape(str(exc))}; "
             "give the city's public key with --public-key"
         )
         raise typer.Exit(EXIT_UNUSABLE) from exc
-    if installation is None:
-        return None, f"none: there is no evidence key at {settings.evidence_key_path}"
-    return installation, f"this installation's evidence key ({settings.evidence_key_path})"
+    if not installation:
+        return [], (
+            f"none: there is no evidence key at {settings.evidence_key_path} and no keyring "
+            f"at {settings.evidence_keyring_path}"
+        )
+    described = "; ".join(f"{key.fingerprint[:16]}… ({key.source})" for key in installation)
+    return [
+        key.public_key for key in installation
+    ], f"this installation's evidence keys: {described}"
 
 
 def _print_report(console: Console, report: VerificationReport, key_source: str) -> None:
@@ -313,17 +335,150 @@ def _print_report(console: Console, report: VerificationReport, key_source: str)
         assert_never(verdict)
 
 
-@app.command("key")
-def key_command(config: ConfigOption = None) -> None:
-    """Print the public key that signs evidence, creating the key on first use.
+key_app = typer.Typer(
+    help="The keys that sign evidence: the current one and the retired ones (the keyring).",
+    no_args_is_help=True,
+)
+app.add_typer(key_app, name="key")
 
-    The PEM goes to stdout (redirect it to a file to publish it), the fingerprint to stderr.
+
+@key_app.command("show")
+def key_show_command(
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(help="A retired key's fingerprint (or its first 8+ characters)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the public key that signs evidence now (or a retired one), to publish it.
+
+    The PEM goes to stdout (redirect it to a file), the fingerprint to stderr. Never creates a
+    key: see `safecity evidence key init`.
     """
     settings = settings_or_exit(config)
     try:
-        key = load_or_create_signing_key(settings.evidence_key_path).public_key()
+        if fingerprint is not None:
+            key = public_key_of(settings, fingerprint)
+            if key is None:
+                errors.print(f"no single key in the keyring has the fingerprint {fingerprint!r}")
+                raise typer.Exit(1)
+        else:
+            key = signing_key(settings).public_key()
     except EvidenceError as exc:
         errors.print(f"[red]no signing key:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     typer.echo(public_key_pem(key).decode("ascii"), nl=False)
     errors.print(f"fingerprint (SHA-256 of the raw key): {key_fingerprint(key)}", highlight=False)
+
+
+@key_app.command("list")
+def key_list_command(config: ConfigOption = None) -> None:
+    """Every key in the keyring, oldest first: its fingerprint (SHA-256 of the raw key), its
+    state and when it signed."""
+    settings = settings_or_exit(config)
+    try:
+        keys = keyring(settings)
+    except EvidenceError as exc:
+        errors.print(f"[red]cannot read the keyring:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    console = Console(soft_wrap=True)
+    if not keys:
+        console.print(
+            f"the keyring {escape(str(settings.evidence_keyring_path))} is empty", highlight=False
+        )
+        return
+    # One plain line per key: a fingerprint is compared in full, never cut to fit a table.
+    for key in keys:
+        entry = key.entry
+        if entry.retired_at is None:
+            state = f"current, signing since {entry.created_at.isoformat()}"
+        else:
+            state = (
+                f"retired ({entry.retired_because}), signed {entry.created_at.isoformat()} – "
+                f"{entry.retired_at.isoformat()}"
+            )
+        console.print(f"{entry.fingerprint_sha256}  {state}", highlight=False)
+
+
+@key_app.command("init")
+def key_init_command(config: ConfigOption = None) -> None:
+    """Make this installation's first signing key (to publish it before the first export).
+
+    Refused where a key exists or ever existed (the keyring lists one, or packages were
+    signed here): a lost key is restored from the backup, or replaced by `key rotate --lost`.
+    """
+    settings = settings_or_exit(config)
+    database = database_or_exit(settings)
+    try:
+        with database.session() as session:
+            refusal = may_make_first_key(settings, session)
+            if refusal is not None:
+                errors.print(f"[red]no key made:[/red] {escape(refusal)}")
+                raise typer.Exit(1)
+            entry = make_first_key(settings)
+            audit_cli_change(
+                session,
+                action="evidence.key_created",
+                target=key_target(entry),
+                details=key_details(entry, "safecity evidence key init"),
+            )
+            session.commit()
+    except EvidenceError as exc:
+        errors.print(f"[red]no key made:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    errors.print(
+        f"made the evidence signing key {entry.fingerprint_sha256} "
+        f"({settings.evidence_key_path}); publish it: safecity evidence key show",
+        highlight=False,
+    )
+
+
+@key_app.command("rotate")
+def key_rotate_command(
+    lost: Annotated[
+        bool,
+        typer.Option(
+            "--lost",
+            help="The signing key is lost for good (no backup has it): retire the keyring's "
+            "current key as lost and start a new one.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Start a new signing key; the old one is retired: it signs no more, but its public key
+    stays in the keyring and the packages it signed stay valid. Publish the new key."""
+    settings = settings_or_exit(config)
+    database = database_or_exit(settings)
+    try:
+        with database.session() as session:
+            retired, new = rotate(settings, lost=lost)
+            audit_cli_change(
+                session,
+                action="evidence.key_rotated",
+                target=key_target(new),
+                details={
+                    "new": key_details(new, "safecity evidence key rotate"),
+                    "retired": (
+                        key_details(retired, retired.retired_because or "rotated")
+                        if retired is not None
+                        else None
+                    ),
+                },
+            )
+            session.commit()
+    except EvidenceError as exc:
+        errors.print(f"[red]not rotated:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    if retired is not None:
+        errors.print(
+            f"retired {retired.fingerprint_sha256} ({retired.retired_because}); it stays trusted",
+            highlight=False,
+        )
+    errors.print(
+        f"signing now with {new.fingerprint_sha256}; publish it: safecity evidence key show",
+        highlight=False,
+    )

@@ -74,15 +74,29 @@ def test_operator_exports_downloads_and_the_package_verifies(
 
     key = client.get("/api/evidence/public-key").json()
     assert key["fingerprint_sha256"] == created["key_fingerprint"]
-    report = verify_package(archive, load_public_key(key["pem"].encode()))
+    report = verify_package(archive, [load_public_key(key["pem"].encode())])
     assert report.valid and report.trusted_key, report.problems
     assert not verify_package(archive).valid  # self-consistent only, without the key
 
 
-def test_the_public_key_needs_no_sign_in(client: TestClient) -> None:
+def test_the_public_key_needs_no_sign_in(
+    signed_in: Callable[[str], TestClient], city: City
+) -> None:
+    client = signed_in("operator")
+    before = client.get("/api/evidence/public-key")
+    assert before.status_code == 404 and "no evidence signing key yet" in before.json()["detail"]
+    created = export(client, city.street_west_id).json()
+    assert client.post("/api/auth/logout").status_code == 204
+    assert client.get("/api/evidence").status_code == 401  # signed out
     response = client.get("/api/evidence/public-key")
     assert response.status_code == 200
     assert response.json()["pem"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert response.json()["fingerprint_sha256"] == created["key_fingerprint"]
+    keyring = client.get("/api/evidence/keys")
+    assert keyring.status_code == 200
+    assert [(key["fingerprint_sha256"], key["current"]) for key in keyring.json()] == [
+        (created["key_fingerprint"], True)
+    ]
 
 
 def test_exporting_needs_a_sign_in(client: TestClient, city: City) -> None:
@@ -210,7 +224,9 @@ def test_export_and_download_are_audited(
     client = signed_in("operator")
     created = export(client, city.street_west_id).json()
     assert client.get(created["download_url"]).status_code == 200
-    exported, downloaded = audit_entries(database)[1:]  # after the sign-in
+    key_created, exported, downloaded = audit_entries(database)[1:]  # after the sign-in
+    assert (key_created.action, key_created.actor) == ("evidence.key_created", "operator")
+    assert key_created.target == f"evidence-key:{created['key_fingerprint']}"
     target = f"evidence:{created['package_id']}"
     assert (exported.action, exported.actor, exported.target) == (
         "evidence.export",
@@ -230,3 +246,22 @@ def test_a_refused_export_leaves_no_audit_row(
     client = signed_in("operator")
     assert export(client, city.street_west_id, reason="").status_code == 422
     assert audit_entries(database, "evidence.export") == []
+
+
+def test_a_missing_signing_key_stops_exports_instead_of_making_a_new_one(
+    signed_in: Callable[[str], TestClient], city: City, database: Database, tmp_path: Path
+) -> None:
+    client = signed_in("operator")
+    first = export(client, city.street_west_id)
+    assert first.status_code == 201, first.text
+    key_file = Settings(data_dir=tmp_path).evidence_key_path
+    key_file.unlink()  # as after a restore without the keys folder
+
+    refused = export(client, city.street_west_id)
+    assert refused.status_code == 503
+    assert "restore it from the backup" in refused.json()["detail"]
+    assert not key_file.exists()
+    assert client.get("/api/evidence/public-key").status_code == 503
+    assert len(audit_entries(database, "evidence.export")) == 1
+    keyring = client.get("/api/evidence/keys").json()
+    assert [key["fingerprint_sha256"] for key in keyring] == [first.json()["key_fingerprint"]]

@@ -41,12 +41,11 @@ from safecity.video.evidence import (
     SigningKeyError,
     Verdict,
     export_evidence,
-    installation_public_key,
     key_fingerprint,
-    load_or_create_signing_key,
     public_key_pem,
     verify_package,
 )
+from safecity.video.evidence_keys import create_signing_key, load_signing_key, trusted_keys
 from safecity.video.fmp4 import read_layout
 from safecity.video.models import EvidenceExport, HoldKind, LegalHold, RecordedSegment
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
@@ -189,12 +188,15 @@ def package(recorded: Recorded) -> ExportResult:
 
 
 @pytest.fixture
-def city_key(recorded: Recorded) -> Ed25519PrivateKey:
-    return load_or_create_signing_key(recorded.settings.evidence_key_path)
+def city_key(recorded: Recorded, package: ExportResult) -> Ed25519PrivateKey:
+    """The key the installation's first export made."""
+    key = load_signing_key(recorded.settings.evidence_key_path)
+    assert key is not None
+    return key
 
 
 def kinds(path: Path, trusted: Ed25519PrivateKey | None = None) -> list[tuple[FindingKind, str]]:
-    report = verify_package(path, trusted.public_key() if trusted else None)
+    report = verify_package(path, [trusted.public_key()] if trusted else [])
     return [(problem.kind, problem.subject) for problem in report.problems]
 
 
@@ -293,7 +295,8 @@ def test_export_pins_the_recording_and_is_audited(
     assert hold.created_by_id == recorded.user_id and hold.released_at is None
     assert row.hold_id == hold.id and row.camera_id == recorded.camera_id
     assert row.exported_by == "duty1" and row.exported_by_id == recorded.user_id
-    assert row.path == str(package.archive) and row.bytes == package.archive.stat().st_size
+    assert row.path == package.archive.name  # relative to the evidence folder
+    assert row.bytes == package.archive.stat().st_size
     manifest_data = (package.folder / "manifest.json").read_bytes()
     assert row.manifest_sha256 == hashlib.sha256(manifest_data).hexdigest()
     assert row.details["segments"] == 3 and row.details["folder"] == str(package.folder)
@@ -509,10 +512,11 @@ def assert_nothing_left(recorded: Recorded) -> None:
 
 def test_the_key_is_created_private_and_then_reused(tmp_path: Path) -> None:
     path = tmp_path / "keys" / "evidence-ed25519.pem"
-    key = load_or_create_signing_key(path)
+    key = create_signing_key(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    again = load_or_create_signing_key(path)
+    again = load_signing_key(path)
+    assert again is not None
     assert key_fingerprint(again.public_key()) == key_fingerprint(key.public_key())
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
@@ -521,20 +525,19 @@ def test_a_key_file_that_is_not_ed25519_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "key.pem"
     path.write_text("not a key")
     with pytest.raises(SigningKeyError, match="not an unencrypted PEM private key"):
-        load_or_create_signing_key(path)
+        load_signing_key(path)
 
 
 def test_the_installation_key_is_read_never_created(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    assert installation_public_key(settings) is None
+    assert trusted_keys(settings) == []
     assert not settings.evidence_key_path.exists()
-    key = load_or_create_signing_key(settings.evidence_key_path)
-    found = installation_public_key(settings)
-    assert found is not None
-    assert key_fingerprint(found) == key_fingerprint(key.public_key())
+    key = create_signing_key(settings.evidence_key_path)
+    found = [trusted.fingerprint for trusted in trusted_keys(settings)]
+    assert found == [key_fingerprint(key.public_key())]
     settings.evidence_key_path.write_text("not a key")
     with pytest.raises(SigningKeyError, match="not an unencrypted PEM private key"):
-        installation_public_key(settings)
+        trusted_keys(settings)
 
 
 # --- verification: what was altered --------------------------------------------------------
@@ -552,7 +555,7 @@ def test_a_clip_changed_by_one_byte_is_named(
     flip_byte(package.folder / "clip.mp4", 5000)
     assert kinds(package.folder) == [(FindingKind.ALTERED_FILE, "clip.mp4")]
     assert kinds(package.folder, city_key) == [(FindingKind.ALTERED_FILE, "clip.mp4")]
-    assert verify_package(package.folder, city_key.public_key()).verdict is Verdict.ALTERED
+    assert verify_package(package.folder, [city_key.public_key()]).verdict is Verdict.ALTERED
 
 
 def test_a_clip_changed_inside_the_zip_is_named(package: ExportResult) -> None:
@@ -650,7 +653,7 @@ def test_a_package_re_signed_with_another_key_is_caught_only_with_the_trusted_ke
     assert alone.intact and "only self-consistent" in alone.notes[0]
     assert alone.verdict is Verdict.SELF_CONSISTENT and not alone.valid
     assert alone.signed_by == key_fingerprint(forger.public_key())
-    trusted = verify_package(package.folder, city_key.public_key())
+    trusted = verify_package(package.folder, [city_key.public_key()])
     assert trusted.verdict is Verdict.ALTERED and not trusted.valid
     assert [(p.kind, p.subject) for p in trusted.problems] == [
         (FindingKind.DIFFERENT_KEY, "manifest.sig")
@@ -661,10 +664,10 @@ def test_a_package_re_signed_with_another_key_is_caught_only_with_the_trusted_ke
 def test_the_trusted_key_confirms_a_genuine_package(
     package: ExportResult, city_key: Ed25519PrivateKey
 ) -> None:
-    report = verify_package(package.archive, city_key.public_key())
+    report = verify_package(package.archive, [city_key.public_key()])
     assert report.valid and report.trusted_key and report.verdict is Verdict.VALID
     assert report.notes == [
-        f"signed by the trusted key (fingerprint {key_fingerprint(city_key.public_key())})"
+        f"signed by a trusted key (fingerprint {key_fingerprint(city_key.public_key())})"
     ]
 
 
