@@ -217,7 +217,7 @@ def test_migration_0015_records_packages_relative_to_the_evidence_folder(
     root = evidence_folder(settings)
     database = old_server.database()
     try:
-        migrate.downgrade(database, "0011", evidence_root=root)
+        migrate.downgrade(database, "0014", evidence_root=root)
         with database.session() as session:
             before = session.scalars(select(EvidenceExport.path)).all()
         assert all(Path(path).is_relative_to(root) and Path(path).is_absolute() for path in before)
