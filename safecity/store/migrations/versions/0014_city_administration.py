@@ -32,8 +32,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a batch table copy: copying districts or
+    # sites with foreign keys on would fail on their cameras, or take them with it.
     for table in _DEACTIVATED:
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("active")
-    with op.batch_alter_table("sites") as batch:
-        batch.drop_column("area")
+        op.drop_column(table, "active")
+    op.drop_column("sites", "area")
