@@ -115,6 +115,13 @@ class VideoSettings(_Section):
         description="Ed25519 private key (PEM) that signs evidence packages. Empty means "
         "data_dir/keys/evidence-ed25519.pem, created on first use.",
     )
+    stream_credentials_key: Path | None = Field(
+        default=None,
+        title="Stream credentials key",
+        description="Key file (Fernet) that encrypts the passwords in cameras' stream "
+        "URLs. Empty means data_dir/keys/stream-credentials.key, created when the "
+        "first password is stored. Back it up apart from the database.",
+    )
 
 
 class BusSettings(_Section):
@@ -525,6 +532,12 @@ class Settings(BaseSettings):
     @property
     def evidence_key_path(self) -> Path:
         return self.video.evidence_key or self.data_dir / "keys" / "evidence-ed25519.pem"
+
+    @property
+    def stream_credentials_key_path(self) -> Path:
+        return (
+            self.video.stream_credentials_key or self.data_dir / "keys" / "stream-credentials.key"
+        )
 
     @classmethod
     def settings_customise_sources(
