@@ -57,7 +57,7 @@ class CredentialKeyring:
     """The key file, read on first use and kept for the life of this object."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = path.absolute()  # messages name the file wherever it was given from
         self._fernet: Fernet | None = None
 
     def for_reading(self) -> Fernet:
