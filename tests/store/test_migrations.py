@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from safecity.city.models import District, OrganizationKind
+from safecity.city.models import Camera, District, OrganizationKind
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.store.models import Base
@@ -69,3 +69,23 @@ def test_a_district_an_akimat_administers_cannot_be_deleted(database: Database) 
         session.execute(delete(District).where(District.code == "west"))
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(District)) == 1
+
+
+def test_0012_will_not_be_undone_while_camera_passwords_are_sealed(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'sealed.db'}")
+    migrate.upgrade(database)
+    with database.session() as session:
+        district = f.add_district(session, "west", f.WEST)
+        f.add_camera(
+            session, "W-1", district, main_stream_url="rtsp://a:***@h/", main_stream_sealed="t"
+        )
+
+    with pytest.raises(RuntimeError, match="cameras with sealed stream passwords: 1"):
+        migrate.downgrade(database, "0011")
+
+    assert migrate.is_up_to_date(database)
+    with database.session() as session:
+        session.execute(delete(Camera))
+    migrate.downgrade(database, "0011")
+    assert migrate.current_revision(database) == "0011"
+    database.dispose()

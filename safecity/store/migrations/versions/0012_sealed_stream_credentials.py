@@ -37,7 +37,7 @@ def downgrade() -> None:
     if sealed:
         # Dropping the columns would lose those passwords for good: the URLs show them as ***.
         raise RuntimeError(
-            f"{sealed} cameras have sealed stream passwords: export them with "
+            f"cameras with sealed stream passwords: {sealed}; export them with "
             "`safecity cameras export --with-credentials` and re-enter them after downgrading"
         )
     with op.batch_alter_table("cameras") as batch:
