@@ -55,7 +55,8 @@ console = Console()
 
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
-    """Create or migrate the database schema to the version this code needs."""
+    """Create or migrate the database schema to the version this code needs, then seal the
+    stream passwords still stored in clear (the migrations cannot: the key is kept apart)."""
     settings = settings_or_exit(config)
     database = database_or_exit(settings, require_current=False)
     before = migrate.current_revision(database)
@@ -64,6 +65,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     console.print(
         f"database schema: {before or 'empty'} → {after} ({database.engine.url.render_as_string()})"
     )
+    registry_cli.seal_and_report(database, settings, console)
 
 
 @db_app.command("current")

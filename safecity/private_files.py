@@ -87,3 +87,19 @@ def create_private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     except FileExistsError:
         tighten(path)
+
+
+def write_replacing(path: Path, content: bytes, *, private: bool = False) -> None:
+    """Write through a temporary file, so that a reader never sees half a file and a failed
+    write leaves the old one; ``private``: for the owner alone (0600), whatever the umask."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        mode = 0o600 if private else 0o666
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        if private:
+            os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(content)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

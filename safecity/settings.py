@@ -129,6 +129,13 @@ class VideoSettings(_Section):
         description="Public keys (PEM files) the city published elsewhere, e.g. those of an "
         "earlier installation: verification trusts them besides the keyring's.",
     )
+    stream_credentials_key: Path | None = Field(
+        default=None,
+        title="Stream credentials key",
+        description="Key file (Fernet) that encrypts the passwords in cameras' stream "
+        "URLs. Empty means data_dir/keys/stream-credentials.key, created when the "
+        "first password is stored. Back it up apart from the database.",
+    )
 
 
 class BusSettings(_Section):
@@ -543,6 +550,12 @@ class Settings(BaseSettings):
     @property
     def evidence_keyring_path(self) -> Path:
         return self.video.evidence_keyring or self.data_dir / "keys" / "evidence-keyring"
+
+    @property
+    def stream_credentials_key_path(self) -> Path:
+        return (
+            self.video.stream_credentials_key or self.data_dir / "keys" / "stream-credentials.key"
+        )
 
     @classmethod
     def settings_customise_sources(

@@ -1,5 +1,8 @@
 """City endpoints: districts, cameras, sites, police units. Every query is cut to the caller's
-scope; a camera or site outside it answers 404, exactly like one that does not exist."""
+scope; a camera or site outside it answers 404, exactly like one that does not exist.
+
+Administrators add, change and decommission cameras here, each change audited; stream
+passwords are sealed on the way in (``safecity.city.stream_credentials``) and never sent out."""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.audit.log import record
-from safecity.auth.roles import LIVE_VIEWERS, REGISTRY_EDITORS, Scope
+from safecity.auth.roles import LIVE_VIEWERS, REGISTRY_EDITORS, Role, Scope
 from safecity.auth.scope import camera_condition, district_condition, site_condition
 from safecity.bounds import Id, Line, Offset
 from safecity.city.districts import stored_district_locator
@@ -28,6 +32,7 @@ from safecity.city.models import (
     police_unit_districts,
 )
 from safecity.city.schemas import (
+    CameraCreate,
     CameraDetail,
     CameraOut,
     CameraPage,
@@ -40,7 +45,15 @@ from safecity.city.schemas import (
     SiteSummary,
     StreamHealth,
 )
+from safecity.city.stream_credentials import (
+    CredentialKeyring,
+    HiddenPasswordError,
+    StoredStream,
+    StreamCredentialsError,
+    seal,
+)
 from safecity.city.stream_urls import without_password
+from safecity.settings import Settings
 from safecity.video.models import CameraStream
 from safecity.video.snapshots import SnapshotProvider
 
@@ -210,34 +223,33 @@ def camera_points(session: DbSession, cameras: VisibleCameras) -> list[CameraPoi
     ]
 
 
-@router.get("/cameras/{camera_id}", response_model=CameraDetail)
-def camera_detail(
-    camera_id: Id, session: DbSession, user: CurrentUser, scope: CurrentScope
-) -> CameraDetail:
-    """One camera. Stream passwords are shown to registry editors only."""
-    camera = visible_camera(session, scope, camera_id)
-    editor = user.role in REGISTRY_EDITORS
-    main, sub = camera.main_stream_url, camera.sub_stream_url
-    if not editor:
-        main, sub = without_password(main), sub and without_password(sub)
+@router.get("/cameras/{camera_id}", response_model=CameraDetail, summary="One camera")
+def camera_detail(camera_id: Id, session: DbSession, scope: CurrentScope) -> CameraDetail:
+    """One camera. Stream passwords are shown to no one: they are hidden as ***."""
+    return _camera_detail(session, scope, visible_camera(session, scope, camera_id))
+
+
+def _camera_detail(session: Session, scope: Scope, camera: Camera) -> CameraDetail:
+    # without_password again: a URL stored before revision 0012 and not sealed yet is in clear.
+    sub = camera.sub_stream_url
     return CameraDetail(
         **_camera_out(camera, scope).model_dump(),
-        main_stream_url=main,
-        sub_stream_url=sub,
-        stream=_stream_health(session, camera.id, show_passwords=editor),
+        main_stream_url=without_password(camera.main_stream_url),
+        sub_stream_url=without_password(sub) if sub is not None else None,
+        retention_days=camera.retention_days,
+        retention_bytes=camera.retention_bytes,
+        stream=_stream_health(session, camera.id),
     )
 
 
-def _stream_health(
-    session: Session, camera_id: int, *, show_passwords: bool
-) -> StreamHealth | None:
+def _stream_health(session: Session, camera_id: int) -> StreamHealth | None:
     """The camera's ``camera_streams`` row, if ingest ever reported on it. An error detail may
     quote the stream URL (FFmpeg names what it opened): its password is hidden like the URL's."""
     row = session.get(CameraStream, camera_id)
     if row is None:
         return None
     health = StreamHealth.model_validate(row)
-    if health.detail and not show_passwords:
+    if health.detail:
         health.detail = URL_IN_TEXT.sub(lambda found: without_password(found[0]), health.detail)
     return health
 
@@ -261,9 +273,76 @@ def camera_snapshot(
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
+def stream_keyring(request: Request) -> CredentialKeyring:
+    settings: Settings = request.app.state.settings
+    return CredentialKeyring(settings.stream_credentials_key_path)
+
+
+Keyring = Annotated[CredentialKeyring, Depends(stream_keyring)]
+
+_STREAM_FIELDS = {"main_stream_url": "main_stream_sealed", "sub_stream_url": "sub_stream_sealed"}
+"""Each stream URL field and the field its sealed whole form is kept in."""
+
+
+@router.post(
+    "/cameras",
+    response_model=CameraDetail,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a camera",
+    dependencies=[Depends(require_role(Role.ADMIN))],
+)
+def create_camera(
+    body: CameraCreate,
+    session: DbSession,
+    user: CurrentUser,
+    scope: CurrentScope,
+    keyring: Keyring,
+) -> CameraDetail:
+    """A new camera, in the district its position lies in. Administrators only; audited, with
+    stream passwords hidden."""
+    if session.scalar(select(Camera.id).where(Camera.code == body.code)) is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"code: a camera {body.code!r} exists already"
+        )
+    site_id = _site_id(session, body.site_id, body.site_code)
+    fields = body.model_dump(exclude={"site_id", "site_code", "main_stream_url", "sub_stream_url"})
+    camera = Camera(
+        **fields,
+        site_id=site_id,
+        district_id=_district_of(session, body.latitude, body.longitude),
+    )
+    streams = {
+        field: _store_stream(session, keyring, camera, field, getattr(body, field))
+        for field in _STREAM_FIELDS
+    }
+    session.add(camera)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same code added meanwhile by someone else
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"code: a camera {body.code!r} exists already"
+        ) from exc
+    record(
+        session,
+        action="camera.create",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"camera:{camera.id}",
+        details={
+            **jsonable_encoder(fields),
+            "site_id": site_id,
+            "district_id": camera.district_id,
+            **{field: entry["to"] for field, entry in streams.items() if entry is not None},
+        },
+    )
+    session.refresh(camera)
+    return _camera_detail(session, scope, camera)
+
+
 @router.patch(
     "/cameras/{camera_id}",
     response_model=CameraDetail,
+    summary="Change a camera",
     dependencies=[Depends(require_role(*REGISTRY_EDITORS))],
 )
 def update_camera(
@@ -272,49 +351,135 @@ def update_camera(
     session: DbSession,
     user: CurrentUser,
     scope: CurrentScope,
+    keyring: Keyring,
 ) -> CameraDetail:
+    """Change the fields given (null clears an optional one); a new position moves the camera
+    to the district it lies in. Audited, with stream passwords hidden."""
     camera = visible_camera(session, scope, camera_id)
     changes = body.model_dump(exclude_unset=True)
-    if (
-        "site_id" in changes
-        and changes["site_id"] is not None
-        and session.get(Site, changes["site_id"]) is None
-    ):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="no such site")
+    urls = {field: changes.pop(field) for field in _STREAM_FIELDS if field in changes}
+    if "site_id" in changes and changes["site_id"] is not None:
+        _site_id(session, changes["site_id"], None)
+    district_id = camera.district_id
+    if "latitude" in changes or "longitude" in changes:
+        district_id = _district_of(
+            session,
+            changes.get("latitude", camera.latitude),
+            changes.get("longitude", camera.longitude),
+        )
     before = {field: getattr(camera, field) for field in changes}
     for field, value in changes.items():
         setattr(camera, field, value)
-    if "latitude" in changes or "longitude" in changes:
-        district_id = stored_district_locator(session).locate(camera.latitude, camera.longitude)
-        if district_id is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail="that position is outside every district",
-            )
-        camera.district_id = district_id
+    camera.district_id = district_id
+    changed = _audited_changes(before, changes)
+    for field, url in urls.items():
+        entry = _store_stream(session, keyring, camera, field, url)
+        if entry is not None:
+            changed[field] = entry
     record(
         session,
         action="camera.update",
         actor=user.username,
         actor_id=user.id,
         target=f"camera:{camera.id}",
-        details={"changed": _audited_changes(before, changes)},
+        details={"changed": changed},
     )
     session.flush()
     session.refresh(camera)
-    return camera_detail(camera.id, session, user, scope)
+    return _camera_detail(session, scope, camera)
+
+
+@router.post(
+    "/cameras/{camera_id}/decommission",
+    response_model=CameraDetail,
+    summary="Decommission a camera",
+    responses={409: {"description": "It is decommissioned already"}},
+    dependencies=[Depends(require_role(Role.ADMIN))],
+)
+def decommission_camera(
+    camera_id: Id, session: DbSession, user: CurrentUser, scope: CurrentScope
+) -> CameraDetail:
+    """Take a camera out of service: it is no longer ingested, and stays in the registry with
+    its recordings, which retention deletes when their time is up (legal holds keep theirs).
+    Administrators only; audited."""
+    camera = visible_camera(session, scope, camera_id)
+    if camera.status is CameraStatus.DECOMMISSIONED:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="status: decommissioned already")
+    record(
+        session,
+        action="camera.decommission",
+        actor=user.username,
+        actor_id=user.id,
+        target=f"camera:{camera.id}",
+        details={"changed": {"status": {"from": camera.status.value, "to": "decommissioned"}}},
+    )
+    camera.status = CameraStatus.DECOMMISSIONED
+    session.flush()
+    session.refresh(camera)
+    return _camera_detail(session, scope, camera)
+
+
+def _site_id(session: Session, site_id: int | None, site_code: str | None) -> int | None:
+    """The site named by id or by code, or 422 naming the one that does not exist."""
+    if site_code is not None:
+        found = session.scalar(select(Site.id).where(Site.code == site_code))
+        if found is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"site_code: no site {site_code!r}",
+            )
+        return found
+    if site_id is not None and session.get(Site, site_id) is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="no such site")
+    return site_id
+
+
+def _district_of(session: Session, latitude: float, longitude: float) -> int:
+    """The district the position lies in, as an import finds it, or 422."""
+    district_id = stored_district_locator(session).locate(latitude, longitude)
+    if district_id is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="that position is outside every district",
+        )
+    return district_id
+
+
+def _store_stream(
+    session: Session, keyring: CredentialKeyring, camera: Camera, field: str, url: str | None
+) -> dict[str, Any] | None:
+    """Set one stream URL, its password sealed; what the audit log says of the change (the
+    shown URLs, and whether a password was set or removed), or None if nothing changed."""
+    sealed_field = _STREAM_FIELDS[field]
+    shown_before: str | None = getattr(camera, field)
+    sealed_before: str | None = getattr(camera, sealed_field)
+    current = None if shown_before is None else StoredStream(shown_before, sealed_before)
+    try:
+        stored = None if url is None else seal(url, keyring, session, current)
+    except HiddenPasswordError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{field}: {exc}"
+        ) from exc
+    except StreamCredentialsError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+    if stored == current:
+        return None
+    setattr(camera, field, None if stored is None else stored.shown)
+    setattr(camera, sealed_field, None if stored is None else stored.sealed)
+    entry: dict[str, Any] = {
+        "from": None if shown_before is None else without_password(shown_before),
+        "to": None if stored is None else stored.shown,
+    }
+    sealed_after = None if stored is None else stored.sealed
+    if sealed_after != sealed_before:
+        entry["password"] = "set" if sealed_after is not None else "removed"
+    return entry
 
 
 def _audited_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Each field whose value changed, as {"from": …, "to": …} in JSON terms; stream
-    addresses with their passwords hidden."""
-
-    def shown(field: str, value: Any) -> Any:
-        value = jsonable_encoder(value)
-        return without_password(value) if field.endswith("_url") and value else value
-
+    """Each field whose value changed, as {"from": …, "to": …} in JSON terms."""
     return {
-        field: {"from": shown(field, before[field]), "to": shown(field, value)}
+        field: {"from": jsonable_encoder(before[field]), "to": jsonable_encoder(value)}
         for field, value in after.items()
         if before[field] != value
     }

@@ -204,8 +204,14 @@ class Camera(Base):
     site_id: Mapped[int | None] = mapped_column(
         ForeignKey("sites.id", ondelete="SET NULL"), index=True
     )
-    main_stream_url: Mapped[str] = mapped_column(Text)
+    main_stream_url: Mapped[str] = mapped_column(
+        Text, doc="With its password hidden (***); see safecity.city.stream_credentials."
+    )
+    main_stream_sealed: Mapped[str | None] = mapped_column(
+        Text, doc="The whole URL, password included, encrypted; empty when it has none."
+    )
     sub_stream_url: Mapped[str | None] = mapped_column(Text)
+    sub_stream_sealed: Mapped[str | None] = mapped_column(Text)
     status: Mapped[CameraStatus] = mapped_column(
         str_enum(CameraStatus, "camera_status"), default=CameraStatus.ACTIVE, index=True
     )

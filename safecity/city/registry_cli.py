@@ -1,9 +1,9 @@
-"""`safecity cameras import|export`: the camera registry as a CSV or GeoJSON file."""
+"""`safecity cameras import|export|seal-credentials`: the camera registry as a CSV or GeoJSON
+file, and its stream passwords sealed with the key."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +43,11 @@ from safecity.city.registry_store import (
     load_context,
     read_cameras,
 )
+from safecity.city.stream_credentials import (
+    CredentialKeyring,
+    StreamCredentialsError,
+    seal_stored_credentials,
+)
 from safecity.cli_support import (
     ConfigOption,
     audit_cli_change,
@@ -50,6 +55,9 @@ from safecity.cli_support import (
     errors,
     settings_or_exit,
 )
+from safecity.private_files import write_replacing
+from safecity.settings import Settings
+from safecity.store.engine import Database
 
 app = typer.Typer(
     help="The camera registry: import and export CSV or GeoJSON files.", no_args_is_help=True
@@ -101,7 +109,9 @@ def import_cameras(
     """
     chosen = _chosen_columns(column or [])
     console = Console()
-    database = database_or_exit(settings_or_exit(config))
+    settings = settings_or_exit(config)
+    keyring = CredentialKeyring(settings.stream_credentials_key_path)
+    database = database_or_exit(settings)
     try:
         source = _read(file, file_format, chosen)
         parsed = source.parsed
@@ -121,6 +131,7 @@ def import_cameras(
                 session,
                 parsed.rows,
                 context,
+                keyring,
                 skip_invalid=skip_invalid,
                 dry_run=dry_run,
                 progress=progress,
@@ -132,6 +143,9 @@ def import_cameras(
                     target="cameras",
                     details=source.audited(report),
                 )
+    except StreamCredentialsError as exc:
+        errors.print(f"[red]nothing imported:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error, nothing was written:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -151,6 +165,14 @@ def export_cameras(
     district: Annotated[
         str | None, typer.Option("--district", help="Only this district (name or code).")
     ] = None,
+    with_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--with-credentials",
+            help="Write stream URLs with their passwords (the file is made 0600). Without "
+            "it passwords show as ***, and importing the file keeps the stored ones.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Write the camera registry to a CSV or GeoJSON file that imports back unchanged."""
@@ -160,18 +182,34 @@ def export_cameras(
     except RegistryFileError as exc:
         errors.print(f"[red]{escape(str(file))}:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    database = database_or_exit(settings_or_exit(config))
+    settings = settings_or_exit(config)
+    keyring = CredentialKeyring(settings.stream_credentials_key_path) if with_credentials else None
+    database = database_or_exit(settings)
     try:
         with database.session() as session:
             district_ids = _district_ids(session, district) if district else None
-            export = read_cameras(session, district_ids)
+            export = read_cameras(session, district_ids, keyring)
+            if with_credentials:
+                audit_cli_change(
+                    session,
+                    action="cameras.export_credentials",
+                    target="cameras",
+                    details={"file": str(file.resolve()), "cameras": len(export.records)},
+                )
+    except StreamCredentialsError as exc:
+        errors.print(f"[red]nothing exported:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
         database.dispose()
     try:
-        _write_replacing(file, serialise(export.records, export.district_names, chosen))
+        write_replacing(
+            file,
+            serialise(export.records, export.district_names, chosen).encode(),
+            private=with_credentials,
+        )
     except OSError as exc:
         errors.print(
             f"[red]cannot write {escape(str(file))}:[/red] {escape(exc.strerror or str(exc))}"
@@ -179,6 +217,49 @@ def export_cameras(
         raise typer.Exit(1) from exc
     console.print(
         f"exported {_count(len(export.records), 'camera')} to {escape(str(file))} ({chosen})"
+    )
+    if with_credentials:
+        errors.print(
+            f"[yellow]warning:[/yellow] {escape(str(file))} holds the cameras' stream "
+            "passwords in clear (readable by you alone): keep it safe, delete it when done"
+        )
+
+
+@app.command("seal-credentials")
+def seal_credentials(config: ConfigOption = None) -> None:
+    """Encrypt the stream passwords still stored in clear (`safecity db upgrade` does it too).
+
+    The key file is created on first use; back it up apart from the database.
+    """
+    settings = settings_or_exit(config)
+    database = database_or_exit(settings)
+    try:
+        seal_and_report(database, settings, Console())
+    finally:
+        database.dispose()
+
+
+def seal_and_report(database: Database, settings: Settings, console: Console) -> None:
+    """Seal the passwords still in clear, audited, and say how many; exit 1 on a key problem."""
+    keyring = CredentialKeyring(settings.stream_credentials_key_path)
+    try:
+        with database.session() as session:
+            sealed = seal_stored_credentials(session, keyring)
+            if sealed:
+                audit_cli_change(
+                    session,
+                    action="cameras.seal_credentials",
+                    target="cameras",
+                    details={"stream_urls": sealed, "key": str(keyring.path)},
+                )
+    except StreamCredentialsError as exc:
+        errors.print(f"[red]stream passwords not sealed:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"stream passwords: {_count(sealed, 'URL')} sealed with {escape(str(keyring.path))}"
+        if sealed
+        else "stream passwords: none in clear",
+        highlight=False,
     )
 
 
@@ -249,16 +330,6 @@ def _district_ids(session: Session, name: str) -> frozenset[int]:
         errors.print(f"{escape(repr(name))} names more than one district: use its code")
         raise typer.Exit(1)
     return ids
-
-
-def _write_replacing(file: Path, text: str) -> None:
-    """Write through a temporary file, so a failed export never leaves half a registry."""
-    partial = file.with_name(f".{file.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8", newline="")
-        os.replace(partial, file)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -35,6 +35,7 @@ from sqlalchemy import String
 from safecity.bounds import text_problem
 from safecity.city.geo import DistrictLocator, valid_coordinates
 from safecity.city.models import Camera, CameraStatus
+from safecity.city.stream_urls import HIDDEN, without_password
 
 
 class RegistryFormat(enum.StrEnum):
@@ -593,8 +594,10 @@ class _RowChecker:
     def camera_id(self) -> str | None:
         known = len(self.problems)
         code = self.text("camera_id", required=True)
-        if code is not None and len(self.problems) == known and not CODE.fullmatch(code):
-            self.problems.append(f"camera_id: {code!r} {CODE_RULE}")
+        if code is not None and len(self.problems) == known:
+            reason = camera_code_problem(code)
+            if reason:
+                self.problems.append(f"camera_id: {code!r} {reason}")
         return code
 
     def coordinate(self, column: str) -> float | None:
@@ -644,23 +647,41 @@ class _RowChecker:
             return None
 
 
+def camera_code_problem(code: str) -> str | None:
+    """Why a camera code cannot be used, or None when it can."""
+    return None if CODE.fullmatch(code) else CODE_RULE
+
+
 def url_problem(url: str) -> str | None:
-    """Why a stream URL cannot be used, or None when it can."""
+    """Why a stream URL cannot be used, or None when it can; the URL quoted with its password
+    hidden, as the reason is shown on screens and in logs."""
     # Not printable = Unicode "Other" (control, format such as bidi overrides) or "Separator".
     if " " in url or not url.isprintable():
-        return f"{url!r} contains whitespace or control characters"
+        return f"{_quoted(url)} contains whitespace or control characters"
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a port that is not a number in range
     except ValueError as exc:
-        return f"{url!r} is not a valid URL ({exc})"
+        return f"{_quoted(url)} is not a valid URL ({exc})"
     if parts.scheme not in URL_SCHEMES:
         allowed = ", ".join(sorted(URL_SCHEMES))
         shown = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-        return f"{url!r} has {shown}; allowed: {allowed}"
+        return f"{_quoted(url)} has {shown}; allowed: {allowed}"
     if parts.scheme == "file":
-        return None if parts.path else f"{url!r} names no file"
-    return None if parts.hostname else f"{url!r} has no host"
+        return None if parts.path else f"{_quoted(url)} names no file"
+    return None if parts.hostname else f"{_quoted(url)} has no host"
+
+
+def _quoted(url: str) -> str:
+    """A URL to quote in a reason: its password hidden, or for a URL too broken to tell the
+    password apart, only what follows its last '@'."""
+    try:
+        shown = without_password(url)
+    except ValueError:
+        _, at, rest = url.rpartition("@")
+        return repr(f"…@{rest}" if at else url)
+    # Unmasked, the URL is quoted as given: urlunsplit would tidy it ('file:' to 'file://').
+    return repr(shown if HIDDEN in shown else url)
 
 
 @dataclass(slots=True)

@@ -1,5 +1,8 @@
 """The camera registry in the database: what an import is checked against, the upsert, the export.
 
+Stream URLs are stored as ``safecity.city.stream_credentials`` says: passwords sealed with the
+key, the shown URL with them hidden; an export gives the shown URLs unless asked for the whole.
+
 Set-based on purpose: districts, sites and existing cameras are each read with one query, and
 new and changed cameras are written with one executemany per batch, so a 10,000-camera file
 costs a handful of statements rather than one round trip per camera. Everything happens in the
@@ -28,6 +31,8 @@ from safecity.city.registry_io import (
     Validation,
     validate,
 )
+from safecity.city.stream_credentials import CredentialKeyring, StoredStream, seal, stream_url
+from safecity.city.stream_urls import without_password
 
 WRITE_BATCH = 1000
 
@@ -40,7 +45,12 @@ _OPTIONAL_FIELDS: Mapping[str, str] = {
     for column in COLUMNS
     if column in OPTIONAL_COLUMNS
 }
-_MANAGED_FIELDS = (*_REQUIRED_FIELDS, *_OPTIONAL_FIELDS.values())
+_STREAM_FIELDS: Mapping[str, str] = {
+    "main_stream_url": "main_stream_sealed",
+    "sub_stream_url": "sub_stream_sealed",
+}
+"""Each stream URL field and the field its sealed whole form is kept in."""
+_MANAGED_FIELDS = (*_REQUIRED_FIELDS, *_OPTIONAL_FIELDS.values(), *_STREAM_FIELDS.values())
 
 Progress = Callable[[str, int, int], None]
 """Told (phase, done, total) as an import goes: phase is "checking" or "writing"."""
@@ -104,6 +114,7 @@ def import_rows(
     session: Session,
     rows: Sequence[SourceRow],
     context: ImportContext,
+    keyring: CredentialKeyring,
     *,
     skip_invalid: bool = False,
     dry_run: bool = False,
@@ -112,7 +123,8 @@ def import_rows(
     """Check ``rows`` and upsert the good ones by camera code, in the caller's transaction.
 
     With any bad row and no ``skip_invalid`` nothing is written. ``dry_run`` checks and counts
-    what would change without writing.
+    what would change without writing. Passwords in stream URLs are sealed with ``keyring``
+    (a ``HiddenPasswordError`` for a masked one that keeps no stored password).
     """
     validation = validate(
         rows,
@@ -121,7 +133,7 @@ def import_rows(
     )
     if validation.problems and not skip_invalid:
         return ImportReport(ImportOutcome.REJECTED, validation)
-    plan = plan_import(session, validation.records, context)
+    plan = plan_import(session, validation.records, context, keyring)
     if not dry_run:
         write_import(session, plan, progress)
     return ImportReport(
@@ -134,7 +146,10 @@ def import_rows(
 
 
 def plan_import(
-    session: Session, records: Sequence[CameraRecord], context: ImportContext
+    session: Session,
+    records: Sequence[CameraRecord],
+    context: ImportContext,
+    keyring: CredentialKeyring,
 ) -> ImportPlan:
     """Split valid records into new cameras, changed cameras and unchanged ones."""
     columns = [getattr(Camera, field) for field in _MANAGED_FIELDS]
@@ -146,8 +161,8 @@ def plan_import(
     updates: list[dict[str, Any]] = []
     unchanged = 0
     for record in records:
-        values = _fields(record, context.sites)
         current = existing.get(record.code)
+        values = _sealed(_fields(record, context.sites), current, keyring, session)
         if current is None:
             inserts.append({"code": record.code, **values})
         elif all(current[field] == value for field, value in values.items()):
@@ -185,6 +200,28 @@ def _fields(record: CameraRecord, sites: Mapping[str, int]) -> dict[str, Any]:
     return fields
 
 
+def _sealed(
+    values: dict[str, Any],
+    current: Mapping[str, Any] | None,
+    keyring: CredentialKeyring,
+    session: Session,
+) -> dict[str, Any]:
+    """The fields with each stream URL stored as ``seal`` says, beside its sealed field."""
+    for field, sealed_field in _STREAM_FIELDS.items():
+        if field not in values:
+            continue
+        url = values[field]
+        if url is None:
+            values[sealed_field] = None
+            continue
+        now = None
+        if current is not None and current[field] is not None:
+            now = StoredStream(current[field], current[sealed_field])
+        stored = seal(url, keyring, session, now)
+        values[field], values[sealed_field] = stored.shown, stored.sealed
+    return values
+
+
 def write_import(session: Session, plan: ImportPlan, progress: Progress | None = None) -> None:
     total = len(plan.inserts) + len(plan.updates)
     done = 0
@@ -197,8 +234,15 @@ def write_import(session: Session, plan: ImportPlan, progress: Progress | None =
                 progress("writing", done, total)
 
 
-def read_cameras(session: Session, district_ids: Collection[int] | None = None) -> RegistryExport:
-    """Every camera (or those of the given districts) as registry records, ordered by code."""
+def read_cameras(
+    session: Session,
+    district_ids: Collection[int] | None = None,
+    keyring: CredentialKeyring | None = None,
+) -> RegistryExport:
+    """Every camera (or those of the given districts) as registry records, ordered by code.
+
+    Stream URLs have their passwords hidden; with a ``keyring``, they are whole.
+    """
     query = (
         select(
             Camera.code,
@@ -216,6 +260,8 @@ def read_cameras(session: Session, district_ids: Collection[int] | None = None) 
             Camera.model,
             Camera.firmware,
             District.name.label("district_name"),
+            Camera.main_stream_sealed,
+            Camera.sub_stream_sealed,
         )
         .join(District, Camera.district_id == District.id)
         .outerjoin(Site, Camera.site_id == Site.id)
@@ -228,5 +274,13 @@ def read_cameras(session: Session, district_ids: Collection[int] | None = None) 
     for row in session.execute(query):
         fields = row._asdict()
         names[row.district_id] = fields.pop("district_name")
+        for field, sealed_field in _STREAM_FIELDS.items():
+            stored, sealed = fields[field], fields.pop(sealed_field)
+            if stored is not None:
+                fields[field] = (
+                    without_password(stored)
+                    if keyring is None
+                    else stream_url(StoredStream(stored, sealed), keyring)
+                )
         records.append(CameraRecord(**fields))
     return RegistryExport(tuple(records), names)

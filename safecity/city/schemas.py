@@ -3,13 +3,63 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from safecity.bounds import Id, Latitude, Line, Longitude, Paragraph
+from safecity.bounds import Day, Id, Latitude, Line, Longitude, Paragraph
 from safecity.city.models import CameraHealth, CameraStatus, SiteKind
+from safecity.city.registry_io import camera_code_problem, url_problem
 from safecity.video.models import StreamStatus
+
+
+def _usable_stream_url(url: str) -> str:
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+def _usable_camera_code(code: str) -> str:
+    problem = camera_code_problem(code)
+    if problem:
+        raise ValueError(problem)
+    return code
+
+
+StreamUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2000,
+        description="rtsp, rtsps, http, https or file URL, checked as an import checks it. "
+        "A password in it is stored encrypted and shown as ***; the URL exactly as shown "
+        "keeps the stored password.",
+    ),
+    AfterValidator(_usable_stream_url),
+]
+CameraCode = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="The registry's camera id (camera_id)."),
+    AfterValidator(_usable_camera_code),
+]
+RetentionDays = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=36500,
+        allow_inf_nan=False,
+        description="Keep its recordings this long; null = its site's, else the global setting.",
+    ),
+]
+RetentionBytes = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=2**63 - 1,
+        description="At most this much recording; null = its site's quota, else none.",
+    ),
+]
 
 
 class DistrictOut(BaseModel):
@@ -88,8 +138,10 @@ class StreamHealth(BaseModel):
 
 
 class CameraDetail(CameraOut):
-    main_stream_url: str
-    sub_stream_url: str | None
+    main_stream_url: str = Field(description="With its password hidden as ***")
+    sub_stream_url: str | None = Field(description="With its password hidden as ***")
+    retention_days: float | None
+    retention_bytes: int | None
     stream: StreamHealth | None = Field(
         default=None, description="The stream's health; null when it was never ingested"
     )
@@ -115,6 +167,35 @@ class CameraPoint(BaseModel):
     district_id: int
 
 
+class CameraCreate(BaseModel):
+    """A new camera; its district is the one its position lies in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: CameraCode
+    name: Line = Field(min_length=1, max_length=200)
+    address: Paragraph | None = Field(default=None, max_length=300)
+    latitude: Latitude
+    longitude: Longitude
+    site_id: Id | None = Field(default=None, description="The site, by id; or give site_code")
+    site_code: Line | None = Field(default=None, max_length=64, description="The site, by code")
+    main_stream_url: StreamUrl
+    sub_stream_url: StreamUrl | None = None
+    status: CameraStatus = CameraStatus.ACTIVE
+    installed_at: Day | None = None
+    vendor: Line | None = Field(default=None, max_length=100)
+    model: Line | None = Field(default=None, max_length=100)
+    firmware: Line | None = Field(default=None, max_length=100)
+    retention_days: RetentionDays | None = None
+    retention_bytes: RetentionBytes | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_name_the_site(self) -> CameraCreate:
+        if self.site_id is not None and self.site_code is not None:
+            raise ValueError("give site_id or site_code, not both")
+        return self
+
+
 class CameraUpdate(BaseModel):
     """Fields an administrator may change; the district follows the position."""
 
@@ -126,15 +207,20 @@ class CameraUpdate(BaseModel):
     longitude: Longitude | None = None
     status: CameraStatus | None = None
     site_id: Id | None = None
+    main_stream_url: StreamUrl | None = None
+    sub_stream_url: StreamUrl | None = None
+    installed_at: Day | None = None
     vendor: Line | None = Field(default=None, max_length=100)
     model: Line | None = Field(default=None, max_length=100)
     firmware: Line | None = Field(default=None, max_length=100)
+    retention_days: RetentionDays | None = None
+    retention_bytes: RetentionBytes | None = None
 
     @model_validator(mode="after")
     def _required_fields_not_cleared(self) -> CameraUpdate:
         cleared = [
             name
-            for name in ("name", "latitude", "longitude", "status")
+            for name in ("name", "latitude", "longitude", "status", "main_stream_url")
             if name in self.model_fields_set and getattr(self, name) is None
         ]
         if cleared:

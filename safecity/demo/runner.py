@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from safecity.api.app import create_app
 from safecity.bus import InProcessBus
 from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
+from safecity.city.stream_credentials import CredentialKeyring
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
 from safecity.demo.data_folder import DEMO_DATA_DIR, MARKER_FILE, made_by_the_demo, with_demo_city
 from safecity.demo.detections import SimulatedDetections
@@ -264,7 +265,12 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
             migrate.upgrade(database)
             step.done = f"Database schema at {migrate.current_revision(database)}"
         with progress.step("Building the demo city") as step:
-            step.done = _seed_if_empty(database, reset=reset, folder=settings.data_dir / "city")
+            step.done = _seed_if_empty(
+                database,
+                reset=reset,
+                folder=settings.data_dir / "city",
+                keyring=CredentialKeyring(settings.stream_credentials_key_path),
+            )
         with (
             progress.step(f"Preparing {cameras} camera streams") as step,
             database.session() as session,
@@ -307,7 +313,9 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
         _serve(app, listener)
 
 
-def _seed_if_empty(database: Database, *, reset: bool, folder: Path) -> str:
+def _seed_if_empty(
+    database: Database, *, reset: bool, folder: Path, keyring: CredentialKeyring
+) -> str:
     with database.session() as session:
         districts = session.scalar(select(func.count()).select_from(District)) or 0
         cameras = session.scalar(select(func.count()).select_from(Camera)) or 0
@@ -318,7 +326,9 @@ def _seed_if_empty(database: Database, *, reset: bool, folder: Path) -> str:
             )
     if districts and not reset:
         return f"Demo city already there: {districts} districts, {cameras:,} cameras"
-    report = seed_demo_city(database, build_demo_city(), reset=bool(districts), folder=folder)
+    report = seed_demo_city(
+        database, build_demo_city(), reset=bool(districts), folder=folder, keyring=keyring
+    )
     return (
         f"Imported the city folder {folder}: {report.districts} districts, {report.sites} sites, "
         f"{report.cameras:,} cameras; {report.crime_records:,} crimes, {report.users} logins"

@@ -26,6 +26,7 @@ from safecity.city.folder.reading import read_city_folder
 from safecity.city.folder.store import apply_city
 from safecity.city.geo import DistrictLocator
 from safecity.city.models import District, Organization, PoliceUnit
+from safecity.city.stream_credentials import CredentialKeyring
 from safecity.demo.city import DemoCity
 from safecity.demo.city_folder import demo_city_files
 from safecity.insights.models import CrimeRecord
@@ -58,11 +59,18 @@ class SeedReport:
 
 
 def seed_demo_city(
-    database: Database, city: DemoCity, *, reset: bool = False, folder: Path | None = None
+    database: Database,
+    city: DemoCity,
+    *,
+    reset: bool = False,
+    folder: Path | None = None,
+    keyring: CredentialKeyring | None = None,
 ) -> SeedReport:
     """Store ``city``. Refuses a database that already has districts unless ``reset``, which
     first deletes every row of every SafeCity table (the schema stays). The city folder is
-    written to ``folder`` (kept) or to a temporary folder (removed)."""
+    written to ``folder`` (kept) or to a temporary folder (removed). The demo's stream URLs
+    hold no passwords, so the ``keyring`` (by default one in the temporary folder) makes no
+    key."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="safecity-demo-city-") as temporary:
         where = folder if folder is not None else Path(temporary)
@@ -81,7 +89,12 @@ def seed_demo_city(
                 )
             if reset:
                 _delete_everything(session)
-            report = apply_city(session, city_folder.description, city_folder.cameras)
+            report = apply_city(
+                session,
+                city_folder.description,
+                city_folder.cameras,
+                keyring=keyring or CredentialKeyring(Path(temporary) / "stream-credentials.key"),
+            )
             if not report.ok:
                 raise DemoCityRefused("; ".join(map(str, report.problems[:5])))
             _insert_crimes(session, city, stored_district_locator(session))

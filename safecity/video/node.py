@@ -21,6 +21,12 @@ from sqlalchemy import select
 
 from safecity.bus import Bus
 from safecity.city.models import Camera, CameraStatus
+from safecity.city.stream_credentials import (
+    CredentialKeyring,
+    SealedUrlError,
+    StoredStream,
+    stream_url,
+)
 from safecity.private_files import make_folders
 from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
@@ -109,16 +115,32 @@ def ingest_options(video: VideoSettings) -> IngestOptions:
     )
 
 
-def cameras_to_ingest(database: Database, video: VideoSettings) -> list[CameraSource]:
+def cameras_to_ingest(
+    database: Database, video: VideoSettings, keyring: CredentialKeyring
+) -> list[CameraSource]:
+    """The cameras to ingest, each with its whole stream URL (its password decrypted). A camera
+    whose sealed URL cannot be opened is left out and logged; a missing key stops them all
+    (``CredentialKeyError``), said once rather than once per camera."""
     if video.cameras == "none":
         return []
-    query = select(Camera.id, Camera.code, Camera.main_stream_url).order_by(Camera.code)
+    query = select(
+        Camera.id, Camera.code, Camera.main_stream_url, Camera.main_stream_sealed
+    ).order_by(Camera.code)
     if video.cameras == "active":
         query = query.where(Camera.status == CameraStatus.ACTIVE)
     else:
         query = query.where(Camera.code.in_(video.cameras))
     with database.session() as session:
-        return [CameraSource(*row) for row in session.execute(query)]
+        rows = session.execute(query).all()
+    sources: list[CameraSource] = []
+    for camera_id, code, shown, sealed in rows:
+        try:
+            url = stream_url(StoredStream(shown, sealed), keyring)
+        except SealedUrlError as exc:
+            log.error("camera %s: not ingested: %s", code, exc)
+            continue
+        sources.append(CameraSource(camera_id, code, url))
+    return sources
 
 
 class VideoNode:
@@ -137,6 +159,7 @@ class VideoNode:
         self._database = database
         self._bus = bus
         self._media_root = settings.media_path
+        self._keyring = CredentialKeyring(settings.stream_credentials_key_path)
         self._reconcile_seconds = reconcile_seconds
         self._health_every = health_every
         self._pipelines: dict[str, CameraPipeline] = {}
@@ -240,7 +263,7 @@ class VideoNode:
     # -- keeping in step with the registry ---------------------------------------------------
 
     def reconcile(self) -> None:
-        sources = cameras_to_ingest(self._database, self._settings.video)
+        sources = cameras_to_ingest(self._database, self._settings.video, self._keyring)
         wanted = {source.code: source for source in sources}
         with self._lock:
             gone = [p for code, p in self._pipelines.items() if wanted.get(code) != p.source]

@@ -34,6 +34,7 @@ from safecity.city.registry_store import (
     load_context,
     read_cameras,
 )
+from safecity.city.stream_credentials import CredentialKeyring
 from safecity.store import migrate
 from safecity.store.engine import Database
 from tests.audit.entries import audit_entries
@@ -69,6 +70,10 @@ def city(database: Database) -> City:
         park = add_site(session, "PARK-1", west)
         add_camera(session, "OLD-1", west, vendor="Axis", firmware="10.2")
         return City(west.id, east.id, park.id)
+
+
+UNUSED_KEYRING = CredentialKeyring(Path("/nonexistent/stream-credentials.key"))
+"""For imports without passwords, which never need the key (creating it here would fail)."""
 
 
 def registry(*rows: tuple[str, ...], header: tuple[str, ...] = HEADER) -> bytes:
@@ -109,6 +114,7 @@ def run_import(
             session,
             parse(data, fmt).rows,
             load_context(session),
+            UNUSED_KEYRING,
             skip_invalid=skip_invalid,
             dry_run=dry_run,
         )
@@ -296,7 +302,11 @@ def test_import_failing_midway_leaves_the_database_as_it_was(
 
     with pytest.raises(RuntimeError), database.session() as session:
         import_rows(
-            session, parse_csv(data).rows, load_context(session), progress=fail_after_first_batch
+            session,
+            parse_csv(data).rows,
+            load_context(session),
+            UNUSED_KEYRING,
+            progress=fail_after_first_batch,
         )
 
     assert snapshot(database) == before

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from safecity.city.models import District, OrganizationKind
+from safecity.city.models import Camera, District, OrganizationKind
 from safecity.ops.incident_types.models import StoredIncidentType
 from safecity.ops.models import Incident
 from safecity.store import migrate
@@ -99,4 +99,23 @@ def test_0013_links_existing_incidents_to_version_1_of_their_type(tmp_path: Path
         assert ufo.checklist.incident_type.active is False
         assert ufo.checklist.incident_type.name == "ufo_sighting"
         assert session.scalar(select(func.count()).select_from(StoredIncidentType)) == 12
+
+
+def test_0012_will_not_be_undone_while_camera_passwords_are_sealed(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'sealed.db'}")
+    migrate.upgrade(database)
+    with database.session() as session:
+        district = f.add_district(session, "west", f.WEST)
+        f.add_camera(
+            session, "W-1", district, main_stream_url="rtsp://a:***@h/", main_stream_sealed="t"
+        )
+
+    with pytest.raises(RuntimeError, match="cameras with sealed stream passwords: 1"):
+        migrate.downgrade(database, "0011")
+
+    assert migrate.is_up_to_date(database)
+    with database.session() as session:
+        session.execute(delete(Camera))
+    migrate.downgrade(database, "0011")
+    assert migrate.current_revision(database) == "0011"
     database.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from safecity.city.folder.tables import Problem
 from safecity.city.folder.writing import AreasInCsvError, city_files
 from safecity.city.registry_io import RegistryFormat, serialise
 from safecity.city.registry_store import read_cameras
+from safecity.city.stream_credentials import CredentialKeyring, StreamCredentialsError
 from safecity.cli_support import (
     ConfigOption,
     audit_cli_change,
@@ -27,6 +27,7 @@ from safecity.cli_support import (
     errors,
     settings_or_exit,
 )
+from safecity.private_files import write_replacing
 from safecity.store.engine import take_sqlite_writer_turn
 
 app = typer.Typer(
@@ -93,7 +94,8 @@ def import_city(
     if folder_read.problems:
         _print_problems(folder_read.problems, "cannot be imported")
         raise typer.Exit(1)
-    database = database_or_exit(settings_or_exit(config))
+    settings = settings_or_exit(config)
+    database = database_or_exit(settings)
     try:
         with database.sessions() as session:
             take_sqlite_writer_turn(session)
@@ -102,6 +104,7 @@ def import_city(
                     session,
                     folder_read.description,
                     folder_read.cameras,
+                    keyring=CredentialKeyring(settings.stream_credentials_key_path),
                     keep_outside=keep_outside,
                     overlap_tolerance=overlap_tolerance / 100,
                 )
@@ -115,6 +118,9 @@ def import_city(
                     details=_audited(folder, folder_read, report),
                 )
                 session.commit()
+    except StreamCredentialsError as exc:
+        errors.print(f"[red]nothing imported:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error, nothing written:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -132,16 +138,39 @@ def export_city(
         SitesFormat,
         typer.Option(help="sites.geojson (points and areas) or sites.csv (points only)."),
     ] = SitesFormat.GEOJSON,
+    with_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--with-credentials",
+            help="Write stream URLs with their passwords (cameras.csv is made 0600). Without "
+            "it passwords show as ***, and importing the folder keeps the stored ones.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Write the stored city to FOLDER as the files `city import` reads; it imports back
     unchanged. Files of the same names are replaced; other files are left alone."""
     console = Console()
-    database = database_or_exit(settings_or_exit(config))
+    settings = settings_or_exit(config)
+    keyring = CredentialKeyring(settings.stream_credentials_key_path) if with_credentials else None
+    database = database_or_exit(settings)
     try:
         with database.session() as session:
             description = stored_description(session)
-            cameras = read_cameras(session)
+            cameras = read_cameras(session, keyring=keyring)
+            if with_credentials:
+                audit_cli_change(
+                    session,
+                    action="cameras.export_credentials",
+                    target="cameras",
+                    details={
+                        "file": str((folder / CAMERAS_EXPORT_FILE).resolve()),
+                        "cameras": len(cameras.records),
+                    },
+                )
+    except StreamCredentialsError as exc:
+        errors.print(f"[red]nothing exported:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
     except SQLAlchemyError as exc:
         errors.print(f"[red]database error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
@@ -158,7 +187,8 @@ def export_city(
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for name, content in files.items():
-            _write_replacing(folder / name, content)
+            private = with_credentials and name == CAMERAS_EXPORT_FILE
+            write_replacing(folder / name, content, private=private)
     except OSError as exc:
         errors.print(f"[red]cannot write to {escape(str(folder))}:[/red] {exc.strerror or exc}")
         raise typer.Exit(1) from exc
@@ -167,6 +197,11 @@ def export_city(
         f"{len(description.organizations)} organizations, {len(description.police_units)} "
         f"police units, {len(description.sites)} sites, {len(cameras.records)} cameras"
     )
+    if with_credentials:
+        errors.print(
+            f"[yellow]warning:[/yellow] {escape(str(folder / CAMERAS_EXPORT_FILE))} holds the "
+            "cameras' stream passwords in clear (readable by you alone): keep it safe"
+        )
 
 
 def _parts(only: list[str]) -> list[str]:
@@ -180,16 +215,6 @@ def _parts(only: list[str]) -> list[str]:
                 )
             chosen.append(part)
     return [part for part in PARTS if part in chosen]
-
-
-def _write_replacing(path: Path, content: bytes) -> None:
-    """Whole or not at all: a reader never sees half a file."""
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _print_reading(console: Console, folder: CityFolder) -> None:

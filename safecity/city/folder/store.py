@@ -47,6 +47,7 @@ from safecity.city.models import (
 )
 from safecity.city.registry_io import RowProblem, format_for, parse
 from safecity.city.registry_store import ImportOutcome, import_rows, load_context
+from safecity.city.stream_credentials import CredentialKeyring
 from safecity.store.base import Base
 
 _FIELD_PREFIX_END = ": "
@@ -117,11 +118,13 @@ def apply_city(
     description: CityDescription,
     cameras: CamerasFile | None = None,
     *,
+    keyring: CredentialKeyring | None = None,
     keep_outside: bool = False,
     overlap_tolerance: float | None = None,
 ) -> CityImportReport:
     """Check ``description`` against the stored city and write it; see the module docstring
-    for what the caller must do with a report that is not ``ok``."""
+    for what the caller must do with a report that is not ``ok``. Stream passwords in
+    ``cameras`` are sealed with ``keyring`` (needed when there are cameras)."""
     report = CityImportReport()
     findings = (
         check_city(description, stored_city(session))
@@ -143,7 +146,9 @@ def apply_city(
     )
     report.counts["sites"] = _write_sites(session, description.sites, organizations)
     if cameras is not None:
-        _write_cameras(session, cameras, report)
+        if keyring is None:
+            raise ValueError("cameras are imported with the stream credentials keyring")
+        _write_cameras(session, cameras, keyring, report)
         if not report.ok:
             return report
     _relocate(session, report, keep_outside=keep_outside)
@@ -411,9 +416,11 @@ def _write_sites(
     return _upsert(session, Site, rows)
 
 
-def _write_cameras(session: Session, cameras: CamerasFile, report: CityImportReport) -> None:
+def _write_cameras(
+    session: Session, cameras: CamerasFile, keyring: CredentialKeyring, report: CityImportReport
+) -> None:
     parsed = parse(cameras.data, format_for(PurePath(cameras.name)))
-    camera_report = import_rows(session, parsed.rows, load_context(session))
+    camera_report = import_rows(session, parsed.rows, load_context(session), keyring)
     if camera_report.outcome is ImportOutcome.REJECTED:
         report.problems.extend(
             _camera_problem(cameras.name, problem) for problem in camera_report.validation.problems

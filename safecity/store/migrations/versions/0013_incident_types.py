@@ -7,7 +7,7 @@ whose type is not in the catalogue (none should exist: opening one checked the c
 code through a deactivated type of that name with the catalogue's "other" checklist.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
