@@ -449,3 +449,30 @@ def test_the_example_city_folder_of_the_docs_imports_and_exports_unchanged(
     assert runner.invoke(app, ["export", str(tmp_path / "out")]).exit_code == 0
     for path in example.iterdir():
         assert path.read_bytes() == (tmp_path / "out" / path.name).read_bytes(), path.name
+
+
+def test_camera_passwords_in_a_city_folder_are_sealed_and_exported_only_when_asked(
+    cli_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFECITY_DATA_DIR", str(tmp_path / "data"))
+    cameras = table(
+        ("camera_id", "name", "latitude", "longitude", "main_stream_url"),
+        ("CAM-1", "Gate", "51.125", "71.325", "rtsp://viewer:s3cret@10.0.0.1/main"),
+    )
+    city = write_city(tmp_path / "city", **{"cameras.csv": cameras})
+    assert runner.invoke(app, ["import", str(city)]).exit_code == 0
+    with cli_database.sessions() as session:
+        stored = session.scalars(select(Camera).where(Camera.code == "CAM-1")).one()
+        assert "s3cret" not in stored.main_stream_url and stored.main_stream_sealed
+        assert "s3cret" not in stored.main_stream_sealed
+    assert runner.invoke(app, ["export", str(tmp_path / "masked")]).exit_code == 0
+    masked = (tmp_path / "masked" / "cameras.csv").read_text()
+    assert "viewer:***@10.0.0.1" in masked and "s3cret" not in masked
+    again = runner.invoke(app, ["import", str(tmp_path / "masked")])
+    assert again.exit_code == 0, again.output
+    clear = runner.invoke(app, ["export", str(tmp_path / "clear"), "--with-credentials"])
+    assert clear.exit_code == 0, clear.output
+    exported = tmp_path / "clear" / "cameras.csv"
+    assert "viewer:s3cret@10.0.0.1" in exported.read_text()
+    assert exported.stat().st_mode & 0o777 == 0o600
+    assert len(audit_entries(cli_database, "cameras.export_credentials")) == 1
