@@ -17,6 +17,8 @@ from safecity.city.folder.description import (
 from safecity.city.folder.writing import city_files
 from safecity.city.registry_io import CameraRecord, to_csv
 from safecity.demo.city import DemoCity
+from safecity.ops.incident_types.file import FILE_NAME as INCIDENT_TYPES_FILE
+from safecity.ops.incident_types.file import default_incident_types, serialise_incident_types
 
 CAMERAS_FILE = "cameras.csv"
 
@@ -56,6 +58,7 @@ def demo_city_files(city: DemoCity) -> dict[str, bytes]:
         ),
     )
     files = city_files(description)
+    files[INCIDENT_TYPES_FILE] = serialise_incident_types(default_incident_types())
     numbers = {district.code: number for number, district in enumerate(city.districts)}
     files[CAMERAS_FILE] = to_csv(
         (

@@ -94,6 +94,7 @@ def seed_demo_city(
                 city_folder.description,
                 city_folder.cameras,
                 keyring=keyring or CredentialKeyring(Path(temporary) / "stream-credentials.key"),
+                incident_types=city_folder.incident_types,
             )
             if not report.ok:
                 raise DemoCityRefused("; ".join(map(str, report.problems[:5])))

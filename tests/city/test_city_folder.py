@@ -78,15 +78,17 @@ def test_a_city_is_imported_from_its_folder_and_exported_unchanged(
     assert names == [
         "cameras.csv",
         "districts.geojson",
+        "incident_types.yaml",
         "organizations.csv",
         "police_units.csv",
         "sites.geojson",
     ]
     for name in names:
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
-    [entry, _] = audit_entries(cli_database, "city.import")
-    assert entry.actor.startswith("cli:")
-    assert set(entry.details["sha256"]) == set(names)
+    first, second = audit_entries(cli_database, "city.import")
+    assert first.actor.startswith("cli:")
+    assert set(first.details["sha256"]) == set(names) - {"incident_types.yaml"}
+    assert set(second.details["sha256"]) == set(names)
 
 
 def test_an_exported_city_imports_into_an_empty_database_as_the_same_city(
@@ -476,3 +478,26 @@ def test_camera_passwords_in_a_city_folder_are_sealed_and_exported_only_when_ask
     assert "viewer:s3cret@10.0.0.1" in exported.read_text()
     assert exported.stat().st_mode & 0o777 == 0o600
     assert len(audit_entries(cli_database, "cameras.export_credentials")) == 1
+
+
+def test_the_city_folder_carries_the_incident_types_and_their_checklists(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["export", str(tmp_path / "out")]).exit_code == 0
+    types = tmp_path / "out" / "incident_types.yaml"
+    text = types.read_text()
+    assert "code: theft" in text
+    types.write_text(
+        text.replace("Review the camera footage around the reported time", "Call the shop owner")
+    )
+    result = runner.invoke(app, ["import", str(tmp_path / "out"), "--only", "incident_types"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"incident types\s*│\s*0\s*│\s*1\s*│", result.output), result.output
+    assert runner.invoke(app, ["export", str(tmp_path / "again")]).exit_code == 0
+    assert "Call the shop owner" in (tmp_path / "again" / "incident_types.yaml").read_text()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "incident_types.yaml").write_text(text.replace("priority: 3", "priority: 7", 1))
+    refused = runner.invoke(app, ["import", str(broken)])
+    assert refused.exit_code == 1
+    assert "incident_types.yaml entry" in refused.output and "priority" in refused.output

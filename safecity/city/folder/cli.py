@@ -27,6 +27,8 @@ from safecity.cli_support import (
     errors,
     settings_or_exit,
 )
+from safecity.ops.incident_types.file import FILE_NAME as INCIDENT_TYPES_FILE
+from safecity.ops.incident_types.store import export_incident_types
 from safecity.private_files import write_replacing
 from safecity.store.engine import take_sqlite_writer_turn
 
@@ -105,6 +107,7 @@ def import_city(
                     folder_read.description,
                     folder_read.cameras,
                     keyring=CredentialKeyring(settings.stream_credentials_key_path),
+                    incident_types=folder_read.incident_types,
                     keep_outside=keep_outside,
                     overlap_tolerance=overlap_tolerance / 100,
                 )
@@ -158,6 +161,7 @@ def export_city(
         with database.session() as session:
             description = stored_description(session)
             cameras = read_cameras(session, keyring=keyring)
+            incident_types = export_incident_types(session)
             if with_credentials:
                 audit_cli_change(
                     session,
@@ -181,6 +185,7 @@ def export_city(
     except AreasInCsvError as exc:
         errors.print(f"[red]cannot export:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
+    files[INCIDENT_TYPES_FILE] = incident_types
     files[CAMERAS_EXPORT_FILE] = serialise(
         cameras.records, cameras.district_names, RegistryFormat.CSV
     ).encode()

@@ -24,8 +24,11 @@ from safecity.city.folder.description import (
 )
 from safecity.city.folder.store import CamerasFile
 from safecity.city.folder.tables import CityFileError, Problem
+from safecity.ops.incident_types import IncidentType
+from safecity.ops.incident_types.file import FILE_NAME as INCIDENT_TYPES_FILE
+from safecity.ops.incident_types.file import parse_incident_types
 
-PARTS = ("districts", "organizations", "police_units", "sites", "cameras")
+PARTS = ("districts", "organizations", "police_units", "sites", "cameras", "incident_types")
 """What a folder describes, in the order it is applied; ``--only`` names a subset."""
 _FILES_OF_PART = {
     "districts": (DISTRICTS_FILE,),
@@ -33,6 +36,7 @@ _FILES_OF_PART = {
     "police_units": (POLICE_UNITS_FILE,),
     "sites": (SITES_CSV_FILE, SITES_GEOJSON_FILE),
     "cameras": CAMERAS_FILES,
+    "incident_types": (INCIDENT_TYPES_FILE,),
 }
 LARGEST_FILE = 512 * 1024 * 1024
 """A city file larger than this is refused before it is read (a wrong file, not a city)."""
@@ -46,6 +50,8 @@ class CityFolderError(Exception):
 class CityFolder:
     description: CityDescription
     cameras: CamerasFile | None
+    incident_types: list[IncidentType] | None = None
+    """The city's incident types and checklists when the folder has its file."""
     sha256: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     ignored_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -77,6 +83,20 @@ def read_city_folder(folder: Path, only: Collection[str] = PARTS) -> CityFolder:
     result.sha256 = {chosen[part]: hashlib.sha256(data[part]).hexdigest() for part in chosen}
     if "cameras" in chosen:
         result.cameras = CamerasFile(chosen["cameras"], data["cameras"])
+    if "incident_types" in chosen:
+        types, problems = parse_incident_types(data["incident_types"], INCIDENT_TYPES_FILE)
+        result.incident_types = types
+        result.problems.extend(
+            Problem(
+                problem.source,
+                ""
+                if problem.entry is None
+                else f"entry {problem.entry}" + (f" ({problem.code})" if problem.code else ""),
+                problem.field or "",
+                problem.reason,
+            )
+            for problem in problems
+        )
     result.description = CityDescription(
         districts=_entries(result, chosen, data, "districts", lambda _, b: read_districts(b)),
         organizations=_entries(

@@ -48,6 +48,8 @@ from safecity.city.models import (
 from safecity.city.registry_io import RowProblem, format_for, parse
 from safecity.city.registry_store import ImportOutcome, import_rows, load_context
 from safecity.city.stream_credentials import CredentialKeyring
+from safecity.ops.incident_types import IncidentType
+from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store.base import Base
 
 _FIELD_PREFIX_END = ": "
@@ -119,12 +121,15 @@ def apply_city(
     cameras: CamerasFile | None = None,
     *,
     keyring: CredentialKeyring | None = None,
+    incident_types: Sequence[IncidentType] | None = None,
     keep_outside: bool = False,
     overlap_tolerance: float | None = None,
 ) -> CityImportReport:
     """Check ``description`` against the stored city and write it; see the module docstring
     for what the caller must do with a report that is not ``ok``. Stream passwords in
-    ``cameras`` are sealed with ``keyring`` (needed when there are cameras)."""
+    ``cameras`` are sealed with ``keyring`` (needed when there are cameras). ``incident_types``
+    replace the city's types as `safecity incident-types import` does: a type left out is
+    deactivated if incidents use it, else deleted."""
     report = CityImportReport()
     findings = (
         check_city(description, stored_city(session))
@@ -153,6 +158,13 @@ def apply_city(
             return report
     _relocate(session, report, keep_outside=keep_outside)
     report.problems.extend(_left_without(session))
+    if incident_types is not None:
+        types = apply_incident_types(session, incident_types)
+        report.counts["incident_types"] = Counts(
+            len(types.created),
+            len(types.updated) + len(types.deactivated) + len(types.deleted),
+            len(types.unchanged),
+        )
     return report
 
 
