@@ -109,11 +109,37 @@ class VideoSettings(_Section):
     retention_check_seconds: float = Field(
         default=60.0, gt=0, description="How often retention runs."
     )
+    retention_clock_jump_hours: float = Field(
+        default=6.0,
+        gt=0,
+        le=24 * 365,
+        title="Clock jump that stops retention (hours)",
+        description="Retention deletes nothing while the clock reads more than this past the "
+        "last time it trusted (the newest recording when it started, then its last pass): a "
+        "clock set wrongly ahead would otherwise make every recording look expired. See "
+        "docs/running.md.",
+    )
     evidence_key: Path | None = Field(
         default=None,
         title="Evidence signing key",
         description="Ed25519 private key (PEM) that signs evidence packages. Empty means "
         "data_dir/keys/evidence-ed25519.pem, created on first use.",
+    )
+
+
+class LoggingSettings(_Section):
+    """What every SafeCity process writes to standard error (docs/running.md)."""
+
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        title="Log level",
+        description="The least severe messages written, for SafeCity and the web server alike.",
+    )
+    format: Literal["text", "json"] = Field(
+        default="text",
+        title="Log format",
+        description="'text': one line per message, 'TIME LEVEL SOURCE: message'; 'json': one "
+        "JSON object per line (time, level, logger, message, exception), for a log collector.",
     )
 
 
@@ -511,6 +537,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @property
     def database_url(self) -> str:
