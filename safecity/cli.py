@@ -118,7 +118,7 @@ def serve(
         raise typer.Exit(1) from exc
     try:
         uvicorn.run(
-            create_app(settings, database, node, live=node, bus=bus),
+            create_app(settings, database, node, live=node, bus=bus, node_health=node),
             host=host if host is not None else settings.api.host,
             port=port if port is not None else settings.api.port,
             # uvicorn's loggers go through SafeCity's handler, format and level (safecity/logs.py).

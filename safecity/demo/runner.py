@@ -302,7 +302,7 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
                 f"{settings.media_path / 'recordings'}"
             )
         with progress.step("Starting the API and console") as step:
-            app = create_app(settings, database, node, live=node, bus=bus)
+            app = create_app(settings, database, node, live=node, bus=bus, node_health=node)
             host, port = settings.api.host, settings.api.port
             listener = listening_socket(host, port)
             cleanup.callback(listener.close)

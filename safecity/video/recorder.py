@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import av
+from prometheus_client import Counter
 
 from safecity.private_files import make_folders
 from safecity.video.fmp4 import read_layout
@@ -35,6 +36,11 @@ RECORDINGS_FOLDER = "recordings"
 PARTIAL_SUFFIX = ".partial"
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 """One fragment per GOP, no index to patch at the end: every flushed fragment is playable."""
+RECORDING_FAILURES = Counter(
+    "safecity_recording_failures_total",
+    "Segments that could not be created, written or finished (full or failing media disk, "
+    "a camera without keyframes); each failed try counts",
+)
 RETRY_AFTER_WRITE_ERROR_SECONDS = 5.0
 MAX_GOP_SECONDS = 60.0
 """A camera whose keyframes are further apart than this is not recorded (see ``packet``)."""
@@ -87,6 +93,12 @@ def started_at_from_path(path: str) -> datetime:
     clock, millis = name.split("-")
     moment = datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H%M%S").replace(tzinfo=UTC)
     return moment.replace(microsecond=int(millis) * 1000)
+
+
+def open_segment_file(path: Path) -> IO[bytes]:
+    """A new segment file, unbuffered (the muxer hands over 1 MiB at a time); never an
+    existing one."""
+    return open(path, "xb", buffering=0)
 
 
 class HashingFile:
@@ -153,7 +165,7 @@ class SegmentRecorder:
         on_segment: Callable[[FinishedSegment], None],
         *,
         segment_seconds: float = 10.0,
-        open_file: Callable[[Path], IO[bytes]] = lambda path: open(path, "xb", buffering=0),  # noqa: SIM115
+        open_file: Callable[[Path], IO[bytes]] = open_segment_file,
     ) -> None:
         self.camera_id = camera_id
         self.camera_code = camera_code
@@ -366,6 +378,7 @@ class SegmentRecorder:
         current.partial.unlink(missing_ok=True)
 
     def _fail(self, reason: str) -> None:
+        RECORDING_FAILURES.inc()
         if reason != self._error:
             log.error("camera %s: recording stopped: %s", self.camera_code, reason)
         self._error = reason
