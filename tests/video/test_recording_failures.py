@@ -146,7 +146,7 @@ def _metric(client: TestClient, name: str) -> float:
 
 
 def test_a_full_media_disk_shows_in_health_alerts_and_metrics_until_space_returns(
-    occ: Occ,
+    occ: Occ, caplog: pytest.LogCaptureFixture
 ) -> None:
     wait_for(lambda: _stream(occ).get("recording"), "the camera recorded")
     assert _health(occ.client) == {
@@ -172,6 +172,10 @@ def test_a_full_media_disk_shows_in_health_alerts_and_metrics_until_space_return
     assert alert["title"].startswith("Camera AST-1 is not recording (for ")
     assert "no space left on device" in alert["title"]
     assert _metric(occ.client, "safecity_cameras_not_recording") == 1
+    (logged, *_) = [r for r in caplog.records if r.name == "safecity.video.recorder"]
+    assert logged.levelname == "ERROR"
+    assert logged.getMessage().startswith("camera AST-1: recording stopped: cannot ")
+    assert logged.getMessage().endswith(": no space left on device")
     assert _metric(occ.client, "safecity_recording_failures_total") > failures_before
 
     occ.disk.full = False
