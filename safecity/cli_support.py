@@ -62,9 +62,13 @@ def database_or_exit(settings: Settings, *, require_current: bool = True) -> Dat
         errors.print(f"[red]cannot open the database:[/red] {escape(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from exc
     if require_current and current != head:
+        newer = current is not None and not migrate.is_known(database, current)
         database.dispose()
         errors.print(
-            f"database schema is not up to date ({current or 'empty'}, code needs {head}): "
+            f"database schema {current} is unknown to this SafeCity (it needs {head}): the "
+            "database was upgraded by a newer version; install that one (docs/running.md)"
+            if newer
+            else f"database schema is not up to date ({current or 'empty'}, code needs {head}): "
             "run `safecity db upgrade`"
         )
         raise typer.Exit(1)

@@ -57,6 +57,10 @@ def test_db_current_fails_on_a_schema_from_a_newer_safecity(config: Path) -> Non
     assert result.exit_code == 3
     assert "9999 — unknown to this SafeCity" in result.output
     assert "upgraded by a newer version" in result.output
+    result = runner.invoke(app, ["audit", "verify", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "database schema 9999 is unknown to this SafeCity" in result.output
+    assert "db upgrade" not in result.output, "upgrading cannot help"
 
 
 def test_commands_refuse_an_old_schema(config: Path) -> None:
