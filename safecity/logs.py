@@ -20,6 +20,9 @@ from datetime import UTC, datetime
 from safecity.settings import LoggingSettings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+CHATTY_LOGGERS = ("alembic",)
+"""Loggers that say at INFO what nobody needs to read: Alembic names its database dialect every
+time a command checks the schema. Shown only at ``debug``."""
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 """uvicorn's loggers: it gives them their own handlers unless told not to (``log_config=None``);
 these are stripped of any and passed to the root logger instead."""
@@ -82,6 +85,9 @@ def configure_logging(settings: LoggingSettings) -> None:
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(settings.level.upper())
+    for name in CHATTY_LOGGERS:
+        chatty = logging.DEBUG if settings.level == "debug" else logging.WARNING
+        logging.getLogger(name).setLevel(chatty)
     for name in SERVER_LOGGERS:
         server_logger = logging.getLogger(name)
         server_logger.handlers.clear()

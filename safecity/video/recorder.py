@@ -176,14 +176,15 @@ class SegmentRecorder:
         self._info: StreamInfo | None = None
         self._current: _OpenSegment | None = None
         self._error: str | None = None
+        self._cause: str | None = None
         self._retry_at = 0.0
         self._segments = 0
         self._bytes = 0
 
     def state(self) -> RecorderState:
-        # Recording is on while a stream is open and writes succeed, also in the instant
-        # between one segment's end and the next one's start (health is read from another
-        # thread at any moment).
+        # Recording is on while a stream is open and nothing failed since the last segment
+        # that reached the disk, also in the instant between one segment's end and the next
+        # one's start (health is read from another thread at any moment).
         recording = self._info is not None and self._error is None
         return RecorderState(recording, self._error, self._segments, self._bytes)
 
@@ -230,7 +231,7 @@ class SegmentRecorder:
         try:
             self._write(current, info, packet)
         except (OSError, av.error.FFmpegError) as exc:
-            self._abandon(f"cannot write {current.path}: {_plain(exc)}")
+            self._abandon(f"cannot write {current.path}", _plain(exc))
 
     def close(self) -> None:
         """Finish the segment being written (the worker is stopping)."""
@@ -258,7 +259,7 @@ class SegmentRecorder:
                 return None
             raw = self._open_file(partial)
         except OSError as exc:
-            self._fail(f"cannot create {path}: {_plain(exc)}")
+            self._fail(f"cannot create {path}", _plain(exc))
             return None
         file = HashingFile(raw)
         try:
@@ -273,9 +274,8 @@ class SegmentRecorder:
         except (OSError, av.error.FFmpegError) as exc:
             raw.close()
             partial.unlink(missing_ok=True)
-            self._fail(f"cannot start {path}: {_plain(exc)}")
+            self._fail(f"cannot start {path}", _plain(exc))
             return None
-        self._error = None
         return _OpenSegment(
             path=path,
             partial=partial,
@@ -320,10 +320,15 @@ class SegmentRecorder:
             segment = self._describe(current, info, end_cap)
         except (OSError, av.error.FFmpegError, ValueError) as exc:
             self._discard(current)
-            self._fail(f"cannot finish {current.path}: {_plain(exc)}")
+            self._fail(f"cannot finish {current.path}", _plain(exc))
             return
         self._segments += 1
         self._bytes += segment.bytes
+        if self._error is not None:
+            # Only a segment safely on disk ends a failure: a full disk still lets a file be
+            # created, and takes the first megabyte into FFmpeg's buffer before it refuses.
+            log.info("camera %s: recording again", self.camera_code)
+            self._error = self._cause = None
         self._on_segment(segment)
 
     def _describe(
@@ -361,13 +366,13 @@ class SegmentRecorder:
             keyframes=keyframes,
         )
 
-    def _abandon(self, reason: str) -> None:
+    def _abandon(self, what: str, cause: str) -> None:
         """A write failed (disk full, I/O error): drop the segment being written, say why,
         and try a new one at a keyframe a little later. Finished segments are untouched."""
         current, self._current = self._current, None
         if current is not None:
             self._discard(current)
-        self._fail(reason)
+        self._fail(what, cause)
 
     def _discard(self, current: _OpenSegment) -> None:
         # The muxer may fail to write its trailer on the same full disk: the file goes anyway.
@@ -377,11 +382,15 @@ class SegmentRecorder:
             current.raw.close()
         current.partial.unlink(missing_ok=True)
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, what: str, cause: str | None = None) -> None:
+        """Recording stopped: ``what`` failed (it names the file) because of ``cause``. Logged
+        at ERROR when it starts and when its cause changes, not at every retry: a full disk
+        under a thousand cameras would otherwise write two hundred lines a second."""
         RECORDING_FAILURES.inc()
-        if reason != self._error:
+        reason = f"{what}: {cause}" if cause else what
+        if self._error is None or cause != self._cause:
             log.error("camera %s: recording stopped: %s", self.camera_code, reason)
-        self._error = reason
+        self._error, self._cause = reason, cause
         self._retry_at = time.monotonic() + RETRY_AFTER_WRITE_ERROR_SECONDS
 
 
