@@ -283,6 +283,7 @@ class VideoNode:
                 self._index.add,
                 segment_seconds=self._settings.video.segment_seconds,
                 open_file=self._open_segment_file,
+                media_mark=MEDIA_MARKER,
             )
             sinks.insert(0, recorder)
         worker = IngestWorker(source.code, source.url, sinks, ingest_options(self._settings.video))

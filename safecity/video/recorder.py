@@ -166,13 +166,18 @@ class SegmentRecorder:
         *,
         segment_seconds: float = 10.0,
         open_file: Callable[[Path], IO[bytes]] = open_segment_file,
+        media_mark: str | None = None,
     ) -> None:
+        """``media_mark``: a file of the media folder without which nothing is written there.
+        It goes away with the disk: a disk unmounted under a running node leaves its mount
+        point, an empty folder on the system disk, which would otherwise be filled instead."""
         self.camera_id = camera_id
         self.camera_code = camera_code
         self.media_root = media_root
         self._on_segment = on_segment
         self._segment_seconds = segment_seconds
         self._open_file = open_file
+        self._media_mark = media_mark
         self._info: StreamInfo | None = None
         self._current: _OpenSegment | None = None
         self._error: str | None = None
@@ -253,6 +258,12 @@ class SegmentRecorder:
         path = segment_path(self.camera_code, started_at)
         final = self.media_root / path
         partial = final.with_name(final.name + PARTIAL_SUFFIX)
+        if self._media_mark is not None and not (self.media_root / self._media_mark).exists():
+            self._fail(
+                f"cannot record into {self.media_root}",
+                f"it has no {self._media_mark}: is the media disk still mounted?",
+            )
+            return None
         try:
             make_folders(final.parent)
             if final.exists():  # the same millisecond again (a re-anchored clock): keep both

@@ -70,6 +70,7 @@ class Occ:
     client: TestClient
     disk: Disk
     camera_id: int
+    media: Path
 
 
 @contextmanager
@@ -119,7 +120,7 @@ def occ(database: Database, tmp_path: Path) -> Iterator[Occ]:
     )
     disk = Disk()
     with _running(database, settings, disk.open) as client:
-        yield Occ(client, disk, camera_id)
+        yield Occ(client, disk, camera_id, settings.media_path)
 
 
 def _health(client: TestClient) -> dict[str, Any]:
@@ -184,6 +185,33 @@ def test_a_full_media_disk_shows_in_health_alerts_and_metrics_until_space_return
     assert _health(occ.client)["problems"] == []
     wait_for(lambda: _stream(occ)["recording"], "the camera's health says so")
     assert _metric(occ.client, "safecity_cameras_not_recording") == 0
+
+
+def test_a_media_disk_unmounted_under_a_running_node_is_not_recorded_over(
+    occ: Occ, tmp_path: Path
+) -> None:
+    wait_for(lambda: _stream(occ).get("recording"), "the camera recorded")
+    disk = tmp_path / "the-disk"
+    occ.media.rename(disk)  # unmounted: its mount point stays, an empty folder
+    occ.media.mkdir()
+
+    health = wait_for(lambda: _health(occ.client)["problems"] and _health(occ.client), "degraded")
+    assert health["problems"] == ["recording fails on 1 of 1 camera(s)"]
+    stream = wait_for(
+        lambda: "mounted" in (_stream(occ)["detail"] or "") and _stream(occ), "the reason"
+    )
+    assert stream["detail"] == (
+        f"recording stopped: cannot record into {occ.media}: it has no .safecity-media: "
+        "is the media disk still mounted?"
+    )
+    time.sleep(1.5)  # segments are 1 s: a recorder writing there would have begun one
+    assert list(occ.media.rglob("*")) == [], "nothing written onto the system disk"
+
+    occ.media.rmdir()
+    disk.rename(occ.media)  # mounted again
+
+    wait_for(lambda: _health(occ.client)["status"] == "ok", "recording again")
+    wait_for(lambda: _stream(occ)["recording"], "the camera's health says so")
 
 
 def test_retention_refused_for_a_clock_jump_makes_health_degraded(
