@@ -481,7 +481,8 @@ class OpsSettings(_Section):
         default=30.0,
         gt=0,
         title="Camera outage grace (seconds)",
-        description="A camera that was online and keeps failing this long raises an alert.",
+        description="A camera that was online and keeps failing this long raises an alert; "
+        "so does an online camera whose video cannot be written for this long.",
     )
     camera_down_at_start_grace_seconds: float = Field(
         default=120.0,
