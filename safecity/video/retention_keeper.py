@@ -24,6 +24,9 @@ whose mount point is an empty folder): a pass refuses to start when the recordin
 missing or empty while the index lists recordings, and the floor stops, leaving those rows
 alone, when a batch finds most of its files missing (day folders and all), and stops when a
 batch frees no measurable space.
+
+Nor when the clock is wrong: a pass refuses to start when the clock reads more than
+``retention_clock_jump_hours`` past the last time the keeper trusted (``ClockAhead``).
 """
 
 from __future__ import annotations
