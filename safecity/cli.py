@@ -70,15 +70,25 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
-    """Show the schema version of the database and whether it is current."""
+    """Show the schema version of the database and whether it is the one this code needs.
+
+    Exits 0 when it is, 1 when the schema is behind (or empty: `safecity db upgrade` fixes
+    it), 3 when it is one this code does not know (written by a newer SafeCity): a script
+    that upgrades or starts SafeCity can tell them apart."""
     database = database_or_exit(settings_or_exit(config), require_current=False)
     current, head = migrate.current_revision(database), migrate.head_revision(database)
-    state = (
-        "up to date"
-        if current == head
-        else f"behind: run `safecity db upgrade` (code needs {head})"
-    )
-    console.print(f"{current or 'empty'} — {state}")
+    if current == head:
+        console.print(f"{current} — up to date")
+        return
+    if current is not None and not migrate.is_known(database, current):
+        errors.print(
+            f"{current} — unknown to this SafeCity (it needs {head}): the database was "
+            "upgraded by a newer version. Install that version again, or restore the backup "
+            "taken before the upgrade (docs/running.md)."
+        )
+        raise typer.Exit(3)
+    errors.print(f"{current or 'empty'} — behind: run `safecity db upgrade` (code needs {head})")
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -117,10 +127,11 @@ def serve(
         raise typer.Exit(1) from exc
     try:
         uvicorn.run(
-            create_app(settings, database, node, live=node, bus=bus),
+            create_app(settings, database, node, live=node, bus=bus, node_health=node),
             host=host if host is not None else settings.api.host,
             port=port if port is not None else settings.api.port,
-            log_level="info",
+            # uvicorn's loggers go through SafeCity's handler, format and level (safecity/logs.py).
+            log_config=None,
             # Never believe X-Forwarded-For here (uvicorn would, from $FORWARDED_ALLOW_IPS or
             # the local host): the app does, from api.trusted_proxies only (create_app).
             proxy_headers=False,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from safecity.audit.log import record
 from safecity.demo.data_folder import made_by_the_demo, with_demo_city
+from safecity.logs import configure_logging
 from safecity.private_files import tighten
 from safecity.settings import ConfigError, Settings, load_settings
 from safecity.store import migrate
@@ -33,7 +34,8 @@ ConfigOption = Annotated[
 
 
 def settings_or_exit(config: Path | None) -> Settings:
-    """The settings, or exit 2 naming the file, the key and what was expected.
+    """The settings, or exit 2 naming the file, the key and what was expected. Every command
+    starts here, so this is where the log is set up as the settings say (safecity/logs.py).
 
     On a data folder the demo made, the demo city's name and time zone unless chosen: the
     city the demo serves that data as."""
@@ -42,6 +44,7 @@ def settings_or_exit(config: Path | None) -> Settings:
     except ConfigError as exc:
         errors.print(f"[red]configuration error[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
+    configure_logging(settings.logging)
     return with_demo_city(settings) if made_by_the_demo(settings.data_dir) else settings
 
 
@@ -59,9 +62,13 @@ def database_or_exit(settings: Settings, *, require_current: bool = True) -> Dat
         errors.print(f"[red]cannot open the database:[/red] {escape(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from exc
     if require_current and current != head:
+        newer = current is not None and not migrate.is_known(database, current)
         database.dispose()
         errors.print(
-            f"database schema is not up to date ({current or 'empty'}, code needs {head}): "
+            f"database schema {current} is unknown to this SafeCity (it needs {head}): the "
+            "database was upgraded by a newer version; install that one (docs/running.md)"
+            if newer
+            else f"database schema is not up to date ({current or 'empty'}, code needs {head}): "
             "run `safecity db upgrade`"
         )
         raise typer.Exit(1)

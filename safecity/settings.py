@@ -109,6 +109,16 @@ class VideoSettings(_Section):
     retention_check_seconds: float = Field(
         default=60.0, gt=0, description="How often retention runs."
     )
+    retention_clock_jump_hours: float = Field(
+        default=6.0,
+        gt=0,
+        le=24 * 365,
+        title="Clock jump that stops retention (hours)",
+        description="Retention deletes nothing while the clock reads more than this past the "
+        "last time it trusted (the newest recording when it started, then its last pass): a "
+        "clock set wrongly ahead would otherwise make every recording look expired. See "
+        "docs/running.md.",
+    )
     evidence_key: Path | None = Field(
         default=None,
         title="Evidence signing key",
@@ -135,6 +145,22 @@ class VideoSettings(_Section):
         description="Key file (Fernet) that encrypts the passwords in cameras' stream "
         "URLs. Empty means data_dir/keys/stream-credentials.key, created when the "
         "first password is stored. Back it up apart from the database.",
+    )
+
+
+class LoggingSettings(_Section):
+    """What every SafeCity process writes to standard error (docs/running.md)."""
+
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        title="Log level",
+        description="The least severe messages written, for SafeCity and the web server alike.",
+    )
+    format: Literal["text", "json"] = Field(
+        default="text",
+        title="Log format",
+        description="'text': one line per message, 'TIME LEVEL SOURCE: message'; 'json': one "
+        "JSON object per line (time, level, logger, message, exception), for a log collector.",
     )
 
 
@@ -476,7 +502,8 @@ class OpsSettings(_Section):
         default=30.0,
         gt=0,
         title="Camera outage grace (seconds)",
-        description="A camera that was online and keeps failing this long raises an alert.",
+        description="A camera that was online and keeps failing this long raises an alert; "
+        "so does an online camera whose video cannot be written for this long.",
     )
     camera_down_at_start_grace_seconds: float = Field(
         default=120.0,
@@ -532,6 +559,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @property
     def database_url(self) -> str:

@@ -7,6 +7,7 @@ under CI=true, where a missing service fails the run instead of hiding it.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from safecity.logs import CHATTY_LOGGERS, SERVER_LOGGERS
 from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
 from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store import migrate
@@ -111,3 +113,20 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
     migrate.upgrade(db)
     yield db
     db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def logging_left_as_found() -> Iterator[None]:
+    """Every `safecity` command a test runs sets up the log (safecity/logs.py): put it back, so
+    that no test sees another's level or handler."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    loggers = [logging.getLogger(name) for name in (*SERVER_LOGGERS, *CHATTY_LOGGERS)]
+    states = [(list(one.handlers), one.level, one.propagate) for one in loggers]
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for one, (one_handlers, one_level, propagate) in zip(loggers, states, strict=True):
+        one.handlers[:] = one_handlers
+        one.setLevel(one_level)
+        one.propagate = propagate

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
 from safecity.cli import app
@@ -25,13 +26,41 @@ def config(tmp_path: Path) -> Path:
 
 def test_db_upgrade_then_current(config: Path) -> None:
     result = runner.invoke(app, ["db", "current", "--config", str(config)])
-    assert result.exit_code == 0 and "empty" in result.output and "behind" in result.output
+    assert result.exit_code == 1 and "empty" in result.output and "behind" in result.output
     result = runner.invoke(app, ["db", "upgrade", "--config", str(config)])
     assert result.exit_code == 0, result.output
     head = max(path.name[:4] for path in (MIGRATIONS / "versions").glob("0*.py"))
     assert f"empty → {head}" in result.output
     result = runner.invoke(app, ["db", "current", "--config", str(config)])
-    assert "up to date" in result.output
+    assert result.exit_code == 0 and "up to date" in result.output
+
+
+def _stamp(config: Path, revision: str) -> None:
+    database = Database(load_settings(config).database_url)
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    database.dispose()
+
+
+def test_db_current_fails_when_the_schema_is_behind_the_code(config: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade", "--config", str(config)]).exit_code == 0
+    _stamp(config, "0001")
+    result = runner.invoke(app, ["db", "current", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "0001 — behind: run `safecity db upgrade`" in result.output
+
+
+def test_db_current_fails_on_a_schema_from_a_newer_safecity(config: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade", "--config", str(config)]).exit_code == 0
+    _stamp(config, "9999")
+    result = runner.invoke(app, ["db", "current", "--config", str(config)])
+    assert result.exit_code == 3
+    assert "9999 — unknown to this SafeCity" in result.output
+    assert "upgraded by a newer version" in result.output
+    result = runner.invoke(app, ["audit", "verify", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "database schema 9999 is unknown to this SafeCity" in result.output
+    assert "db upgrade" not in result.output, "upgrading cannot help"
 
 
 def test_commands_refuse_an_old_schema(config: Path) -> None:

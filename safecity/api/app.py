@@ -48,6 +48,7 @@ def create_app(
     *,
     live: LiveFeeds | None = None,
     bus: Bus | None = None,
+    node_health: system.NodeHealth | None = None,
 ) -> FastAPI:
     """The app. ``bus`` is the process's bus (the workers publish on it); without one the app
     makes its own, enough for the live feed of changes made through this app."""
@@ -87,6 +88,7 @@ def create_app(
     app.state.database = database
     app.state.snapshots = snapshots
     app.state.live = live
+    app.state.node_health = node_health
     app.state.login_throttle = LoginThrottle(settings.api.login)
 
     app.include_router(system.router)

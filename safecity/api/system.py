@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from typing import Literal, Protocol
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from safecity import __version__
@@ -17,14 +18,29 @@ from safecity.settings import Settings
 router = APIRouter(tags=["system"])
 
 
+class NodeHealth(Protocol):
+    """What the process's video node reports about itself (``VideoNode``)."""
+
+    def health_problems(self) -> list[str]: ...
+
+
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "degraded"] = Field(
+        description="'degraded' when the database is unreachable or anything in problems"
+    )
     database: str
+    problems: list[str] = Field(
+        description="What keeps this process from keeping the city's video (recording that "
+        "fails, retention that refuses to run), in a few words; the log says which and why"
+    )
     version: str
 
 
-@router.get("/api/health", response_model=Health)
+@router.get("/api/health", response_model=Health, summary="Whether this process is well")
 def health(request: Request, response: Response) -> Health:
+    """For load balancers and monitoring, without sign-in. 503 only when the database is
+    unreachable (this process can serve nothing); a recording or retention problem answers
+    200 with status 'degraded': the console is still needed, to see it."""
     try:
         with get_database(request).engine.connect() as connection:
             connection.execute(text("select 1"))
@@ -32,8 +48,13 @@ def health(request: Request, response: Response) -> Health:
     except Exception as exc:  # the point of this endpoint is to report, not to raise
         database = f"unreachable: {type(exc).__name__}"
         response.status_code = 503
+    node: NodeHealth | None = request.app.state.node_health
+    problems = node.health_problems() if node is not None else []
     return Health(
-        status="ok" if database == "ok" else "degraded", database=database, version=__version__
+        status="ok" if database == "ok" and not problems else "degraded",
+        database=database,
+        problems=problems,
+        version=__version__,
     )
 
 

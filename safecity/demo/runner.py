@@ -36,6 +36,7 @@ from safecity.demo.data_folder import DEMO_DATA_DIR, MARKER_FILE, made_by_the_de
 from safecity.demo.detections import SimulatedDetections
 from safecity.demo.geography import district_geometries
 from safecity.demo.seed import seed_demo_city
+from safecity.logs import configure_logging
 from safecity.ops.services import OpsServices
 from safecity.private_files import make_folders, tighten
 from safecity.settings import Settings, VideoSettings
@@ -71,10 +72,13 @@ class LiveCamera:
 
 def demo_settings(settings: Settings, *, port: int | None = None) -> Settings:
     """The settings the demo runs on: its own data folder, city name and time zone unless the
-    user chose them (in a file, the environment or arguments), and ``port`` if given."""
+    user chose them (in a file, the environment or arguments), and ``port`` if given. Its log
+    shows warnings and up unless chosen: the screen is the demo's logins panel."""
     changes: dict[str, object] = {}
     if "data_dir" not in settings.model_fields_set:
         changes["data_dir"] = DEMO_DATA_DIR
+    if "level" not in settings.logging.model_fields_set:
+        changes["logging"] = settings.logging.model_copy(update={"level": "warning"})
     if port is not None:
         changes["api"] = settings.api.model_copy(update={"port": port})
     return with_demo_city(settings.model_copy(update=changes))
@@ -243,8 +247,10 @@ def run_demo(settings: Settings, *, reset: bool, cameras: int = 6, port: int | N
         raise DemoError("cameras must be 0 or more")
     console = Console()
     previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+    demo = demo_settings(settings, port=port)
+    configure_logging(demo.logging)
     try:
-        _run(demo_settings(settings, port=port), reset=reset, cameras=cameras, console=console)
+        _run(demo, reset=reset, cameras=cameras, console=console)
     except KeyboardInterrupt:
         pass
     finally:
@@ -302,7 +308,7 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
                 f"{settings.media_path / 'recordings'}"
             )
         with progress.step("Starting the API and console") as step:
-            app = create_app(settings, database, node, live=node, bus=bus)
+            app = create_app(settings, database, node, live=node, bus=bus, node_health=node)
             host, port = settings.api.host, settings.api.port
             listener = listening_socket(host, port)
             cleanup.callback(listener.close)
@@ -340,7 +346,7 @@ def _serve(app: FastAPI, listener: socket.socket) -> None:
     re-raises the signal, which arrives here as KeyboardInterrupt."""
     config = uvicorn.Config(
         app,
-        log_level="warning",
+        log_config=None,  # uvicorn logs like the rest (safecity/logs.py), warnings and up
         proxy_headers=False,  # as `safecity serve`: only the app's api.trusted_proxies count
         timeout_graceful_shutdown=1,
         ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it

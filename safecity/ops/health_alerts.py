@@ -1,4 +1,5 @@
-"""Camera-health alerts: a camera that was online and stays down pages the OCC once.
+"""Camera-health alerts: a camera that was online and stays down, or stops being recorded,
+pages the OCC once.
 
 ``CameraHealthAlerts`` listens to the ``StreamHealth`` reports on ``cameras/+/health`` (every
 ~2 s per camera). An outage starts at the first failing report after the camera was seen
@@ -12,6 +13,10 @@ on purpose) ends it without an alert.
 A camera already dead when the node starts is never seen online: its outage starts at its first
 failing report and raises after the longer ``start_grace`` (cameras take a while to come up
 after a restart), with a title that says it has been down since the node started.
+
+A camera online whose video cannot be written (``recording_error``: a full, read-only or
+failing media disk) is an outage of its own: still so ``grace`` later, it raises one
+``camera_not_recording`` alert with the reason; writing again ends it.
 
 The alert goes through the camera's alert rules (ops/rules.py, kind ``camera_<status>``), so a
 site can raise the priority of its camera outages, or suppress them.
@@ -54,6 +59,9 @@ FAILING = frozenset(
         StreamStatus.OFFLINE,
     }
 )
+
+NOT_RECORDING = "camera_not_recording"
+"""The alert kind of an online camera whose video cannot be written."""
 
 _PLAIN = {
     StreamStatus.STALLED: "stopped sending video",
@@ -98,6 +106,7 @@ class CameraHealthAlerts:
         self._seen_online: set[str] = set()
         """Cameras seen online at least once since this process started."""
         self._outages: dict[str, _Outage] = {}
+        self._recording_outages: dict[str, _Outage] = {}
         self._subscription: Subscription | None = None
 
     def start(self) -> None:
@@ -119,6 +128,7 @@ class CameraHealthAlerts:
 
     def observe(self, health: StreamHealth) -> None:
         """Take in one report (what the bus handler does with each)."""
+        self._observe_recording(health)
         code, status = health.camera_code, health.status
         if status is StreamStatus.ONLINE:
             self._online.add(code)
@@ -145,9 +155,77 @@ class CameraHealthAlerts:
         except Exception:
             log.exception("could not raise the health alert for camera %s; trying again", code)
 
+    def _observe_recording(self, health: StreamHealth) -> None:
+        """A camera online whose video cannot be written (full or failing media disk) raises
+        one ``camera_not_recording`` alert when it has lasted ``grace``; writing again ends
+        it. Reports while the camera is not online leave it as it is: the stream's own outage
+        is the alert then."""
+        code = health.camera_code
+        if health.status is StreamStatus.STOPPED or (
+            health.online and health.recording_error is None
+        ):
+            self._recording_outages.pop(code, None)
+            return
+        if health.recording_error is None:
+            return
+        now = self._clock()
+        outage = self._recording_outages.setdefault(code, _Outage(since=now))
+        if outage.alerted or now - outage.since < self._grace:
+            return
+        try:
+            outage.alerted = self._raise_not_recording(health, outage, now)
+        except Exception:
+            log.exception("could not raise the recording alert for camera %s; trying again", code)
+
     def _raise(self, health: StreamHealth, outage: _Outage, now: datetime) -> bool:
         """True once the alert is stored (or can never be: an unknown camera)."""
         status = health.status
+        seconds = int((now - outage.since).total_seconds())
+        since = " since the node started" if outage.from_start else ""
+        title = f"{_PLAIN[status]}{since} (for {seconds} s)"
+        if health.detail:
+            title = f"{title}: {health.detail}"
+        return self._store(
+            health,
+            kind=f"camera_{status.value}",
+            title=title,
+            details={
+                "status": status.value,
+                "detail": health.detail,
+                "failing_since": outage.since.isoformat(),
+                "down_since_start": outage.from_start,
+                "reconnects": health.reconnects,
+            },
+            outage=f"health:{outage.since.isoformat()}",
+            now=now,
+        )
+
+    def _raise_not_recording(self, health: StreamHealth, outage: _Outage, now: datetime) -> bool:
+        seconds = int((now - outage.since).total_seconds())
+        return self._store(
+            health,
+            kind=NOT_RECORDING,
+            title=f"is not recording (for {seconds} s): {health.recording_error}",
+            details={
+                "error": health.recording_error,
+                "failing_since": outage.since.isoformat(),
+            },
+            outage=f"recording:{outage.since.isoformat()}",
+            now=now,
+        )
+
+    def _store(
+        self,
+        health: StreamHealth,
+        *,
+        kind: str,
+        title: str,
+        details: dict[str, object],
+        outage: str,
+        now: datetime,
+    ) -> bool:
+        """Raise ``Camera <code> <title>`` through the camera's alert rules; True once stored
+        (or suppressed, or never possible: an unknown camera)."""
         with self._database.session() as session:
             camera = session.scalars(
                 select(Camera).where(Camera.code == health.camera_code)
@@ -155,35 +233,24 @@ class CameraHealthAlerts:
             if camera is None:
                 log.warning("health report for unknown camera %s: no alert", health.camera_code)
                 return True
-            seconds = int((now - outage.since).total_seconds())
-            since = " since the node started" if outage.from_start else ""
-            title = f"Camera {camera.code} {_PLAIN[status]}{since} (for {seconds} s)"
-            if health.detail:
-                title = f"{title}: {health.detail}"
             try:
                 raise_ruled_alert(
                     session,
                     source=AlertSource.CAMERA_HEALTH,
-                    kind=f"camera_{status.value}",
-                    title=title[:200],
+                    kind=kind,
+                    title=f"Camera {camera.code} {title}"[:200],
                     camera=camera,
                     zone=self._zone,
-                    details={
-                        "status": status.value,
-                        "detail": health.detail,
-                        "failing_since": outage.since.isoformat(),
-                        "down_since_start": outage.from_start,
-                        "reconnects": health.reconnects,
-                    },
+                    details=details,
                     # one alert per outage: a new outage is a new alert, never folded into the
                     # last
-                    dedup_key=f"camera:{camera.id}:health:{outage.since.isoformat()}",
+                    dedup_key=f"camera:{camera.id}:{outage}",
                     actor="system:camera-health",
                     now=now,
                     grouping=self._grouping,
                 )
             except Suppressed as suppressed:
-                log.info("camera %s %s: %s", camera.code, status.value, suppressed)
+                log.info("camera %s %s: %s", camera.code, kind, suppressed)
                 return True
-        log.info("camera %s %s: alert raised", camera.code, status.value)
+        log.info("camera %s %s: alert raised", camera.code, kind)
         return True

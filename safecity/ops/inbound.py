@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Mapping
 
@@ -21,6 +22,8 @@ SIGNATURE_HEADER = "X-SafeCity-Signature"
 MAX_SKEW = 300  # seconds
 _PREFIX = "sha256="
 _UNKNOWN_SOURCE_SECRET = b"\x00" * 32  # compared against, so unknown sources take as long
+
+log = logging.getLogger(__name__)
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -46,11 +49,22 @@ def verified_source(
         sent_at = int(timestamp or "")
     except ValueError:
         return None
-    fresh = abs((time.time() if now is None else now) - sent_at) <= MAX_SKEW
+    skew = sent_at - (time.time() if now is None else now)
+    fresh = abs(skew) <= MAX_SKEW
     expected = (
         sign(secret, timestamp or "", body)
         if secret
         else _PREFIX + hmac.new(_UNKNOWN_SOURCE_SECRET, body, hashlib.sha256).hexdigest()
     )
     matches = hmac.compare_digest(expected.encode("ascii"), (signature or "").encode("utf-8"))
+    if matches and secret and not fresh:
+        # Only for a good signature: anybody may send a bad one, and fill the log with it.
+        # A sender whose every request is refused this way has a clock that is off (or ours).
+        log.warning(
+            "refused a request signed by %s: its timestamp is %+.0f s from this server's "
+            "clock (allowed: ±%d s); check that both clocks are kept by NTP",
+            source,
+            skew,
+            MAX_SKEW,
+        )
     return source if matches and fresh and secret else None

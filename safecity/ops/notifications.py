@@ -288,6 +288,15 @@ def record_outcome(
     if retry_at is not None and retry_at <= notice.give_up_at:
         notice.next_attempt_at, notice.last_error = retry_at, message[:500]
         NOTICES.labels(channel, "retried").inc()
+        log.warning(
+            "notice %s to unit %s by %s not delivered (attempt %d), trying again at %s: %s",
+            notice.id,
+            notice.police_unit_code,
+            channel,
+            notice.attempts,
+            retry_at.isoformat(timespec="seconds"),
+            message,
+        )
         return notice.state
     if failure.retry:
         message = f"gave up after {notice.attempts} attempts: {message}"

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 from safecity.store.engine import Database
 
@@ -48,6 +49,15 @@ def current_revision(database: Database) -> str | None:
 
 def head_revision(database: Database) -> str | None:
     return ScriptDirectory.from_config(_config(database)).get_current_head()
+
+
+def is_known(database: Database, revision: str) -> bool:
+    """Whether this code's migrations contain ``revision``: one they do not was written by
+    another (usually newer) version of SafeCity."""
+    try:
+        return ScriptDirectory.from_config(_config(database)).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def is_up_to_date(database: Database) -> bool:

@@ -54,6 +54,9 @@ class StreamHealth:
     height: int | None = None
     codec: str | None = None
     recording: bool = False
+    recording_error: str | None = None
+    """Why the recorder cannot write this online camera's video (a full or failing media
+    disk), or None: recording works, is off, or the camera is not online."""
 
     @property
     def online(self) -> bool:
@@ -76,6 +79,7 @@ class StreamHealth:
             "height": self.height,
             "codec": self.codec,
             "recording": self.recording,
+            "recording_error": self.recording_error,
         }
 
     @classmethod
@@ -98,6 +102,7 @@ class StreamHealth:
             height=_optional_int(payload.get("height")),
             codec=str(payload["codec"])[:64] if payload.get("codec") else None,
             recording=bool(payload.get("recording", False)),
+            recording_error=_optional_text(payload.get("recording_error")),
         )
 
 
@@ -112,6 +117,10 @@ def _aware(text: Any) -> datetime | None:
     if moment.tzinfo is None:
         raise ValueError("timestamp has no time zone")
     return moment
+
+
+def _optional_text(value: Any) -> str | None:
+    return str(value)[:500] if value is not None else None
 
 
 def _optional_int(value: Any) -> int | None:

@@ -447,9 +447,20 @@ class IngestWorker:
             first_pts=first_pts,
         )
         with self._lock:
+            connected = self._connected_since is None  # else a re-anchored clock, same stream
             self._connected_since = self._connected_since or datetime.fromtimestamp(now, UTC)
             self._stream = (context.width, context.height, context.name)
             self._status, self._detail = StreamStatus.ONLINE, None
+            reconnects = self._reconnects
+        if connected:
+            log.info(
+                "camera %s online: %s %dx%d%s",
+                self.camera_code,
+                context.name,
+                context.width,
+                context.height,
+                f", after {reconnects} reconnect(s)" if reconnects else "",
+            )
         self._failed_sinks.clear()
         for index, sink in enumerate(self._sinks):
             try:

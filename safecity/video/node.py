@@ -13,10 +13,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from pathlib import Path
+from typing import IO, TextIO
 
+from prometheus_client import Gauge
 from sqlalchemy import select
 
 from safecity.bus import Bus
@@ -35,7 +37,7 @@ from safecity.video.ingest import IngestOptions, IngestWorker
 from safecity.video.live import LiveFeed
 from safecity.video.models import RecordedSegment
 from safecity.video.packets import PacketSink
-from safecity.video.recorder import SegmentRecorder
+from safecity.video.recorder import SegmentRecorder, open_segment_file
 from safecity.video.recovery import recover_recordings
 from safecity.video.retention_keeper import RetentionKeeper
 from safecity.video.segment_index import SegmentIndexWriter
@@ -47,6 +49,11 @@ LOCK_FILE = ".recording.lock"
 MEDIA_MARKER = ".safecity-media"
 HEALTH_EVERY_SECONDS = 2.0
 RECONCILE_SECONDS = 30.0
+
+CAMERAS_NOT_RECORDING = Gauge(
+    "safecity_cameras_not_recording",
+    "Online cameras of this node whose video cannot be written (full or failing media disk)",
+)
 
 
 class VideoNodeError(Exception):
@@ -81,10 +88,12 @@ class CameraPipeline:
         ingest = self.worker.health()
         detail = ingest.detail
         recording = False
+        recording_error = None
         if self.recorder is not None:
             state = self.recorder.state()
             recording = state.recording
             if state.detail and ingest.online:
+                recording_error = state.detail
                 detail = f"recording stopped: {state.detail}"
         return StreamHealth(
             camera_code=ingest.camera_code,
@@ -102,6 +111,7 @@ class CameraPipeline:
             height=ingest.height,
             codec=ingest.codec,
             recording=recording,
+            recording_error=recording_error,
         )
 
 
@@ -154,7 +164,10 @@ class VideoNode:
         *,
         reconcile_seconds: float = RECONCILE_SECONDS,
         health_every: float = HEALTH_EVERY_SECONDS,
+        open_segment_file: Callable[[Path], IO[bytes]] = open_segment_file,
     ) -> None:
+        """``open_segment_file`` is the recorders' way to create a file, the operating
+        system's unless a test needs a disk that fills up."""
         self._settings = settings
         self._database = database
         self._bus = bus
@@ -162,6 +175,7 @@ class VideoNode:
         self._keyring = CredentialKeyring(settings.stream_credentials_key_path)
         self._reconcile_seconds = reconcile_seconds
         self._health_every = health_every
+        self._open_segment_file = open_segment_file
         self._pipelines: dict[str, CameraPipeline] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -291,6 +305,8 @@ class VideoNode:
                 self._media_root,
                 self._index.add,
                 segment_seconds=self._settings.video.segment_seconds,
+                open_file=self._open_segment_file,
+                media_mark=MEDIA_MARKER,
             )
             sinks.insert(0, recorder)
         worker = IngestWorker(source.code, source.url, sinks, ingest_options(self._settings.video))
@@ -300,8 +316,27 @@ class VideoNode:
         worker.start()
 
     def publish_health(self, pipelines: Sequence[CameraPipeline] | None = None) -> None:
+        failing = 0
         for pipeline in pipelines if pipelines is not None else list(self._pipelines.values()):
-            publish_health(self._bus, pipeline.health())
+            health = pipeline.health()
+            failing += health.recording_error is not None
+            publish_health(self._bus, health)
+        CAMERAS_NOT_RECORDING.set(failing)
+
+    def health_problems(self) -> list[str]:
+        """What keeps this node from keeping the city's video, in a few words without paths or
+        camera names (``/api/health`` shows them to anybody; the log and the cameras' health
+        say which and why): cameras whose recording fails, retention that refuses to run."""
+        with self._lock:
+            pipelines = list(self._pipelines.values())
+        failing = sum(pipeline.health().recording_error is not None for pipeline in pipelines)
+        problems = []
+        if failing:
+            problems.append(f"recording fails on {failing} of {len(pipelines)} camera(s)")
+        refusal = self._retention.refusal
+        if refusal is not None:
+            problems.append(f"retention refused: {refusal.summary}")
+        return problems
 
     def _loop(self) -> None:
         since_reconcile = 0.0

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import av
+from prometheus_client import Counter
 
 from safecity.private_files import make_folders
 from safecity.video.fmp4 import read_layout
@@ -35,6 +36,11 @@ RECORDINGS_FOLDER = "recordings"
 PARTIAL_SUFFIX = ".partial"
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 """One fragment per GOP, no index to patch at the end: every flushed fragment is playable."""
+RECORDING_FAILURES = Counter(
+    "safecity_recording_failures_total",
+    "Segments that could not be created, written or finished (full or failing media disk, "
+    "a camera without keyframes); each failed try counts",
+)
 RETRY_AFTER_WRITE_ERROR_SECONDS = 5.0
 MAX_GOP_SECONDS = 60.0
 """A camera whose keyframes are further apart than this is not recorded (see ``packet``)."""
@@ -87,6 +93,12 @@ def started_at_from_path(path: str) -> datetime:
     clock, millis = name.split("-")
     moment = datetime.strptime(f"{day} {clock}", "%Y-%m-%d %H%M%S").replace(tzinfo=UTC)
     return moment.replace(microsecond=int(millis) * 1000)
+
+
+def open_segment_file(path: Path) -> IO[bytes]:
+    """A new segment file, unbuffered (the muxer hands over 1 MiB at a time); never an
+    existing one."""
+    return open(path, "xb", buffering=0)
 
 
 class HashingFile:
@@ -153,25 +165,31 @@ class SegmentRecorder:
         on_segment: Callable[[FinishedSegment], None],
         *,
         segment_seconds: float = 10.0,
-        open_file: Callable[[Path], IO[bytes]] = lambda path: open(path, "xb", buffering=0),  # noqa: SIM115
+        open_file: Callable[[Path], IO[bytes]] = open_segment_file,
+        media_mark: str | None = None,
     ) -> None:
+        """``media_mark``: a file of the media folder without which nothing is written there.
+        It goes away with the disk: a disk unmounted under a running node leaves its mount
+        point, an empty folder on the system disk, which would otherwise be filled instead."""
         self.camera_id = camera_id
         self.camera_code = camera_code
         self.media_root = media_root
         self._on_segment = on_segment
         self._segment_seconds = segment_seconds
         self._open_file = open_file
+        self._media_mark = media_mark
         self._info: StreamInfo | None = None
         self._current: _OpenSegment | None = None
         self._error: str | None = None
+        self._cause: str | None = None
         self._retry_at = 0.0
         self._segments = 0
         self._bytes = 0
 
     def state(self) -> RecorderState:
-        # Recording is on while a stream is open and writes succeed, also in the instant
-        # between one segment's end and the next one's start (health is read from another
-        # thread at any moment).
+        # Recording is on while a stream is open and nothing failed since the last segment
+        # that reached the disk, also in the instant between one segment's end and the next
+        # one's start (health is read from another thread at any moment).
         recording = self._info is not None and self._error is None
         return RecorderState(recording, self._error, self._segments, self._bytes)
 
@@ -218,7 +236,7 @@ class SegmentRecorder:
         try:
             self._write(current, info, packet)
         except (OSError, av.error.FFmpegError) as exc:
-            self._abandon(f"cannot write {current.path}: {_plain(exc)}")
+            self._abandon(f"cannot write {current.path}", _plain(exc))
 
     def close(self) -> None:
         """Finish the segment being written (the worker is stopping)."""
@@ -240,13 +258,19 @@ class SegmentRecorder:
         path = segment_path(self.camera_code, started_at)
         final = self.media_root / path
         partial = final.with_name(final.name + PARTIAL_SUFFIX)
+        if self._media_mark is not None and not (self.media_root / self._media_mark).exists():
+            self._fail(
+                f"cannot record into {self.media_root}",
+                f"it has no {self._media_mark}: is the media disk still mounted?",
+            )
+            return None
         try:
             make_folders(final.parent)
             if final.exists():  # the same millisecond again (a re-anchored clock): keep both
                 return None
             raw = self._open_file(partial)
         except OSError as exc:
-            self._fail(f"cannot create {path}: {_plain(exc)}")
+            self._fail(f"cannot create {path}", _plain(exc))
             return None
         file = HashingFile(raw)
         try:
@@ -261,9 +285,8 @@ class SegmentRecorder:
         except (OSError, av.error.FFmpegError) as exc:
             raw.close()
             partial.unlink(missing_ok=True)
-            self._fail(f"cannot start {path}: {_plain(exc)}")
+            self._fail(f"cannot start {path}", _plain(exc))
             return None
-        self._error = None
         return _OpenSegment(
             path=path,
             partial=partial,
@@ -308,10 +331,15 @@ class SegmentRecorder:
             segment = self._describe(current, info, end_cap)
         except (OSError, av.error.FFmpegError, ValueError) as exc:
             self._discard(current)
-            self._fail(f"cannot finish {current.path}: {_plain(exc)}")
+            self._fail(f"cannot finish {current.path}", _plain(exc))
             return
         self._segments += 1
         self._bytes += segment.bytes
+        if self._error is not None:
+            # Only a segment safely on disk ends a failure: a full disk still lets a file be
+            # created, and takes the first megabyte into FFmpeg's buffer before it refuses.
+            log.info("camera %s: recording again", self.camera_code)
+            self._error = self._cause = None
         self._on_segment(segment)
 
     def _describe(
@@ -349,13 +377,13 @@ class SegmentRecorder:
             keyframes=keyframes,
         )
 
-    def _abandon(self, reason: str) -> None:
+    def _abandon(self, what: str, cause: str) -> None:
         """A write failed (disk full, I/O error): drop the segment being written, say why,
         and try a new one at a keyframe a little later. Finished segments are untouched."""
         current, self._current = self._current, None
         if current is not None:
             self._discard(current)
-        self._fail(reason)
+        self._fail(what, cause)
 
     def _discard(self, current: _OpenSegment) -> None:
         # The muxer may fail to write its trailer on the same full disk: the file goes anyway.
@@ -365,10 +393,15 @@ class SegmentRecorder:
             current.raw.close()
         current.partial.unlink(missing_ok=True)
 
-    def _fail(self, reason: str) -> None:
-        if reason != self._error:
+    def _fail(self, what: str, cause: str | None = None) -> None:
+        """Recording stopped: ``what`` failed (it names the file) because of ``cause``. Logged
+        at ERROR when it starts and when its cause changes, not at every retry: a full disk
+        under a thousand cameras would otherwise write two hundred lines a second."""
+        RECORDING_FAILURES.inc()
+        reason = f"{what}: {cause}" if cause else what
+        if self._error is None or cause != self._cause:
             log.error("camera %s: recording stopped: %s", self.camera_code, reason)
-        self._error = reason
+        self._error, self._cause = reason, cause
         self._retry_at = time.monotonic() + RETRY_AFTER_WRITE_ERROR_SECONDS
 
 

@@ -58,6 +58,14 @@ def retention(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
     ] = False,
+    trust_clock: Annotated[
+        bool,
+        typer.Option(
+            "--trust-clock",
+            help="Run although the clock reads further past the newest recording than "
+            "video.retention_clock_jump_hours: only after checking the clock (timedatectl).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run one retention pass now and show what it deleted.
@@ -70,14 +78,14 @@ def retention(
     database = database_or_exit(settings)
     keeper = RetentionKeeper(database, settings.media_path, settings.video)
     try:
-        summary = keeper.run_once(utcnow(), dry_run=dry_run)
+        summary = keeper.run_once(utcnow(), dry_run=dry_run, trust_clock=trust_clock)
         if not dry_run:
             with database.session() as session:
                 audit_cli_change(
                     session,
                     action="recordings.retention",
                     target="recordings",
-                    details=_audited_pass(summary),
+                    details={**_audited_pass(summary), "trust_clock": trust_clock},
                 )
     except RetentionError as exc:
         errors.print(f"[red]retention:[/red] {escape(str(exc))}")

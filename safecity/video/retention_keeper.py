@@ -24,6 +24,9 @@ whose mount point is an empty folder): a pass refuses to start when the recordin
 missing or empty while the index lists recordings, and the floor stops, leaving those rows
 alone, when a batch finds most of its files missing (day folders and all), and stops when a
 batch frees no measurable space.
+
+Nor when the clock is wrong: a pass refuses to start when the clock reads more than
+``retention_clock_jump_hours`` past the last time the keeper trusted (``ClockAhead``).
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from prometheus_client import Gauge
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -65,6 +69,11 @@ from safecity.video.retention import (
 )
 
 log = logging.getLogger(__name__)
+
+RETENTION_REFUSED = Gauge(
+    "safecity_retention_refused",
+    "1 while the last retention pass refused to run (media folder, clock), else 0",
+)
 
 _IN_CHUNK = 500
 """Ids per IN (...) list: well under every backend's bound-parameter limit."""
@@ -94,6 +103,16 @@ class DiskUsage(Protocol):
 
 class RetentionError(Exception):
     """Retention cannot run at all; the message says what to fix."""
+
+    summary = "the media folder does not hold the recordings the index lists"
+    """The reason in a few words, without paths (what /api/health shows to anyone)."""
+
+
+class ClockAhead(RetentionError):
+    """The clock reads further past the last trusted time than ``retention_clock_jump_hours``:
+    deleting by age now could delete recordings that are not old at all."""
+
+    summary = "the clock jumped ahead"
 
 
 @dataclass(frozen=True)
@@ -296,19 +315,30 @@ class RetentionKeeper:
         self._running = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._trusted: datetime | None = None
+        """The latest time this keeper believes the clock was right: the newest recording's
+        end when it first looked, then the start of its last pass."""
+        self._looked = False
+        self._refusal: RetentionError | None = None
 
     # -- one pass ---------------------------------------------------------------------------
 
-    def run_once(self, now: datetime, *, dry_run: bool = False) -> PurgeSummary:
+    def run_once(
+        self, now: datetime, *, dry_run: bool = False, trust_clock: bool = False
+    ) -> PurgeSummary:
         """Delete (or, with ``dry_run``, only list) what retention asks for at ``now``.
 
         Raises RetentionError, deleting nothing, when the media folder is missing, or when its
         recordings folder is missing or empty while the index lists recordings: an unmounted
-        disk must not make every indexed file look deleted.
+        disk must not make every indexed file look deleted. Raises ClockAhead, deleting
+        nothing, when ``now`` is too far past the last trusted time, unless ``trust_clock``
+        (a person checked the clock).
         """
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         self._check_media()
+        if not trust_clock:
+            self._check_clock(now)
         with self._running:
             run = _Pass(now, dry_run)
             disk_before = self._disk()
@@ -329,8 +359,45 @@ class RetentionKeeper:
                 interrupted=run.interrupted,
                 floor_stopped=run.floor_stopped,
             )
+            self._trusted = max(now, self._trusted) if self._trusted else now
         _log_summary(summary)
         return summary
+
+    def _look_at_the_index(self) -> None:
+        """Take the newest recording's end as the trusted time, once."""
+        if self._looked:
+            return
+        with self._database.session() as session:
+            self._trusted = session.scalar(select(func.max(_Segment.ended_at)))
+        self._looked = True
+
+    @property
+    def refusal(self) -> RetentionError | None:
+        """Why the last background pass did nothing, or None when it ran."""
+        return self._refusal
+
+    def _check_clock(self, now: datetime) -> None:
+        """Raise ClockAhead when ``now`` is further past the trusted time than the setting
+        allows. The trusted time is read from the index once, before this keeper's first pass
+        (before the cameras record anything under a wrong clock), and then only moves with
+        passes that ran: recordings made after a jump carry the jumped time and must not make
+        it look right."""
+        self._look_at_the_index()
+        trusted = self._trusted
+        bound = timedelta(hours=self._settings.retention_clock_jump_hours)
+        if trusted is None or now - trusted <= bound:
+            return
+        reads, was = now.astimezone(UTC), trusted.astimezone(UTC)
+        raise ClockAhead(
+            f"the clock reads {reads:%Y-%m-%d %H:%M} UTC, {_hours(now - trusted)} after the "
+            f"last time retention trusted ({was:%Y-%m-%d %H:%M} UTC: the newest recording, or "
+            f"its last pass), more than video.retention_clock_jump_hours "
+            f"({self._settings.retention_clock_jump_hours:g} h) allows. Retention did nothing: "
+            "a clock set wrongly ahead would make recordings look expired. Check the clock "
+            "(timedatectl; chronyc tracking); if it is right (nothing was recorded, or SafeCity "
+            "was stopped, that long), restart SafeCity once it records again, or run "
+            "`safecity recordings retention --trust-clock` (docs/running.md)"
+        )
 
     def _check_media(self) -> None:
         """Raise RetentionError unless the media folder looks like the one the index
@@ -784,6 +851,7 @@ class RetentionKeeper:
         """Run a pass now and then every ``retention_check_seconds`` on a background thread."""
         if self._thread is not None:
             raise RuntimeError("the retention keeper is already running")
+        self._look_at_the_index()  # now, before the node's cameras record under this clock
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="retention-keeper", daemon=True)
         self._thread.start()
@@ -802,10 +870,13 @@ class RetentionKeeper:
         while not self._stop.is_set():
             try:
                 self.run_once(utcnow())
+                self._refusal = None
             except RetentionError as exc:
+                self._refusal = exc
                 log.error("retention pass refused: %s", exc)
             except Exception:
                 log.exception("retention pass failed; trying again in %.0f s", interval)
+            RETENTION_REFUSED.set(1 if self._refusal is not None else 0)
             if self._stop.wait(interval):
                 return
 
@@ -846,6 +917,11 @@ def _log_summary(summary: PurgeSummary) -> None:
             floor,
             format_bytes(held),
         )
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
 
 
 def format_bytes(count: int) -> str:

@@ -4,6 +4,7 @@ stale timestamp, an unknown source or a malformed body stores nothing."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,6 +106,25 @@ def test_bad_signatures_are_refused_alike(
     assert response.status_code == 401
     assert response.json() == {"detail": "unknown source, or a bad or stale signature"}
     assert _stored(database) == 0
+
+
+def test_a_stale_timestamp_is_logged_with_the_skew_a_bad_signature_is_not(
+    hook: TestClient, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="safecity.ops.inbound")
+    body = {"kind": "fire", "title": "Fire", "camera": "W-PUMP"}
+
+    assert _post(hook, body, skew=-3600).status_code == 401
+
+    (line,) = [r for r in caplog.records if r.name == "safecity.ops.inbound"]
+    assert line.levelno == logging.WARNING
+    message = line.getMessage()
+    assert "refused a request signed by fire: its timestamp is -360" in message
+    assert "allowed: ±300 s" in message and "NTP" in message
+
+    caplog.clear()
+    assert _post(hook, body, secret="wrong", skew=-3600).status_code == 401
+    assert [r for r in caplog.records if r.name == "safecity.ops.inbound"] == []
 
 
 def test_missing_headers_or_a_changed_body_are_refused(

@@ -4,6 +4,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -233,3 +234,40 @@ def test_works_over_the_in_process_bus(sqlite_database: Database) -> None:
         bus.close()
     [alert] = _alerts(sqlite_database)
     assert alert.kind == "camera_stalled"
+
+
+FULL_DISK = "cannot write recordings/CAM-1/2026-05-01/120040-000.mp4: no space left on device"
+
+
+def _recording(bus: SyncBus, clock: Clock, at: float, error: str | None) -> None:
+    clock.now = T0 + timedelta(seconds=at)
+    health = replace(_health(StreamStatus.ONLINE), recording=error is None, recording_error=error)
+    publish_health(bus, health)
+
+
+def test_an_online_camera_that_cannot_be_recorded_raises_one_alert_with_the_reason(
+    database: Database, camera_id: int, bus: SyncBus, clock: Clock
+) -> None:
+    _recording(bus, clock, 0, None)
+    _recording(bus, clock, 2, FULL_DISK)
+    _recording(bus, clock, 31, None)  # space came back before 2 + 30 s
+    assert _alerts(database) == []
+
+    _recording(bus, clock, 40, FULL_DISK)
+    _recording(bus, clock, 69, FULL_DISK)
+    assert _alerts(database) == []
+    _report(bus, clock, 70, StreamStatus.STALLED)  # not online: the recording outage waits
+    for at in range(72, 120, 2):
+        _recording(bus, clock, at, FULL_DISK)
+    [alert] = _alerts(database)
+    assert alert.source is AlertSource.CAMERA_HEALTH and alert.kind == "camera_not_recording"
+    assert alert.camera_id == camera_id and alert.count == 1
+    assert alert.title == f"Camera CAM-1 is not recording (for 32 s): {FULL_DISK}"[:200]
+    assert alert.details["error"] == FULL_DISK
+    assert alert.first_at == T0 + timedelta(seconds=72)
+
+    _recording(bus, clock, 122, None)
+    _recording(bus, clock, 124, FULL_DISK)
+    _recording(bus, clock, 156, FULL_DISK)
+    first, second = _alerts(database)
+    assert first.id == alert.id and second.kind == "camera_not_recording"

@@ -69,7 +69,12 @@ def indexed(database: Database) -> set[str]:
 
 
 def run_retention(database: Database, media: Path) -> None:
-    keeper = RetentionKeeper(database, media, VideoSettings(retention_days=30), shutil.disk_usage)
+    keeper = RetentionKeeper(
+        database,
+        media,
+        VideoSettings(retention_days=30, retention_clock_jump_hours=24 * 365),
+        shutil.disk_usage,
+    )
     keeper.run_once(NOW)
 
 

@@ -286,7 +286,11 @@ def test_a_failing_receiver_gets_the_notice_once_it_recovers(
 
 @pytest.mark.parametrize(("status", "state"), [(404, S.FAILED), (410, S.FAILED), (429, S.PENDING)])
 def test_a_refusal_fails_for_good_but_not_now_is_retried(
-    city: Database, receiver: Receiver, status: int, state: NotificationState
+    city: Database,
+    receiver: Receiver,
+    status: int,
+    state: NotificationState,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     receiver.answers = [status]
     dispatcher = NotificationDispatcher(quick(receiver.url), city)
@@ -296,6 +300,12 @@ def test_a_refusal_fails_for_good_but_not_now_is_retried(
     assert notice.state is state and notice.attempts == 1 and notice.delivered_at is None
     assert notice.last_error is not None
     assert notice.last_error.startswith(f"the receiver answered {status} ")
+    [logged] = [r for r in caplog.records if r.name == "safecity.ops.notifications"]
+    assert logged.levelname == "WARNING"
+    said = logged.getMessage()
+    assert said.startswith(f"notice {notice.id} to unit {notice.police_unit_code} by webhook ")
+    ending = "failed for good: " if state is S.FAILED else "not delivered (attempt 1), trying"
+    assert ending in said and notice.last_error in said
 
 
 def test_an_unreachable_receiver_is_retried_and_kept_pending(city: Database) -> None:

@@ -4,6 +4,7 @@ camera can fail — each a clear status, never a dead worker or a disturbed neig
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 import threading
 import time
@@ -316,8 +317,11 @@ def http_folder(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_an_http_stream_is_pulled_and_its_end_is_a_reconnect(
-    http_folder: tuple[str, Path], worker_factory: Callable[..., IngestWorker]
+    http_folder: tuple[str, Path],
+    worker_factory: Callable[..., IngestWorker],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="safecity.video.ingest")
     base, folder = http_folder
     from safecity.video.synthetic import VideoSpec
 
@@ -335,5 +339,10 @@ def test_an_http_stream_is_pulled_and_its_end_is_a_reconnect(
     assert sink.packets[0].keyframe
     assert sink.opened[0].codec == "h264"
     wait_for(lambda: worker.health().reconnects >= 1, what="a reconnect after the end")
+    wait_for(lambda: len(sink.opened) >= 2, what="the stream again")
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("WARNING", "camera AST-1 lost: the stream ended") in said, said
+    assert ("INFO", "camera AST-1 online: h264 160x96") in said, said
+    assert ("INFO", "camera AST-1 online: h264 160x96, after 1 reconnect(s)") in said, said
     missing = worker_factory(f"{base}/no-such.ts")
     wait_for(lambda: missing.health().status is StreamStatus.NOT_FOUND, what="HTTP 404")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import itertools
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -111,8 +112,9 @@ class _SmallDisk:
 
 
 def test_full_disk_stops_recording_clearly_and_keeps_what_was_stored(
-    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="safecity.video.recorder")
     monkeypatch.setattr(recorder_module, "RETRY_AFTER_WRITE_ERROR_SECONDS", 0.0)
     finished: list[FinishedSegment] = []
     disk = _SmallDisk(room=120_000)
@@ -130,10 +132,18 @@ def test_full_disk_stops_recording_clearly_and_keeps_what_was_stored(
     assert state.detail is not None and "no space left on device" in state.detail
     assert not list(tmp_path.rglob("*.partial")), "the torn segment is removed"
 
+    assert recorder_module.RECORDING_FAILURES._value.get() > 1, "tried again at each keyframe"
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert len(said) == 1, "said once, not at every try"
+    assert said[0][0] == "ERROR"
+    assert said[0][1].startswith("camera AST-1: recording stopped: cannot write recordings/AST-1/")
+    assert said[0][1].endswith(": no space left on device")
+
     disk.room = 10**9  # space freed: the next keyframe starts a new segment
     play_into([recorder], clip, "AST-1", START + timedelta(minutes=1))
     assert len(finished) == 4
     assert recorder.state().detail is None
+    assert caplog.records[-1].getMessage() == "camera AST-1: recording again"
 
 
 def _rows(database: Database) -> list[RecordedSegment]:

@@ -27,10 +27,16 @@ Row = TypeVar("Row", Camera, Site)
 runner = CliRunner(env={"COLUMNS": "200"})  # tables as wide as a terminal would show them
 
 
+SETTINGS = "data_dir: {data}\ntimezone: Asia/Almaty\n"
+TRUSTING = "video:\n  retention_clock_jump_hours: 8760\n"
+"""The recording below is 40 days old and the newest: the clock guard would refuse a pass
+(it has its own test)."""
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "safecity.yaml"
-    path.write_text(f"data_dir: {tmp_path / 'data'}\ntimezone: Asia/Almaty\n")
+    path.write_text(SETTINGS.format(data=tmp_path / "data") + TRUSTING)
     return path
 
 
@@ -85,6 +91,28 @@ def test_a_dry_run_shows_what_would_go_then_a_pass_deletes_it(
     assert result.exit_code == 0, result.output
     assert "deleted 1 segment(s), 2.0 KiB" in result.output
     assert segments(database) == 0
+
+
+def test_a_clock_far_past_the_newest_recording_stops_a_pass_until_trusted(
+    config: Path, database: Database, tmp_path: Path
+) -> None:
+    config.write_text(SETTINGS.format(data=tmp_path / "data"))  # the 6-hour default
+
+    result = runner.invoke(app, ["recordings", "retention", "--config", str(config)])
+
+    assert result.exit_code == 1
+    assert "40.0 days after the last time retention trusted" in result.output
+    assert "Retention did nothing" in result.output and "--trust-clock" in result.output
+    assert segments(database) == 1 and audit_entries(database) == []
+
+    result = runner.invoke(
+        app, ["recordings", "retention", "--trust-clock", "--config", str(config)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert segments(database) == 0
+    [entry] = audit_entries(database)
+    assert entry.details["trust_clock"] is True
 
 
 def test_holds_lists_the_active_ones(config: Path, database: Database) -> None:

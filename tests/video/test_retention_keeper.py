@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from safecity.city.models import Camera, District, Site
@@ -30,12 +31,17 @@ from safecity.video.retention import (
 )
 from safecity.video.retention import HoldSpan as Span
 from safecity.video.retention import SegmentRef as Ref
-from safecity.video.retention_keeper import RetentionError, RetentionKeeper
+from safecity.video.retention_keeper import ClockAhead, RetentionError, RetentionKeeper
 from tests import factories as f
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SIZE = 1000
-SETTINGS = VideoSettings(retention_days=30, min_free_percent=5)
+YEAR_OF_HOURS = 24 * 365
+"""Most tests run retention at a made-up NOW, days after their newest recording: a bound on
+clock jumps that lets them (the clock guard has tests of its own)."""
+SETTINGS = VideoSettings(
+    retention_days=30, min_free_percent=5, retention_clock_jump_hours=YEAR_OF_HOURS
+)
 LOGGER = "safecity.video.retention_keeper"
 
 
@@ -681,7 +687,13 @@ def test_a_refused_pass_is_logged_as_an_error_in_the_background(
 ) -> None:
     camera = add_camera(database, "CAM-1")
     record(database, media, camera, utcnow() - timedelta(days=40), on_disk=False)
-    retention = keeper(database, media, settings=VideoSettings(retention_check_seconds=0.05))
+    retention = keeper(
+        database,
+        media,
+        settings=VideoSettings(
+            retention_check_seconds=0.05, retention_clock_jump_hours=YEAR_OF_HOURS
+        ),
+    )
     retention.start()
     try:
         deadline = time.monotonic() + 10
@@ -714,7 +726,7 @@ def test_background_passes_survive_errors_and_stop_promptly(
             passes.set()
         return real_disk(path)
 
-    settings = VideoSettings(retention_check_seconds=0.05)
+    settings = VideoSettings(retention_check_seconds=0.05, retention_clock_jump_hours=YEAR_OF_HOURS)
     retention = keeper(database, media, flaky_disk, settings)
     retention.start()
     try:
@@ -730,3 +742,71 @@ def test_background_passes_survive_errors_and_stop_promptly(
     assert indexed(database) == set()
     assert "retention pass failed" in caplog.text and "bad day" in caplog.text
     assert stopped_in < 1.0
+
+
+CLOCK = VideoSettings(retention_days=30, min_free_percent=5, retention_check_seconds=0.05)
+"""The default bound on clock jumps: 6 hours."""
+
+
+def test_a_clock_far_past_the_newest_recording_deletes_nothing(
+    database: Database, media: Path
+) -> None:
+    assert CLOCK.retention_clock_jump_hours == 6
+    camera = add_camera(database, "CAM-1")
+    expired = record(database, media, camera, NOW - timedelta(days=40), 3)
+    newest = record(database, media, camera, NOW - timedelta(minutes=1))  # ends NOW - 50 s
+
+    with pytest.raises(ClockAhead) as refused:
+        keeper(database, media, settings=CLOCK).run_once(NOW + timedelta(hours=6, minutes=5))
+
+    assert "6.1 h after the last time retention trusted" in str(refused.value)
+    assert "Retention did nothing" in str(refused.value)
+    assert indexed(database) == on_disk(media) == set(expired + newest)
+    assert purges(database) == []
+
+    keeper(database, media, settings=CLOCK).run_once(NOW + timedelta(hours=5))
+    assert indexed(database) == on_disk(media) == set(newest)
+
+
+def test_recordings_made_after_a_jump_do_not_make_the_clock_look_right(
+    database: Database, media: Path
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    record(database, media, camera, NOW - timedelta(days=40))
+    fortnight = record(database, media, camera, NOW - timedelta(days=15))
+    record(database, media, camera, NOW - timedelta(minutes=1))
+    retention = keeper(database, media, settings=CLOCK)
+    retention.run_once(NOW)
+    jumped = NOW + timedelta(days=20)
+    record(database, media, camera, jumped - timedelta(minutes=1))  # written under the new clock
+
+    with pytest.raises(ClockAhead):
+        retention.run_once(jumped)
+    assert set(fortnight) <= indexed(database), "15 days old by the true clock: kept"
+
+    keeper(database, media, settings=CLOCK).run_once(jumped)  # a restart trusts the clock
+    assert not set(fortnight) & indexed(database)
+
+
+def test_a_clock_jump_in_the_background_is_an_error_a_health_issue_and_a_metric(
+    database: Database, media: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    camera = add_camera(database, "CAM-1")
+    record(database, media, camera, utcnow() - timedelta(days=2))
+    retention = keeper(database, media, settings=CLOCK)
+    assert retention.refusal is None
+    retention.start()
+    try:
+        deadline = time.monotonic() + 10
+        while retention.refusal is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        retention.stop()
+
+    assert isinstance(retention.refusal, ClockAhead)
+    assert retention.refusal.summary == "the clock jumped ahead"
+    (refused, *_) = [r for r in caplog.records if "retention pass refused" in r.getMessage()]
+    assert refused.levelno == logging.ERROR
+    assert "after the last time retention trusted" in refused.getMessage()
+    assert REGISTRY.get_sample_value("safecity_retention_refused") == 1
+    assert len(indexed(database)) == 1
