@@ -26,6 +26,7 @@ from safecity.video.evidence_keys import trusted_keys
 from safecity.video.models import EvidenceExport
 from tests import factories as f
 from tests.audit.entries import audit_entries
+from tests.conftest import IN_CI
 from tests.video.test_evidence import RECORDED_AT, index_recordings, make_segment_files
 
 runner = CliRunner()
@@ -46,7 +47,10 @@ def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[s
         return lambda _name: None
     for tool in ("pg_dump", "pg_restore"):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not on PATH: the PostgreSQL backup cannot be tested")
+            reason = f"{tool} is not on PATH: the PostgreSQL backup cannot be tested"
+            if IN_CI:
+                pytest.fail(f"CI=true requires {tool} (postgresql-client). {reason}")
+            pytest.skip(reason)
     factory = request.getfixturevalue("postgres_database_factory")
     return lambda _name: str(factory())
 
