@@ -28,6 +28,11 @@ UNIT_ROLES = frozenset({Role.POLICE_DUTY_OFFICER})
 """Who serves in a police unit: their scope is the unit's districts (``roles.scope_for``)."""
 
 
+def _a(words: str) -> str:
+    """``words`` after "a" or "an", as one says it."""
+    return f"an {words}" if words[0] in "aeiou" else f"a {words}"
+
+
 def username_problem(username: str) -> str | None:
     return None if USERNAME.match(username) else USERNAME_RULE
 
@@ -62,14 +67,14 @@ def links_problem(role: Role, links: Links) -> str | None:
     city part)."""
     if role in UNIT_ROLES:
         if links.police_unit_id is None:
-            return f"a {role.label.lower()} needs a police unit"
+            return f"{_a(role.label.lower())} needs a police unit"
         if links.organization_id != links.unit_organization_id:
-            return f"a {role.label.lower()} belongs to the organization of their police unit"
+            return f"{_a(role.label.lower())} belongs to the organization of their police unit"
     elif links.police_unit_id is not None:
-        return f"only a police duty officer has a police unit, not a {role.label.lower()} user"
+        return f"only a police duty officer has a police unit, not {_a(role.label.lower())} user"
     required = REQUIRED_ORGANIZATION_KIND.get(role)
     if required is not None and links.organization_kind is not required:
-        return f"a {role.label.lower()} user must belong to a {required.value} organization"
+        return f"{_a(role.label.lower())} user must belong to {_a(required.value)} organization"
     return None
 
 
