@@ -29,8 +29,9 @@ UNIT_ROLES = frozenset({Role.POLICE_DUTY_OFFICER})
 
 
 def _a(words: str) -> str:
-    """``words`` after "a" or "an", as one says it."""
-    return f"an {words}" if words[0] in "aeiou" else f"a {words}"
+    """``words`` after "a" or "an", as one says them: "an akimat", "an OCC operator", but "a
+    utility company" (no role or organization kind starts with a sounded "u")."""
+    return f"an {words}" if words[0] in "aeio" else f"a {words}"
 
 
 def username_problem(username: str) -> str | None:

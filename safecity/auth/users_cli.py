@@ -52,9 +52,10 @@ PasswordStdin = Annotated[
 
 
 @contextmanager
-def _changing(config: Path | None, refusal: str) -> Iterator[Session]:
-    """One transaction on the configured database; a refused change (``UserError``) rolls it
-    back, is printed after ``refusal`` and exits 1."""
+def _transaction(config: Path | None, refusal: str) -> Iterator[Session]:
+    """One transaction on the configured database, committed at the end; a refusal
+    (``UserError``: bad input, an unknown user) rolls it back, is printed after ``refusal`` and
+    exits 1."""
     database = database_or_exit(settings_or_exit(config))
     try:
         with database.session() as session:
@@ -90,7 +91,7 @@ def add(
 
     Audited as the operating-system login (cli:<login>)."""
     password = _read_password(password_stdin)
-    with _changing(config, "cannot add user") as session:
+    with _transaction(config, "cannot add user") as session:
         user = add_user(
             session,
             username=username,
@@ -147,7 +148,7 @@ def list_users(
 @app.command("show")
 def show(username: Username, config: ConfigOption = None) -> None:
     """One user: role, organization, police unit, whether active, open sessions."""
-    with _changing(config, "cannot show user") as session:
+    with _transaction(config, "cannot show user") as session:
         user = user_named(session, username)
         lines = [
             f"username: {user.username}",
@@ -175,7 +176,7 @@ def edit(
 ) -> None:
     """Change a user's full name, role, organization or police unit; the result must meet the
     role's rules, and the last active admin stays one."""
-    with _changing(config, "cannot edit user") as session:
+    with _transaction(config, "cannot edit user") as session:
         if organization is not None and no_organization:
             raise UserError("give --organization or --no-organization, not both")
         if police_unit is not None and no_police_unit:
@@ -219,7 +220,7 @@ def edit(
 @app.command("deactivate")
 def deactivate(username: Username, config: ConfigOption = None) -> None:
     """Stop a user signing in; their open sessions end now. Refused for the last active admin."""
-    with _changing(config, "cannot deactivate user") as session:
+    with _transaction(config, "cannot deactivate user") as session:
         user = user_named(session, username)
         ended = deactivate_user(session, user)
         audit_cli_change(
@@ -234,7 +235,7 @@ def deactivate(username: Username, config: ConfigOption = None) -> None:
 @app.command("activate")
 def activate(username: Username, config: ConfigOption = None) -> None:
     """Let a deactivated user sign in again, with the password they had."""
-    with _changing(config, "cannot activate user") as session:
+    with _transaction(config, "cannot activate user") as session:
         user = user_named(session, username)
         activate_user(session, user)
         audit_cli_change(
@@ -262,7 +263,7 @@ def reset(
         )
         raise typer.Exit(1)
     password = None if generate else _read_password(password_stdin)
-    with _changing(config, "cannot reset password") as session:
+    with _transaction(config, "cannot reset password") as session:
         user = user_named(session, username)
         generated, ended = reset_password(session, user, password)
         audit_cli_change(
@@ -285,7 +286,7 @@ def reset(
 @app.command("sign-out")
 def sign_out(username: Username, config: ConfigOption = None) -> None:
     """End every session a user has; they may sign in again with their password."""
-    with _changing(config, "cannot sign out user") as session:
+    with _transaction(config, "cannot sign out user") as session:
         user = user_named(session, username)
         ended = close_all_sessions(session, user.id)
         audit_cli_change(
