@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated
 
 import typer
@@ -12,12 +11,11 @@ from sqlalchemy.engine import make_url
 
 from safecity import backup_cli
 from safecity.audit import cli as audit_cli
-from safecity.auth.roles import Role
+from safecity.auth import users_cli
 from safecity.city import registry_cli
 from safecity.city.folder import cli as city_cli
 from safecity.cli_support import (
     ConfigOption,
-    audit_cli_change,
     database_or_exit,
     errors,
     settings_or_exit,
@@ -36,10 +34,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-users_app = typer.Typer(help="People who sign in to SafeCity.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration file and environment.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(users_app, name="users")
+app.add_typer(users_cli.app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(registry_cli.app, name="cameras")
 app.add_typer(city_cli.app, name="city")
@@ -164,63 +161,6 @@ def demo(
         run_demo(settings_or_exit(config), reset=reset, cameras=cameras, port=port)
     except DemoError as exc:
         errors.print(f"[red]demo:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
-
-
-@users_app.command("add")
-def users_add(
-    username: str,
-    role: Annotated[Role, typer.Option(help="What the user does.")],
-    full_name: Annotated[str, typer.Option(help="Name shown in the console and the audit log.")],
-    organization: Annotated[
-        str | None, typer.Option(help="Organization code (akimat, utility company, police…).")
-    ] = None,
-    police_unit: Annotated[
-        str | None, typer.Option(help="Police unit code, for duty officers.")
-    ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
-    ] = False,
-    config: ConfigOption = None,
-) -> None:
-    """Add a user. The password is asked for (never given on the command line).
-
-    Audited as the operating-system login (cli:<login>)."""
-    from safecity.auth.users import UserError, add_user
-
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    )
-    database = database_or_exit(settings_or_exit(config))
-    try:
-        with database.session() as session:
-            user = add_user(
-                session,
-                username=username,
-                full_name=full_name,
-                role=role,
-                password=password,
-                organization_code=organization,
-                police_unit_code=police_unit,
-            )
-            audit_cli_change(
-                session,
-                action="user.add",
-                target=f"user:{user.id}",
-                details={
-                    "username": user.username,
-                    "full_name": user.full_name,
-                    "role": role.value,
-                    # As stored: a duty officer's organization comes from their unit.
-                    "organization": user.organization.code if user.organization else None,
-                    "police_unit": user.police_unit.code if user.police_unit else None,
-                },
-            )
-            console.print(f"added {user.username} ({role.label})")
-    except UserError as exc:
-        errors.print(f"[red]cannot add user:[/red] {exc}")
         raise typer.Exit(1) from exc
 
 

@@ -16,6 +16,7 @@ from safecity.api import errors, system
 from safecity.api.docs import add_api_docs
 from safecity.api.headers import SecurityHeadersAndMetrics
 from safecity.api.origin import CrossOriginGuard
+from safecity.auth import admin_api as users_admin_api
 from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
 from safecity.bus import Bus, InProcessBus
@@ -93,6 +94,7 @@ def create_app(
 
     app.include_router(system.router)
     app.include_router(auth_api.router)
+    app.include_router(users_admin_api.router)
     app.include_router(city_api.router)
     app.include_router(city_admin_api.router)
     app.include_router(insights_api.router)

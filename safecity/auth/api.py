@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from safecity.api.deps import SESSION_COOKIE, CurrentScope, CurrentUser, DbSession, request_token
 from safecity.audit.log import record
+from safecity.auth.passwords import MAX_PASSWORD_LENGTH
 from safecity.auth.roles import Role
 from safecity.auth.scope import resolve_scope
 from safecity.auth.sessions import authenticate, close_session, open_session, user_for_token
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
     issue_token: bool = Field(
         default=False,
         description="Also return the session as a bearer token (API clients). Browsers leave "

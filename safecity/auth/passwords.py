@@ -12,6 +12,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-password")
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+"""What sign-in accepts: a longer password could be set but never typed in."""
 
 
 def hash_password(password: str) -> str:

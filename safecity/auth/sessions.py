@@ -50,3 +50,10 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 def close_session(session: Session, token: str) -> None:
     session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
+
+
+def close_all_sessions(session: Session, user_id: int) -> int:
+    """End every login of one user (signed out everywhere, deactivated, a new password); how
+    many there were."""
+    ended = session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+    return int(getattr(ended, "rowcount", 0) or 0)

@@ -32,7 +32,17 @@ def test_added_user_can_sign_in_with_an_argon2_hash(database: Database) -> None:
         ({"role": Role.UTILITY}, "must belong to a utility organization"),
         ({"role": Role.UTILITY, "organization_code": "akimat-west"}, "must belong to a utility"),
         ({"role": Role.AKIMAT, "organization_code": "nope"}, "no organization with code 'nope'"),
-        ({"role": Role.POLICE_DUTY_OFFICER}, "needs --police-unit"),
+        ({"role": Role.POLICE_DUTY_OFFICER}, "needs a police unit"),
+        ({"police_unit_code": "unit-1"}, "only a police duty officer has a police unit"),
+        (
+            {
+                "role": Role.POLICE_DUTY_OFFICER,
+                "police_unit_code": "unit-1",
+                "organization_code": "police-north",
+            },
+            "belongs to the organization of their police unit",
+        ),
+        ({"password": "x" * 257}, "at most 256 characters"),
         ({"role": Role.POLICE_DUTY_OFFICER, "police_unit_code": "ghost"}, "no police unit"),
         ({"username": "taken"}, "is taken"),
     ],
@@ -43,6 +53,9 @@ def test_add_user_refuses_with_a_reason_and_writes_nothing(
     with database.session() as session:
         west = f.add_district(session, "west", f.WEST)
         f.add_organization(session, "akimat-west", OrganizationKind.AKIMAT, west)
+        police = f.add_organization(session, "police-dept", OrganizationKind.POLICE)
+        f.add_organization(session, "police-north", OrganizationKind.POLICE)
+        session.add(PoliceUnit(code="unit-1", name="Unit 1", organization=police))
         f.add_user(session, "taken", Role.ADMIN)
     arguments: dict[str, object] = {
         "username": "newcomer",
