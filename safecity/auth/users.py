@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
@@ -54,12 +54,12 @@ def find_organization(
         found = session.scalar(select(Organization).where(Organization.code == code))
         if found is None:
             raise UserError(f"no organization with code {code!r}")
-        return found
+        return _active(found, "organization")
     if id is not None:
         by_id = session.get(Organization, id)
         if by_id is None:
             raise UserError(f"no organization with id {id}")
-        return by_id
+        return _active(by_id, "organization")
     return None
 
 
@@ -73,13 +73,24 @@ def find_police_unit(
         found = session.scalar(select(PoliceUnit).where(PoliceUnit.code == code))
         if found is None:
             raise UserError(f"no police unit with code {code!r}")
-        return found
+        return _active(found, "police unit")
     if id is not None:
         by_id = session.get(PoliceUnit, id)
         if by_id is None:
             raise UserError(f"no police unit with id {id}")
-        return by_id
+        return _active(by_id, "police unit")
     return None
+
+
+Linked = TypeVar("Linked", Organization, PoliceUnit)
+
+
+def _active(found: Linked, what: str) -> Linked:
+    """Nobody joins a deactivated organization or unit (safecity.city.folder keeps the
+    converse: neither is deactivated while active users belong to it)."""
+    if not found.active:
+        raise UserError(f"{what} {found.code!r} is deactivated")
+    return found
 
 
 def user_named(session: Session, username: str) -> User:

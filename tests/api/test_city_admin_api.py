@@ -290,3 +290,26 @@ def test_a_deactivated_unit_is_dispatched_nothing(
     assert off.status_code == 200, off.text
     operator = signed_in("operator")
     assert _dispatched_unit(operator) == fallback.json()["item"]["id"]
+
+
+def test_nobody_joins_a_deactivated_organization(signed_in: SignIn, city: City) -> None:
+    admin = signed_in("admin")
+    created = admin.post(
+        "/api/admin/organizations", json={"code": "gas-co", "name": "Gas Co", "kind": "utility"}
+    )
+    assert created.status_code == 201, created.text
+    gone = admin.post(f"/api/admin/organizations/{created.json()['item']['id']}/deactivate")
+    assert gone.status_code == 200, gone.text
+    joined = admin.post(
+        "/api/admin/users",
+        json={
+            "username": "gas.dispatcher",
+            "full_name": "Gas Dispatcher",
+            "role": "utility",
+            "organization_code": "gas-co",
+        },
+    )
+    assert joined.status_code == 422, joined.text
+    assert "organization 'gas-co' is deactivated" in joined.text
+    listed = admin.get("/api/admin/users").json()["items"]
+    assert "gas.dispatcher" not in {user["username"] for user in listed}
