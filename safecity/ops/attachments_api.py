@@ -275,7 +275,7 @@ class _Upload:
     form: attachment_upload.ReceivedForm
 
 
-async def _received(request: Request, incident_id: int) -> AsyncIterator[_Upload]:
+async def _received(request: Request, incident_id: Id) -> AsyncIterator[_Upload]:
     """The upload, written to a .partial file as it streamed in; whatever happens after,
     the partial file does not outlive the request.
 
