@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
@@ -351,7 +351,7 @@ def admin_update_district(
 def admin_deactivate_district(
     district_id: Id, session: DbSession, user: CurrentUser, keep_outside: KeepOutside = False
 ) -> CityChange[Any]:
-    return _set_district_active(district_id, session, user, False, keep_outside)
+    return _set_active(session, user, District, district_id, False, keep_outside)
 
 
 @router.post(
@@ -362,22 +362,7 @@ def admin_deactivate_district(
 def admin_activate_district(
     district_id: Id, session: DbSession, user: CurrentUser
 ) -> CityChange[Any]:
-    return _set_district_active(district_id, session, user, True, False)
-
-
-def _set_district_active(
-    district_id: int, session: Session, user: User, active: bool, keep_outside: bool
-) -> CityChange[Any]:
-    before = district_entry(_stored(session, District, district_id))
-    report = _apply(
-        session,
-        user,
-        before=before,
-        after=_active_changed(before, active),
-        action="district.activate" if active else "district.deactivate",
-        keep_outside=keep_outside,
-    )
-    return _change(_district_out(_stored(session, District, district_id)), report)
+    return _set_active(session, user, District, district_id, True)
 
 
 def _sent(body: Any) -> dict[str, Any]:
@@ -470,7 +455,7 @@ def admin_update_organization(
 def admin_deactivate_organization(
     organization_id: Id, session: DbSession, user: CurrentUser
 ) -> CityChange[Any]:
-    return _set_organization_active(organization_id, session, user, False)
+    return _set_active(session, user, Organization, organization_id, False)
 
 
 @router.post(
@@ -481,21 +466,7 @@ def admin_deactivate_organization(
 def admin_activate_organization(
     organization_id: Id, session: DbSession, user: CurrentUser
 ) -> CityChange[Any]:
-    return _set_organization_active(organization_id, session, user, True)
-
-
-def _set_organization_active(
-    organization_id: int, session: Session, user: User, active: bool
-) -> CityChange[Any]:
-    before = organization_entry(_stored(session, Organization, organization_id))
-    report = _apply(
-        session,
-        user,
-        before=before,
-        after=_active_changed(before, active),
-        action="organization.activate" if active else "organization.deactivate",
-    )
-    return _change(_organization_out(_stored(session, Organization, organization_id)), report)
+    return _set_active(session, user, Organization, organization_id, True)
 
 
 # --- police units ------------------------------------------------------------------------------
@@ -582,7 +553,7 @@ def admin_update_police_unit(
 def admin_deactivate_police_unit(
     unit_id: Id, session: DbSession, user: CurrentUser
 ) -> CityChange[Any]:
-    return _set_police_unit_active(unit_id, session, user, False)
+    return _set_active(session, user, PoliceUnit, unit_id, False)
 
 
 @router.post(
@@ -593,21 +564,7 @@ def admin_deactivate_police_unit(
 def admin_activate_police_unit(
     unit_id: Id, session: DbSession, user: CurrentUser
 ) -> CityChange[Any]:
-    return _set_police_unit_active(unit_id, session, user, True)
-
-
-def _set_police_unit_active(
-    unit_id: int, session: Session, user: User, active: bool
-) -> CityChange[Any]:
-    before = police_unit_entry(_stored(session, PoliceUnit, unit_id))
-    report = _apply(
-        session,
-        user,
-        before=before,
-        after=_active_changed(before, active),
-        action="police_unit.activate" if active else "police_unit.deactivate",
-    )
-    return _change(_police_unit_out(_stored(session, PoliceUnit, unit_id)), report)
+    return _set_active(session, user, PoliceUnit, unit_id, True)
 
 
 # --- sites -------------------------------------------------------------------------------------
@@ -715,7 +672,7 @@ def admin_update_site(
     description="It is no longer watched; its cameras stay where they are.",
 )
 def admin_deactivate_site(site_id: Id, session: DbSession, user: CurrentUser) -> CityChange[Any]:
-    return _set_site_active(site_id, session, user, False)
+    return _set_active(session, user, Site, site_id, False)
 
 
 @router.post(
@@ -724,16 +681,36 @@ def admin_deactivate_site(site_id: Id, session: DbSession, user: CurrentUser) ->
     summary="Activate a site again",
 )
 def admin_activate_site(site_id: Id, session: DbSession, user: CurrentUser) -> CityChange[Any]:
-    return _set_site_active(site_id, session, user, True)
+    return _set_active(session, user, Site, site_id, True)
 
 
-def _set_site_active(site_id: int, session: Session, user: User, active: bool) -> CityChange[Any]:
-    before = site_entry(_stored(session, Site, site_id))
+# --- deactivating and activating, the same for every kind ------------------------------------
+
+_KINDS: dict[type[CityModel], tuple[str, Callable[[Any], Entry], Callable[[Any], Any]]] = {
+    District: ("district", district_entry, _district_out),
+    Organization: ("organization", organization_entry, _organization_out),
+    PoliceUnit: ("police_unit", police_unit_entry, _police_unit_out),
+    Site: ("site", site_entry, _site_out),
+}
+"""Each kind: its name in audit actions, its folder entry and its answer."""
+
+
+def _set_active(
+    session: Session,
+    user: User,
+    model: type[Model],
+    row_id: int,
+    active: bool,
+    keep_outside: bool = False,
+) -> CityChange[Any]:
+    name, entry_of, out = _KINDS[model]
+    before = entry_of(_stored(session, model, row_id))
     report = _apply(
         session,
         user,
         before=before,
         after=_active_changed(before, active),
-        action="site.activate" if active else "site.deactivate",
+        action=f"{name}.{'activate' if active else 'deactivate'}",
+        keep_outside=keep_outside,
     )
-    return _change(_site_out(_stored(session, Site, site_id)), report)
+    return _change(out(_stored(session, model, row_id)), report)
