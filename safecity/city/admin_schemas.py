@@ -3,7 +3,7 @@ and sites as an administrator edits them, each keyed by the same code as in the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
@@ -43,8 +43,24 @@ class DistrictOutline(BaseModel):
     geometry: Geometry
 
 
-class DistrictChange(BaseModel):
+class _Change(BaseModel):
+    """A PATCH body: only the fields sent change; ``null`` clears only a field that may be
+    empty (``nullable``), and is refused for the others rather than failing in the database."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _null_only_where_a_field_may_be_empty(self) -> Self:
+        for name in sorted(self.model_fields_set):
+            if getattr(self, name) is None and name not in self.nullable:
+                raise ValueError(f"{name} may not be null: leave it out to keep it as it is")
+        return self
+
+
+class DistrictChange(_Change):
     """Only the fields sent change. A new outline moves cameras and sites across the border."""
+
+    nullable = frozenset({"population"})
 
     name: Name | None = None
     population: Population | None = None
@@ -70,7 +86,9 @@ class OrganizationIn(BaseModel):
     city_wide: bool = Field(default=False, description="The city akimat: sees the whole city.")
 
 
-class OrganizationChange(BaseModel):
+class OrganizationChange(_Change):
+    nullable = frozenset({"district_code"})
+
     name: Name | None = None
     kind: OrganizationKind | None = None
     district_code: Code | None = None
@@ -96,7 +114,9 @@ class PoliceUnitIn(BaseModel):
     fallback: bool = Field(default=False, description="Takes what no other unit covers.")
 
 
-class PoliceUnitChange(BaseModel):
+class PoliceUnitChange(_Change):
+    nullable = frozenset({"phone"})
+
     name: Name | None = None
     organization_code: Code | None = None
     phone: Phone | None = None
@@ -139,8 +159,20 @@ class SiteIn(BaseModel):
         return self
 
 
-class SiteChange(BaseModel):
+class SiteChange(_Change):
     """Only the fields sent change; a point replaces an area and an area replaces a point."""
+
+    nullable = frozenset(
+        {
+            "address",
+            "latitude",
+            "longitude",
+            "area",
+            "owner_code",
+            "retention_days",
+            "retention_bytes",
+        }
+    )
 
     name: Name | None = None
     kind: SiteKind | None = None

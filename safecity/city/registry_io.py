@@ -359,7 +359,7 @@ def decode_text(data: bytes) -> str:
 
 def header_delimiter(text: str) -> str:
     """The separator of the header line: Excel in a Russian or Kazakh locale writes ';'."""
-    header = text.split("\n", 1)[0]
+    header = next((line for line in text.splitlines() if line.strip()), "")
     return max(_DELIMITERS, key=header.count)
 
 

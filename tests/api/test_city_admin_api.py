@@ -313,3 +313,103 @@ def test_nobody_joins_a_deactivated_organization(signed_in: SignIn, city: City) 
     assert "organization 'gas-co' is deactivated" in joined.text
     listed = admin.get("/api/admin/users").json()["items"]
     assert "gas.dispatcher" not in {user["username"] for user in listed}
+
+
+def test_cameras_kept_outside_once_do_not_block_later_changes(
+    signed_in: SignIn, city: City
+) -> None:
+    admin = signed_in("admin")
+    districts = _by_code(admin, "/api/admin/districts")
+    kept = admin.patch(
+        f"/api/admin/districts/{districts['east']['id']}?keep_outside=true",
+        json={"geometry": square((71.40, 51.10, 71.44, 51.20))},
+    )
+    assert kept.status_code == 200, kept.text
+    assert {m["code"] for m in kept.json()["kept_outside"]} == {"E-SUB", "E-STREET", "substation"}
+    renamed = admin.patch(f"/api/admin/districts/{districts['west']['id']}", json={"name": "W2"})
+    assert renamed.status_code == 200, renamed.text
+    organization = _by_code(admin, "/api/admin/organizations")["water-co"]
+    edited = admin.patch(
+        f"/api/admin/organizations/{organization['id']}", json={"name": "Water Company"}
+    )
+    assert edited.status_code == 200, edited.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("districts", {"name": None}),
+        ("districts", {"geometry": None}),
+        ("organizations", {"kind": None}),
+        ("police-units", {"district_codes": None}),
+        ("police-units", {"fallback": None}),
+        ("sites", {"schedule": None}),
+        ("sites", {"name": None}),
+    ],
+)
+def test_null_for_a_field_that_needs_a_value_is_refused(
+    signed_in: SignIn, city: City, path: str, body: dict[str, Any]
+) -> None:
+    admin = signed_in("admin")
+    first = admin.get(f"/api/admin/{path}").json()[0]
+    refused = admin.patch(f"/api/admin/{path}/{first['id']}", json=body)
+    assert refused.status_code == 422, refused.text
+    assert f"{next(iter(body))} may not be null" in refused.text
+
+
+def test_a_site_keeps_a_point_or_an_area(signed_in: SignIn, city: City) -> None:
+    admin = signed_in("admin")
+    site_id = _by_code(admin, "/api/admin/sites")["pump-station"]["id"]
+    drawn = admin.patch(
+        f"/api/admin/sites/{site_id}", json={"area": square((71.31, 51.11, 71.32, 51.12))}
+    )
+    assert drawn.status_code == 200, drawn.text
+    emptied = admin.patch(f"/api/admin/sites/{site_id}", json={"area": None})
+    assert emptied.status_code == 422, emptied.text
+    assert "a site needs a point (latitude and longitude) or an area" in emptied.text
+    beyond = admin.patch(
+        f"/api/admin/sites/{site_id}", json={"area": square((71.25, 51.11, 71.32, 51.12))}
+    )
+    assert beyond.status_code == 422
+    assert "outside every district of the city" in beyond.text
+
+
+@pytest.mark.parametrize(
+    ("geometry", "reason"),
+    [
+        ({"type": "LineString", "coordinates": [[71.3, 51.2], [71.5, 51.3]]}, "must be a Polygon"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [["71.3", "51.2"], ["71.5", "51.2"], ["71.5", "51.3"], ["71.3", "51.2"]]
+                ],
+            },
+            "nested lists of numbers",
+        ),
+    ],
+)
+def test_an_outline_must_be_a_polygon_of_numbers(
+    signed_in: SignIn, city: City, geometry: dict[str, Any], reason: str
+) -> None:
+    admin = signed_in("admin")
+    created = admin.post(
+        "/api/admin/districts", json={"code": "north", "name": "North", "geometry": geometry}
+    )
+    assert created.status_code == 422, created.text
+    assert reason in created.text
+    assert "north" not in _by_code(admin, "/api/admin/districts")
+
+
+def test_a_huge_number_in_an_outline_is_refused_not_a_server_error(
+    signed_in: SignIn, city: City
+) -> None:
+    admin = signed_in("admin")
+    body = (
+        '{"code": "north", "name": "North", "geometry": {"type": "Polygon", "coordinates": '
+        "[[[1" + "0" * 400 + ", 51.2], [71.5, 51.2], [71.5, 51.3], [71.3, 51.2]]]}}"
+    )
+    created = admin.post(
+        "/api/admin/districts", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert created.status_code == 422, created.text

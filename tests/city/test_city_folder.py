@@ -501,3 +501,114 @@ def test_the_city_folder_carries_the_incident_types_and_their_checklists(
     refused = runner.invoke(app, ["import", str(broken)])
     assert refused.exit_code == 1
     assert "incident_types.yaml entry" in refused.output and "priority" in refused.output
+
+
+def test_two_districts_may_swap_their_names(cli_database: Database, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["import", str(write_city(tmp_path / "city"))]).exit_code == 0
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    (swapped / "districts.geojson").write_text(
+        feature_collection(
+            [
+                district("west", "East district", square(WEST), 120_000),
+                district("east", "West district", square(EAST), 95_000),
+            ]
+        )
+    )
+    result = runner.invoke(app, ["import", str(swapped)])
+    assert result.exit_code == 0, result.output
+    with cli_database.sessions() as session:
+        names = {code: name for code, name in session.execute(select(District.code, District.name))}
+    assert names == {"west": "East district", "east": "West district"}
+
+
+def test_references_that_the_city_would_break_are_refused(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["import", str(write_city(tmp_path / "city"))]).exit_code == 0
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    (changed / "organizations.csv").write_text(
+        table(
+            ("code", "name", "kind", "district", "active"),
+            ("old-akimat", "Old akimat", "akimat", "nosuch", "no"),
+        )
+    )
+    result = runner.invoke(app, ["import", str(changed)])
+    assert result.exit_code == 1, result.output
+    assert "organizations.csv line 2 (old-akimat): district: unknown district 'nosuch'" in (
+        result.output
+    )
+    (changed / "organizations.csv").write_text(
+        table(("code", "name", "kind", "district"), ("police", "City Police", "akimat", "west"))
+    )
+    result = runner.invoke(app, ["import", str(changed)])
+    assert result.exit_code == 1, result.output
+    assert "organization 'police' is akimat now, but police unit 'unit-east'" in result.output
+    with cli_database.sessions() as session:
+        kind = session.scalars(select(Organization.kind).where(Organization.code == "police"))
+        assert kind.one() == "police"
+
+
+def test_units_stored_earlier_count_as_covering_their_districts(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    units = table(
+        ("code", "name", "organization", "districts"),
+        ("unit-west", "West Division", "police", "west"),
+        ("unit-east", "East Division", "police", "east"),
+    )
+    assert (
+        runner.invoke(
+            app, ["import", str(write_city(tmp_path / "city", **{"police_units.csv": units}))]
+        ).exit_code
+        == 0
+    )
+    only_west = tmp_path / "west"
+    only_west.mkdir()
+    (only_west / "police_units.csv").write_text(
+        table(
+            ("code", "name", "organization", "districts"), ("unit-west", "West", "police", "west")
+        )
+    )
+    result = runner.invoke(app, ["import", str(only_west)])
+    assert result.exit_code == 0, result.output
+    assert "no unit covers" not in result.output
+
+
+def test_a_semicolon_file_that_starts_with_a_blank_line_is_read(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    city = write_city(tmp_path / "city")
+    (city / "organizations.csv").write_text(
+        "\r\ncode;name;kind;district;city_wide\r\nakimat-city;City Akimat;akimat;;yes\r\n"
+        "akimat-west;West Akimat;akimat;west;no\r\nakimat-east;East Akimat;akimat;east;no\r\n"
+        "police;City Police;police;;no\r\nwater;Water;utility;;no\r\nocc;OCC;operator_center;;no\r\n"
+    )
+    result = runner.invoke(app, ["import", str(city)])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_number_too_large_for_a_float_is_a_problem_not_a_crash(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    huge = "1" + "0" * 400
+
+    def districts(population: str, longitude: str) -> str:
+        return (
+            '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+            f'{{"code": "west", "name": "West", "population": {population}}}, "geometry": '
+            f'{{"type": "Polygon", "coordinates": [[[{longitude}, 51.1], [71.4, 51.1], '
+            "[71.4, 51.2], [71.3, 51.1]]]}}]}"
+        )
+
+    city = write_city(tmp_path / "city", **{"districts.geojson": districts("5", huge)})
+    result = runner.invoke(app, ["import", str(city)])
+    assert result.exit_code == 1, result.output
+    assert "districts.geojson feature 1 (west): geometry: coordinates must be" in result.output
+    (city / "districts.geojson").write_text(districts(huge, "71.3"))
+    result = runner.invoke(app, ["import", str(city)])
+    assert result.exit_code == 1, result.output
+    assert "districts.geojson feature 1: population:" in result.output
+    assert "is not a finite number" in result.output
+    assert set(counts(cli_database).values()) == {0}

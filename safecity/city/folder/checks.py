@@ -34,6 +34,8 @@ from safecity.city.models import OrganizationKind
 OVERLAP_TOLERANCE = 0.005
 """Share of the smaller district two districts may share before an import is refused: borders
 digitised separately (a cadastre, OSM) overlap by slivers a few metres wide."""
+SLIVER_SQUARE_METRES = 10.0
+"""How much of a site's area may lie beyond the city's districts: rounding, not a mistake."""
 _METRES_PER_DEGREE_LATITUDE = 110_574.0
 _METRES_PER_DEGREE_LONGITUDE_AT_EQUATOR = 111_320.0
 
@@ -54,6 +56,8 @@ class StoredCity:
     inactive_organizations: frozenset[str] = frozenset()
     fallback_units: frozenset[str] = frozenset()
     """Active units that take what no other covers."""
+    unit_coverage: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Active unit → the codes of the districts it covers."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,16 @@ class _City:
         return None if code in self.organization_kinds else f"unknown organization {code!r}"
 
 
+_POLYGONS = ("Polygon", "MultiPolygon")
+
+
 def geometry_problem(geometry: Mapping[str, Any]) -> str | None:
     """Why a GeoJSON (Multi)Polygon cannot be a district or a site's area, or None."""
+    if not isinstance(geometry, Mapping) or geometry.get("type") not in _POLYGONS:
+        shown = geometry.get("type") if isinstance(geometry, Mapping) else type(geometry).__name__
+        return f"must be a Polygon or MultiPolygon, got {shown!r}"
+    if not _all_numbers(geometry.get("coordinates")):
+        return "coordinates must be nested lists of numbers ([longitude, latitude] pairs)"
     try:
         polygon = shape(geometry)
     except (
@@ -142,6 +154,7 @@ def geometry_problem(geometry: Mapping[str, Any]) -> str | None:
         KeyError,
         IndexError,
         AttributeError,
+        OverflowError,
     ) as exc:
         return f"not a readable polygon: {exc or type(exc).__name__}"
     if polygon.is_empty:
@@ -157,6 +170,23 @@ def geometry_problem(geometry: Mapping[str, Any]) -> str | None:
     if not polygon.is_valid:
         return f"invalid polygon: {shapely.is_valid_reason(polygon)}"
     return None
+
+
+def _all_numbers(coordinates: object, depth: int = 0) -> bool:
+    """Lists (at most four deep, as a MultiPolygon's are) whose leaves are finite numbers:
+    shapely would take "71.3" too and store text where a map client wants a number."""
+    if isinstance(coordinates, list):
+        return (
+            depth < 4
+            and bool(coordinates)
+            and all(_all_numbers(item, depth + 1) for item in coordinates)
+        )
+    if isinstance(coordinates, bool) or not isinstance(coordinates, int | float):
+        return False
+    try:
+        return math.isfinite(coordinates)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def inner_point(area: Mapping[str, Any]) -> tuple[float, float]:
@@ -258,13 +288,10 @@ def _organization_problems(entries: Sequence[OrganizationEntry], city: _City) ->
                 "district",
                 "a city-wide akimat has no district of its own: leave one of them empty",
             )
-        elif entry.district_code and entry.active and city.district_problem(entry.district_code):
-            yield Problem(
-                ORGANIZATIONS_FILE,
-                where,
-                "district",
-                str(city.district_problem(entry.district_code)),
-            )
+        elif entry.district_code and (
+            reason := city.district_problem(entry.district_code, deactivated_too=not entry.active)
+        ):
+            yield Problem(ORGANIZATIONS_FILE, where, "district", reason)
         elif (
             entry.kind is OrganizationKind.AKIMAT
             and not entry.city_wide
@@ -328,8 +355,14 @@ def _uncovered_districts(
     )
     if has_fallback:
         return
+    in_file = {unit.code for unit in description.police_units}
     covered = {
         code for unit in description.police_units if unit.active for code in unit.district_codes
+    } | {
+        code
+        for unit, codes in stored.unit_coverage.items()
+        if unit not in in_file
+        for code in codes
     }
     for code in sorted(set(shapes) - covered):
         yield Problem(
@@ -341,8 +374,21 @@ def _uncovered_districts(
         )
 
 
+def _outside_city(area: BaseGeometry, city_outline: BaseGeometry) -> str | None:
+    """An area must lie inside the city (across a border is fine: the site then belongs to
+    the district that holds its inner point)."""
+    beyond = area.difference(city_outline)
+    if square_metres(beyond) > SLIVER_SQUARE_METRES:
+        return (
+            f"the area reaches {square_metres(beyond) / 10_000:,.2f} ha outside every district "
+            "of the city"
+        )
+    return None
+
+
 def _site_problems(description: CityDescription, city: _City) -> Iterable[Problem]:
     file = description.sites_file
+    city_outline = shapely.union_all(list(city.shapes.values())) if city.shapes else None
     located: list[tuple[SiteEntry, tuple[float, float]]] = []
     for entry in description.sites:
         where = _named(entry)
@@ -353,10 +399,16 @@ def _site_problems(description: CityDescription, city: _City) -> Iterable[Proble
             yield Problem(file, where, "owner", owner_problem)
         if entry.area is not None:
             reason = geometry_problem(entry.area)
+            if reason is None and city_outline is not None:
+                reason = _outside_city(shape(entry.area), city_outline)
             if reason is not None:
                 yield Problem(file, where, "geometry", reason)
                 continue
             located.append((entry, inner_point(entry.area)))
+        elif entry.latitude is None or entry.longitude is None:
+            yield Problem(
+                file, where, "latitude", "a site needs a point (latitude and longitude) or an area"
+            )
         elif entry.latitude is not None and entry.longitude is not None:
             if not (-90 <= entry.latitude <= 90 and -180 <= entry.longitude <= 180):
                 yield Problem(

@@ -125,7 +125,9 @@ def import_city(
         errors.print(f"[red]nothing imported:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     except SQLAlchemyError as exc:
-        errors.print(f"[red]database error, nothing written:[/red] {escape(str(exc))}")
+        # The driver's own words, without the statement and its parameters (whole outlines).
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        errors.print(f"[red]database error, nothing written:[/red] {escape(reason)}")
         raise typer.Exit(1) from exc
     finally:
         database.dispose()

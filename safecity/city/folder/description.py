@@ -7,6 +7,7 @@ row says about other files (an owner code, a district code) is checked in ``chec
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -301,7 +302,7 @@ def _site_place(cells: Cells) -> tuple[float | None, float | None, dict[str, Any
         if (
             isinstance(coordinates, list)
             and len(coordinates) in (2, 3)
-            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates)
+            and all(_finite(c) for c in coordinates)
         ):
             return float(coordinates[1]), float(coordinates[0]), None
         cells.note("geometry", "a Point needs [longitude, latitude]")
@@ -312,6 +313,15 @@ def _site_place(cells: Cells) -> tuple[float | None, float | None, dict[str, Any
     latitude = cells.number("latitude", required=True)
     longitude = cells.number("longitude", required=True)
     return latitude, longitude, None
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _validated(

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from safecity.audit.log import KEY_LOCK_SPACE
 from safecity.auth.models import User
+from safecity.auth.user_rules import REQUIRED_ORGANIZATION_KIND
 from safecity.city.districts import stored_district_locator
 from safecity.city.folder.checks import (
     CityDescription,
@@ -41,6 +43,7 @@ from safecity.city.models import (
     Camera,
     District,
     Organization,
+    OrganizationKind,
     PoliceUnit,
     Site,
     police_unit_districts,
@@ -51,6 +54,10 @@ from safecity.city.stream_credentials import CredentialKeyring
 from safecity.ops.incident_types import IncidentType
 from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store.base import Base
+from safecity.store.engine import take_sqlite_writer_turn
+
+CITY_LOCK_SPACE = KEY_LOCK_SPACE + 1
+"""Advisory lock space of city changes (PostgreSQL), apart from the audit log's."""
 
 _FIELD_PREFIX_END = ": "
 
@@ -112,7 +119,20 @@ def stored_city(session: Session) -> StoredCity:
                 select(PoliceUnit.code).where(PoliceUnit.is_fallback, PoliceUnit.active)
             )
         ),
+        unit_coverage=_stored_coverage(session),
     )
+
+
+def _stored_coverage(session: Session) -> dict[str, frozenset[str]]:
+    covered: dict[str, set[str]] = {}
+    for unit, district in session.execute(
+        select(PoliceUnit.code, District.code)
+        .join(police_unit_districts, police_unit_districts.c.police_unit_id == PoliceUnit.id)
+        .join(District, District.id == police_unit_districts.c.district_id)
+        .where(PoliceUnit.active, District.active)
+    ):
+        covered.setdefault(unit, set()).add(district)
+    return {unit: frozenset(codes) for unit, codes in covered.items()}
 
 
 def apply_city(
@@ -130,7 +150,9 @@ def apply_city(
     ``cameras`` are sealed with ``keyring`` (needed when there are cameras). ``incident_types``
     replace the city's types as `safecity incident-types import` does: a type left out is
     deactivated if incidents use it, else deleted."""
+    _one_city_change_at_a_time(session)
     report = CityImportReport()
+    outside_before = _outside_every_district(session)
     findings = (
         check_city(description, stored_city(session))
         if overlap_tolerance is None
@@ -156,7 +178,7 @@ def apply_city(
         _write_cameras(session, cameras, keyring, report)
         if not report.ok:
             return report
-    _relocate(session, report, keep_outside=keep_outside)
+    _relocate(session, report, keep_outside=keep_outside, outside_before=outside_before)
     report.problems.extend(_left_without(session))
     if incident_types is not None:
         types = apply_incident_types(session, incident_types)
@@ -215,6 +237,36 @@ def _left_without(session: Session) -> list[Problem]:
                 f"organization {organization!r} is deactivated but its unit {code!r} is active",
             )
         )
+    for code, organization, kind in session.execute(
+        select(PoliceUnit.code, Organization.code, Organization.kind)
+        .join(Organization, PoliceUnit.organization_id == Organization.id)
+        .where(PoliceUnit.active, Organization.kind != OrganizationKind.POLICE)
+    ):
+        found.append(
+            Problem(
+                POLICE_UNITS_FILE,
+                f"stored ({code})",
+                "organization",
+                f"organization {organization!r} is {kind.value} now, but police unit {code!r} "
+                "still belongs to it",
+            )
+        )
+    for username, role, organization, kind in session.execute(
+        select(User.username, User.role, Organization.code, Organization.kind)
+        .join(Organization, User.organization_id == Organization.id)
+        .where(User.is_active)
+    ):
+        required = REQUIRED_ORGANIZATION_KIND.get(role)
+        if required is not None and kind is not required:
+            found.append(
+                Problem(
+                    "users",
+                    f"stored ({username})",
+                    "",
+                    f"user {username!r} ({role.value}) must belong to a {required.value} "
+                    f"organization, and {organization!r} is {kind.value} now",
+                )
+            )
     for code, organization in session.execute(
         select(Site.code, Organization.code)
         .join(Organization, Site.owner_organization_id == Organization.id)
@@ -297,6 +349,7 @@ def _upsert(
 
 
 def _write_districts(session: Session, entries: Sequence[DistrictEntry]) -> Counts:
+    _free_names_taken_in_turn(session, entries)
     return _upsert(
         session,
         District,
@@ -311,6 +364,23 @@ def _write_districts(session: Session, entries: Sequence[DistrictEntry]) -> Coun
             for e in entries
         ],
     )
+
+
+_RENAMING = "\u2063renaming "
+"""Prefix of a district's name for the moment of a rename: no name a person types has it."""
+
+
+def _free_names_taken_in_turn(session: Session, entries: Sequence[DistrictEntry]) -> None:
+    """District names are unique, and a folder may swap two (or pass a name along): the
+    renamed districts first get a name no district has, so no row ever holds one twice."""
+    stored = {code: name for code, name in session.execute(select(District.code, District.name))}
+    renamed = [e.code for e in entries if e.code in stored and stored[e.code] != e.name]
+    if renamed:
+        session.execute(
+            update(District)
+            .where(District.code.in_(renamed))
+            .values(name=literal(_RENAMING) + District.code)
+        )
 
 
 def _write_organizations(
@@ -457,7 +527,41 @@ def _camera_problem(file: str, problem: RowProblem) -> Problem:
     return Problem(file, where, ", ".join(dict.fromkeys(fields)), "; ".join(reasons))
 
 
-def _relocate(session: Session, report: CityImportReport, *, keep_outside: bool) -> None:
+def _one_city_change_at_a_time(session: Session) -> None:
+    """Two imports (or an import and an admin's change) checked at once could each find the
+    city fine and together break it (two fallback units): city changes take turns. On
+    PostgreSQL a lock of their own, so alerts and incidents do not wait for an import; SQLite
+    has one writer anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext('city'))"),
+            {"space": CITY_LOCK_SPACE},
+        )
+    else:
+        take_sqlite_writer_turn(session)
+
+
+def _outside_every_district(session: Session) -> dict[str, set[int]]:
+    """Cameras and sites that already lie outside every active district (kept there by an
+    earlier change): a later change that does not move them does not refuse them again."""
+    locator = stored_district_locator(session)
+    outside: dict[str, set[int]] = {}
+    for what, model in (("camera", Camera), ("site", Site)):
+        rows = session.execute(select(model.id, model.latitude, model.longitude)).all()
+        found = locator.locate_many([(row.latitude, row.longitude) for row in rows])
+        outside[what] = {
+            row.id for row, district in zip(rows, found, strict=True) if district is None
+        }
+    return outside
+
+
+def _relocate(
+    session: Session,
+    report: CityImportReport,
+    *,
+    keep_outside: bool,
+    outside_before: Mapping[str, set[int]],
+) -> None:
     """Every camera and site located again under the stored borders."""
     locator = stored_district_locator(session)
     codes = {district_id: code for code, district_id in _ids(session, District).items()}
@@ -480,6 +584,8 @@ def _relocate(session: Session, report: CityImportReport, *, keep_outside: bool)
                 None if district_id is None else codes[district_id],
             )
             if district_id is None:
+                if row.id in outside_before[what]:
+                    continue
                 if keep_outside:
                     report.kept_outside.append(move)
                 else:

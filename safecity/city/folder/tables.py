@@ -282,7 +282,10 @@ class Cells:
             return None
         number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
         elif isinstance(value, str):
             try:
                 number = float(value)
