@@ -14,13 +14,15 @@ from safecity.auth.roles import Role
 from safecity.auth.scope import resolve_scope
 from safecity.auth.sessions import authenticate, close_session, open_session, user_for_token
 from safecity.auth.throttle import LoginThrottle
+from safecity.bounds import Line
 from safecity.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    # One line of text: PostgreSQL refuses a NUL in a query parameter (a 500, not a 401).
+    username: Line = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
     issue_token: bool = Field(
         default=False,

@@ -287,3 +287,12 @@ def test_kazakh_and_russian_text_is_accepted(signed_in: SignIn, city: City) -> N
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["name"] == "Қабанбай батыр даңғылы — вход №2"
+
+
+def test_a_control_character_in_a_sign_in_name_is_refused_not_a_server_error(
+    client: TestClient,
+) -> None:
+    answer = client.post(
+        "/api/auth/login", json={"username": "adm\u0000in", "password": "whatever-it-is"}
+    )
+    assert answer.status_code == 422, answer.text
