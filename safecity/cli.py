@@ -98,49 +98,35 @@ def serve(
 ) -> None:
     """Serve the API and the operator console, and ingest and record the cameras chosen by
     the `video.cameras` setting (every active camera by default; 'none' for API only)."""
-    import uvicorn
-
-    from safecity.api.app import create_app
-    from safecity.bus import InProcessBus
-    from safecity.ops.services import OpsServices
-    from safecity.video.health import CameraHealthRecorder
-    from safecity.video.node import VideoNode, VideoNodeError
+    from safecity.process import (
+        CannotListen,
+        listening_socket,
+        running_process,
+        serve_forever,
+        stopped_by_sigterm,
+    )
+    from safecity.video.node import VideoNodeError
 
     settings = settings_or_exit(config)
     database = database_or_exit(settings)
-    bus = InProcessBus()
-    health = CameraHealthRecorder(bus, database)
-    ops = OpsServices(settings, database, bus)
-    node = VideoNode(settings, database, bus)
-    health.start()
-    ops.start()
+    address = (
+        host if host is not None else settings.api.host,
+        port if port is not None else settings.api.port,
+    )
     try:
-        node.start()
-    except VideoNodeError as exc:
-        ops.stop()
-        health.stop()
-        bus.close()
+        with (
+            stopped_by_sigterm(),
+            listening_socket(*address) as listener,
+            running_process(settings, database) as running,
+        ):
+            serve_forever(running.app, listener, graceful_seconds=5)
+    except (CannotListen, VideoNodeError) as exc:
         errors.print(f"[red]serve:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
-    try:
-        uvicorn.run(
-            create_app(settings, database, node, live=node, bus=bus, node_health=node),
-            host=host if host is not None else settings.api.host,
-            port=port if port is not None else settings.api.port,
-            # uvicorn's loggers go through SafeCity's handler, format and level (safecity/logs.py).
-            log_config=None,
-            # Never believe X-Forwarded-For here (uvicorn would, from $FORWARDED_ALLOW_IPS or
-            # the local host): the app does, from api.trusted_proxies only (create_app).
-            proxy_headers=False,
-            # Live feeds and video streams never end on their own: give them 5 s, then cut.
-            timeout_graceful_shutdown=5,
-            ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it
-        )
+    except KeyboardInterrupt:
+        pass
     finally:
-        node.stop()
-        ops.stop()
-        health.stop()
-        bus.close()
+        database.dispose()
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 import getpass
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,12 @@ def test_a_change_is_audited_even_where_the_os_has_no_name_for_the_login(
     [entry] = audit_entries(database)
     assert entry.actor == f"cli:uid={os.getuid()}"
     database.dispose()
+
+
+def test_serve_on_a_taken_port_says_so_and_exits_1(config: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade", "--config", str(config)]).exit_code == 0
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--config", str(config), "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output

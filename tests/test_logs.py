@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -54,10 +55,12 @@ def _serve(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run `safecity serve` up to the web server, then set the web server up as uvicorn does
     with the options serve gave it."""
     served: list[uvicorn.Config] = []
-    monkeypatch.setattr(
-        uvicorn, "run", lambda app, **options: served.append(uvicorn.Config(app, **options))
-    )
-    result = CliRunner().invoke(cli.app, ["serve", "--config", str(config)])
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        served.append(server.config)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    result = CliRunner().invoke(cli.app, ["serve", "--config", str(config), "--port", "0"])
     assert result.exit_code == 0, result.output
     assert len(served) == 1
 

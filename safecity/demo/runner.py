@@ -9,26 +9,19 @@ is stopped and the process exits normally.
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
 import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
-import uvicorn
-from fastapi import FastAPI
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from safecity.api.app import create_app
-from safecity.bus import InProcessBus
 from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
 from safecity.city.stream_credentials import CredentialKeyring
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
@@ -37,13 +30,18 @@ from safecity.demo.detections import SimulatedDetections
 from safecity.demo.geography import district_geometries
 from safecity.demo.seed import seed_demo_city
 from safecity.logs import configure_logging
-from safecity.ops.services import OpsServices
 from safecity.private_files import make_folders, tighten
+from safecity.process import (
+    CannotListen,
+    listening_socket,
+    running_process,
+    serve_forever,
+    stopped_by_sigterm,
+)
 from safecity.settings import Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.health import CameraHealthRecorder
-from safecity.video.node import VideoNode, VideoNodeError
+from safecity.video.node import VideoNodeError
 from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
 DEMO_RETENTION_DAYS = 1.0
@@ -172,18 +170,6 @@ def point_cameras_at(session: Session, cameras: Sequence[LiveCamera]) -> None:
         )
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """Bind and listen before the app starts: a taken port fails at once, with a clear message,
-    and browsers that connect during start-up wait in the backlog instead of being refused."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as exc:
-        raise DemoError(
-            f"cannot listen on {host}:{port} ({exc.strerror}); pass --port with a free port"
-        ) from exc
-
-
 def browser_url(host: str, port: int) -> str:
     shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     return f"http://{shown}:{port}"
@@ -234,10 +220,6 @@ def logins_panel(url: str, users: Sequence[DemoUser], live: int, elapsed: float)
     return Panel(body, title=title, border_style="green", expand=False)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run_demo(settings: Settings, *, reset: bool, cameras: int = 6, port: int | None = None) -> None:
     """Run the demo until Ctrl-C or SIGTERM, then stop everything it started and return.
 
@@ -246,15 +228,13 @@ def run_demo(settings: Settings, *, reset: bool, cameras: int = 6, port: int | N
     if cameras < 0:
         raise DemoError("cameras must be 0 or more")
     console = Console()
-    previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
     demo = demo_settings(settings, port=port)
     configure_logging(demo.logging)
     try:
-        _run(demo, reset=reset, cameras=cameras, console=console)
+        with stopped_by_sigterm():
+            _run(demo, reset=reset, cameras=cameras, console=console)
     except KeyboardInterrupt:
         pass
-    finally:
-        signal.signal(signal.SIGTERM, previous_sigterm)
     console.print("SafeCity demo stopped.")
 
 
@@ -285,38 +265,26 @@ def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> 
             point_cameras_at(session, live)
             step.done = f"H.264 streams for {len(live)} cameras in {settings.media_path / 'demo'}"
         settings = settings.model_copy(update={"video": demo_video(settings.video, live)})
-        bus = InProcessBus()
-        cleanup.callback(bus.close)
-        health = CameraHealthRecorder(bus, database)
-        health.start()
-        cleanup.callback(health.stop)
-        ops = OpsServices(settings, database, bus)
-        ops.start()
-        cleanup.callback(ops.stop)
-        detections = SimulatedDetections(bus, [camera.code for camera in live])
-        detections.start()
-        cleanup.callback(detections.stop)
-        with progress.step("Starting ingest and recording") as step:
-            node = VideoNode(settings, database, bus)
+        with progress.step("Starting the OCC, ingest, recording and the console") as step:
+            host, port = settings.api.host, settings.api.port
             try:
-                node.start()
+                listener = cleanup.enter_context(listening_socket(host, port))
+                running = cleanup.enter_context(running_process(settings, database))
+            except CannotListen as exc:
+                raise DemoError(f"{exc}; pass --port with a free port") from exc
             except VideoNodeError as exc:
                 raise DemoError(str(exc)) from exc
-            cleanup.callback(node.stop)
+            detections = SimulatedDetections(running.bus, [camera.code for camera in live])
+            detections.start()
+            cleanup.callback(detections.stop)
             step.done = (
-                f"Recording {len(node.camera_codes)} cameras into "
-                f"{settings.media_path / 'recordings'}"
+                f"Recording {len(running.node.camera_codes)} cameras into "
+                f"{settings.media_path / 'recordings'}; listening on {host}:{port}"
             )
-        with progress.step("Starting the API and console") as step:
-            app = create_app(settings, database, node, live=node, bus=bus, node_health=node)
-            host, port = settings.api.host, settings.api.port
-            listener = listening_socket(host, port)
-            cleanup.callback(listener.close)
-            step.done = f"Listening on {host}:{port}"
         console.print(
             logins_panel(browser_url(host, port), DEMO_USERS, len(live), progress.elapsed)
         )
-        _serve(app, listener)
+        serve_forever(running.app, listener, graceful_seconds=1)
 
 
 def _seed_if_empty(
@@ -339,16 +307,3 @@ def _seed_if_empty(
         f"Imported the city folder {folder}: {report.districts} districts, {report.sites} sites, "
         f"{report.cameras:,} cameras; {report.crime_records:,} crimes, {report.users} logins"
     )
-
-
-def _serve(app: FastAPI, listener: socket.socket) -> None:
-    """Serve until a signal. uvicorn shuts down gracefully (open streams get a second), then
-    re-raises the signal, which arrives here as KeyboardInterrupt."""
-    config = uvicorn.Config(
-        app,
-        log_config=None,  # uvicorn logs like the rest (safecity/logs.py), warnings and up
-        proxy_headers=False,  # as `safecity serve`: only the app's api.trusted_proxies count
-        timeout_graceful_shutdown=1,
-        ws_per_message_deflate=False,  # live video does not compress; don't spend CPU on it
-    )
-    uvicorn.Server(config).run(sockets=[listener])

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from safecity import cli
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
-from safecity.demo import runner
+from safecity.process import serve_forever
 from safecity.settings import ApiSettings, Settings
 from safecity.store.engine import Database
 from tests import factories as f
@@ -34,10 +34,12 @@ def _as_safecity_serve_runs_it(
         f"data_dir: {tmp_path}\ndatabase:\n  url: {database.engine.url}\nvideo:\n  cameras: none\n"
     )
     served: list[uvicorn.Config] = []
-    monkeypatch.setattr(
-        uvicorn, "run", lambda app, **options: served.append(uvicorn.Config(app, **options))
-    )
-    result = CliRunner().invoke(cli.app, ["serve", "--config", str(config)])
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        served.append(server.config)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    result = CliRunner().invoke(cli.app, ["serve", "--config", str(config), "--port", "0"])
     assert result.exit_code == 0, result.output
     served[0].load()
     return served[0].loaded_app
@@ -53,7 +55,9 @@ def _as_the_demo_runs_it(
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     with socket.socket() as listener:
-        runner._serve(create_app(Settings(data_dir=tmp_path), database), listener)
+        serve_forever(
+            create_app(Settings(data_dir=tmp_path), database), listener, graceful_seconds=1
+        )
     served[0].load()
     return served[0].loaded_app
 

@@ -25,12 +25,12 @@ from safecity.demo.runner import (
     demo_settings,
     ensure_videos,
     holds_the_demo_city,
-    listening_socket,
     pick_live_cameras,
     point_cameras_at,
     prepare_data_dir,
 )
 from safecity.demo.seed import seed_demo_city
+from safecity.process import CannotListen, listening_socket
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.synthetic import VideoSpec
@@ -112,7 +112,7 @@ def test_clips_are_generated_once_and_reused(
 def test_a_taken_port_is_reported_clearly() -> None:
     with listening_socket("127.0.0.1", 0) as taken:
         port = taken.getsockname()[1]
-        with pytest.raises(DemoError, match=f"127.0.0.1:{port}.*--port"):
+        with pytest.raises(CannotListen, match=f"cannot listen on 127.0.0.1:{port}"):
             listening_socket("127.0.0.1", port)
 
 

@@ -129,6 +129,8 @@ def served(deployment: tuple[Path, dict[str, str]]) -> Iterator[str]:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+    # systemd's stop: everything started is stopped in order and the process exits normally.
+    assert server.returncode == 0, server.stdout.read() if server.stdout else ""
 
 
 def _signed_in(base: str, username: str) -> httpx.Client:
