@@ -23,6 +23,7 @@ from safecity.auth.models import User
 from safecity.auth.user_rules import REQUIRED_ORGANIZATION_KIND
 from safecity.city.districts import stored_district_locator
 from safecity.city.folder.checks import (
+    OVERLAP_TOLERANCE,
     CityDescription,
     StoredCity,
     StoredDistrict,
@@ -143,7 +144,7 @@ def apply_city(
     keyring: CredentialKeyring | None = None,
     incident_types: Sequence[IncidentType] | None = None,
     keep_outside: bool = False,
-    overlap_tolerance: float | None = None,
+    overlap_tolerance: float = OVERLAP_TOLERANCE,
 ) -> CityImportReport:
     """Check ``description`` against the stored city and write it; see the module docstring
     for what the caller must do with a report that is not ``ok``. Stream passwords in
@@ -152,12 +153,11 @@ def apply_city(
     deactivated if incidents use it, else deleted."""
     _one_city_change_at_a_time(session)
     report = CityImportReport()
-    outside_before = _outside_every_district(session)
-    findings = (
-        check_city(description, stored_city(session))
-        if overlap_tolerance is None
-        else check_city(description, stored_city(session), overlap_tolerance=overlap_tolerance)
-    )
+    # Only new outlines move what is stored (a written site is located as it is written, a
+    # file's cameras by the registry): without them every camera need not be located twice.
+    borders_change = bool(description.districts)
+    outside_before = _outside_every_district(session) if borders_change else {}
+    findings = check_city(description, stored_city(session), overlap_tolerance=overlap_tolerance)
     report.problems.extend(findings.problems)
     report.warnings.extend(findings.warnings)
     if not report.ok:
@@ -178,7 +178,8 @@ def apply_city(
         _write_cameras(session, cameras, keyring, report)
         if not report.ok:
             return report
-    _relocate(session, report, keep_outside=keep_outside, outside_before=outside_before)
+    if borders_change:
+        _relocate(session, report, keep_outside=keep_outside, outside_before=outside_before)
     report.problems.extend(_left_without(session))
     if incident_types is not None:
         types = apply_incident_types(session, incident_types)
@@ -323,14 +324,13 @@ def _upsert(
     if not rows:
         return Counts()
     table = model.__table__
-    columns = [table.c[name] for name in rows[0]]
-    existing = {
-        row["code"]: row
-        for row in (
-            dict(zip(rows[0], values, strict=True)) for values in session.execute(select(*columns))
-        )
-    }
-    ids = {code: row_id for code, row_id in session.execute(select(table.c.code, table.c.id))}
+    fields = list(rows[0])
+    ids: dict[str, int] = {}
+    existing: dict[str, dict[str, Any]] = {}
+    for row_id, *values in session.execute(select(table.c.id, *(table.c[f] for f in fields))):
+        stored = dict(zip(fields, values, strict=True))
+        ids[stored["code"]] = row_id
+        existing[stored["code"]] = stored
     inserts = [row for row in rows if row["code"] not in existing]
     updates = [
         {**row, "id": ids[row["code"]]}
@@ -341,10 +341,8 @@ def _upsert(
         session.execute(insert(model), inserts)
     if updates:
         session.execute(update(model), updates)
-    updated = len(updates) + len(
-        {row["code"] for row in rows if row["code"] in existing and existing[row["code"]] == row}
-        & set(also_changed)
-    )
+    equal = {row["code"] for row in rows if existing.get(row["code"]) == row}
+    updated = len(updates) + len(equal & set(also_changed))
     return Counts(len(inserts), updated, len(rows) - len(inserts) - updated)
 
 
