@@ -34,10 +34,10 @@ from sqlalchemy import select
 from safecity.city.models import Camera, District
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.clips import export_clip, plan_clip
 from safecity.video.models import RecordedSegment
-from safecity.video.recorder import SegmentRecorder
-from safecity.video.segment_index import SegmentIndexWriter
+from safecity.video.playback.clips import export_clip, plan_clip
+from safecity.video.recording.recorder import SegmentRecorder
+from safecity.video.recording.segment_index import SegmentIndexWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record_cost import SOURCE_SECONDS, make_source, play_looped

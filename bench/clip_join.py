@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import av
 import numpy as np
 
-from safecity.video.fmp4 import Piece, SegmentLayout, join_fragments, read_layout
-from safecity.video.synthetic import StreetScene, VideoSpec
+from safecity.video.ingest.synthetic import StreetScene, VideoSpec
+from safecity.video.mp4.fragments import Piece, SegmentLayout, join_fragments, read_layout
 
 SPEC = VideoSpec(width=1920, height=1080, fps=25, seconds=10, gop_seconds=2)
 BIT_RATE = 4_000_000

@@ -44,9 +44,9 @@ from safecity.auth.roles import Role
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.ingest import IngestWorker
-from safecity.video.live import LiveFeed
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.ingest.worker import IngestWorker
+from safecity.video.live.feed import LiveFeed
 from tests import factories as f
 
 CHROMIUM = "/usr/bin/chromium"

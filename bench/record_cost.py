@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av
 
-import safecity.video.recorder as recorder_module
-from safecity.video.packets import PacketSink, StreamInfo, VideoPacket
-from safecity.video.recorder import FinishedSegment, SegmentRecorder
+import safecity.video.recording.recorder as recorder_module
+from safecity.video.ingest.packets import PacketSink, StreamInfo, VideoPacket
+from safecity.video.recording.recorder import FinishedSegment, SegmentRecorder
 
 SOURCE_SECONDS = 60
 

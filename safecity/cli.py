@@ -20,13 +20,14 @@ from safecity.cli_support import (
     errors,
     settings_or_exit,
 )
-from safecity.ops import notifications_cli
+from safecity.ops.dispatch import cli as notifications_cli
 from safecity.ops.incident_types import cli as incident_types_cli
 from safecity.private_files import restrict_umask
 from safecity.settings import Settings
 from safecity.store import migrate
-from safecity.video import evidence_cli, recordings_cli
-from safecity.video.evidence import evidence_folder
+from safecity.video.evidence import cli as evidence_cli
+from safecity.video.evidence.package import evidence_folder
+from safecity.video.recording import cli as recordings_cli
 
 app = typer.Typer(
     help="SafeCity: city-scale video surveillance operations.",

@@ -1,7 +1,7 @@
 """What a SafeCity process writes to its log, set up in one place for every command.
 
 Every line carries the time (UTC, milliseconds), the level and the source (the logger's name,
-``safecity.video.recorder``), as text or as one JSON object per line (``logging.format``), at
+``safecity.video.recording.recorder``), as text or as one JSON object per line (``logging.format``), at
 the level ``logging.level`` chooses. uvicorn's loggers are sent through the same handler, so
 the web server's lines look like everyone else's and follow the same level.
 
@@ -34,7 +34,7 @@ def _utc(record: logging.LogRecord) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``2026-12-07T04:35:03.123Z WARNING safecity.video.ingest: camera AST-1 lost: …``"""
+    """``2026-12-07T04:35:03.123Z WARNING safecity.video.ingest.worker: camera AST-1 lost: …``"""
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)

@@ -23,7 +23,7 @@ from safecity.bus import InProcessBus
 from safecity.ops.services import OpsServices
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video.health import CameraHealthRecorder
+from safecity.video.ingest.health import CameraHealthRecorder
 from safecity.video.node import VideoNode
 
 

@@ -15,6 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from safecity.api import paging
 from safecity.bounds import (
     FIRST_DAY,
     LAST_DAY,
@@ -33,7 +34,6 @@ from safecity.bounds import (
     text_problem,
 )
 from safecity.city.geo import DistrictArea, DistrictLocator
-from safecity.ops import paging
 from tests import factories as f
 
 IDS = TypeAdapter(Id)

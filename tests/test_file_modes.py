@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.evidence_keys import create_signing_key
-from safecity.video.synthetic import VideoSpec
+from safecity.video.evidence.keys import create_signing_key
+from safecity.video.ingest.synthetic import VideoSpec
 from tests import factories as f
 from tests.api.conftest import City
 from tests.ops import incident_materials as materials

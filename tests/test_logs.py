@@ -75,14 +75,14 @@ def test_the_web_servers_lines_look_like_safecitys(
 
     logging.getLogger("uvicorn.error").info("Application startup complete.")
     logging.getLogger("uvicorn.access").info('127.0.0.1:5000 - "GET /api/health HTTP/1.1" 200')
-    logging.getLogger("safecity.video.ingest").warning("camera AST-1 lost: the stream ended")
+    logging.getLogger("safecity.video.ingest.worker").warning("camera AST-1 lost: the stream ended")
 
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3, lines
     assert all(TEXT_LINE.match(line) for line in lines), lines
     assert " INFO uvicorn.error: Application startup complete." in lines[0]
     assert " INFO uvicorn.access: 127.0.0.1:5000" in lines[1]
-    assert " WARNING safecity.video.ingest: camera AST-1 lost" in lines[2]
+    assert " WARNING safecity.video.ingest.worker: camera AST-1 lost" in lines[2]
 
 
 def test_the_level_setting_holds_for_the_web_server_too(

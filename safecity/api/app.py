@@ -23,22 +23,22 @@ from safecity.bus import Bus, InProcessBus
 from safecity.city import admin_api as city_admin_api
 from safecity.city import api as city_api
 from safecity.insights import api as insights_api
-from safecity.ops import (
-    analytics_api,
-    attachments_api,
-    feed_api,
-    notifications_api,
-    rules_api,
-    shifts_api,
-)
-from safecity.ops import api as ops_api
-from safecity.ops.feed import ChangePublisher, FeedHub
+from safecity.ops.alerts import analytics_api, rules_api
+from safecity.ops.dispatch import api as notifications_api
+from safecity.ops.feed import api as feed_api
+from safecity.ops.feed.changes import ChangePublisher, FeedHub
 from safecity.ops.incident_types import api as types_api
+from safecity.ops.incidents import api as ops_api
+from safecity.ops.incidents import attachments_api
+from safecity.ops.shifts import api as shifts_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video import evidence_api, holds_api, live_api, playback_api
-from safecity.video.live import LiveFeeds
-from safecity.video.snapshots import SnapshotProvider
+from safecity.video.evidence import api as evidence_api
+from safecity.video.live import api as live_api
+from safecity.video.live.feed import LiveFeeds
+from safecity.video.live.snapshots import SnapshotProvider
+from safecity.video.playback import api as playback_api
+from safecity.video.recording import holds_api
 from safecity.web import STATIC_DIR
 
 

@@ -54,8 +54,8 @@ from safecity.city.stream_credentials import (
 )
 from safecity.city.stream_urls import without_password
 from safecity.settings import Settings
+from safecity.video.live.snapshots import SnapshotProvider
 from safecity.video.models import CameraStream
-from safecity.video.snapshots import SnapshotProvider
 
 router = APIRouter(prefix="/api", tags=["city"])
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from safecity.bus import Bus
-from safecity.ops.analytics_intake import events_topic
+from safecity.ops.alerts.analytics import events_topic
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from safecity.process import (
 from safecity.settings import Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_videos
 from safecity.video.node import VideoNodeError
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
 
 DEMO_RETENTION_DAYS = 1.0
 """Six demo cameras record ~7 GB a day between them; a demo left running should not fill a

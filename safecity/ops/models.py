@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safecity.city.models import Camera
 from safecity.ops.incident_types.models import ChecklistVersion
-from safecity.ops.lifecycle import IncidentStatus
+from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
 
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 from typing import Protocol
 
 from safecity.bus import Bus
-from safecity.ops.analytics_intake import AnalyticsAlerts
-from safecity.ops.escalation import SlaEscalator
-from safecity.ops.grouping import AlertGrouping
-from safecity.ops.health_alerts import CameraHealthAlerts
-from safecity.ops.notifications import NotificationDispatcher
+from safecity.ops.alerts.analytics import AnalyticsAlerts
+from safecity.ops.alerts.camera_health import CameraHealthAlerts
+from safecity.ops.alerts.grouping import AlertGrouping
+from safecity.ops.dispatch.notifications import NotificationDispatcher
+from safecity.ops.shifts.escalation import SlaEscalator
 from safecity.settings import Settings
 from safecity.store.engine import Database
 

@@ -4,12 +4,12 @@ from safecity.audit.models import AuditEntry
 from safecity.auth.models import LoginSession, User
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.insights.models import CrimeRecord
-from safecity.ops.attachment_models import IncidentAttachment, IncidentClip
+from safecity.ops.alerts.rule_models import AlertRule
+from safecity.ops.dispatch.models import Notification
 from safecity.ops.incident_types.models import ChecklistVersion, StoredIncidentType
+from safecity.ops.incidents.attachment_models import IncidentAttachment, IncidentClip
 from safecity.ops.models import Alert, Incident, IncidentEvent
-from safecity.ops.notification_models import Notification
-from safecity.ops.rule_models import AlertRule
-from safecity.ops.shift_models import Escalation, Handover, Shift, ShiftOperator
+from safecity.ops.shifts.models import Escalation, Handover, Shift, ShiftOperator
 from safecity.store.base import Base
 from safecity.video.models import (
     CameraStream,

@@ -2,7 +2,7 @@
 
 Segment files live on disk under the media folder; a ``RecordedSegment`` row is their index
 (camera, time range, size, SHA-256, keyframe offsets). Rows and files are kept in step by the
-recorder and by start-up recovery (``safecity.video.recovery``).
+recorder and by start-up recovery (``safecity.video.recording.recovery``).
 """
 
 from __future__ import annotations

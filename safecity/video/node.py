@@ -32,16 +32,16 @@ from safecity.city.stream_credentials import (
 from safecity.private_files import make_folders
 from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
-from safecity.video.health import StreamHealth, publish_health
-from safecity.video.ingest import IngestOptions, IngestWorker
-from safecity.video.live import LiveFeed
+from safecity.video.ingest.health import StreamHealth, publish_health
+from safecity.video.ingest.packets import PacketSink
+from safecity.video.ingest.worker import IngestOptions, IngestWorker
+from safecity.video.live.feed import LiveFeed
+from safecity.video.live.snapshots import GopBuffer
 from safecity.video.models import RecordedSegment
-from safecity.video.packets import PacketSink
-from safecity.video.recorder import SegmentRecorder, open_segment_file
-from safecity.video.recovery import recover_recordings
-from safecity.video.retention_keeper import RetentionKeeper
-from safecity.video.segment_index import SegmentIndexWriter
-from safecity.video.snapshots import GopBuffer
+from safecity.video.recording.recorder import SegmentRecorder, open_segment_file
+from safecity.video.recording.recovery import recover_recordings
+from safecity.video.recording.retention_keeper import RetentionKeeper
+from safecity.video.recording.segment_index import SegmentIndexWriter
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from safecity.api.app import create_app
-from safecity.ops.inbound import sign
+from safecity.ops.alerts.inbound import sign
 from safecity.ops.models import Alert
 from safecity.settings import OpsSettings, Settings
 from safecity.store.engine import Database
@@ -111,12 +111,12 @@ def test_bad_signatures_are_refused_alike(
 def test_a_stale_timestamp_is_logged_with_the_skew_a_bad_signature_is_not(
     hook: TestClient, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="safecity.ops.inbound")
+    caplog.set_level(logging.WARNING, logger="safecity.ops.alerts.inbound")
     body = {"kind": "fire", "title": "Fire", "camera": "W-PUMP"}
 
     assert _post(hook, body, skew=-3600).status_code == 401
 
-    (line,) = [r for r in caplog.records if r.name == "safecity.ops.inbound"]
+    (line,) = [r for r in caplog.records if r.name == "safecity.ops.alerts.inbound"]
     assert line.levelno == logging.WARNING
     message = line.getMessage()
     assert "refused a request signed by fire: its timestamp is -360" in message
@@ -124,7 +124,7 @@ def test_a_stale_timestamp_is_logged_with_the_skew_a_bad_signature_is_not(
 
     caplog.clear()
     assert _post(hook, body, secret="wrong", skew=-3600).status_code == 401
-    assert [r for r in caplog.records if r.name == "safecity.ops.inbound"] == []
+    assert [r for r in caplog.records if r.name == "safecity.ops.alerts.inbound"] == []
 
 
 def test_missing_headers_or_a_changed_body_are_refused(

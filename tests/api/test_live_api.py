@@ -20,9 +20,9 @@ from safecity.auth.roles import Role
 from safecity.city.api import NOT_FOUND
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video import live_api
-from safecity.video.live import LiveFeed
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.live import api as live_api
+from safecity.video.live.feed import LiveFeed
 from tests import factories as f
 from tests.api.conftest import City
 from tests.support.players import FilePlayer

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from safecity.api.app import create_app
 from safecity.bus import Bus
-from safecity.ops.alerts import raise_alert
+from safecity.ops.alerts.intake import raise_alert
 from safecity.ops.models import Alert, AlertSource
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -231,7 +231,7 @@ def test_a_reconnecting_console_gets_what_it_missed(server: Server, city: City) 
 def test_a_console_whose_session_ends_is_told_and_cut_off(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safecity.ops import feed_api
+    from safecity.ops.feed import api as feed_api
 
     monkeypatch.setattr(feed_api, "KEEPALIVE_SECONDS", 0.1)
     monkeypatch.setattr(feed_api, "RECHECK_SECONDS", 0.2)

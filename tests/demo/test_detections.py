@@ -6,7 +6,7 @@ import threading
 
 from safecity.bus import InProcessBus, Message
 from safecity.demo.detections import SimulatedDetections
-from safecity.ops.analytics_intake import EVENTS_PATTERN, AnalyticsEvent
+from safecity.ops.alerts.analytics import EVENTS_PATTERN, AnalyticsEvent
 
 
 def test_each_detection_is_a_valid_analytics_event_for_a_live_camera() -> None:

@@ -33,7 +33,7 @@ from safecity.demo.seed import seed_demo_city
 from safecity.process import CannotListen, listening_socket
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video.synthetic import VideoSpec
+from safecity.video.ingest.synthetic import VideoSpec
 from tests import factories as f
 
 REPO = Path(__file__).resolve().parents[2]

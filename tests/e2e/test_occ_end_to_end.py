@@ -24,11 +24,11 @@ from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
 from safecity.bus import InProcessBus
 from safecity.city.models import OrganizationKind, PoliceUnit
-from safecity.ops.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from safecity.ops.alerts.inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from safecity.ops.services import OpsServices
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video.health import CameraHealthRecorder
+from safecity.video.ingest.health import CameraHealthRecorder
 from safecity.video.node import VideoNode
 from tests import factories as f
 from tests.support.live_server import serve_app

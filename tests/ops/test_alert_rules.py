@@ -17,8 +17,8 @@ from safecity.audit.log import verify
 from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
 from safecity.city.schedule import WatchWindow
-from safecity.ops.rule_models import AlertRule
-from safecity.ops.rules import Place, Rule, RuleScope, decide, in_schedule
+from safecity.ops.alerts.rule_models import AlertRule
+from safecity.ops.alerts.rules import Place, Rule, RuleScope, decide, in_schedule
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f

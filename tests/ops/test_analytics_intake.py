@@ -24,14 +24,14 @@ from safecity.api.app import create_app
 from safecity.audit.log import verify
 from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
-from safecity.ops import analytics_intake
-from safecity.ops.alerts import raise_alert
-from safecity.ops.analytics_intake import AnalyticsAlerts, Outcome, events_topic
-from safecity.ops.grouping import AlertGrouping, distance_m
-from safecity.ops.inbound import sign
+from safecity.ops.alerts import analytics as analytics_intake
+from safecity.ops.alerts.analytics import AnalyticsAlerts, Outcome, events_topic
+from safecity.ops.alerts.grouping import AlertGrouping, distance_m
+from safecity.ops.alerts.inbound import sign
+from safecity.ops.alerts.intake import raise_alert
+from safecity.ops.alerts.rule_models import AlertRule
+from safecity.ops.alerts.rules import RuleScope
 from safecity.ops.models import Alert, AlertSource, AlertStatus
-from safecity.ops.rule_models import AlertRule
-from safecity.ops.rules import RuleScope
 from safecity.settings import OpsSettings, Settings
 from safecity.store.engine import Database
 from tests import factories as f

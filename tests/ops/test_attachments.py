@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from safecity.city.models import PoliceUnit
-from safecity.ops import attachments
-from safecity.ops.attachment_models import IncidentAttachment
+from safecity.ops.incidents import attachments
+from safecity.ops.incidents.attachment_models import IncidentAttachment
 from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
 from safecity.store.engine import Database
 from tests.api.conftest import City

@@ -4,7 +4,7 @@ import pytest
 
 from safecity.auth.roles import Role
 from safecity.ops.incident_types.file import default_incident_types
-from safecity.ops.lifecycle import (
+from safecity.ops.incidents.lifecycle import (
     TRANSITIONS,
     Forbidden,
     IncidentStatus,

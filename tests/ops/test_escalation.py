@@ -23,9 +23,18 @@ from safecity.auth.roles import Role
 from safecity.auth.sessions import open_session
 from safecity.bus import InProcessBus, Message
 from safecity.city.models import OrganizationKind, PoliceUnit
-from safecity.ops import incidents, shifts
-from safecity.ops.alerts import acknowledge, raise_alert
-from safecity.ops.escalation import (
+from safecity.ops.alerts.intake import acknowledge, raise_alert
+from safecity.ops.incidents import service as incidents
+from safecity.ops.incidents.lifecycle import IncidentStatus
+from safecity.ops.models import (
+    AlertSource,
+    AlertStatus,
+    Incident,
+    IncidentEvent,
+    IncidentEventKind,
+)
+from safecity.ops.shifts import service as shifts
+from safecity.ops.shifts.escalation import (
     CHUNK,
     FEED_TOPIC,
     Clock,
@@ -36,15 +45,7 @@ from safecity.ops.escalation import (
     overdue,
     stage_limit,
 )
-from safecity.ops.lifecycle import IncidentStatus
-from safecity.ops.models import (
-    AlertSource,
-    AlertStatus,
-    Incident,
-    IncidentEvent,
-    IncidentEventKind,
-)
-from safecity.ops.shift_models import Escalation, SlaStage
+from safecity.ops.shifts.models import Escalation, SlaStage
 from safecity.settings import Settings, SlaSettings, SlaThresholds
 from safecity.store.engine import Database
 from tests import factories as f

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from safecity.bus import InProcessBus, Message
-from safecity.ops.feed import Audience, ChangePublisher, FeedHub, FeedItem
+from safecity.ops.feed.changes import Audience, ChangePublisher, FeedHub, FeedItem
 from safecity.ops.models import Alert, AlertSource
 from safecity.store.engine import Database
 from tests import factories as f

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from safecity.ops.alerts import GROUP_CANDIDATES, raise_alert
-from safecity.ops.grouping import AlertGrouping, Box, bounding_box, distance_m
+from safecity.ops.alerts.grouping import AlertGrouping, Box, bounding_box, distance_m
+from safecity.ops.alerts.intake import GROUP_CANDIDATES, raise_alert
 from safecity.ops.models import Alert, AlertSource, AlertStatus
 from safecity.store.engine import Database
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from safecity.bus import InProcessBus, Message
 from safecity.bus.core import Handler, topic_matches
 from safecity.city.models import Camera
-from safecity.ops.health_alerts import CameraHealthAlerts
+from safecity.ops.alerts.camera_health import CameraHealthAlerts
+from safecity.ops.alerts.rule_models import AlertRule
+from safecity.ops.alerts.rules import RuleScope
 from safecity.ops.models import Alert, AlertSource
-from safecity.ops.rule_models import AlertRule
-from safecity.ops.rules import RuleScope
 from safecity.store.engine import Database
-from safecity.video.health import StreamHealth, health_topic, publish_health
+from safecity.video.ingest.health import StreamHealth, health_topic, publish_health
 from safecity.video.models import StreamStatus
 from tests import factories as f
 

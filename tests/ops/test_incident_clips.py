@@ -17,7 +17,7 @@ from safecity.city.models import Camera
 from safecity.settings import VideoSettings
 from safecity.store.engine import Database
 from safecity.video.models import HoldKind, LegalHold, RecordedSegment
-from safecity.video.retention_keeper import RetentionKeeper
+from safecity.video.recording.retention_keeper import RetentionKeeper
 from tests.api.conftest import City
 from tests.audit.entries import audit_entries
 from tests.ops import incident_materials as materials

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from safecity.auth.roles import Role
 from safecity.cli import app
-from safecity.ops import incidents
 from safecity.ops.incident_types.file import parse_incident_types
+from safecity.ops.incidents import service as incidents
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.audit.entries import audit_entries

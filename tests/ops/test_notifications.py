@@ -34,18 +34,18 @@ from safecity.auth.roles import Role
 from safecity.bus import InProcessBus
 from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.cli import app as cli_app
-from safecity.ops import incidents
-from safecity.ops.inbound import sign, verified_source
-from safecity.ops.lifecycle import IncidentStatus
-from safecity.ops.models import Incident
-from safecity.ops.notification_channels import (
+from safecity.ops.alerts.inbound import sign, verified_source
+from safecity.ops.dispatch.channels import (
     DELIVERY_HEADER,
     DeliveryFailed,
     WebhookChannel,
     judge_status,
 )
-from safecity.ops.notification_models import Notification, NotificationChannel, NotificationState
-from safecity.ops.notifications import NotificationDispatcher, claim_due, notify_through
+from safecity.ops.dispatch.models import Notification, NotificationChannel, NotificationState
+from safecity.ops.dispatch.notifications import NotificationDispatcher, claim_due, notify_through
+from safecity.ops.incidents import service as incidents
+from safecity.ops.incidents.lifecycle import IncidentStatus
+from safecity.ops.models import Incident
 from safecity.ops.services import OpsServices
 from safecity.settings import NotificationSettings, OpsSettings, Settings
 from safecity.store.base import utcnow
@@ -300,7 +300,7 @@ def test_a_refusal_fails_for_good_but_not_now_is_retried(
     assert notice.state is state and notice.attempts == 1 and notice.delivered_at is None
     assert notice.last_error is not None
     assert notice.last_error.startswith(f"the receiver answered {status} ")
-    [logged] = [r for r in caplog.records if r.name == "safecity.ops.notifications"]
+    [logged] = [r for r in caplog.records if r.name == "safecity.ops.dispatch.notifications"]
     assert logged.levelname == "WARNING"
     said = logged.getMessage()
     assert said.startswith(f"notice {notice.id} to unit {notice.police_unit_code} by webhook ")
@@ -752,7 +752,7 @@ def test_a_webhook_goes_to_the_host_and_port_of_its_url(url: str, host: str, por
     """Without a port, http.client would read a bare IPv6 host's last group as the port."""
     from urllib.parse import urlsplit
 
-    from safecity.ops.notification_channels import WebhookChannel, _Cutoff
+    from safecity.ops.dispatch.channels import WebhookChannel, _Cutoff
 
     cutoff = _Cutoff(1.0)
     try:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.city.models import OrganizationKind, PoliceUnit
-from safecity.ops import incidents
-from safecity.ops.alerts import raise_alert
-from safecity.ops.lifecycle import IncidentStatus, NotAllowed
+from safecity.ops.alerts.intake import raise_alert
+from safecity.ops.incidents import service as incidents
+from safecity.ops.incidents.lifecycle import IncidentStatus, NotAllowed
 from safecity.ops.models import Alert, AlertSource, Incident, IncidentEvent
 from safecity.store.engine import Database
 from tests import factories as f

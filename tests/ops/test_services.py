@@ -16,10 +16,10 @@ from safecity.audit.models import AuditEntry
 from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.city.models import OrganizationKind, PoliceUnit
-from safecity.ops import incidents
-from safecity.ops.alerts import acknowledge, raise_alert
-from safecity.ops.dispatch import NoUnit, route
-from safecity.ops.lifecycle import Forbidden, IncidentStatus, NotAllowed
+from safecity.ops.alerts.intake import acknowledge, raise_alert
+from safecity.ops.dispatch.routing import NoUnit, route
+from safecity.ops.incidents import service as incidents
+from safecity.ops.incidents.lifecycle import Forbidden, IncidentStatus, NotAllowed
 from safecity.ops.models import Alert, AlertSource, AlertStatus, IncidentEvent, IncidentEventKind
 from safecity.store.engine import Database
 from tests import factories as f

@@ -21,11 +21,12 @@ from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.auth.sessions import open_session
 from safecity.city.models import OrganizationKind, PoliceUnit
-from safecity.ops import incidents, shifts
-from safecity.ops.alerts import raise_alert
-from safecity.ops.lifecycle import IncidentStatus
+from safecity.ops.alerts.intake import raise_alert
+from safecity.ops.incidents import service as incidents
+from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import AlertSource, AlertStatus
-from safecity.ops.shift_models import Shift
+from safecity.ops.shifts import service as shifts
+from safecity.ops.shifts.models import Shift
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f

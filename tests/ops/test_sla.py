@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from safecity.ops.sla import IncidentTimes, durations, figures, percentile
+from safecity.ops.incidents.sla import IncidentTimes, durations, figures, percentile
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import av
 
-from safecity.video.packets import PacketSink, StreamInfo, VideoPacket
+from safecity.video.ingest.packets import PacketSink, StreamInfo, VideoPacket
 
 
 class FilePlayer:

@@ -13,9 +13,9 @@ import threading
 from pathlib import Path
 
 from safecity.store.engine import Database
-from safecity.video.ingest import IngestOptions, IngestWorker
-from safecity.video.recorder import SegmentRecorder
-from safecity.video.segment_index import SegmentIndexWriter
+from safecity.video.ingest.worker import IngestOptions, IngestWorker
+from safecity.video.recording.recorder import SegmentRecorder
+from safecity.video.recording.segment_index import SegmentIndexWriter
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import av
 
 from safecity.store.engine import Database
-from safecity.video.packets import PacketSink, StreamInfo, VideoPacket
-from safecity.video.recorder import FinishedSegment, SegmentRecorder
-from safecity.video.segment_index import SegmentIndexWriter
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.ingest.packets import PacketSink, StreamInfo, VideoPacket
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.recording.recorder import FinishedSegment, SegmentRecorder
+from safecity.video.recording.segment_index import SegmentIndexWriter
 
 SMALL = VideoSpec(width=320, height=180, fps=15, seconds=30, gop_seconds=2)
 

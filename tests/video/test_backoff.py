@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from safecity.video.backoff import Backoff
+from safecity.core.backoff import Backoff
 
 
 def test_waits_double_up_to_the_cap_with_jitter_below_the_base() -> None:

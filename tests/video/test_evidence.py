@@ -28,9 +28,9 @@ from safecity.auth.roles import Role
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video import evidence
-from safecity.video.clips import Clip, export_clip, plan_clip
-from safecity.video.evidence import (
+from safecity.video.evidence import package as evidence
+from safecity.video.evidence.keys import create_signing_key, load_signing_key, trusted_keys
+from safecity.video.evidence.package import (
     ClipWriter,
     Exporter,
     ExportRefused,
@@ -45,10 +45,10 @@ from safecity.video.evidence import (
     public_key_pem,
     verify_package,
 )
-from safecity.video.evidence_keys import create_signing_key, load_signing_key, trusted_keys
-from safecity.video.fmp4 import read_layout
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
 from safecity.video.models import EvidenceExport, HoldKind, LegalHold, RecordedSegment
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.mp4.fragments import read_layout
+from safecity.video.playback.clips import Clip, export_clip, plan_clip
 from tests import factories as f
 
 SEGMENT_SECONDS = 2

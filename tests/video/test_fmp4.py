@@ -17,7 +17,8 @@ import av
 import numpy as np
 import pytest
 
-from safecity.video.fmp4 import (
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.mp4.fragments import (
     Fmp4Error,
     JoinResult,
     Piece,
@@ -27,7 +28,6 @@ from safecity.video.fmp4 import (
     plan_media_segment,
     read_layout,
 )
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
 
 FPS, GOP_SECONDS, SEGMENT_SECONDS = 15, 2, 10
 SPEC = VideoSpec(width=320, height=180, fps=FPS, seconds=30, gop_seconds=GOP_SECONDS)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from safecity.bus import InProcessBus, Message
 from safecity.city.models import Camera, CameraHealth
 from safecity.store.engine import Database
-from safecity.video.health import CameraHealthRecorder, StreamHealth, health_topic
+from safecity.video.ingest.health import CameraHealthRecorder, StreamHealth, health_topic
 from safecity.video.models import CameraStream, StreamStatus
 from tests import factories as f
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from safecity.video.fmp4 import Piece, plan_media_segment, read_layout
-from safecity.video.hls import HlsSegment, vod_playlist
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.mp4.fragments import Piece, plan_media_segment, read_layout
+from safecity.video.playback.hls import HlsSegment, vod_playlist
 from tests.video.test_fmp4 import write_segments
 
 START = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from safecity.store.engine import Database
-from safecity.video.holds import (
+from safecity.video.models import HoldKind
+from safecity.video.recording.holds import (
     HoldAlreadyReleased,
     HoldError,
     HoldNotFound,
@@ -13,7 +14,6 @@ from safecity.video.holds import (
     place_hold,
     release_hold,
 )
-from safecity.video.models import HoldKind
 from tests import factories as f
 
 START = datetime(2026, 11, 26, 16, 40, tzinfo=UTC)

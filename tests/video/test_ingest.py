@@ -16,10 +16,10 @@ import av
 import numpy as np
 import pytest
 
-from safecity.video.backoff import Backoff
-from safecity.video.ingest import IngestOptions, IngestWorker, classify, describe_source
+from safecity.core.backoff import Backoff
+from safecity.video.ingest.packets import StreamInfo, VideoPacket
+from safecity.video.ingest.worker import IngestOptions, IngestWorker, classify, describe_source
 from safecity.video.models import StreamStatus
-from safecity.video.packets import StreamInfo, VideoPacket
 from tests.support.recording import street_clip
 from tests.support.rtsp import LIVE, SECURE, RtspServer
 
@@ -195,7 +195,7 @@ def test_one_failing_camera_and_one_broken_sink_disturb_nothing_else(
 def test_a_file_plays_at_real_time_and_loops_with_growing_timestamps(
     tmp_path: Path, worker_factory: Callable[..., IngestWorker]
 ) -> None:
-    from safecity.video.synthetic import VideoSpec
+    from safecity.video.ingest.synthetic import VideoSpec
 
     clip = street_clip(tmp_path, VideoSpec(width=160, height=96, fps=15, seconds=2, gop_seconds=1))
     sink = Collector()
@@ -321,9 +321,9 @@ def test_an_http_stream_is_pulled_and_its_end_is_a_reconnect(
     worker_factory: Callable[..., IngestWorker],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="safecity.video.ingest")
+    caplog.set_level(logging.INFO, logger="safecity.video.ingest.worker")
     base, folder = http_folder
-    from safecity.video.synthetic import VideoSpec
+    from safecity.video.ingest.synthetic import VideoSpec
 
     clip = street_clip(folder, VideoSpec(width=160, height=96, fps=15, seconds=2, gop_seconds=1))
     transport_stream = folder / "camera.ts"

@@ -14,8 +14,10 @@ from typing import TypeVar
 import av
 import pytest
 
-from safecity.video import live as live_module
-from safecity.video.live import (
+from safecity.video.ingest.packets import VideoPacket
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
+from safecity.video.live import feed as live_module
+from safecity.video.live.feed import (
     OFFLINE,
     Fragment,
     InitSegment,
@@ -26,8 +28,6 @@ from safecity.video.live import (
     hevc_codec_suffix,
     mse_codec,
 )
-from safecity.video.packets import VideoPacket
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_video
 from tests.support.players import FilePlayer
 
 T = TypeVar("T")

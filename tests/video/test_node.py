@@ -17,10 +17,10 @@ from safecity.bus import InProcessBus
 from safecity.city.models import Camera, CameraHealth, CameraStatus
 from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
-from safecity.video.health import CameraHealthRecorder
+from safecity.video.ingest.health import CameraHealthRecorder
+from safecity.video.ingest.synthetic import VideoSpec
 from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
 from safecity.video.node import MediaAbsent, NodeBusy, VideoNode
-from safecity.video.synthetic import VideoSpec
 from tests import factories as f
 from tests.support.recording import record, street_clip
 

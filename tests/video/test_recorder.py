@@ -16,11 +16,11 @@ import av
 import pytest
 from sqlalchemy import select
 
-import safecity.video.recorder as recorder_module
+import safecity.video.recording.recorder as recorder_module
 from safecity.store.engine import Database
+from safecity.video.ingest.packets import StreamInfo, VideoPacket
 from safecity.video.models import RecordedSegment
-from safecity.video.packets import StreamInfo, VideoPacket
-from safecity.video.recorder import FinishedSegment, SegmentRecorder, started_at_from_path
+from safecity.video.recording.recorder import FinishedSegment, SegmentRecorder, started_at_from_path
 from tests import factories as f
 from tests.support.recording import play_into, record, street_clip
 
@@ -114,7 +114,7 @@ class _SmallDisk:
 def test_full_disk_stops_recording_clearly_and_keeps_what_was_stored(
     clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="safecity.video.recorder")
+    caplog.set_level(logging.INFO, logger="safecity.video.recording.recorder")
     monkeypatch.setattr(recorder_module, "RETRY_AFTER_WRITE_ERROR_SECONDS", 0.0)
     finished: list[FinishedSegment] = []
     disk = _SmallDisk(room=120_000)

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from safecity.store.engine import Database
-from safecity.video.clips import recording_gaps
 from safecity.video.models import RecordedSegment
-from safecity.video.recovery import recover_recordings
+from safecity.video.playback.clips import recording_gaps
+from safecity.video.recording.recovery import recover_recordings
 from tests import factories as f
 from tests.support.rtsp import LIVE, RtspServer
 

@@ -19,15 +19,15 @@ from fastapi.testclient import TestClient
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
 from safecity.bus import InProcessBus
-from safecity.ops.health_alerts import CameraHealthAlerts
+from safecity.ops.alerts.camera_health import CameraHealthAlerts
 from safecity.settings import Settings, VideoSettings
 from safecity.store.base import utcnow
 from safecity.store.engine import Database
-from safecity.video.health import CameraHealthRecorder
+from safecity.video.ingest.health import CameraHealthRecorder
+from safecity.video.ingest.synthetic import VideoSpec
 from safecity.video.models import RecordedSegment
 from safecity.video.node import MEDIA_MARKER, VideoNode
-from safecity.video.recorder import open_segment_file
-from safecity.video.synthetic import VideoSpec
+from safecity.video.recording.recorder import open_segment_file
 from tests import factories as f
 from tests.support.recording import street_clip
 
@@ -173,7 +173,7 @@ def test_a_full_media_disk_shows_in_health_alerts_and_metrics_until_space_return
     assert alert["title"].startswith("Camera AST-1 is not recording (for ")
     assert "no space left on device" in alert["title"]
     assert _metric(occ.client, "safecity_cameras_not_recording") == 1
-    (logged, *_) = [r for r in caplog.records if r.name == "safecity.video.recorder"]
+    (logged, *_) = [r for r in caplog.records if r.name == "safecity.video.recording.recorder"]
     assert logged.levelname == "ERROR"
     assert logged.getMessage().startswith("camera AST-1: recording stopped: cannot ")
     assert logged.getMessage().endswith(": no space left on device")

@@ -16,10 +16,10 @@ from safecity.settings import load_settings
 from safecity.store import migrate
 from safecity.store.base import utcnow
 from safecity.store.engine import Database
-from safecity.video.holds import place_hold
 from safecity.video.models import RecordedSegment, RecordingPurge
-from safecity.video.retention import DiskSpace
-from safecity.video.retention_keeper import PurgeSummary, RetentionKeeper
+from safecity.video.recording.holds import place_hold
+from safecity.video.recording.retention import DiskSpace
+from safecity.video.recording.retention_keeper import PurgeSummary, RetentionKeeper
 from tests import factories as f
 from tests.audit.entries import audit_entries
 

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from safecity.store.engine import Database
 from safecity.video.models import PurgeReason, RecordedSegment, RecordingPurge
-from safecity.video.recovery import recover_recordings
+from safecity.video.recording.recovery import recover_recordings
 from tests import factories as f
 from tests.support.recording import record, street_clip
 
@@ -136,7 +136,7 @@ def test_an_absent_media_disk_does_not_empty_the_index(
 def test_most_files_gone_at_once_is_treated_as_a_missing_disk(
     database: Database, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import safecity.video.recovery as recovery
+    import safecity.video.recording.recovery as recovery
 
     monkeypatch.setattr(recovery, "MISSING_ALARM", 1)
     with database.session() as session:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from safecity.video.models import PurgeReason
-from safecity.video.retention import (
+from safecity.video.recording.retention import (
     CameraRecordings,
     Deletion,
     DiskSpace,

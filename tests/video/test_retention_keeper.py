@@ -19,9 +19,9 @@ from safecity.city.models import Camera, District, Site
 from safecity.settings import VideoSettings
 from safecity.store.base import utcnow
 from safecity.store.engine import Database
-from safecity.video import retention_keeper
 from safecity.video.models import LegalHold, PurgeReason, RecordedSegment, RecordingPurge
-from safecity.video.retention import (
+from safecity.video.recording import retention_keeper
+from safecity.video.recording.retention import (
     CameraPlan,
     CameraRecordings,
     DiskSpace,
@@ -29,9 +29,9 @@ from safecity.video.retention import (
     plan_camera,
     plan_floor,
 )
-from safecity.video.retention import HoldSpan as Span
-from safecity.video.retention import SegmentRef as Ref
-from safecity.video.retention_keeper import ClockAhead, RetentionError, RetentionKeeper
+from safecity.video.recording.retention import HoldSpan as Span
+from safecity.video.recording.retention import SegmentRef as Ref
+from safecity.video.recording.retention_keeper import ClockAhead, RetentionError, RetentionKeeper
 from tests import factories as f
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ clock jumps that lets them (the clock guard has tests of its own)."""
 SETTINGS = VideoSettings(
     retention_days=30, min_free_percent=5, retention_clock_jump_hours=YEAR_OF_HOURS
 )
-LOGGER = "safecity.video.retention_keeper"
+LOGGER = "safecity.video.recording.retention_keeper"
 
 
 class Usage(NamedTuple):
@@ -491,7 +491,7 @@ def test_an_empty_media_folder_with_an_empty_index_is_a_new_install(
 
 
 def test_the_recordings_folder_is_the_recorders() -> None:
-    from safecity.video.recorder import RECORDINGS_FOLDER
+    from safecity.video.recording.recorder import RECORDINGS_FOLDER
 
     assert retention_keeper.RECORDINGS_FOLDER == RECORDINGS_FOLDER
 

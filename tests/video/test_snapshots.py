@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import pytest
 
-from safecity.video.snapshots import GopBuffer
-from safecity.video.synthetic import VideoSpec
+from safecity.video.ingest.synthetic import VideoSpec
+from safecity.video.live.snapshots import GopBuffer
 from tests.support.players import FilePlayer
 from tests.support.recording import street_clip
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from safecity.video.synthetic import (
+from safecity.video.ingest.synthetic import (
     TEXT_ON,
     StreetScene,
     VideoJob,

@@ -21,9 +21,9 @@ from safecity.city.models import CameraHealth, OrganizationKind, SiteKind
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.ingest import IngestWorker
-from safecity.video.live import LiveFeed
-from safecity.video.synthetic import VideoJob, VideoSpec, write_street_videos
+from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_videos
+from safecity.video.ingest.worker import IngestWorker
+from safecity.video.live.feed import LiveFeed
 from tests import factories as f
 from tests.support.live_server import serve_app
 from tests.web.conftest import Watched, watched_console

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
 from safecity.city.models import CameraHealth, OrganizationKind, PoliceUnit
-from safecity.ops.alerts import raise_alert
+from safecity.ops.alerts.intake import raise_alert
 from safecity.ops.models import AlertSource
 from safecity.settings import Settings
 from safecity.store import migrate

@@ -30,8 +30,8 @@ from safecity.city.models import CameraHealth, OrganizationKind, PoliceUnit, Sit
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
+from safecity.video.ingest.synthetic import VideoSpec
 from safecity.video.models import CameraStream, StreamStatus
-from safecity.video.synthetic import VideoSpec
 from tests import factories as f
 from tests.support.live_server import serve_app
 from tests.support.recording import record, street_clip

@@ -1,0 +1,1 @@
+"""Dispatch: which police unit takes an incident, and the notices that tell it."""

@@ -1,0 +1,1 @@
+"""The OCC's live feed of alert and incident changes, pushed to the consoles."""

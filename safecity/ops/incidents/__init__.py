@@ -1,0 +1,1 @@
+"""Incidents: opening, the lifecycle, attachments, linked clips and SLA figures."""

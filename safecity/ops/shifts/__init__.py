@@ -1,0 +1,1 @@
+"""Operator shifts, handovers, and SLA escalations to the shift's supervisor."""

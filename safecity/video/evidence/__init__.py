@@ -1,0 +1,1 @@
+"""Evidence: signed packages of recorded video, their keys, export and verification."""

@@ -1,0 +1,1 @@
+"""Ingest: pulling each camera's stream, its packets, its health, and simulated cameras."""

@@ -1,0 +1,1 @@
+"""Live view: a camera's packets as fragmented MP4 over a WebSocket, and snapshots."""

@@ -1,0 +1,1 @@
+"""MP4 (ISO BMFF) files as boxes: walking them, codec strings, fragments and joining."""

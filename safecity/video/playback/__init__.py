@@ -1,0 +1,1 @@
+"""Recorded video played back: the timeline, HLS playlists and MP4 clips."""

@@ -1,0 +1,1 @@
+"""Video registration: the recorder, the segment index, recovery, retention and legal holds."""
