@@ -38,8 +38,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from safecity.city.models import District
-from safecity.city.registry_io import COLUMNS, parse_csv, to_csv, to_geojson, validate
-from safecity.city.registry_store import load_context, plan_import, read_cameras, write_import
+from safecity.city.registry.checking import validate
+from safecity.city.registry.columns import COLUMNS
+from safecity.city.registry.parsing import parse_csv
+from safecity.city.registry.store import load_context, plan_import, read_cameras, write_import
+from safecity.city.registry.writing import to_csv, to_geojson
 from safecity.store import migrate
 from safecity.store.engine import Database
 

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from safecity.bounds import Day, Id, Latitude, Line, Longitude, Paragraph
 from safecity.city.models import CameraHealth, CameraStatus, SiteKind
-from safecity.city.registry_io import camera_code_problem, url_problem
+from safecity.city.registry.checking import camera_code_problem, url_problem
 from safecity.video.models import StreamStatus
 
 

@@ -155,7 +155,7 @@ def _hides_a_password(url: str) -> bool:
 def seal(
     url: str, keyring: CredentialKeyring, session: Session, current: StoredStream | None = None
 ) -> StoredStream:
-    """How to store ``url`` (already checked with ``registry_io.url_problem``) for a camera
+    """How to store ``url`` (already checked with ``registry.checking.url_problem``) for a camera
     whose stream is ``current`` now.
 
     The URL exactly as shown (its password masked, as an export without credentials writes

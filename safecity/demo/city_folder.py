@@ -15,7 +15,8 @@ from safecity.city.folder.description import (
     SiteEntry,
 )
 from safecity.city.folder.writing import city_files
-from safecity.city.registry_io import CameraRecord, to_csv
+from safecity.city.registry.records import CameraRecord
+from safecity.city.registry.writing import to_csv
 from safecity.demo.city import DemoCity
 from safecity.ops.incident_types.file import FILE_NAME as INCIDENT_TYPES_FILE
 from safecity.ops.incident_types.file import default_incident_types, serialise_incident_types

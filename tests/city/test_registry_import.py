@@ -16,24 +16,19 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from safecity.city import registry_store
 from safecity.city.models import Camera, CameraHealth, CameraStatus
-from safecity.city.registry_cli import app
-from safecity.city.registry_io import (
-    COLUMNS,
-    OPTIONAL_COLUMNS,
-    RegistryFormat,
-    parse,
-    parse_csv,
-    serialise,
-)
-from safecity.city.registry_store import (
+from safecity.city.registry import store as registry_store
+from safecity.city.registry.cli import app
+from safecity.city.registry.columns import COLUMNS, OPTIONAL_COLUMNS, RegistryFormat
+from safecity.city.registry.parsing import parse, parse_csv
+from safecity.city.registry.store import (
     ImportOutcome,
     ImportReport,
     import_rows,
     load_context,
     read_cameras,
 )
+from safecity.city.registry.writing import serialise
 from safecity.city.stream_credentials import CredentialKeyring
 from safecity.store import migrate
 from safecity.store.engine import Database

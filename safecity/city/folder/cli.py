@@ -17,8 +17,9 @@ from safecity.city.folder.reading import PARTS, CityFolder, CityFolderError, rea
 from safecity.city.folder.store import CityImportReport, Move, apply_city, stored_description
 from safecity.city.folder.tables import Problem
 from safecity.city.folder.writing import AreasInCsvError, city_files
-from safecity.city.registry_io import RegistryFormat, serialise
-from safecity.city.registry_store import read_cameras
+from safecity.city.registry.columns import RegistryFormat
+from safecity.city.registry.store import read_cameras
+from safecity.city.registry.writing import serialise
 from safecity.city.stream_credentials import CredentialKeyring, StreamCredentialsError
 from safecity.cli_support import (
     ConfigOption,

@@ -49,8 +49,10 @@ from safecity.city.models import (
     Site,
     police_unit_districts,
 )
-from safecity.city.registry_io import RowProblem, format_for, parse
-from safecity.city.registry_store import ImportOutcome, import_rows, load_context
+from safecity.city.registry.columns import format_for
+from safecity.city.registry.parsing import parse
+from safecity.city.registry.records import RowProblem
+from safecity.city.registry.store import ImportOutcome, import_rows, load_context
 from safecity.city.stream_credentials import CredentialKeyring
 from safecity.ops.incident_types import IncidentType
 from safecity.ops.incident_types.store import apply_incident_types

@@ -20,14 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from safecity.bounds import text_problem
-from safecity.city.registry_io import (
-    CODE,
-    CODE_RULE,
-    RegistryFileError,
-    decode_text,
-    header_delimiter,
-    header_key,
-)
+from safecity.city.registry.columns import CODE, CODE_RULE, RegistryFileError, header_key
+from safecity.city.registry.parsing import decode_text, header_delimiter
 
 CODE_LENGTH = 64
 _YES = frozenset({"yes", "y", "true", "1", "да", "иә", "x", "+"})

@@ -26,16 +26,9 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from safecity.city.registry_io import (
-    COLUMNS,
-    ParsedFile,
-    RegistryFileError,
-    RegistryFormat,
-    format_for,
-    parse,
-    serialise,
-)
-from safecity.city.registry_store import (
+from safecity.city.registry.columns import COLUMNS, RegistryFileError, RegistryFormat, format_for
+from safecity.city.registry.parsing import ParsedFile, parse
+from safecity.city.registry.store import (
     ImportOutcome,
     ImportReport,
     district_keys,
@@ -43,6 +36,7 @@ from safecity.city.registry_store import (
     load_context,
     read_cameras,
 )
+from safecity.city.registry.writing import serialise
 from safecity.city.stream_credentials import (
     CredentialKeyring,
     StreamCredentialsError,

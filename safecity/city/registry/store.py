@@ -22,15 +22,10 @@ from sqlalchemy.orm import Session
 
 from safecity.city.districts import stored_district_locator
 from safecity.city.models import Camera, District, Site
-from safecity.city.registry_io import (
-    COLUMNS,
-    OPTIONAL_COLUMNS,
-    CameraRecord,
-    ImportContext,
-    SourceRow,
-    Validation,
-    validate,
-)
+from safecity.city.registry.checking import validate
+from safecity.city.registry.columns import COLUMNS, OPTIONAL_COLUMNS
+from safecity.city.registry.parsing import SourceRow
+from safecity.city.registry.records import CameraRecord, ImportContext, Validation
 from safecity.city.stream_credentials import CredentialKeyring, StoredStream, seal, stream_url
 from safecity.city.stream_urls import without_password
 

@@ -13,23 +13,18 @@ import pytest
 
 from safecity.city.geo import DistrictArea, DistrictLocator
 from safecity.city.models import Camera, CameraStatus
-from safecity.city.registry_io import (
+from safecity.city.registry.checking import validate
+from safecity.city.registry.columns import (
     ALIASES,
     COLUMNS,
     OPTIONAL_COLUMNS,
-    CameraRecord,
-    ImportContext,
     RegistryFileError,
     RegistryFormat,
-    RowProblem,
-    Validation,
     format_for,
-    parse_csv,
-    parse_geojson,
-    to_csv,
-    to_geojson,
-    validate,
 )
+from safecity.city.registry.parsing import parse_csv, parse_geojson
+from safecity.city.registry.records import CameraRecord, ImportContext, RowProblem, Validation
+from safecity.city.registry.writing import to_csv, to_geojson
 from tests.factories import EAST, WEST, square
 
 WEST_ID, EAST_ID, PARK_ID = 1, 2, 7
