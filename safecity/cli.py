@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from safecity import backup_cli
 from safecity.audit import cli as audit_cli
 from safecity.auth import users_cli
+from safecity.backup import cli as backup_cli
 from safecity.city.folder import cli as city_cli
 from safecity.city.registry import cli as registry_cli
 from safecity.cli_support import (

@@ -1,8 +1,12 @@
 """One settings tree for every SafeCity process.
 
 Values come, strongest first, from ``SAFECITY_*`` environment variables (nested keys joined
-with ``__``, e.g. ``SAFECITY_DATABASE__URL``), the YAML file, and the defaults below. The defaults are the embedded mode: an SQLite file and a media folder under
-``data_dir``, and the in-process bus.
+with ``__``, e.g. ``SAFECITY_DATABASE__URL``), the YAML file, and the defaults below. The
+defaults are the embedded mode: an SQLite file and a media folder under ``data_dir``, and the
+in-process bus.
+
+One module though it is long: it is one idea, the tree an operator writes in ``safecity.yaml``,
+read top to bottom in the order of that file; each section is a short model with its limits.
 """
 
 from __future__ import annotations

@@ -25,13 +25,10 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from safecity.backup import (
-    BackupError,
-    create_backup,
-    read_manifest,
-    restore_backup,
-)
-from safecity.backup import Progress as Step
+from safecity.backup.create import create_backup
+from safecity.backup.files import Progress as Step
+from safecity.backup.manifest import BackupError, read_manifest
+from safecity.backup.restore import restore_backup
 from safecity.cli_support import (
     ConfigOption,
     cli_actor,
