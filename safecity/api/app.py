@@ -20,8 +20,8 @@ from safecity.auth import admin_api as users_admin_api
 from safecity.auth import api as auth_api
 from safecity.auth.throttle import LoginThrottle
 from safecity.bus import Bus, InProcessBus
-from safecity.city import admin_api as city_admin_api
 from safecity.city import api as city_api
+from safecity.city.admin import api as city_admin_api
 from safecity.insights import api as insights_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.dispatch import api as notifications_api

@@ -1,1 +1,2 @@
-"""Operations: alerts, incidents, standard operating procedures and dispatch to police units."""
+"""The OCC (Operations Control Center): alerts, incidents, dispatch to police units, operator
+shifts and the live feed the consoles read."""

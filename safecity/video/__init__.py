@@ -1,1 +1,2 @@
-"""Video: ingest, recording, playback, live view, snapshots."""
+"""Video registration: ingest, recording, playback, live view, evidence, and the MP4 files
+they share."""

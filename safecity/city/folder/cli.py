@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from safecity.city.folder.checks import OVERLAP_TOLERANCE
 from safecity.city.folder.reading import PARTS, CityFolder, CityFolderError, read_city_folder
-from safecity.city.folder.store import CityImportReport, Move, apply_city, stored_description
+from safecity.city.folder.store import CityImportReport, Move, apply_city
+from safecity.city.folder.stored import stored_description
 from safecity.city.folder.tables import Problem
 from safecity.city.folder.writing import AreasInCsvError, city_files
 from safecity.city.registry.columns import RegistryFormat

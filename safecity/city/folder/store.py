@@ -15,36 +15,31 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import delete, insert, literal, or_, select, text, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import delete, insert, literal, select, text, update
+from sqlalchemy.orm import Session
 
 from safecity.audit.log import KEY_LOCK_SPACE
-from safecity.auth.models import User
-from safecity.auth.user_rules import REQUIRED_ORGANIZATION_KIND
 from safecity.city.districts import stored_district_locator
 from safecity.city.folder.checks import (
     OVERLAP_TOLERANCE,
     CityDescription,
-    StoredCity,
-    StoredDistrict,
     check_city,
     inner_point,
 )
+from safecity.city.folder.dangling import left_without
 from safecity.city.folder.description import (
     DISTRICTS_FILE,
-    ORGANIZATIONS_FILE,
-    POLICE_UNITS_FILE,
     DistrictEntry,
     OrganizationEntry,
     PoliceUnitEntry,
     SiteEntry,
 )
+from safecity.city.folder.stored import stored_city
 from safecity.city.folder.tables import Problem
 from safecity.city.models import (
     Camera,
     District,
     Organization,
-    OrganizationKind,
     PoliceUnit,
     Site,
     police_unit_districts,
@@ -102,42 +97,6 @@ class CityImportReport:
         return not self.problems
 
 
-def stored_city(session: Session) -> StoredCity:
-    return StoredCity(
-        districts={
-            code: StoredDistrict(name, geometry, active)
-            for code, name, geometry, active in session.execute(
-                select(District.code, District.name, District.geometry, District.active)
-            )
-        },
-        organization_kinds={
-            code: kind
-            for code, kind in session.execute(select(Organization.code, Organization.kind))
-        },
-        inactive_organizations=frozenset(
-            session.scalars(select(Organization.code).where(~Organization.active))
-        ),
-        fallback_units=frozenset(
-            session.scalars(
-                select(PoliceUnit.code).where(PoliceUnit.is_fallback, PoliceUnit.active)
-            )
-        ),
-        unit_coverage=_stored_coverage(session),
-    )
-
-
-def _stored_coverage(session: Session) -> dict[str, frozenset[str]]:
-    covered: dict[str, set[str]] = {}
-    for unit, district in session.execute(
-        select(PoliceUnit.code, District.code)
-        .join(police_unit_districts, police_unit_districts.c.police_unit_id == PoliceUnit.id)
-        .join(District, District.id == police_unit_districts.c.district_id)
-        .where(PoliceUnit.active, District.active)
-    ):
-        covered.setdefault(unit, set()).add(district)
-    return {unit: frozenset(codes) for unit, codes in covered.items()}
-
-
 def apply_city(
     session: Session,
     description: CityDescription,
@@ -182,7 +141,7 @@ def apply_city(
             return report
     if borders_change:
         _relocate(session, report, keep_outside=keep_outside, outside_before=outside_before)
-    report.problems.extend(_left_without(session))
+    report.problems.extend(left_without(session))
     if incident_types is not None:
         types = apply_incident_types(session, incident_types)
         report.counts["incident_types"] = Counts(
@@ -191,120 +150,6 @@ def apply_city(
             len(types.unchanged),
         )
     return report
-
-
-def _left_without(session: Session) -> list[Problem]:
-    """Active things that the change leaves pointing at something deactivated: an akimat
-    whose district went, a unit covering a deactivated district, users of a deactivated
-    organization or unit, sites of a deactivated owner. Each is named, so that it is moved
-    or deactivated first, rather than left to fail at dispatch or sign-in."""
-    inactive_district = District.active.is_(False)
-    found: list[Problem] = []
-    for code, district in session.execute(
-        select(Organization.code, District.code)
-        .join(District, Organization.district_id == District.id)
-        .where(Organization.active, inactive_district)
-    ):
-        found.append(
-            Problem(
-                ORGANIZATIONS_FILE,
-                f"stored ({code})",
-                "district",
-                f"district {district!r} is deactivated but akimat {code!r} is still active",
-            )
-        )
-    for code, district in session.execute(
-        select(PoliceUnit.code, District.code)
-        .join(police_unit_districts, police_unit_districts.c.police_unit_id == PoliceUnit.id)
-        .join(District, District.id == police_unit_districts.c.district_id)
-        .where(PoliceUnit.active, inactive_district)
-    ):
-        found.append(
-            Problem(
-                POLICE_UNITS_FILE,
-                f"stored ({code})",
-                "districts",
-                f"district {district!r} is deactivated but unit {code!r} still covers it",
-            )
-        )
-    for code, organization in session.execute(
-        select(PoliceUnit.code, Organization.code)
-        .join(Organization, PoliceUnit.organization_id == Organization.id)
-        .where(PoliceUnit.active, Organization.active.is_(False))
-    ):
-        found.append(
-            Problem(
-                POLICE_UNITS_FILE,
-                f"stored ({code})",
-                "organization",
-                f"organization {organization!r} is deactivated but its unit {code!r} is active",
-            )
-        )
-    for code, organization, kind in session.execute(
-        select(PoliceUnit.code, Organization.code, Organization.kind)
-        .join(Organization, PoliceUnit.organization_id == Organization.id)
-        .where(PoliceUnit.active, Organization.kind != OrganizationKind.POLICE)
-    ):
-        found.append(
-            Problem(
-                POLICE_UNITS_FILE,
-                f"stored ({code})",
-                "organization",
-                f"organization {organization!r} is {kind.value} now, but police unit {code!r} "
-                "still belongs to it",
-            )
-        )
-    for username, role, organization, kind in session.execute(
-        select(User.username, User.role, Organization.code, Organization.kind)
-        .join(Organization, User.organization_id == Organization.id)
-        .where(User.is_active)
-    ):
-        required = REQUIRED_ORGANIZATION_KIND.get(role)
-        if required is not None and kind is not required:
-            found.append(
-                Problem(
-                    "users",
-                    f"stored ({username})",
-                    "",
-                    f"user {username!r} ({role.value}) must belong to a {required.value} "
-                    f"organization, and {organization!r} is {kind.value} now",
-                )
-            )
-    for code, organization in session.execute(
-        select(Site.code, Organization.code)
-        .join(Organization, Site.owner_organization_id == Organization.id)
-        .where(Site.active, Organization.active.is_(False))
-    ):
-        found.append(
-            Problem(
-                "sites",
-                f"stored ({code})",
-                "owner",
-                f"organization {organization!r} is deactivated but still owns active site {code!r}",
-            )
-        )
-    for username, organization, organization_active, unit in session.execute(
-        select(User.username, Organization.code, Organization.active, PoliceUnit.code)
-        .outerjoin(Organization, User.organization_id == Organization.id)
-        .outerjoin(PoliceUnit, User.police_unit_id == PoliceUnit.id)
-        .where(
-            User.is_active,
-            or_(Organization.active.is_(False), PoliceUnit.active.is_(False)),
-        )
-    ):
-        gone = (
-            f"organization {organization!r}" if organization_active is False else f"unit {unit!r}"
-        )
-        found.append(
-            Problem(
-                "users",
-                f"stored ({username})",
-                "",
-                f"{gone} is deactivated but user {username!r} still belongs to it: "
-                "deactivate the user or move them first",
-            )
-        )
-    return found
 
 
 def _ids(
@@ -605,95 +450,3 @@ def _relocate(
             changes.append({"id": row.id, "district_id": district_id})
         if changes:
             session.execute(update(model), changes)
-
-
-def district_entry(district: District) -> DistrictEntry:
-    return DistrictEntry(
-        "",
-        district.code,
-        district.name,
-        district.population,
-        district.geometry,
-        district.active,
-    )
-
-
-def organization_entry(organization: Organization) -> OrganizationEntry:
-    return OrganizationEntry(
-        "",
-        organization.code,
-        organization.name,
-        organization.kind,
-        organization.district.code if organization.district else None,
-        organization.city_wide,
-        organization.active,
-    )
-
-
-def police_unit_entry(unit: PoliceUnit) -> PoliceUnitEntry:
-    return PoliceUnitEntry(
-        "",
-        unit.code,
-        unit.name,
-        unit.organization.code,
-        unit.phone,
-        tuple(sorted(district.code for district in unit.districts)),
-        unit.is_fallback,
-        unit.active,
-    )
-
-
-def site_entry(site: Site) -> SiteEntry:
-    return SiteEntry(
-        where="",
-        code=site.code,
-        name=site.name,
-        kind=site.kind,
-        address=site.address,
-        latitude=None if site.area is not None else site.latitude,
-        longitude=None if site.area is not None else site.longitude,
-        area=site.area,
-        owner_code=site.owner.code if site.owner else None,
-        schedule=tuple(site.schedule or ()),
-        tasks=tuple(site.tasks or ()),
-        retention_days=site.retention_days,
-        retention_bytes=site.retention_bytes,
-        active=site.active,
-    )
-
-
-def stored_description(session: Session) -> CityDescription:
-    """The stored city as folder entries, each kind ordered by code."""
-    return CityDescription(
-        districts=tuple(
-            map(district_entry, session.scalars(select(District).order_by(District.code)))
-        ),
-        organizations=tuple(
-            map(
-                organization_entry,
-                session.scalars(
-                    select(Organization)
-                    .options(joinedload(Organization.district))
-                    .order_by(Organization.code)
-                ),
-            )
-        ),
-        police_units=tuple(
-            map(
-                police_unit_entry,
-                session.scalars(
-                    select(PoliceUnit)
-                    .options(
-                        joinedload(PoliceUnit.organization), selectinload(PoliceUnit.districts)
-                    )
-                    .order_by(PoliceUnit.code)
-                ),
-            )
-        ),
-        sites=tuple(
-            map(
-                site_entry,
-                session.scalars(select(Site).options(joinedload(Site.owner)).order_by(Site.code)),
-            )
-        ),
-    )
