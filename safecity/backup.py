@@ -54,7 +54,7 @@ from safecity.private_files import FILE_MODE, make_folders
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.evidence.package import evidence_folder
+from safecity.video.evidence.export import evidence_folder
 from safecity.video.models import EvidenceExport
 
 FORMAT = "safecity-backup/1"
