@@ -33,7 +33,8 @@ import av
 import numpy as np
 
 from safecity.video.ingest.synthetic import StreetScene, VideoSpec
-from safecity.video.mp4.fragments import Piece, SegmentLayout, join_fragments, read_layout
+from safecity.video.mp4.join import Piece, join_fragments
+from safecity.video.mp4.layout import SegmentLayout, read_layout
 
 SPEC = VideoSpec(width=1920, height=1080, fps=25, seconds=10, gop_seconds=2)
 BIT_RATE = 4_000_000

@@ -26,7 +26,7 @@ from safecity.private_files import restrict_umask
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.video.evidence import cli as evidence_cli
-from safecity.video.evidence.package import evidence_folder
+from safecity.video.evidence.export import evidence_folder
 from safecity.video.recording import cli as recordings_cli
 
 app = typer.Typer(

@@ -8,7 +8,7 @@ or its libraries (FFmpeg, SQLite) creates. Where SafeCity is used as a library, 
 making the app in their own process, the umask is the caller's; so the folders SafeCity makes
 are made 0750 themselves (``make_folders``), the SQLite file 0640 (``safecity.store.engine``),
 and whatever is written inside is out of others' reach whatever the umask. The evidence key is
-0600 in a 0700 folder, and evidence packages 0600 and 0700 (``safecity.video.evidence.package``).
+0600 in a 0700 folder, and evidence packages 0600 and 0700 (``safecity.video.evidence.export``).
 """
 
 from __future__ import annotations

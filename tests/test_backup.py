@@ -21,8 +21,9 @@ from safecity.cli import app
 from safecity.settings import load_settings
 from safecity.store import migrate
 from safecity.store.engine import Database
+from safecity.video.evidence.export import evidence_folder
 from safecity.video.evidence.keys import trusted_keys
-from safecity.video.evidence.package import evidence_folder, verify_package
+from safecity.video.evidence.verify import verify_package
 from safecity.video.models import EvidenceExport
 from tests import factories as f
 from tests.audit.entries import audit_entries

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from safecity.audit.chain import GENESIS_HASH, ChainRow, ChainVerifier, Finding, entry_hash
 from safecity.audit.models import AuditEntry
-from safecity.store.base import utcnow
+from safecity.core.clock import utcnow
 from safecity.store.engine import Database, take_sqlite_writer_turn
 
 # pg_advisory_xact_lock key that serializes appenders (any constant; "AUDITLOG" in ASCII).

@@ -36,7 +36,7 @@ from safecity.auth.users import (
 )
 from safecity.bounds import Id, Line, Offset
 from safecity.city.models import Organization, PoliceUnit
-from safecity.store.base import utcnow
+from safecity.core.clock import utcnow
 
 router = APIRouter(
     prefix="/api/admin/users",

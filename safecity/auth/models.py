@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safecity.auth.roles import Role
 from safecity.city.models import Organization, PoliceUnit
-from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
+from safecity.core.clock import utcnow
+from safecity.store.base import Base, UTCDateTime, str_enum
 
 
 class User(Base):

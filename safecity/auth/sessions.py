@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from safecity.auth.models import LoginSession, User
 from safecity.auth.passwords import verify_password
-from safecity.store.base import utcnow
+from safecity.core.clock import utcnow
 
 
 def _digest(token: str) -> str:

@@ -25,7 +25,7 @@ from safecity.auth.user_rules import (
     username_problem,
 )
 from safecity.city.models import Organization, PoliceUnit
-from safecity.store.base import utcnow
+from safecity.core.clock import utcnow
 
 
 class UserError(ValueError):

@@ -39,7 +39,7 @@ from safecity.backup.manifest import (
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
-from safecity.video.evidence.package import evidence_folder
+from safecity.video.evidence.export import evidence_folder
 from safecity.video.models import EvidenceExport
 
 

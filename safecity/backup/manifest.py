@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from safecity.backup.files import Progress, copy_stream, progress_step, walk
 from safecity.settings import Settings
-from safecity.video.evidence.package import evidence_folder
+from safecity.video.evidence.export import evidence_folder
 
 FORMAT = "safecity-backup/1"
 MANIFEST_FILE = "backup.json"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from safecity.store.base import utcnow
+from safecity.core.clock import utcnow
 
 
 @dataclass(frozen=True)

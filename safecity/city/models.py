@@ -26,7 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
+from safecity.core.clock import utcnow
+from safecity.store.base import Base, UTCDateTime, str_enum
 
 
 class OrganizationKind(enum.StrEnum):

@@ -9,7 +9,8 @@ from sqlalchemy import Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safecity.city.models import District
-from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
+from safecity.core.clock import utcnow
+from safecity.store.base import Base, UTCDateTime, str_enum
 
 
 class CrimeKind(enum.StrEnum):

@@ -10,9 +10,10 @@ from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safecity.city.models import Camera
+from safecity.core.clock import utcnow
 from safecity.ops.incident_types.models import ChecklistVersion
 from safecity.ops.incidents.lifecycle import IncidentStatus
-from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
+from safecity.store.base import Base, UTCDateTime, str_enum
 
 
 class AlertSource(enum.StrEnum):

@@ -45,10 +45,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def str_enum(cls: type[enum.Enum], name: str) -> Enum:
     """An enum column stored as a plain string: a new value needs no PostgreSQL type migration."""
     return Enum(

@@ -15,7 +15,8 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from safecity.city.models import Camera
-from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
+from safecity.core.clock import utcnow
+from safecity.store.base import Base, UTCDateTime, str_enum
 
 
 class StreamStatus(enum.StrEnum):

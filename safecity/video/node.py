@@ -29,6 +29,7 @@ from safecity.city.stream_credentials import (
     StoredStream,
     stream_url,
 )
+from safecity.core.media import LOCK_FILE, MEDIA_MARKER, Sign, mark, unmounted
 from safecity.private_files import make_folders
 from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
@@ -45,8 +46,6 @@ from safecity.video.recording.segment_index import SegmentIndexWriter
 
 log = logging.getLogger(__name__)
 
-LOCK_FILE = ".recording.lock"
-MEDIA_MARKER = ".safecity-media"
 HEALTH_EVERY_SECONDS = 2.0
 RECONCILE_SECONDS = 30.0
 
@@ -228,20 +227,18 @@ class VideoNode:
         """A media folder is marked when first used. An unmarked one while the index holds
         segments is a mount point without its disk: recording there would hide the archive
         (and retention would forget it), so refuse."""
-        marker = self._media_root / MEDIA_MARKER
-        if marker.exists():
+        problem = unmounted(self._media_root, Sign.MARKER)
+        if problem is None:
             return
         with self._database.session() as session:
             indexed = session.scalar(select(RecordedSegment.id).limit(1)) is not None
         if indexed:
             raise MediaAbsent(
-                f"{self._media_root} is not the media folder the index describes (no "
-                f"{MEDIA_MARKER} in it, while recordings are indexed): is the media disk "
-                "mounted? If the archive is really gone, create that file to start afresh."
+                f"{self._media_root} is not the media folder the index describes ({problem}, "
+                "while recordings are indexed): is the media disk mounted? If the archive is "
+                f"really gone, create {MEDIA_MARKER} in it to start afresh."
             )
-        marker.write_text(
-            "SafeCity media folder: recordings/ holds the video the index describes.\n"
-        )
+        mark(self._media_root)
 
     def _lock_media(self) -> None:
         """One recording process per media folder: a second one's recovery would take the
@@ -306,7 +303,7 @@ class VideoNode:
                 self._index.add,
                 segment_seconds=self._settings.video.segment_seconds,
                 open_file=self._open_segment_file,
-                media_mark=MEDIA_MARKER,
+                guard_media=True,
             )
             sinks.insert(0, recorder)
         worker = IngestWorker(source.code, source.url, sinks, ingest_options(self._settings.video))

@@ -7,8 +7,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safecity.api.app import create_app
 from safecity.auth.models import LoginSession, User
+from safecity.core.clock import utcnow
 from safecity.settings import ApiSettings, LoginThrottleSettings, Settings
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.api.conftest import City

@@ -15,7 +15,8 @@ from safecity.api.app import create_app
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video.evidence.package import load_public_key, verify_package
+from safecity.video.evidence.keys import load_public_key
+from safecity.video.evidence.verify import verify_package
 from safecity.video.models import LegalHold, RecordedSegment
 from tests.api.conftest import City
 from tests.audit.entries import audit_entries

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from safecity.store.engine import Database
 from safecity.video.models import CameraStream, StreamStatus
-from safecity.video.mp4.fragments import read_layout
+from safecity.video.mp4.layout import read_layout
 from tests.api.conftest import City
 from tests.audit.entries import audit_entries
 from tests.support.recording import record, street_clip

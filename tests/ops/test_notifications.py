@@ -34,6 +34,7 @@ from safecity.auth.roles import Role
 from safecity.bus import InProcessBus
 from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.cli import app as cli_app
+from safecity.core.clock import utcnow
 from safecity.ops.alerts.inbound import sign, verified_source
 from safecity.ops.dispatch.channels import (
     DELIVERY_HEADER,
@@ -48,7 +49,6 @@ from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Incident
 from safecity.ops.services import OpsServices
 from safecity.settings import NotificationSettings, OpsSettings, Settings
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.conftest import IN_CI

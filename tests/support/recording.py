@@ -4,7 +4,7 @@ as fast as it can be read (not at real time), anchored at a chosen wall-clock ti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -66,6 +66,23 @@ def play_into(
     for sink in sinks:
         sink.stream_closed()
     return count
+
+
+def record_segments(
+    source: Path,
+    media_root: Path,
+    *,
+    segment_seconds: float = 10.0,
+    started_at: datetime = datetime(2026, 11, 27, 9, tzinfo=UTC),
+) -> list[Path]:
+    """The segment files the recorder writes of ``source`` (as camera CAM-1), in order; not
+    indexed."""
+    finished: list[FinishedSegment] = []
+    recorder = SegmentRecorder(
+        1, "CAM-1", media_root, finished.append, segment_seconds=segment_seconds
+    )
+    play_into([recorder], source, "CAM-1", started_at)
+    return [media_root / segment.path for segment in finished]
 
 
 def record(

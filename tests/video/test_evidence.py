@@ -28,26 +28,29 @@ from safecity.auth.roles import Role
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.store.engine import Database
-from safecity.video.evidence import package as evidence
-from safecity.video.evidence.keys import create_signing_key, load_signing_key, trusted_keys
-from safecity.video.evidence.package import (
+from safecity.video.evidence.export import (
+    DEFAULT_MAX_RANGE,
     ClipWriter,
     Exporter,
     ExportRefused,
     ExportRequest,
     ExportResult,
-    FindingKind,
-    Manifest,
-    SigningKeyError,
-    Verdict,
+    evidence_folder,
     export_evidence,
-    key_fingerprint,
-    public_key_pem,
-    verify_package,
 )
+from safecity.video.evidence.keys import (
+    SigningKeyError,
+    create_signing_key,
+    key_fingerprint,
+    load_signing_key,
+    public_key_pem,
+    trusted_keys,
+)
+from safecity.video.evidence.manifest import Manifest
+from safecity.video.evidence.verify import FindingKind, Verdict, verify_package
 from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
 from safecity.video.models import EvidenceExport, HoldKind, LegalHold, RecordedSegment
-from safecity.video.mp4.fragments import read_layout
+from safecity.video.mp4.layout import read_layout
 from safecity.video.playback.clips import Clip, export_clip, plan_clip
 from tests import factories as f
 
@@ -170,7 +173,7 @@ def export(
     start: datetime = RECORDED_AT + timedelta(seconds=1.5),
     end: datetime = RECORDED_AT + timedelta(seconds=4.5),
     reason: str = "Case 2026-114: theft at the bus stop, court request 77",
-    max_range: timedelta = evidence.DEFAULT_MAX_RANGE,
+    max_range: timedelta = DEFAULT_MAX_RANGE,
     write_clip: ClipWriter = export_clip,
 ) -> ExportResult:
     with recorded.database.session() as session:
@@ -500,7 +503,7 @@ def test_an_unreadable_segment_is_refused_and_named(recorded: Recorded) -> None:
 
 
 def assert_nothing_left(recorded: Recorded) -> None:
-    folder = evidence.evidence_folder(recorded.settings)
+    folder = evidence_folder(recorded.settings)
     assert not folder.exists() or list(folder.iterdir()) == []
     with recorded.database.session() as session:
         assert session.scalar(select(func.count()).select_from(EvidenceExport)) == 0

@@ -29,7 +29,7 @@ from safecity.demo.data_folder import DEMO_CITY_NAME, DEMO_TIMEZONE
 from safecity.demo.runner import demo_settings, prepare_data_dir
 from safecity.settings import ENV_PREFIX, Settings, load_settings
 from safecity.store.engine import Database
-from safecity.video.evidence.package import key_fingerprint
+from safecity.video.evidence.keys import key_fingerprint
 from safecity.video.models import EvidenceExport
 from tests import factories as f
 from tests.video.test_evidence import RECORDED_AT, forge, index_recordings, make_segment_files

@@ -17,8 +17,8 @@ from safecity.auth.roles import Role
 from safecity.cli import app
 from safecity.settings import Settings, load_settings
 from safecity.store.engine import Database
+from safecity.video.evidence.export import stored_package
 from safecity.video.evidence.keys import key_fingerprint, load_signing_key
-from safecity.video.evidence.package import stored_package
 from safecity.video.models import EvidenceExport
 from tests import factories as f
 from tests.audit.entries import audit_entries

@@ -1,4 +1,5 @@
-"""Fragmented MP4 segments: layouts match what PyAV demuxes; joins play, seek and decode."""
+"""Fragmented MP4 segments as the recorder writes them: layouts match what PyAV demuxes;
+joins play, seek and decode."""
 
 from __future__ import annotations
 
@@ -17,17 +18,12 @@ import av
 import numpy as np
 import pytest
 
+import safecity.video.recording.recorder as recorder_module
 from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
-from safecity.video.mp4.fragments import (
-    Fmp4Error,
-    JoinResult,
-    Piece,
-    SegmentLayout,
-    join_fragments,
-    plan_join,
-    plan_media_segment,
-    read_layout,
-)
+from safecity.video.mp4.boxes import Fmp4Error
+from safecity.video.mp4.join import JoinResult, Piece, join_fragments, plan_join, plan_media_segment
+from safecity.video.mp4.layout import SegmentLayout, read_layout
+from tests.support.recording import record_segments
 
 FPS, GOP_SECONDS, SEGMENT_SECONDS = 15, 2, 10
 SPEC = VideoSpec(width=320, height=180, fps=FPS, seconds=30, gop_seconds=GOP_SECONDS)
@@ -38,39 +34,19 @@ FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 FFPROBE = shutil.which("ffprobe")
 
 
-def write_segments(
-    source: Path,
-    directory: Path,
-    *,
-    seconds: int = SEGMENT_SECONDS,
-    options: Mapping[str, str] = FRAGMENTED,
-) -> list[Path]:
-    """Remux ``source`` into fragmented MP4 files as the recorder does: a new file at the first
-    keyframe at or after every ``seconds`` boundary, each starting its timeline at 0."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    with av.open(str(source)) as inp:
+def remux(source: Path, out: Path, options: Mapping[str, str]) -> Path:
+    """``source`` as another MP4 file, packets unchanged: a camera stream of another kind."""
+    with (
+        av.open(str(source)) as inp,
+        av.open(str(out), "w", format="mp4", options=dict(options)) as outp,
+    ):
         in_stream = inp.streams.video[0]
-        time_base = in_stream.time_base
-        assert time_base is not None
-        out: av.container.OutputContainer | None = None
-        out_stream = None
+        out_stream = outp.add_stream_from_template(in_stream)
         for packet in inp.demux(in_stream):
-            if packet.dts is None:
-                continue
-            due = packet.pts is not None and packet.pts * time_base >= seconds * len(paths)
-            if packet.is_keyframe and (out is None or due):
-                if out is not None:
-                    out.close()
-                paths.append(directory / f"segment-{len(paths):03d}.mp4")
-                out = av.open(str(paths[-1]), "w", format="mp4", options=dict(options))
-                out_stream = out.add_stream_from_template(in_stream)
-            assert out is not None and out_stream is not None
-            packet.stream = out_stream
-            out.mux(packet)
-        if out is not None:
-            out.close()
-    return paths
+            if packet.dts is not None:
+                packet.stream = out_stream
+                outp.mux(packet)
+    return out
 
 
 @dataclass(frozen=True)
@@ -114,7 +90,7 @@ class Recording:
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
     directory = tmp_path_factory.mktemp("fmp4")
     source = write_street_video(VideoJob(directory / "source.mp4", "CAM-1", 7), SPEC)
-    segments = write_segments(source, directory / "segments")
+    segments = record_segments(source, directory / "media")
     return Recording(source, segments, [read_layout(path) for path in segments])
 
 
@@ -363,7 +339,7 @@ def test_a_partial_range_across_two_files(recording: Recording, tmp_path: Path) 
 def test_b_frames_keep_their_composition_offsets(tmp_path: Path) -> None:
     x264 = {"x264-params": "keyint=15:min-keyint=15:scenecut=0:bframes=2"}
     source = encode_noise(tmp_path / "b.mp4", "libx264", frames=30, options=x264)
-    segments = write_segments(source, tmp_path / "b", seconds=1)
+    segments = record_segments(source, tmp_path / "b", segment_seconds=1)
     layouts = [read_layout(path) for path in segments]
     assert layouts[0].fragments[0].composition_offset > 0  # B-frames: the first shows later
     pieces = [Piece(path, layout, 0, 0, index * TIMESCALE) for index, (path, layout) in
@@ -378,7 +354,8 @@ def test_b_frames_keep_their_composition_offsets(tmp_path: Path) -> None:
 
 def test_different_time_scales_are_not_joined(recording: Recording, tmp_path: Path) -> None:
     options = {**FRAGMENTED, "video_track_timescale": "90000"}
-    other = write_segments(recording.segments[1], tmp_path / "90k", options=options)[0]
+    camera = remux(recording.segments[1], tmp_path / "90k.mp4", options)  # an MPEG-TS clock, say
+    other = record_segments(camera, tmp_path / "90k")[0]
     layout = read_layout(other)
     assert layout.timescale == 90000
     pieces = [recording.whole(0, 0), Piece(other, layout, 0, 4, SEGMENT * 90000 // TIMESCALE)]
@@ -466,11 +443,13 @@ def test_a_media_segment_is_the_file_retimed(recording: Recording) -> None:
     assert timeline(packets(whole)) == shifted(packets(path), 7 * SEGMENT)
 
 
-def test_a_base_data_offset_moves_with_the_moof(recording: Recording, tmp_path: Path) -> None:
+def test_a_base_data_offset_moves_with_the_moof(
+    recording: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without ``default_base_moof`` FFmpeg writes each moof's file offset in its tfhd: a
     join moves it to where the moof lands, a media segment to its place in the segment."""
-    options = {"movflags": "frag_keyframe+empty_moov"}
-    files = write_segments(recording.source, tmp_path / "absolute", options=options)
+    monkeypatch.setattr(recorder_module, "MOVFLAGS", "frag_keyframe+empty_moov")
+    files = record_segments(recording.source, tmp_path / "absolute")
     layouts = [read_layout(path) for path in files]
     pieces = [Piece(path, layout, 0, 4, i * SEGMENT) for i, (path, layout) in
               enumerate(zip(files, layouts, strict=True))]  # fmt: skip

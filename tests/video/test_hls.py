@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video
-from safecity.video.mp4.fragments import Piece, plan_media_segment, read_layout
+from safecity.video.mp4.join import Piece, plan_media_segment
+from safecity.video.mp4.layout import read_layout
 from safecity.video.playback.hls import HlsSegment, vod_playlist
-from tests.video.test_fmp4 import write_segments
+from tests.support.recording import record_segments
 
 START = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 FFPROBE = shutil.which("ffprobe")
@@ -121,7 +122,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     directory = tmp_path_factory.mktemp("hls")
     spec = VideoSpec(width=320, height=180, fps=15, seconds=30, gop_seconds=2)
     source = write_street_video(VideoJob(directory / "source.mp4", "CAM-1", 5), spec)
-    return write_segments(source, directory / "segments")
+    return record_segments(source, directory / "media")
 
 
 def probe(playlist: Path) -> tuple[dict[str, Any], str]:

@@ -25,9 +25,8 @@ from safecity.video.live.feed import (
     LiveFeed,
     Viewer,
     ViewerDropped,
-    hevc_codec_suffix,
-    mse_codec,
 )
+from safecity.video.mp4.boxes import hevc_codec_suffix, init_codec
 from tests.support.players import FilePlayer
 
 T = TypeVar("T")
@@ -350,4 +349,4 @@ def test_hevc_codec_string_from_a_configuration_record() -> None:
 
 
 def test_codec_string_of_something_unreadable_is_empty() -> None:
-    assert mse_codec(b"") == ""
+    assert init_codec(b"") == ""

@@ -19,14 +19,15 @@ from fastapi.testclient import TestClient
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
 from safecity.bus import InProcessBus
+from safecity.core.clock import utcnow
+from safecity.core.media import MEDIA_MARKER
 from safecity.ops.alerts.camera_health import CameraHealthAlerts
 from safecity.settings import Settings, VideoSettings
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from safecity.video.ingest.health import CameraHealthRecorder
 from safecity.video.ingest.synthetic import VideoSpec
 from safecity.video.models import RecordedSegment
-from safecity.video.node import MEDIA_MARKER, VideoNode
+from safecity.video.node import VideoNode
 from safecity.video.recording.recorder import open_segment_file
 from tests import factories as f
 from tests.support.recording import street_clip

@@ -12,14 +12,15 @@ from typer.testing import CliRunner
 
 from safecity.city.models import Camera, District, Site
 from safecity.cli import app
+from safecity.core.clock import utcnow
 from safecity.settings import load_settings
 from safecity.store import migrate
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from safecity.video.models import RecordedSegment, RecordingPurge
 from safecity.video.recording.holds import place_hold
 from safecity.video.recording.retention import DiskSpace
-from safecity.video.recording.retention_keeper import PurgeSummary, RetentionKeeper
+from safecity.video.recording.retention_keeper import RetentionKeeper
+from safecity.video.recording.retention_pass import PurgeSummary
 from tests import factories as f
 from tests.audit.entries import audit_entries
 

@@ -16,11 +16,11 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from safecity.city.models import Camera, District, Site
+from safecity.core.clock import utcnow
 from safecity.settings import VideoSettings
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from safecity.video.models import LegalHold, PurgeReason, RecordedSegment, RecordingPurge
-from safecity.video.recording import retention_keeper
+from safecity.video.recording import retention_delete, retention_keeper
 from safecity.video.recording.retention import (
     CameraPlan,
     CameraRecordings,
@@ -31,7 +31,8 @@ from safecity.video.recording.retention import (
 )
 from safecity.video.recording.retention import HoldSpan as Span
 from safecity.video.recording.retention import SegmentRef as Ref
-from safecity.video.recording.retention_keeper import ClockAhead, RetentionError, RetentionKeeper
+from safecity.video.recording.retention_checks import ClockAhead, RetentionError
+from safecity.video.recording.retention_keeper import RetentionKeeper
 from tests import factories as f
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -490,12 +491,6 @@ def test_an_empty_media_folder_with_an_empty_index_is_a_new_install(
     assert summary.entries == () and summary.floor_stopped is None
 
 
-def test_the_recordings_folder_is_the_recorders() -> None:
-    from safecity.video.recording.recorder import RECORDINGS_FOLDER
-
-    assert retention_keeper.RECORDINGS_FOLDER == RECORDINGS_FOLDER
-
-
 def test_a_floor_batch_of_mostly_missing_files_keeps_their_rows_and_stops(
     database: Database, media: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -664,7 +659,7 @@ def test_a_hold_placed_after_a_floor_batch_was_planned_keeps_its_segments(
 def test_a_hold_placed_while_files_are_deleted_protects_the_rest_of_the_batch(
     database: Database, media: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(retention_keeper, "_HOLD_RECHECK_FILES", 2)
+    monkeypatch.setattr(retention_delete, "_HOLD_RECHECK_FILES", 2)
     camera = add_camera(database, "CAM-1")
     first = NOW - timedelta(days=40)
     old = record(database, media, camera, first, 6)

@@ -35,10 +35,10 @@ from sqlalchemy import select
 
 from safecity.bus import Bus, Message, Subscription
 from safecity.city.models import Camera
+from safecity.core.clock import utcnow
 from safecity.ops.alerts.grouping import DEFAULT_GROUPING, AlertGrouping
 from safecity.ops.alerts.intake import Suppressed, raise_ruled_alert
 from safecity.ops.models import AlertSource
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 from safecity.video.ingest.health import HEALTH_PATTERN, StreamHealth
 from safecity.video.models import StreamStatus

@@ -25,6 +25,7 @@ from safecity.auth.models import User
 from safecity.auth.roles import Scope
 from safecity.city.districts import stored_district_locator
 from safecity.city.models import Camera, Site
+from safecity.core.clock import utcnow
 from safecity.ops.alerts import rules
 from safecity.ops.alerts.grouping import (
     DEFAULT_GROUPING,
@@ -37,7 +38,6 @@ from safecity.ops.alerts.grouping import (
 from safecity.ops.alerts.rule_models import AlertRule
 from safecity.ops.incident_types import valid_priority
 from safecity.ops.models import Alert, AlertSource, AlertStatus
-from safecity.store.base import utcnow
 
 DEDUP_WINDOW = timedelta(seconds=60)
 OPEN_STATUSES = (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)

@@ -9,8 +9,9 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safecity.city.schedule import WatchWindow
+from safecity.core.clock import utcnow
 from safecity.ops.alerts.rules import Rule, RuleScope
-from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
+from safecity.store.base import Base, UTCDateTime, str_enum
 
 
 class AlertRule(Base):

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from safecity.store.base import Base, UTCDateTime, str_enum, utcnow
+from safecity.core.clock import utcnow
+from safecity.store.base import Base, UTCDateTime, str_enum
 
 
 class NotificationChannel(enum.StrEnum):

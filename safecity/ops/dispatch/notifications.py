@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safecity.audit.log import record as audit
 from safecity.city.models import District, PoliceUnit
 from safecity.core.backoff import Backoff
+from safecity.core.clock import utcnow
 from safecity.ops.dispatch.channels import (
     DeliveryFailed,
     MqttChannel,
@@ -44,7 +45,6 @@ from safecity.ops.dispatch.channels import (
 from safecity.ops.dispatch.models import Notification, NotificationChannel, NotificationState
 from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
 from safecity.settings import NotificationSettings
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from safecity.store.base import Base, UTCDateTime, utcnow
+from safecity.core.clock import utcnow
+from safecity.store.base import Base, UTCDateTime
 
 
 class IncidentAttachment(Base):

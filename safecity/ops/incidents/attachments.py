@@ -35,14 +35,14 @@ from sqlalchemy.orm import Session
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Role
+from safecity.core.clock import utcnow
+from safecity.core.media import attachments_folder
 from safecity.ops.incidents.attachment_models import IncidentAttachment
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
 from safecity.private_files import make_folders
-from safecity.store.base import utcnow
 from safecity.video.recording.holds import MAX_REASON_LENGTH
 
-ATTACHMENTS_FOLDER = "attachments"
 PARTIAL_SUFFIX = ".partial"
 SNIFF_BYTES = 16
 """Enough for every signature below; plain text is checked over the whole file."""
@@ -268,7 +268,7 @@ def _disk_error(exc: OSError) -> OSError | StoreFull:
 
 
 def incident_folder(media_root: Path, incident_id: int) -> Path:
-    return media_root / ATTACHMENTS_FOLDER / str(incident_id)
+    return attachments_folder(media_root) / str(incident_id)
 
 
 def display_name(raw: str | None) -> str:

@@ -38,6 +38,7 @@ from safecity.auth.roles import Scope
 from safecity.bounds import Id, Moment, Paragraph
 from safecity.city.api import visible_camera
 from safecity.city.models import Camera
+from safecity.core.files import file_sha256
 from safecity.ops.incidents import attachment_upload
 from safecity.ops.incidents import attachments as service
 from safecity.ops.incidents import clips as incident_clips
@@ -46,7 +47,6 @@ from safecity.ops.incidents.service import incident_condition
 from safecity.ops.models import Incident
 from safecity.settings import LARGEST_ATTACHMENT_MB, Settings
 from safecity.video.recording.holds import HOLD_PLACERS, HOLD_RELEASERS, MAX_REASON_LENGTH
-from safecity.video.recording.recorder import file_sha256
 
 log = logging.getLogger(__name__)
 

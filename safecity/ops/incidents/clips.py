@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.city.models import Camera
+from safecity.core.clock import utcnow
 from safecity.ops.incidents.attachment_models import IncidentClip
 from safecity.ops.incidents.attachments import (
     AttachmentError,
@@ -28,7 +29,6 @@ from safecity.ops.incidents.attachments import (
 )
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Incident
-from safecity.store.base import utcnow
 from safecity.video.models import HoldKind
 from safecity.video.playback.clips import GAP_TOLERANCE, ClipError, check_range, segments_in_range
 from safecity.video.playback.clips import recording_gaps as gaps_between

@@ -19,6 +19,7 @@ from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
 from safecity.city.models import Camera, PoliceUnit
+from safecity.core.clock import utcnow
 from safecity.ops.alerts.intake import OPEN_STATUSES
 from safecity.ops.dispatch.notifications import enqueue_incident_notice
 from safecity.ops.dispatch.routing import NoUnit, district_at, route
@@ -26,7 +27,6 @@ from safecity.ops.incident_types import valid_priority
 from safecity.ops.incident_types.store import type_for_new_incident
 from safecity.ops.incidents.lifecycle import IncidentStatus, check_transition
 from safecity.ops.models import Alert, AlertStatus, Incident, IncidentEvent, IncidentEventKind
-from safecity.store.base import utcnow
 
 _TIMESTAMP = {
     IncidentStatus.DISPATCHED: "dispatched_at",

@@ -38,13 +38,13 @@ from safecity.audit.log import hold_append_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.bus import Bus
+from safecity.core.clock import utcnow
 from safecity.ops.incident_types import HIGHEST_PRIORITY, LOWEST_PRIORITY
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Alert, AlertStatus, Incident, IncidentEvent, IncidentEventKind
 from safecity.ops.shifts.models import Escalation, SlaStage
 from safecity.ops.shifts.service import current_shift
 from safecity.settings import SlaSettings, SlaThresholds
-from safecity.store.base import utcnow
 from safecity.store.engine import Database
 
 log = logging.getLogger(__name__)

@@ -32,11 +32,11 @@ from safecity.audit.models import AuditEntry
 from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.city.models import Camera
+from safecity.core.clock import utcnow
 from safecity.ops.alerts.intake import OPEN_STATUSES
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Alert, Incident
 from safecity.ops.shifts.models import Handover, Shift, ShiftOperator
-from safecity.store.base import utcnow
 
 SHIFT_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
 """Who works shifts, and who may supervise one."""

@@ -25,15 +25,7 @@ from safecity.bounds import Id, Moment, Offset, Paragraph
 from safecity.city.api import visible_camera
 from safecity.city.models import Camera
 from safecity.settings import Settings
-from safecity.video.evidence.keys import (
-    SigningKeyError,
-    SigningKeyMissing,
-    key_fingerprint,
-    keyring,
-    load_signing_key,
-    public_key_pem,
-)
-from safecity.video.evidence.package import (
+from safecity.video.evidence.export import (
     EXPORTER_ROLES,
     MAX_REASON_CHARS,
     Exporter,
@@ -41,6 +33,14 @@ from safecity.video.evidence.package import (
     ExportRequest,
     export_evidence,
     stored_package,
+)
+from safecity.video.evidence.keys import (
+    SigningKeyError,
+    SigningKeyMissing,
+    key_fingerprint,
+    keyring,
+    load_signing_key,
+    public_key_pem,
 )
 from safecity.video.models import EvidenceExport
 

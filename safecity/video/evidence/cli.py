@@ -37,7 +37,15 @@ from safecity.cli_support import (
     os_login,
     settings_or_exit,
 )
+from safecity.video.evidence.export import (
+    EXPORTER_ROLES,
+    Exporter,
+    ExportRequest,
+    ExportResult,
+    export_evidence,
+)
 from safecity.video.evidence.keys import (
+    EvidenceError,
     key_details,
     key_fingerprint,
     key_target,
@@ -51,17 +59,7 @@ from safecity.video.evidence.keys import (
     signing_key,
     trusted_keys,
 )
-from safecity.video.evidence.package import (
-    EXPORTER_ROLES,
-    EvidenceError,
-    Exporter,
-    ExportRequest,
-    ExportResult,
-    Verdict,
-    VerificationReport,
-    export_evidence,
-    verify_package,
-)
+from safecity.video.evidence.verify import Verdict, VerificationReport, verify_package
 
 app = typer.Typer(
     help="Evidence packages: a clip with a signed manifest, for police and courts.",

@@ -21,7 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from safecity.bus import Bus, Message, Subscription
 from safecity.city.models import Camera, CameraHealth
-from safecity.store.base import UTCDateTime, utcnow
+from safecity.core.clock import utcnow
+from safecity.store.base import UTCDateTime
 from safecity.store.engine import Database
 from safecity.video.models import CameraStream, StreamStatus
 

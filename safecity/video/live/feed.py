@@ -27,7 +27,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
@@ -35,6 +35,7 @@ from typing import Protocol
 import av
 
 from safecity.video.ingest.packets import StreamInfo, VideoPacket
+from safecity.video.mp4.boxes import BoxCutter, init_codec
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +383,7 @@ class _Remuxer:
         self._moof: bytes | None = None
         self._pending: deque[VideoPacket] = deque()
         """Muxed packets whose fragment has not come out yet (the muxer holds one frame)."""
-        self._boxes = _BoxWriter(self._box)
+        self._boxes = BoxCutter(self._box)
         self._container = av.open(
             self._boxes,
             "w",
@@ -415,7 +416,7 @@ class _Remuxer:
             if kind == b"moov":
                 init = bytes(self._header)
                 info = self._info
-                self._on_init(InitSegment(init, mse_codec(init), info.width, info.height))
+                self._on_init(InitSegment(init, init_codec(init), info.width, info.height))
         elif kind == b"moof":
             self._moof = box
         elif kind == b"mdat" and self._moof is not None and self._pending:
@@ -430,87 +431,3 @@ class _Remuxer:
             )
             self._moof = None
         # Anything else (the mfra index written at close) is of no use to a live viewer.
-
-
-class _BoxWriter:
-    """The file the muxer writes to: cuts the byte stream into whole top-level MP4 boxes,
-    however the writes happen to be split."""
-
-    def __init__(self, on_box: Callable[[bytes, bytes], None]) -> None:
-        self._on_box = on_box
-        self._buffer = bytearray()
-
-    def write(self, data: bytes) -> int:
-        self._buffer += data
-        while len(self._buffer) >= 8:
-            size = int.from_bytes(self._buffer[:4], "big")
-            header = 8
-            if size == 1:  # a 64-bit size follows the type
-                if len(self._buffer) < 16:
-                    break
-                size, header = int.from_bytes(self._buffer[8:16], "big"), 16
-            if size < header:
-                raise ValueError(f"malformed MP4 box of size {size}")
-            if len(self._buffer) < size:
-                break
-            box = bytes(self._buffer[:size])
-            del self._buffer[:size]
-            self._on_box(box[4:8], box)
-        return len(data)
-
-
-# --- codec strings ----------------------------------------------------------------------------
-
-SAMPLE_ENTRY_PATH = (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd")
-VISUAL_SAMPLE_ENTRY_FIELDS = 78
-"""Bytes of a VisualSampleEntry before its child boxes (ISO/IEC 14496-12, 12.1.3)."""
-
-
-def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """(type, payload) of each box laid end to end in ``data``."""
-    offset = 0
-    while offset + 8 <= len(data):
-        size = int.from_bytes(data[offset : offset + 4], "big")
-        kind = data[offset + 4 : offset + 8]
-        header = 8
-        if size == 1:
-            size, header = int.from_bytes(data[offset + 8 : offset + 16], "big"), 16
-        elif size == 0:
-            size = len(data) - offset
-        if size < header:
-            return
-        yield kind, data[offset + header : offset + size]
-        offset += size
-
-
-def mse_codec(init: bytes) -> str:
-    """The RFC 6381 codec string of the video track in an init segment, from its avcC (H.264)
-    or hvcC (H.265) box; the bare sample entry type when neither can be read."""
-    level = init
-    for name in SAMPLE_ENTRY_PATH:
-        level = next((payload for kind, payload in _boxes(level) if kind == name), b"")
-    entries = list(_boxes(level[8:]))  # after stsd's version, flags and entry count
-    if not entries:
-        return ""
-    entry_type, entry = entries[0]
-    fourcc = entry_type.decode("ascii", "replace")
-    children = dict(_boxes(entry[VISUAL_SAMPLE_ENTRY_FIELDS:]))
-    if (avcc := children.get(b"avcC")) is not None and len(avcc) >= 4:
-        return f"{fourcc}.{avcc[1]:02x}{avcc[2]:02x}{avcc[3]:02x}"
-    if (hvcc := children.get(b"hvcC")) is not None and len(hvcc) >= 13:
-        return f"{fourcc}.{hevc_codec_suffix(hvcc)}"
-    return fourcc
-
-
-def hevc_codec_suffix(hvcc: bytes) -> str:
-    """``1.6.L93.B0`` from an HEVCDecoderConfigurationRecord (ISO/IEC 14496-15, E.3)."""
-    profile_space = ("", "A", "B", "C")[hvcc[1] >> 6]
-    tier = "H" if hvcc[1] & 0x20 else "L"
-    profile = hvcc[1] & 0x1F
-    # The compatibility flags are written bit-reversed, in hex without leading zeros.
-    compatibility = int(f"{int.from_bytes(hvcc[2:6], 'big'):032b}"[::-1], 2)
-    constraints = list(hvcc[6:12])
-    while constraints and constraints[-1] == 0:
-        constraints.pop()
-    parts = [f"{profile_space}{profile}", f"{compatibility:X}", f"{tier}{hvcc[12]}"]
-    return ".".join(parts + [f"{byte:X}" for byte in constraints])

@@ -30,13 +30,9 @@ from safecity.bounds import Day, Id, Moment
 from safecity.city.api import visible_camera
 from safecity.settings import Settings
 from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
-from safecity.video.mp4.fragments import (
-    Fmp4Error,
-    Piece,
-    SegmentLayout,
-    plan_media_segment,
-    read_layout,
-)
+from safecity.video.mp4.boxes import Fmp4Error
+from safecity.video.mp4.join import Piece, plan_media_segment
+from safecity.video.mp4.layout import SegmentLayout, read_layout
 from safecity.video.playback.clips import (
     GAP_TOLERANCE,
     ClipError,

@@ -1,7 +1,7 @@
 """Clips: a time range of one camera's recordings as one MP4, without re-encoding.
 
 The segments that overlap the range are found in the index, and their fragments (one per GOP)
-are joined byte for byte (``safecity.video.mp4.fragments.plan_join``). A clip can only start on a
+are joined byte for byte (``safecity.video.mp4.join.plan_join``). A clip can only start on a
 keyframe, so it starts at the last keyframe at or before the requested start and ends with the
 GOP that holds the requested end: the clip says its actual range. Holes in the recording (the
 camera was offline) stay holes, listed in ``gaps``. For evidence, each source segment's
@@ -25,16 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.city.models import Camera
+from safecity.core.files import file_sha256
 from safecity.video.models import RecordedSegment
-from safecity.video.mp4.fragments import (
-    Fmp4Error,
-    JoinPlan,
-    Piece,
-    SegmentLayout,
-    plan_join,
-    read_layout,
-)
-from safecity.video.recording.recorder import file_sha256
+from safecity.video.mp4.boxes import Fmp4Error
+from safecity.video.mp4.join import JoinPlan, Piece, plan_join
+from safecity.video.mp4.layout import SegmentLayout, read_layout
 
 GAP_TOLERANCE = timedelta(seconds=1)
 """Segments closer than this are one continuous recording (cuts happen between frames)."""

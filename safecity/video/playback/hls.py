@@ -4,7 +4,7 @@ Each recorder file is served as two parts: its init section (``ftyp`` + ``moov``
 ``EXT-X-MAP`` whenever it changes) and its fragments as a media segment. The media parts must
 continue one another's timestamps: every recorder file restarts at 0, and FFmpeg's HLS demuxer
 (ffplay, ffprobe) then drops the first GOP of every later file, so the server retimes each one
-onto the playlist's timeline (``safecity.video.mp4.fragments.plan_media_segment``). Pure text building;
+onto the playlist's timeline (``safecity.video.mp4.join.plan_media_segment``). Pure text building;
 the caller names the parts and decides where the recording has holes.
 """
 

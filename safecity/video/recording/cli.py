@@ -27,7 +27,7 @@ from safecity.cli_support import (
     errors,
     settings_or_exit,
 )
-from safecity.store.base import utcnow
+from safecity.core.clock import utcnow
 from safecity.video.recording.holds import list_holds
 from safecity.video.recording.retention import (
     DiskSpace,
@@ -36,12 +36,9 @@ from safecity.video.recording.retention import (
     RetentionPolicy,
     resolve_policy,
 )
-from safecity.video.recording.retention_keeper import (
-    PurgeSummary,
-    RetentionError,
-    RetentionKeeper,
-    format_bytes,
-)
+from safecity.video.recording.retention_checks import RetentionError
+from safecity.video.recording.retention_keeper import RetentionKeeper
+from safecity.video.recording.retention_pass import PurgeSummary, format_bytes
 
 app = typer.Typer(
     help="Recorded video: retention, retention policies and legal holds.", no_args_is_help=True

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.city.models import Camera
-from safecity.store.base import utcnow
+from safecity.core.clock import utcnow
 from safecity.video.models import HoldKind, LegalHold
 
 log = logging.getLogger(__name__)

@@ -26,13 +26,14 @@ from typing import IO, Any
 import av
 from prometheus_client import Counter
 
+from safecity.core.files import file_sha256
+from safecity.core.media import MEDIA_MARKER, RECORDINGS_FOLDER, Sign, unmounted
 from safecity.private_files import make_folders
 from safecity.video.ingest.packets import StreamInfo, VideoPacket
-from safecity.video.mp4.fragments import read_layout
+from safecity.video.mp4.layout import read_layout
 
 log = logging.getLogger(__name__)
 
-RECORDINGS_FOLDER = "recordings"
 PARTIAL_SUFFIX = ".partial"
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 """One fragment per GOP, no index to patch at the end: every flushed fragment is playable."""
@@ -166,18 +167,19 @@ class SegmentRecorder:
         *,
         segment_seconds: float = 10.0,
         open_file: Callable[[Path], IO[bytes]] = open_segment_file,
-        media_mark: str | None = None,
+        guard_media: bool = False,
     ) -> None:
-        """``media_mark``: a file of the media folder without which nothing is written there.
-        It goes away with the disk: a disk unmounted under a running node leaves its mount
-        point, an empty folder on the system disk, which would otherwise be filled instead."""
+        """``guard_media``: write nothing into a media folder without its marker
+        (``safecity.core.media``). It goes away with the disk: a disk unmounted under a running
+        node leaves its mount point, an empty folder on the system disk, which would otherwise
+        be filled instead."""
         self.camera_id = camera_id
         self.camera_code = camera_code
         self.media_root = media_root
         self._on_segment = on_segment
         self._segment_seconds = segment_seconds
         self._open_file = open_file
-        self._media_mark = media_mark
+        self._guard_media = guard_media
         self._info: StreamInfo | None = None
         self._current: _OpenSegment | None = None
         self._error: str | None = None
@@ -258,10 +260,10 @@ class SegmentRecorder:
         path = segment_path(self.camera_code, started_at)
         final = self.media_root / path
         partial = final.with_name(final.name + PARTIAL_SUFFIX)
-        if self._media_mark is not None and not (self.media_root / self._media_mark).exists():
+        if self._guard_media and unmounted(self.media_root, Sign.MARKER) is not None:
             self._fail(
                 f"cannot record into {self.media_root}",
-                f"it has no {self._media_mark}: is the media disk still mounted?",
+                f"it has no {MEDIA_MARKER}: is the media disk still mounted?",
             )
             return None
         try:
@@ -409,15 +411,6 @@ def _plain(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return str(exc) or type(exc).__name__
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks (what the index keeps for every segment)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,14 +21,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from safecity.city.models import Camera
+from safecity.core.files import file_sha256
+from safecity.core.media import Sign, recordings_folder, unmounted
 from safecity.store.engine import Database
 from safecity.video.models import PurgeReason, RecordedSegment, RecordingPurge
-from safecity.video.mp4.fragments import Fmp4Error, read_layout
+from safecity.video.mp4.boxes import Fmp4Error, complete_prefix
+from safecity.video.mp4.layout import read_layout
 from safecity.video.recording.recorder import (
     PARTIAL_SUFFIX,
-    RECORDINGS_FOLDER,
     FinishedSegment,
-    file_sha256,
     started_at_from_path,
 )
 from safecity.video.recording.segment_index import segment_row
@@ -63,7 +63,7 @@ def recover_recordings(
     report = RecoveryReport()
     now = now or datetime.now(UTC)
     first_day = (now - timedelta(days=RECENT_DAYS)).date()
-    root = media_root / RECORDINGS_FOLDER
+    root = recordings_folder(media_root)
     with database.session() as session:
         cameras = {key: value for key, value in session.execute(select(Camera.code, Camera.id))}
     if root.is_dir():
@@ -149,30 +149,6 @@ def salvage_partial(partial: Path, final: Path) -> bool:
     return keep > 0
 
 
-def complete_prefix(path: Path) -> int:
-    """Bytes of ``path`` up to the end of its last complete moof+mdat pair (0 if none)."""
-    size = path.stat().st_size
-    position, kept, seen_moov, pending_moof = 0, 0, False, False
-    with path.open("rb") as file:
-        while position + 8 <= size:
-            file.seek(position)
-            header = file.read(16)
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            if box_size == 1 and len(header) == 16:
-                box_size = struct.unpack(">Q", header[8:16])[0]
-            if box_size < 8 or position + box_size > size:
-                break  # the torn box
-            position += box_size
-            if kind == b"moov":
-                seen_moov = True
-            elif kind == b"moof":
-                pending_moof = True
-            elif kind == b"mdat" and pending_moof and seen_moov:
-                pending_moof = False
-                kept = position
-    return kept
-
-
 def describe_segment_file(camera_id: int, media_root: Path, relative: str) -> FinishedSegment:
     """Index data for a finished segment file, read from the file itself."""
     path = media_root / relative
@@ -225,7 +201,7 @@ def _forget_missing(
     """Remove index rows of the recent days whose file is gone — unless so many are gone that
     the media disk itself is probably missing (unmounted), where forgetting would orphan a
     whole archive: then nothing is touched and an error says why."""
-    root = media_root / RECORDINGS_FOLDER
+    root = recordings_folder(media_root)
     checked, gone = 0, []
     for code, camera_id in cameras.items():
         day = since.date()
@@ -241,7 +217,7 @@ def _forget_missing(
             break
     if not gone:
         return
-    empty = not root.is_dir() or not any(root.iterdir())
+    empty = unmounted(media_root, Sign.RECORDINGS) is not None
     if empty or (len(gone) > MISSING_ALARM and len(gone) * 2 > checked):
         report.refused = (
             f"{len(gone):,} of {checked:,} recent segments in the index have no file under "
