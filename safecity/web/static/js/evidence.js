@@ -5,7 +5,7 @@
 import { ApiError, isQuiet, request } from "./api.js";
 import { h } from "./dom.js";
 import { formatBytes, formatCount, formatDateTime, formatSpan, serverWords } from "./format.js";
-import { RangeProblem, rangeFields } from "./range-fields.js";
+import { rangeFields } from "./range-fields.js";
 import { emptyState, errorText } from "./states.js";
 
 const MAX_REASON_CHARS = 2000; // MAX_REASON_CHARS in safecity/video/evidence.py
@@ -128,14 +128,8 @@ export function evidencePanel(camera, { signal, onExported = () => {} }) {
   }
 
   async function exportPackage() {
-    let asked;
-    try {
-      asked = range.read();
-    } catch (problem) {
-      if (!(problem instanceof RangeProblem)) throw problem;
-      fail(problem.message);
-      return;
-    }
+    const asked = range.read(fail);
+    if (!asked) return;
     const why = reason.value.trim();
     if (!why) {
       fail("Give a reason: the case or request number and what the video is for.");

@@ -61,6 +61,11 @@ export function formatCount(n) {
   return numbers.format(n);
 }
 
+/** "1 camera", "1,103 cameras": a count and its noun, which takes an "s" unless it is one. */
+export function plural(count, word) {
+  return `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;
+}
+
 /** "1–50 of 1,103" for a page of a server-side list. */
 export function formatRange(offset, shown, total) {
   if (total === 0) return "No cameras";

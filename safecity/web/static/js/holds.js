@@ -7,7 +7,7 @@ import { ApiError, isQuiet, request } from "./api.js";
 import { h } from "./dom.js";
 import { formatDateTime, formatSpan, serverWords } from "./format.js";
 import { mayPlaceHolds, mayReleaseHolds } from "./permissions.js";
-import { RangeProblem, rangeFields } from "./range-fields.js";
+import { rangeFields } from "./range-fields.js";
 import { emptyState, errorText } from "./states.js";
 
 const KINDS = { evidence: "Evidence", incident: "Incident", manual: "Manual" };
@@ -125,14 +125,10 @@ export function holdsPanel(camera, user, { signal }) {
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      let asked;
-      try {
-        asked = range.read();
-      } catch (problem) {
-        if (!(problem instanceof RangeProblem)) throw problem;
-        message.textContent = problem.message;
-        return;
-      }
+      const asked = range.read((problem) => {
+        message.textContent = problem;
+      });
+      if (!asked) return;
       if (!reason.value.trim()) {
         message.textContent = "Give a reason for the hold.";
         reason.focus();

@@ -1,8 +1,9 @@
 // Reference data the OCC screens share, loaded once per sign-in: incident types with their
-// SOPs, police units, and the few facts about a camera an alert row shows. Plus reading a
-// list that the server may hand out a page at a time.
+// SOPs, police units, the names an incident's ids stand for, and the few facts about a camera
+// an alert row shows. Plus reading a list that the server may hand out a page at a time.
 
 import { isQuiet, request } from "./api.js";
+import { loadDistricts } from "./catalog.js";
 import { onChange } from "./session.js";
 
 let typesPromise = null;
@@ -40,6 +41,29 @@ export function loadPoliceUnits() {
     },
   );
   return unitsPromise;
+}
+
+/** Names for nothing yet: what a screen shows until `loadNames` answers. */
+export function emptyNames() {
+  return { type: new Map(), district: new Map(), unit: new Map(), units: [] };
+}
+
+/**
+ * Names for the ids an incident holds (its type, district and police unit), and the units to
+ * dispatch to. What cannot be loaded stays empty: the screen shows the ids instead.
+ */
+export async function loadNames() {
+  const [types, districts, units] = await Promise.all([
+    loadIncidentTypes().catch(() => []),
+    loadDistricts().catch(() => []),
+    loadPoliceUnits().catch(() => []),
+  ]);
+  return {
+    type: new Map(types.map((t) => [t.code, t.name])),
+    district: new Map(districts.map((d) => [d.id, d.name])),
+    unit: new Map(units.map((u) => [u.id, u.name])),
+    units,
+  };
 }
 
 /** The camera's registry entry, or null when it is gone or outside this user's access. */

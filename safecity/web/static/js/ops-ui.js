@@ -1,5 +1,6 @@
 // Pieces the alert and incident screens share: the priority chip, status badges, a segmented
-// filter, an inline "why?" form for the actions that need a reason, and a short beep.
+// filter, a titled panel, an inline "why?" form for the actions that need a reason, and a
+// short beep.
 
 import { h } from "./dom.js";
 import { hrefFor } from "./router.js";
@@ -32,6 +33,16 @@ export function segmentedFilter({ id, label, options, value, onPick }) {
     ),
   );
   return h("div", { id, class: "segmented", role: "group", "aria-label": label }, buttons);
+}
+
+/** A panel of an incident's page: `id`, a heading saying `title`, then `content`. */
+export function panel(id, title, ...content) {
+  return h(
+    "section",
+    { id, class: "panel ops-panel", "aria-labelledby": `${id}-title` },
+    h("div", { class: "panel-head" }, h("h2", { id: `${id}-title`, class: "panel-title" }, title)),
+    h("div", { class: "panel-body" }, content),
+  );
 }
 
 /**

@@ -8,9 +8,6 @@ import { h } from "./dom.js";
 
 const LONGEST_MS = 24 * 3600 * 1000;
 
-/** A problem with what was typed, in words for the person who typed it. */
-export class RangeProblem extends Error {}
-
 function input(id, name) {
   const element = h("input", {
     id,
@@ -36,13 +33,21 @@ export function rangeFields(prefix) {
       from.element.value = toInputValue(start);
       to.element.value = toInputValue(end);
     },
-    /** {start, end} as Dates, or a RangeProblem saying what is wrong. */
-    read() {
+    /**
+     * {start, end} as Dates; or null, once `onProblem` heard what is wrong with what was typed,
+     * in words for the person who typed it.
+     */
+    read(onProblem) {
       const start = fromInputValue(from.element.value);
       const end = fromInputValue(to.element.value);
-      if (!start || !end) throw new RangeProblem("Give From and To as date and time, like 2026-11-27 14:03:00.");
-      if (end <= start) throw new RangeProblem("To must come after From.");
-      if (end - start > LONGEST_MS) throw new RangeProblem("At most 24 hours at a time: split the range.");
+      let problem = null;
+      if (!start || !end) problem = "Give From and To as date and time, like 2026-11-27 14:03:00.";
+      else if (end <= start) problem = "To must come after From.";
+      else if (end - start > LONGEST_MS) problem = "At most 24 hours at a time: split the range.";
+      if (problem) {
+        onProblem(problem);
+        return null;
+      }
       return { start, end };
     },
   };

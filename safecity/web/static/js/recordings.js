@@ -10,8 +10,8 @@
 import { ApiError, isQuiet, request } from "./api.js";
 import { cityDay, formatCityDateTime, formatCityTime, learnOffsetFromDay, shiftDay, zoneLabel } from "./clock.js";
 import { h } from "./dom.js";
-import { formatCount, formatDateTime, formatDuration, serverWords } from "./format.js";
-import { RangeProblem, rangeFields } from "./range-fields.js";
+import { formatDateTime, formatDuration, plural, serverWords } from "./format.js";
+import { rangeFields } from "./range-fields.js";
 import { errorText } from "./states.js";
 import { createTimeline } from "./timeline.js";
 
@@ -36,10 +36,6 @@ async function probeClip(url, signal) {
 function clipError(error) {
   if (error instanceof ApiError && [404, 416, 422].includes(error.status)) return serverWords(error.detail);
   return errorText(error);
-}
-
-function plural(count, word) {
-  return `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;
 }
 
 function summaryText(timeline) {
@@ -337,14 +333,10 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
   // --- a clip to keep ----------------------------------------------------------------------
 
   async function download() {
-    let range;
-    try {
-      range = clipRange.read();
-    } catch (problem) {
-      if (!(problem instanceof RangeProblem)) throw problem;
-      clipMessage.textContent = problem.message;
-      return;
-    }
+    const range = clipRange.read((problem) => {
+      clipMessage.textContent = problem;
+    });
+    if (!range) return;
     const url = clipUrl(camera.id, range.start, range.end, true);
     downloadButton.disabled = true;
     clipMessage.textContent = "Preparing…";

@@ -5,7 +5,7 @@
 import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
 import { h, replaceChildren } from "../dom.js";
-import { cameraState, formatAgo, formatCount, formatDateTime, formatRange, label } from "../format.js";
+import { cameraState, formatAgo, formatDateTime, formatRange, label, plural } from "../format.js";
 import { createFilterBar, readFilters, rememberListHref } from "../filters.js";
 import { hrefFor, navigate, replaceQuery } from "../router.js";
 import { emptyState, errorState, loadingState } from "../states.js";
@@ -181,7 +181,7 @@ export function mount(outlet, { query, signal }) {
         ),
       );
     }
-    count.textContent = `${formatCount(result.total)} ${result.total === 1 ? "camera" : "cameras"}`;
+    count.textContent = plural(result.total, "camera");
     range.textContent = formatRange(result.offset, result.items.length, result.total);
     const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
     pageInfo.textContent = `Page ${Math.floor(result.offset / PAGE_SIZE) + 1} of ${pages}`;

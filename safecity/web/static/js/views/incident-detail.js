@@ -4,13 +4,12 @@
 // The page follows the incident live: a change made anywhere redraws it.
 
 import { NetworkError, connection, isQuiet, request } from "../api.js";
-import { loadDistricts } from "../catalog.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatAgo, formatDateTime, formatDuration } from "../format.js";
 import { attachmentsPanel, clipsPanel, mayUseMaterials } from "../incident-materials.js";
-import { cameraFacts, loadIncidentTypes, loadPoliceUnits } from "../ops-data.js";
+import { cameraFacts, emptyNames, loadNames } from "../ops-data.js";
 import { subscribeWhile } from "../ops-feed.js";
-import { cameraAt, opsBadge, priorityChip, reasonForm } from "../ops-ui.js";
+import { cameraAt, opsBadge, panel, priorityChip, reasonForm } from "../ops-ui.js";
 import { priorityWord, sourceWord, statusWord, transitionsFrom } from "../ops-words.js";
 import { isDutyOfficer, isOcc, mayMakeTransition, mayWriteNotes } from "../permissions.js";
 import * as session from "../session.js";
@@ -24,15 +23,6 @@ const TIMES = [
   ["resolved_at", "Resolved"],
   ["closed_at", "Closed"],
 ];
-
-function panel(id, title, ...content) {
-  return h(
-    "section",
-    { id, class: "panel ops-panel", "aria-labelledby": `${id}-title` },
-    h("div", { class: "panel-head" }, h("h2", { id: `${id}-title`, class: "panel-title" }, title)),
-    h("div", { class: "panel-body" }, content),
-  );
-}
 
 function eventWords(event, names) {
   const unit = (id) => (id ? names.unit.get(id) || `unit ${id}` : "a unit");
@@ -60,8 +50,7 @@ export function mount(outlet, { params, signal }) {
   const id = Number(params.id);
   const user = session.user();
   const officer = isDutyOfficer(user);
-  let names = { type: new Map(), district: new Map(), unit: new Map() };
-  let units = [];
+  let names = emptyNames();
   let detail = null;
   let loadController = null;
 
@@ -166,7 +155,7 @@ export function mount(outlet, { params, signal }) {
       "select",
       { id: "dispatch-unit", class: "select", "aria-label": "Police unit" },
       h("option", { value: "" }, routed ? `Route: ${routed.name}` : "Route by location"),
-      units.map((unit) => h("option", { value: String(unit.id) }, unit.is_fallback ? `${unit.name} (fallback)` : unit.name)),
+      names.units.map((unit) => h("option", { value: String(unit.id) }, unit.is_fallback ? `${unit.name} (fallback)` : unit.name)),
     );
     const button = h("button", { id: "transition-dispatch", type: "submit", class: "button button-primary button-big", dataset: { transition: "dispatch" } }, t.verb);
     const form = h("form", { class: "dispatch-form" }, button, select);
@@ -194,7 +183,7 @@ export function mount(outlet, { params, signal }) {
       replaceChildren(actions, h("span", { id: "incident-waiting", class: "muted" }, why));
       return;
     }
-    const routed = units.find((unit) => incident.district_id && unit.district_ids.includes(incident.district_id));
+    const routed = names.units.find((unit) => incident.district_id && unit.district_ids.includes(incident.district_id));
     const controls = offered.map((t) => {
       if (t.name === "dispatch") return dispatchForm(t, routed);
       const button = h(
@@ -425,18 +414,10 @@ export function mount(outlet, { params, signal }) {
   const onRestored = () => load();
   connection.addEventListener("restored", onRestored);
 
-  Promise.all([loadIncidentTypes().catch(() => []), loadDistricts().catch(() => []), loadPoliceUnits().catch(() => [])])
-    .then(([loadedTypes, districts, loadedUnits]) => {
-      units = loadedUnits;
-      names = {
-        type: new Map(loadedTypes.map((t) => [t.code, t.name])),
-        district: new Map(districts.map((d) => [d.id, d.name])),
-        unit: new Map(units.map((u) => [u.id, u.name])),
-      };
-    })
-    .finally(() => {
-      if (!signal.aborted) load();
-    });
+  loadNames().then((loaded) => {
+    names = loaded;
+    if (!signal.aborted) load();
+  });
 
   return () => {
     loadController?.abort();

@@ -7,7 +7,7 @@ import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { isOwnDistrict, loadDistricts } from "../catalog.js";
 import { createCityMap } from "../city-map.js";
 import { h, replaceChildren } from "../dom.js";
-import { CAMERA_STATES, cameraState, formatCount, formatTime } from "../format.js";
+import { CAMERA_STATES, cameraState, formatCount, formatTime, plural } from "../format.js";
 import { createFilterBar, readFilters } from "../filters.js";
 import { navigate, replaceQuery } from "../router.js";
 import { errorState, loadingState } from "../states.js";
@@ -140,7 +140,7 @@ export function mount(outlet, { query, signal }) {
       signal: AbortSignal.any([signal, loadController.signal]),
     });
     const timings = await map.setCameras(points);
-    count.textContent = `${formatCount(points.length)} ${points.length === 1 ? "camera" : "cameras"}`;
+    count.textContent = plural(points.length, "camera");
     updated.textContent = `Updated ${formatTime(new Date())}`;
     replaceChildren(
       side,

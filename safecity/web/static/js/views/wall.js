@@ -7,7 +7,7 @@
 
 import { isQuiet, request } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatCount } from "../format.js";
+import { formatCount, plural } from "../format.js";
 import { createLivePlayer } from "../live.js";
 import { navigate, replaceQuery } from "../router.js";
 import { emptyState, errorState, loadingState } from "../states.js";
@@ -40,10 +40,6 @@ function queryFor(wall) {
 /** The smallest grid that holds `count` cameras (the largest when none does). */
 function gridFor(count) {
   return GRIDS.find((size) => size >= count) || MAX_WALL;
-}
-
-function plural(count, word) {
-  return `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;
 }
 
 async function loadSiteCameras(siteId, limit, signal) {
