@@ -1,6 +1,10 @@
+// @ts-check
 // What has been gathered for an incident: files attached to it (photos, statements, PDFs) and
 // clips of its cameras' recordings, each kept from retention by a legal hold. Both lists keep
 // what was withdrawn, stamped with who, when and why, as the server does.
+
+/** @import { Attachment, Clip, Incident, User } from "./api-types.js" */
+/** @import { Child } from "./dom.js" */
 
 import { isQuiet, request } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
@@ -16,43 +20,64 @@ const AROUND_MS = 5 * 60 * 1000; // a new clip starts as the 10 minutes around t
 // incidents, not the evidence gathered for them.
 const MATERIAL_USERS = new Set(["admin", "operator", "police_duty_officer"]);
 
+/** @param {User | null} user */
 export function mayUseMaterials(user) {
-  return MATERIAL_USERS.has(user?.role);
+  return user !== null && MATERIAL_USERS.has(user.role);
 }
+
+/**
+ * How to withdraw a material: the button's words, the question why, and the confirming verb.
+ * @typedef {{ button: string, prompt: string, confirm: string }} Withdrawal
+ */
 
 /**
  * The list of one kind of material: each item with a button that withdraws it (asking why;
  * it stays on the list, stamped), and `refresh()` to load the list again.
+ * @template {{ id: number }} T
+ * @param {object} options
+ * @param {string} options.id  of the <ul>
+ * @param {string} options.path  the list's endpoint; DELETE `${path}/${id}` withdraws one
+ * @param {AbortSignal} options.signal
+ * @param {string} options.loadingText
+ * @param {string} options.emptyText
+ * @param {string} options.dataKey  the dataset key of an item's id (attachmentId: data-attachment-id)
+ * @param {(material: T) => boolean} options.withdrawn
+ * @param {(material: T) => Child} options.content
+ * @param {(material: T) => Withdrawal | null} options.withdrawal  null: not for this user now
  */
 function materialList({ id, path, signal, loadingText, emptyText, dataKey, withdrawn, content, withdrawal }) {
   const list = h("ul", { id, class: "link-list" }, loadingState(loadingText));
 
+  /** @param {T} material */
   function item(material) {
     const li = h("li", { class: withdrawn(material) ? "material withdrawn" : "material", dataset: { [dataKey]: String(material.id) } });
+    const show = () => replaceChildren(li, content(material), button);
     const offer = withdrawal(material);
     const button = offer ? h("button", { type: "button", class: "button button-small button-ghost" }, offer.button) : null;
-    const show = () => replaceChildren(li, content(material), button);
-    button?.addEventListener("click", () =>
-      replaceChildren(
-        li,
-        reasonForm({
-          prompt: offer.prompt,
-          confirmText: offer.confirm,
-          danger: true,
-          onConfirm: async (reason) => {
-            await request(`${path}/${material.id}`, { method: "DELETE", query: { reason }, signal });
-            await refresh();
-          },
-          onCancel: show,
-        }),
-      ),
-    );
+    if (offer && button) {
+      button.addEventListener("click", () =>
+        replaceChildren(
+          li,
+          reasonForm({
+            prompt: offer.prompt,
+            confirmText: offer.confirm,
+            danger: true,
+            onConfirm: async (reason) => {
+              await request(`${path}/${material.id}`, { method: "DELETE", query: { reason }, signal });
+              await refresh();
+            },
+            onCancel: show,
+          }),
+        ),
+      );
+    }
     show();
     return li;
   }
 
   async function refresh() {
     try {
+      /** @type {T[]} */
       const materials = await request(path, { signal });
       replaceChildren(list, materials.length ? materials.map(item) : h("li", { class: "muted" }, emptyText));
     } catch (error) {
@@ -63,7 +88,10 @@ function materialList({ id, path, signal, loadingText, emptyText, dataKey, withd
   return { element: list, refresh };
 }
 
-/** The Attachments panel: files attached to the incident, and a form to attach one. */
+/**
+ * The Attachments panel: files attached to the incident, and a form to attach one.
+ * @param {{ incidentId: number, user: User, signal: AbortSignal }} options
+ */
 export function attachmentsPanel({ incidentId, user, signal }) {
   let closed = false;
   const list = materialList({
@@ -73,7 +101,7 @@ export function attachmentsPanel({ incidentId, user, signal }) {
     loadingText: "Loading attachments…",
     emptyText: "Nothing attached yet.",
     dataKey: "attachmentId",
-    withdrawn: (attachment) => attachment.deleted,
+    withdrawn: (/** @type {Attachment} */ attachment) => attachment.deleted,
     content: (attachment) => [
       h("a", { class: "material-name", href: attachment.download_url, download: attachment.name }, attachment.name),
       h(
@@ -94,14 +122,16 @@ export function attachmentsPanel({ incidentId, user, signal }) {
   const message = h("p", { class: "form-message form-error", role: "alert" });
   const form = h("form", { id: "attachment-form", class: "material-form" }, file, description, h("div", { class: "form-actions" }, submit, message));
 
+  const chosen = () => file.files?.[0];
   file.addEventListener("change", () => {
-    submit.disabled = !file.files.length;
+    submit.disabled = !chosen();
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!file.files.length) return;
+    const picked = chosen();
+    if (!picked) return;
     const body = new FormData();
-    body.append("file", file.files[0]);
+    body.append("file", picked);
     if (description.value.trim()) body.append("description", description.value.trim());
     submit.disabled = true;
     submit.textContent = "Uploading…";
@@ -115,13 +145,16 @@ export function attachmentsPanel({ incidentId, user, signal }) {
       message.textContent = errorText(error);
     } finally {
       submit.textContent = "Attach";
-      submit.disabled = !file.files.length;
+      submit.disabled = !chosen();
     }
   });
 
   return {
     element: panel("incident-attachments", "Attachments", list.element, form),
-    /** Redraw for the incident as it now stands (a closed incident takes nothing new). */
+    /**
+     * Redraw for the incident as it now stands (a closed incident takes nothing new).
+     * @param {Incident} incident
+     */
     update(incident) {
       closed = incident.status === "closed";
       form.hidden = closed;
@@ -130,8 +163,17 @@ export function attachmentsPanel({ incidentId, user, signal }) {
   };
 }
 
-/** The Clips panel: linked stretches of recordings, and a form to link one. */
+/**
+ * The Clips panel: linked stretches of recordings, and a form to link one. `cameraName(id)`
+ * names a camera in the form's choice (null: its id stays).
+ * @param {object} options
+ * @param {number} options.incidentId
+ * @param {User} options.user
+ * @param {AbortSignal} options.signal
+ * @param {(cameraId: number) => Promise<string | null>} options.cameraName
+ */
 export function clipsPanel({ incidentId, user, signal, cameraName }) {
+  /** @type {Incident | null} */
   let incident = null;
   const list = materialList({
     id: "clip-list",
@@ -140,7 +182,7 @@ export function clipsPanel({ incidentId, user, signal, cameraName }) {
     loadingText: "Loading clips…",
     emptyText: "No clip linked yet.",
     dataKey: "clipId",
-    withdrawn: (clip) => !clip.linked,
+    withdrawn: (/** @type {Clip} */ clip) => !clip.linked,
     content: (clip) => {
       const coverage = clip.recorded ? "recorded" : `${plural(clip.gaps.length, "gap")} in the recordings`;
       return [
@@ -204,6 +246,10 @@ export function clipsPanel({ incidentId, user, signal, cameraName }) {
   let rangeSet = false;
   return {
     element: panel("incident-clips", "Clips", list.element, form),
+    /**
+     * Redraw for the incident as it now stands: its cameras, and whether it takes new clips.
+     * @param {Incident} current
+     */
     update(current) {
       incident = current;
       const linkable = mayPlaceHolds(user) && current.status !== "closed" && current.camera_ids.length > 0;

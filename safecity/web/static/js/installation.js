@@ -1,9 +1,13 @@
+// @ts-check
 // What the server says about this installation (the city it serves), fetched once at start.
+
+/** @import { Installation } from "./api-types.js" */
 
 import { request } from "./api.js";
 import { setZone } from "./clock.js";
 
-let installation = { city_name: "", version: "" };
+/** @type {Installation} */
+let installation = { city_name: "", timezone: "", version: "", license: "" };
 
 export async function load() {
   installation = await request("/api/console");

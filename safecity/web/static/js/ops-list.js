@@ -240,7 +240,7 @@ export function opsList(options) {
 
   // The feed sends only what this user's list would show (an officer: their unit's queue),
   // and `_gone` when an item leaves it (say an incident handed to another unit).
-  subscribeWhile(signal, kind, (/** @type {T} */ item) => upsert(item));
+  subscribeWhile(signal, kind, (item) => upsert(/** @type {T} */ (item))); // of this list's kind
   subscribeWhile(signal, `${kind}_gone`, forget);
   subscribeWhile(signal, "resync", () => load());
   const onRestored = () => load();

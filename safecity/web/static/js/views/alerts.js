@@ -1,6 +1,11 @@
+// @ts-check
 // The OCC's alert feed: every alert in the operator's view, the most urgent and the latest
 // first, updated live from the ops feed. An operator acknowledges alerts, ticks one or more
 // and opens an incident from them, or clicks the camera to see it live and recorded.
+
+/** @import { Alert, IncidentType } from "../api-types.js" */
+/** @import { ListView } from "../ops-list.js" */
+/** @import { ViewContext } from "../router.js" */
 
 import { isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
@@ -18,6 +23,7 @@ import { emptyState, errorState, errorText, loadingState } from "../states.js";
 
 const SOUND_KEY = "safecity.alertSound";
 
+/** @type {ListView[]} */
 const VIEWS = [
   ["open", "Open", OPEN_ALERT_STATUSES],
   ["new", "New", ["new"]],
@@ -33,6 +39,10 @@ function soundWanted() {
   }
 }
 
+/**
+ * @param {Alert} alert
+ * @param {Map<number, string>} districtNames
+ */
 function whereCell(alert, districtNames) {
   const district = alert.district_id ? districtNames.get(alert.district_id) || `District ${alert.district_id}` : null;
   if (!alert.camera_id) {
@@ -58,8 +68,12 @@ function whereCell(alert, districtNames) {
   return h("td", { class: "cell-where" }, link, sub);
 }
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { query, signal }) {
-  const user = session.user();
+  const user = session.signedIn();
   if (!isOcc(user)) {
     outlet.replaceChildren(
       h("section", { class: "page" }, emptyState("The alert feed is for OCC operators. Your incidents are under the Incidents link.")),
@@ -67,7 +81,9 @@ export function mount(outlet, { query, signal }) {
     return;
   }
 
+  /** @type {Set<number>} */
   const selected = new Set();
+  /** @type {Map<number, string>} */
   let districtNames = new Map();
   let sound = soundWanted();
 
@@ -79,6 +95,7 @@ export function mount(outlet, { query, signal }) {
   const formHost = h("div", { id: "incident-form-host", hidden: true });
   const side = h("aside", { class: "ops-side", "aria-label": "Opening an incident, the shift, escalations" }, formHost, shiftPanel({ user, signal }).element);
 
+  /** @type {ReturnType<typeof opsList<Alert>>} */
   const list = opsList({
     kind: "alert",
     title: "Alerts",
@@ -139,10 +156,15 @@ export function mount(outlet, { query, signal }) {
   });
   showSound();
 
+  /** @param {Alert} alert */
   function selectable(alert) {
     return OPEN_ALERT_STATUSES.includes(alert.status) && !alert.incident_id;
   }
 
+  /**
+   * @param {Alert} alert
+   * @param {number} now
+   */
   function row(alert, now) {
     const pick = h("input", {
       type: "checkbox",
@@ -177,6 +199,10 @@ export function mount(outlet, { query, signal }) {
     );
   }
 
+  /**
+   * @param {Alert} alert
+   * @param {HTMLButtonElement} button
+   */
   async function acknowledgeAlert(alert, button) {
     button.disabled = true;
     button.textContent = "Acknowledging…";
@@ -198,7 +224,9 @@ export function mount(outlet, { query, signal }) {
 
   function clearSelection() {
     selected.clear();
-    for (const box of list.body.querySelectorAll("input.alert-pick")) box.checked = false;
+    for (const box of list.body.querySelectorAll("input.alert-pick")) {
+      if (box instanceof HTMLInputElement) box.checked = false;
+    }
     showPicked();
     formHost.hidden = true;
   }
@@ -215,8 +243,9 @@ export function mount(outlet, { query, signal }) {
     }
   });
 
+  /** @param {IncidentType[]} types */
   function incidentForm(types) {
-    const picked = [...selected].map((id) => list.items.get(id)).filter(Boolean);
+    const picked = [...selected].map((id) => list.items.get(id)).filter((alert) => alert !== undefined);
     const typeSelect = h(
       "select",
       { id: "incident-type", class: "select", required: true },
@@ -240,6 +269,7 @@ export function mount(outlet, { query, signal }) {
 
     function typeChanged() {
       const type = types.find((t) => t.code === typeSelect.value);
+      if (!type) return; // no type to choose: the server refuses what is sent
       // The most urgent of the type's default and the alerts' own priorities.
       const urgent = Math.min(type.default_priority, ...picked.map((alert) => alert.priority));
       prioritySelect.value = String(urgent);

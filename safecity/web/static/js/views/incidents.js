@@ -1,9 +1,14 @@
+// @ts-check
 // The incident list, updated live from the ops feed. For the OCC it is every incident; for a
 // police duty officer it is their unit's queue (the server cuts it so), with the unit's
 // actions (accept, reject, arrived, resolve) as big buttons on each row.
 
+/** @import { Incident } from "../api-types.js" */
+/** @import { ListView } from "../ops-list.js" */
+/** @import { ViewContext } from "../router.js" */
+
 import { isQuiet, request } from "../api.js";
-import { h, replaceChildren } from "../dom.js";
+import { closest, h, replaceChildren } from "../dom.js";
 import { formatDateTime, plural } from "../format.js";
 import { emptyNames, loadNames } from "../ops-data.js";
 import { ageCell, opsList } from "../ops-list.js";
@@ -14,8 +19,13 @@ import { navigate } from "../router.js";
 import * as session from "../session.js";
 import { emptyState, errorText } from "../states.js";
 
-const VIEWS = [["open", "Open", OPEN_INCIDENT_STATUSES], ...INCIDENT_STATUSES.map(([key, text]) => [key, text, [key]]), ["all", "All", null]];
+/** @type {ListView[]} */
+const VIEWS = [["open", "Open", OPEN_INCIDENT_STATUSES], ...INCIDENT_STATUSES.map(([key, text]) => /** @type {ListView} */ ([key, text, [key]])), ["all", "All", null]];
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { query, signal }) {
   const user = session.user();
   if (!mayReadIncidents(user)) {
@@ -27,6 +37,7 @@ export function mount(outlet, { query, signal }) {
 
   const columns = ["Priority", "Number", "Type", "Status", "District", "Unit", "Opened", "Summary"];
   if (officer) columns.push("Your action");
+  /** @type {ReturnType<typeof opsList<Incident>>} */
   const list = opsList({
     kind: "incident",
     title: officer ? "My queue" : "Incidents",
@@ -50,6 +61,11 @@ export function mount(outlet, { query, signal }) {
   });
   outlet.replaceChildren(list.page);
 
+  /**
+   * @param {Incident} incident
+   * @param {string} to
+   * @param {string} [reason]
+   */
   async function transition(incident, to, reason) {
     const done = await request(`/api/incidents/${incident.id}/transitions`, {
       method: "POST",
@@ -59,6 +75,7 @@ export function mount(outlet, { query, signal }) {
     list.upsert(done);
   }
 
+  /** @param {Incident} incident */
   function actionsCell(incident) {
     const cell = h("td", { class: "cell-actions queue-actions" });
     const offered = transitionsFrom(incident.status, incident.allowed).filter((t) => mayMakeTransition(user, t));
@@ -104,6 +121,10 @@ export function mount(outlet, { query, signal }) {
     return cell;
   }
 
+  /**
+   * @param {Incident} incident
+   * @param {number} now
+   */
   function row(incident, now) {
     const unit = incident.police_unit_id ? names.unit.get(incident.police_unit_id) || `Unit ${incident.police_unit_id}` : null;
     return h(
@@ -122,8 +143,8 @@ export function mount(outlet, { query, signal }) {
   }
 
   list.body.addEventListener("click", (event) => {
-    if (event.target.closest("a, button, form") || window.getSelection()?.toString()) return;
-    const tr = event.target.closest(".incident-row");
-    if (tr) navigate(`/incidents/${tr.dataset.incidentId}`);
+    if (closest(event, "a, button, form") || window.getSelection()?.toString()) return;
+    const tr = closest(event, ".incident-row");
+    if (tr instanceof HTMLElement) navigate(`/incidents/${tr.dataset.incidentId}`);
   });
 }
