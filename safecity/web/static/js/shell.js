@@ -1,9 +1,10 @@
 // @ts-check
 // The frame around every signed-in screen: product name, navigation, who is signed in and what
-// part of the city they see, a wall clock, and sign-out.
+// part of the city they see, a wall clock, About, and sign-out.
 
 /** @import { User } from "./api-types.js" */
 
+import { aboutButton } from "./about.js";
 import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
@@ -84,6 +85,7 @@ export function createShell(header, { onSignOut }) {
         h("span", { id: "user-name", class: "user-name" }, user.full_name),
         h("span", { id: "user-role", class: "user-role" }, role),
       ),
+      aboutButton(),
       h("button", { id: "sign-out", type: "button", class: "button button-ghost", onclick: onSignOut }, "Sign out"),
     );
     header.hidden = false;
