@@ -1,6 +1,6 @@
 """SafeCity: city-scale video surveillance operations."""
 
-from importlib.metadata import version
+import importlib.metadata
 
 # pyproject.toml is the one place the version is written; the installed package says it.
-__version__ = version(__name__)
+__version__ = importlib.metadata.version(__name__)

@@ -27,10 +27,10 @@
  */
 
 /**
- * A GeoJSON geometry of a district, WGS 84 [lon, lat].
- * @typedef {object} Geometry
- * @property {string} type
- * @property {any} coordinates
+ * A district's outline: a GeoJSON Polygon or MultiPolygon, WGS 84. A polygon is its rings
+ * (the outer one, then its holes), a ring a list of [lon, lat].
+ * @typedef {Array<Array<[lon: number, lat: number]>>} PolygonRings
+ * @typedef {{ type: "Polygon", coordinates: PolygonRings } | { type: "MultiPolygon", coordinates: PolygonRings[] }} Geometry
  */
 
 /**

@@ -126,7 +126,8 @@ function nextCursor(response) {
  * the server says there is more (X-Next-Cursor or a Link rel="next"), else null.
  * @param {string} path
  * @param {{ query: Query, before: string | null, signal: AbortSignal }} options
- * @returns {Promise<{ items: any[], next: string | null }>}
+ * @template T
+ * @returns {Promise<{ items: T[], next: string | null }>}
  */
 async function fetchPage(path, { query, before, signal }) {
   const response = await requestResponse(path, {

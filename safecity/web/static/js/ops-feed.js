@@ -35,7 +35,11 @@ const FEED_URL = "/api/ops/feed";
 const EVENTS = ["alert", "incident", "alert_gone", "incident_gone", "escalation", "resync"];
 const RETRY_MS = [2_000, 5_000, 10_000, 30_000];
 
-/** @type {Map<FeedEvent, Set<(payload: any) => void>>} */
+/**
+ * Each event's handlers. `subscribe` and `dispatch` keep a handler and its event's payload
+ * matched; the map itself cannot say so, hence `any`.
+ * @type {Map<FeedEvent, Set<(payload: any) => void>>}
+ */
 const handlers = new Map();
 /** @type {EventSource | null} */
 let source = null;

@@ -80,8 +80,7 @@ export function ageCell(at, now, title) {
 export function opsList(options) {
   const { kind, views, signal } = options;
   const plural = `${kind}s`;
-  /** @type {string} */
-  let view = views.some(([key]) => key === options.view) ? /** @type {string} */ (options.view) : views[0][0];
+  let view = views.find(([key]) => key === options.view)?.[0] ?? views[0][0];
   /** @type {Map<number, T>} */
   const items = new Map();
   /** @type {Map<number, HTMLTableRowElement>} */
