@@ -1,3 +1,6 @@
 """SafeCity: city-scale video surveillance operations."""
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+# pyproject.toml is the one place the version is written; the installed package says it.
+__version__ = importlib.metadata.version(__name__)

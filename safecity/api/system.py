@@ -1,8 +1,9 @@
-"""Liveness for load balancers and Prometheus metrics."""
+"""Liveness for load balancers, Prometheus metrics, and what the console says about itself."""
 
 from __future__ import annotations
 
 import hmac
+from importlib.metadata import metadata
 from typing import Literal, Protocol
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -16,6 +17,9 @@ from safecity.auth.roles import Role
 from safecity.settings import Settings
 
 router = APIRouter(tags=["system"])
+
+LICENSE = metadata("safecity")["License-Expression"]
+"""The licence SafeCity is distributed under, as pyproject.toml declares it (SPDX)."""
 
 
 class NodeHealth(Protocol):
@@ -62,15 +66,20 @@ class Installation(BaseModel):
     city_name: str
     timezone: str
     """IANA name: the console shows every time in the city's zone, whatever the browser's."""
-    version: str
+    version: str = Field(description="SafeCity's version, as the installed package gives it")
+    license: str = Field(description="The licence SafeCity is distributed under (SPDX)")
 
 
 @router.get("/api/console", response_model=Installation)
 def installation(request: Request) -> Installation:
-    """What the console shows before sign-in: the city this installation serves."""
+    """What the console shows before sign-in: the city this installation serves, and the
+    software's version and licence for its About box."""
     settings: Settings = request.app.state.settings
     return Installation(
-        city_name=settings.city_name, timezone=settings.timezone, version=__version__
+        city_name=settings.city_name,
+        timezone=settings.timezone,
+        version=__version__,
+        license=LICENSE,
     )
 
 

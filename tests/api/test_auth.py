@@ -1,4 +1,5 @@
 from datetime import timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -155,7 +156,9 @@ def test_console_learns_the_city_name_and_time_zone_before_sign_in(client: TestC
     body = client.get("/api/console").json()
     assert body["city_name"] == "Safe City"
     assert body["timezone"] == "UTC"
-    assert body["version"]
+    # For the About box: the installed package's version and the licence pyproject.toml declares.
+    assert body["version"] == version("safecity")
+    assert body["license"] == "Apache-2.0"
 
 
 def test_console_files_are_revalidated_after_upgrades(client: TestClient) -> None:

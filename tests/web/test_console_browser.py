@@ -6,6 +6,7 @@ Screenshots land in test-artifacts/screenshots/ for a human to look at.
 from __future__ import annotations
 
 import re
+from importlib.metadata import metadata, version
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,37 @@ def test_map_zooms_pans_and_opens_a_camera_on_click(
     dot.click()
     expect(page).to_have_url(re.compile(rf"#/cameras/{live.id}$"))
     expect(page.locator("#camera-code")).to_have_text(live.code)
+
+
+def test_the_about_box_says_the_version_and_the_licence(
+    console: Watched, console_server: LiveServer, screenshots: Path
+) -> None:
+    page = console.page
+    console.goto()
+    sign_in(page, "admin")
+    expect(page).to_have_url(re.compile(r"#/map$"))
+    # What the server says is what the installed package says: pyproject.toml's version and
+    # licence.
+    installation = page.request.get(f"{console_server.url}/api/console").json()
+    assert installation["version"] == version("safecity")
+    assert installation["license"] == metadata("safecity")["License-Expression"] == "Apache-2.0"
+
+    dialog = page.locator("#about-dialog")
+    expect(dialog).to_be_hidden()
+    page.click("#about-button")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#about-title")).to_have_text("SafeCity")
+    expect(page.locator("#about-version")).to_have_text(installation["version"])
+    expect(page.locator("#about-license")).to_have_text(installation["license"])
+    expect(page.locator("#about-license a")).to_have_attribute(
+        "href", "https://www.apache.org/licenses/LICENSE-2.0"
+    )
+    screenshot(page, screenshots / "about.png")
+    page.click("#about-close")
+    expect(dialog).to_be_hidden()
+    page.click("#about-button")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
 
 
 def test_wrong_password_shows_the_error_and_stays_on_login(

@@ -1,5 +1,8 @@
+// @ts-check
 // The number of new (unacknowledged) alerts on the "Alerts" link in the header, kept current
 // by the live feed on every screen, so an operator watching the wall still sees one arrive.
+
+/** @import { Alert } from "./api-types.js" */
 
 import { isQuiet, request } from "./api.js";
 import { h } from "./dom.js";
@@ -11,6 +14,7 @@ const LIMIT = 500; // the API's largest page; more than that reads "500+"
 
 const fresh = new Set();
 let capped = false;
+/** @type {AbortController | null} */
 let loading = null;
 const badge = h("span", { id: "alerts-badge", class: "nav-badge", hidden: true, "aria-label": "new alerts" });
 
@@ -27,6 +31,7 @@ async function refresh() {
   const controller = new AbortController();
   loading = controller;
   try {
+    /** @type {Alert[]} */
     const alerts = await request("/api/alerts", {
       query: { status: "new", limit: LIMIT },
       signal: controller.signal,

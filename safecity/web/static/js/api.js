@@ -1,7 +1,14 @@
+// @ts-check
 // The one place the console talks to the server. Every call goes through `request`, so a
 // lost session (401) and a lost connection are noticed in the same way on every screen.
 
+/** The server answered with an HTTP error: `status`, and its `detail` in words. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} detail
+   * @param {Response} response
+   */
   constructor(status, detail, response) {
     super(detail || `HTTP ${status}`);
     this.name = "ApiError";
@@ -11,7 +18,9 @@ export class ApiError extends Error {
   }
 }
 
+/** The server could not be reached at all. */
 export class NetworkError extends Error {
+  /** @param {unknown} cause */
   constructor(cause) {
     super("cannot reach the SafeCity server");
     this.name = "NetworkError";
@@ -26,9 +35,13 @@ let connectionLost = false;
 let probeTimer = 0;
 const PROBE_EVERY_MS = 5000;
 
+/** @type {() => void} */
 let unauthorizedHandler = () => {};
 
-/** Called whenever the server says the session is gone (expired, signed out elsewhere). */
+/**
+ * Called whenever the server says the session is gone (expired, signed out elsewhere).
+ * @param {() => void} handler
+ */
 export function onUnauthorized(handler) {
   unauthorizedHandler = handler;
 }
@@ -55,6 +68,15 @@ function markRestored() {
   connection.dispatchEvent(new Event("restored"));
 }
 
+/**
+ * A query's values: a list repeats the parameter; undefined, null and "" leave it out.
+ * @typedef {Record<string, string | number | boolean | null | undefined | Array<string | number>>} Query
+ */
+
+/**
+ * @param {string} path
+ * @param {Query | undefined} query
+ */
 function urlFor(path, query) {
   const url = new URL(path, window.location.origin);
   for (const [key, value] of Object.entries(query || {})) {
@@ -66,12 +88,16 @@ function urlFor(path, query) {
   return url.pathname + url.search;
 }
 
-/** One problem of a 422 as a person reads it: the field it is about, then what is wrong. */
+/**
+ * One problem of a 422 as a person reads it: the field it is about, then what is wrong.
+ * @param {{ loc?: Array<string | number>, msg: string }} item
+ */
 function problemText(item) {
-  const field = (item.loc || []).filter((part) => !["body", "query", "path"].includes(part)).join(".");
+  const field = (item.loc || []).filter((part) => !["body", "query", "path"].includes(String(part))).join(".");
   return field ? `${field}: ${item.msg}` : item.msg;
 }
 
+/** @param {Response} response */
 async function detailOf(response) {
   try {
     const body = await response.json();
@@ -84,13 +110,58 @@ async function detailOf(response) {
 }
 
 /**
- * Call the API. Resolves to parsed JSON (or a Blob with `as: "blob"`, the Response itself with
- * `as: "response"` when its headers matter, or null for 204). `headers` are sent as given.
- * Rejects with ApiError for HTTP errors, NetworkError when the server cannot be reached,
- * and the browser's AbortError when `signal` aborts (views abort when the operator leaves).
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {Query} [query]
+ * @property {unknown} [body]  JSON, or FormData as it is
+ * @property {AbortSignal} [signal]
+ * @property {boolean} [quietUnauthorized]  a 401 is the caller's business, not a lost session
+ * @property {Record<string, string>} [headers]
+ */
+
+/**
+ * Call the API. Resolves to the parsed JSON, as the API describes it (api-types.js), or null
+ * for 204; `requestBlob` and `requestResponse` answer the body as a Blob, and the Response
+ * itself when its headers matter. All three reject with ApiError for HTTP errors,
+ * NetworkError when the server cannot be reached, and the browser's AbortError when `signal`
+ * aborts (views abort when the operator leaves).
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<any>}
  */
 export async function request(path, options = {}) {
-  const { method = "GET", query, body, signal, as = "json", quietUnauthorized = false, headers = {} } = options;
+  const response = await send(path, options, false);
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+/**
+ * The answer's body as a Blob (a snapshot, a clip).
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ */
+export async function requestBlob(path, options = {}) {
+  return (await send(path, options, true)).blob();
+}
+
+/**
+ * The Response itself, for its headers (a page's cursor, a clip's start).
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ */
+export function requestResponse(path, options = {}) {
+  return send(path, options, true);
+}
+
+/**
+ * @param {string} path
+ * @param {RequestOptions} options
+ * @param {boolean} fresh  bypass the browser's cache (a body read other than as JSON)
+ * @returns {Promise<Response>}
+ */
+async function send(path, options, fresh) {
+  const { method = "GET", query, body, signal, quietUnauthorized = false, headers = {} } = options;
+  /** @type {RequestInit & { headers: Record<string, string> }} */
   const init = { method, signal, credentials: "same-origin", headers: { ...headers } };
   if (body instanceof FormData) {
     init.body = body; // the browser writes the multipart Content-Type with its boundary
@@ -98,12 +169,12 @@ export async function request(path, options = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  if (as === "blob" || as === "response") init.cache = "no-store";
+  if (fresh) init.cache = "no-store";
   let response;
   try {
     response = await fetch(urlFor(path, query), init);
   } catch (error) {
-    if (error.name === "AbortError") throw error;
+    if (isAbort(error)) throw error;
     markLost();
     throw new NetworkError(error);
   }
@@ -115,13 +186,30 @@ export async function request(path, options = {}) {
   markRestored();
   if (response.status === 401 && !quietUnauthorized) unauthorizedHandler();
   if (!response.ok) throw new ApiError(response.status, await detailOf(response), response);
-  if (as === "response") return response;
-  if (response.status === 204) return null;
-  return as === "blob" ? response.blob() : response.json();
+  return response;
 }
 
-/** Errors a view need not show: the operator navigated away, or the session ended (the
- * router is already on its way to the sign-in page). */
+/**
+ * Errors a view need not show: the operator navigated away, or the session ended (the
+ * router is already on its way to the sign-in page).
+ * @param {unknown} error
+ */
 export function isQuiet(error) {
-  return error?.name === "AbortError" || (error instanceof ApiError && error.status === 401);
+  return isAbort(error) || (error instanceof ApiError && error.status === 401);
+}
+
+/**
+ * Whether `error` is the browser's answer to an aborted signal.
+ * @param {unknown} error
+ */
+export function isAbort(error) {
+  return error instanceof DOMException && error.name === "AbortError";
+}
+
+/**
+ * The HTTP status of a failed call, or null when it did not get one (a lost connection).
+ * @param {unknown} error
+ */
+export function statusOf(error) {
+  return error instanceof ApiError ? error.status : null;
 }

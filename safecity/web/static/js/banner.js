@@ -1,3 +1,4 @@
+// @ts-check
 // A strip under the header that tells the operator the server stopped answering. It never
 // covers the screen: what is already shown stays usable while the console retries.
 
@@ -5,6 +6,7 @@ import { connection } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
 
+/** @param {HTMLElement} host */
 export function mountBanner(host) {
   const banner = h("div", { id: "connection-banner", class: "banner", role: "status", hidden: true });
   host.append(banner);

@@ -1,3 +1,4 @@
+// @ts-check
 // The city drawn as SVG from stored geometry: district outlines, their labels and the camera
 // points, with wheel zoom and drag pan done by moving the viewBox.
 //
@@ -8,9 +9,12 @@
 // Dots and labels keep their on-screen size while zooming through CSS variables (--px: user
 // units per screen pixel): a zoom step changes two custom properties, not 1,100 attributes.
 
+/** @import { CameraPoint, District } from "./api-types.js" */
+/** @import { Box, Projection } from "./geo.js" */
+
 import { isOwnDistrict } from "./catalog.js";
 import { attachGestures, zoomButtons } from "./map-gestures.js";
-import { h, s } from "./dom.js";
+import { closest, h, s } from "./dom.js";
 import { cameraState, label } from "./format.js";
 import {
   WORLD_WIDTH,
@@ -27,8 +31,35 @@ const MAX_WIDTH = WORLD_WIDTH * 2;
 const PAD = 0.08;
 
 // Problems are drawn last so an offline camera is never hidden under a healthy neighbour.
+/** @type {Record<string, number>} */
 const DRAW_ORDER = { inactive: 0, unknown: 1, online: 2, maintenance: 3, offline: 4 };
 
+/**
+ * An open incident or a new alert over the cameras.
+ * @typedef {object} OpsMarker
+ * @property {"incident" | "alert"} kind
+ * @property {number} id
+ * @property {number | null} lat
+ * @property {number | null} lon
+ * @property {number} priority
+ * @property {string} title
+ * @property {string} detail
+ * @property {string} href  the console's path to open on a click
+ * @property {boolean} fresh  pulses while new
+ */
+
+/** @typedef {ReturnType<typeof createCityMap>} CityMap */
+
+/**
+ * A map of the city: `element` to show, then `setDistricts` before anything else.
+ * @param {object} options
+ * @param {string} options.id  of the <svg>
+ * @param {boolean} [options.interactive]  zoom, pan and clicks (the mini map: none)
+ * @param {boolean} [options.labels]  the districts' names and counts
+ * @param {(cameraId: number) => void} [options.onCameraClick]
+ * @param {(districtId: number) => void} [options.onDistrictClick]
+ * @param {(marker: OpsMarker) => void} [options.onOpsClick]
+ */
 export function createCityMap({ id, interactive = true, labels = true, onCameraClick, onDistrictClick, onOpsClick }) {
   const svg = s("svg", {
     id,
@@ -48,11 +79,15 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
   const tooltip = h("div", { class: "map-tooltip", role: "tooltip", hidden: true });
   const frame = h("div", { class: "map-frame" }, svg, tooltip);
 
+  /** @type {Projection | null} */
   let projection = null;
+  /** @type {Box | null} */
   let home = null; // the viewBox that shows the whole city (or the mini map's district)
   const view = { cx: 0, cy: 0, width: WORLD_WIDTH };
   let size = { width: 0, height: 0 };
+  /** @type {Map<string, { point: CameraPoint, state: string }>} */
   const cameraNames = new Map();
+  /** @type {Map<string, OpsMarker>} */
   const opsMarkers = new Map(); // "incident:12" → the marker as given
 
   function applyView() {
@@ -72,13 +107,25 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     svg.dataset.zoom = zoom.toFixed(2);
   }
 
+  /** @type {Map<string, string>} */
   const variables = new Map();
+  /**
+   * @param {string} name
+   * @param {string} value
+   */
   function setVariable(name, value) {
     if (variables.get(name) === value) return;
     variables.set(name, value);
     svg.style.setProperty(name, value);
   }
 
+  /** The projection of the districts drawn: what is put on them needs it. */
+  function drawnProjection() {
+    if (!projection) throw new Error("the map has no districts yet: setDistricts comes first");
+    return projection;
+  }
+
+  /** @param {Box} box */
   function fitBox(box) {
     // Fit the box with padding, whatever the frame's aspect ratio.
     const aspect = size.width && size.height ? size.width / size.height : 1.6;
@@ -103,11 +150,16 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
   });
   resizeObserver.observe(frame);
 
-  /** Draw the districts. `focus` (a district id) zooms the home view onto that district. */
+  /**
+   * Draw the districts. `focus` (a district id) zooms the home view onto that district.
+   * @param {District[]} districts
+   * @param {{ focus?: number | null, selected?: number | null }} [options]
+   */
   function setDistricts(districts, { focus = null, selected = null } = {}) {
     const bounds = boundsOfGeometries(districts.map((d) => d.geometry));
     if (isEmptyBounds(bounds)) extendBounds(bounds, 0, 0);
-    projection = makeProjection(bounds);
+    const projected = makeProjection(bounds);
+    projection = projected;
     const paths = document.createDocumentFragment();
     const labelNodes = document.createDocumentFragment();
     for (const district of districts) {
@@ -120,7 +172,7 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
           "path",
           {
             class: classes.join(" "),
-            d: pathData(district.geometry, projection),
+            d: pathData(district.geometry, projected),
             "fill-rule": "evenodd",
             dataset: { districtId: String(district.id) },
           },
@@ -129,7 +181,7 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
       );
       const point = labels && labelPoint(district.geometry);
       if (point) {
-        const [x, y] = projection.project(point[0], point[1]);
+        const [x, y] = projected.project(point[0], point[1]);
         labelNodes.append(
           s(
             "text",
@@ -163,17 +215,21 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     else if (own.length && own.length < districts.length) {
       homeBounds = boundsOfGeometries(own.map((d) => d.geometry));
     }
-    home = projection.box(homeBounds);
+    home = projected.box(homeBounds);
     if (size.width) fitBox(home);
   }
 
-  /** Zoom to a district (or back to the whole city with null). */
+  /**
+   * Zoom to a district (or back to the whole city with null).
+   * @param {District[]} districts
+   * @param {number | null} districtId
+   */
   function focusDistrict(districts, districtId) {
     const district = districts.find((d) => d.id === districtId);
     if (!projection) return;
     if (district) fitBox(projection.box(boundsOfGeometries([district.geometry])));
     else resetView();
-    for (const path of districtLayer.children) {
+    for (const path of districtLayer.querySelectorAll("path")) {
       path.classList.toggle("selected", Number(path.dataset.districtId) === districtId);
     }
   }
@@ -183,8 +239,11 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
    * elements), `layout` (style and layout, forced at once), `paint` (until the frame with the
    * dots is on screen, measured after the next animation frame). Everything is built in a
    * fragment and attached in one go: one style and layout pass, not one per dot.
+   * @param {CameraPoint[]} points
+   * @returns {Promise<{ build: number, layout: number, paint: number }>}
    */
   function setCameras(points) {
+    const projection = drawnProjection();
     const started = performance.now();
     cameraNames.clear();
     const sorted = points
@@ -226,9 +285,13 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     });
   }
 
-  /** A highlighted marker (the mini map's camera), at lon/lat. */
+  /**
+   * A highlighted marker (the mini map's camera), at lon/lat.
+   * @param {number} lon
+   * @param {number} lat
+   */
   function setMarker(lon, lat) {
-    const [x, y] = projection.project(lon, lat);
+    const [x, y] = drawnProjection().project(lon, lat);
     markerLayer.replaceChildren(
       s("circle", { class: "camera-marker-halo", cx: x.toFixed(2), cy: y.toFixed(2) }),
       s("circle", { class: "camera-marker", cx: x.toFixed(2), cy: y.toFixed(2) }),
@@ -239,12 +302,13 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
    * Open incidents and alerts over the cameras: `markers` are {kind: "incident" | "alert",
    * id, lat, lon, priority, title, detail}. Incidents are drawn above alerts, the most urgent
    * last (on top); an alert pulses while it is new.
+   * @param {OpsMarker[]} markers
    */
   function setOpsMarkers(markers) {
     if (!projection) return;
     opsMarkers.clear();
     const group = document.createDocumentFragment();
-    const order = (m) => (m.kind === "incident" ? 10 : 0) - m.priority;
+    const order = (/** @type {OpsMarker} */ m) => (m.kind === "incident" ? 10 : 0) - m.priority;
     for (const marker of [...markers].sort((a, b) => order(a) - order(b))) {
       if (marker.lat === null || marker.lon === null || marker.lat === undefined) continue;
       const [x, y] = projection.project(marker.lon, marker.lat);
@@ -266,6 +330,10 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
 
   // --- view changes, called by the gestures ---------------------------------------------------
 
+  /**
+   * @param {number} clientX
+   * @param {number} clientY
+   */
   function toUser(clientX, clientY) {
     const rect = svg.getBoundingClientRect();
     const height = (view.width * size.height) / size.width;
@@ -275,11 +343,16 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     ];
   }
 
-  /** Zoom by `factor` (<1 zooms in) keeping the point under the cursor where it is. */
+  /**
+   * Zoom by `factor` (<1 zooms in) keeping the point under the cursor where it is.
+   * @param {number} factor
+   * @param {number} [clientX]
+   * @param {number} [clientY]
+   */
   function zoomAt(factor, clientX, clientY) {
     const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, view.width * factor));
     const applied = width / view.width;
-    if (clientX !== undefined) {
+    if (clientX !== undefined && clientY !== undefined) {
       const [ux, uy] = toUser(clientX, clientY);
       view.cx = ux - (ux - view.cx) * applied;
       view.cy = uy - (uy - view.cy) * applied;
@@ -288,6 +361,10 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     applyView();
   }
 
+  /**
+   * @param {number} dxPixels
+   * @param {number} dyPixels
+   */
   function panBy(dxPixels, dyPixels) {
     const px = view.width / size.width;
     view.cx -= dxPixels * px;
@@ -295,8 +372,12 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     applyView();
   }
 
+  /**
+   * @param {SVGElement} target
+   * @param {MouseEvent} event
+   */
   function showOpsTooltip(target, event) {
-    const marker = opsMarkers.get(target.dataset.key);
+    const marker = opsMarkers.get(target.dataset.key || "");
     if (!marker) return;
     tooltip.replaceChildren(
       h("span", { class: `tooltip-priority priority-${marker.priority}` }, `P${marker.priority}`),
@@ -307,8 +388,12 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     moveTooltip(event);
   }
 
+  /**
+   * @param {SVGElement} target
+   * @param {MouseEvent} event
+   */
   function showTooltip(target, event) {
-    const entry = cameraNames.get(target.dataset.cameraId);
+    const entry = cameraNames.get(target.dataset.cameraId || "");
     if (!entry) return;
     tooltip.replaceChildren(
       h("span", { class: `tooltip-dot state-${entry.state}` }),
@@ -321,6 +406,7 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     moveTooltip(event);
   }
 
+  /** @param {MouseEvent} event */
   function moveTooltip(event) {
     const rect = frame.getBoundingClientRect();
     const x = Math.min(event.clientX - rect.left + 14, rect.width - tooltip.offsetWidth - 8);
@@ -331,29 +417,33 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
   let detachGestures = () => {};
   let hovering = false;
 
+  /** @param {PointerEvent} event */
   function onCameraOver(event) {
-    const dot = event.target.closest(".camera-dot");
-    if (dot && !svg.classList.contains("dragging")) {
+    const dot = closest(event, ".camera-dot");
+    if (dot instanceof SVGElement && !svg.classList.contains("dragging")) {
       hovering = true;
       showTooltip(dot, event);
     }
   }
 
+  /** @param {PointerEvent} event */
   function onCameraOut(event) {
-    if (event.target.closest(".camera-dot, .ops-marker")) {
+    if (closest(event, ".camera-dot, .ops-marker")) {
       hovering = false;
       tooltip.hidden = true;
     }
   }
 
+  /** @param {PointerEvent} event */
   function onOpsOver(event) {
-    const marker = event.target.closest(".ops-marker");
-    if (marker && !svg.classList.contains("dragging")) {
+    const marker = closest(event, ".ops-marker");
+    if (marker instanceof SVGElement && !svg.classList.contains("dragging")) {
       hovering = true;
       showOpsTooltip(marker, event);
     }
   }
 
+  /** @param {PointerEvent} event */
   function onPointerMove(event) {
     if (hovering) moveTooltip(event);
   }
@@ -366,18 +456,19 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
         if (dragging) tooltip.hidden = true;
       },
       onTap: (event) => {
-        const ops = event.target.closest(".ops-marker");
-        if (ops) {
-          onOpsClick?.(opsMarkers.get(ops.dataset.key));
+        const ops = closest(event, ".ops-marker");
+        if (ops instanceof SVGElement) {
+          const marker = opsMarkers.get(ops.dataset.key || "");
+          if (marker) onOpsClick?.(marker);
           return;
         }
-        const dot = event.target.closest(".camera-dot");
-        if (dot) {
+        const dot = closest(event, ".camera-dot");
+        if (dot instanceof SVGElement) {
           onCameraClick?.(Number(dot.dataset.cameraId));
           return;
         }
-        const district = event.target.closest(".district");
-        if (district) onDistrictClick?.(Number(district.dataset.districtId));
+        const district = closest(event, ".district");
+        if (district instanceof SVGElement) onDistrictClick?.(Number(district.dataset.districtId));
       },
     });
     cameraLayer.addEventListener("pointerover", onCameraOver);

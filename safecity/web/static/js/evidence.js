@@ -1,16 +1,21 @@
+// @ts-check
 // Evidence export from the camera page: a range and a reason in, a signed package out (the
 // clip, a manifest, its Ed25519 signature), plus the camera's past exports. The server pins the
 // exported recordings with a legal hold and logs who exported what and why (docs/evidence.md).
 
+/** @import { Camera, EvidenceRecord, Page } from "./api-types.js" */
+/** @import { Child } from "./dom.js" */
+
 import { ApiError, isQuiet, request } from "./api.js";
 import { h } from "./dom.js";
 import { formatBytes, formatCount, formatDateTime, formatSpan, serverWords } from "./format.js";
-import { RangeProblem, rangeFields } from "./range-fields.js";
+import { rangeFields } from "./range-fields.js";
 import { emptyState, errorText } from "./states.js";
 
 const MAX_REASON_CHARS = 2000; // MAX_REASON_CHARS in safecity/video/evidence.py
 const LIST_LIMIT = 20;
 
+/** @param {unknown} error */
 function exportError(error) {
   if (error instanceof ApiError && error.status === 422) return `Not exported: ${serverWords(error.detail)}`;
   if (error instanceof ApiError && error.status === 403) return "Your role may not export evidence.";
@@ -18,11 +23,21 @@ function exportError(error) {
   return errorText(error);
 }
 
+/**
+ * @param {EvidenceRecord} record
+ * @param {string} text
+ */
 function downloadLink(record, text) {
   return h("a", { class: "download-link", href: record.download_url, download: "" }, text);
 }
 
+/** @param {EvidenceRecord} record */
 function resultCard(record) {
+  /**
+   * @param {string} key
+   * @param {string} name
+   * @param {Child} value
+   */
   const fact = (key, name, value) => [h("dt", {}, name), h("dd", { dataset: { field: key } }, value)];
   return [
     h(
@@ -48,6 +63,7 @@ function resultCard(record) {
   ];
 }
 
+/** @param {EvidenceRecord} record */
 function exportRow(record) {
   return h(
     "tr",
@@ -61,6 +77,7 @@ function exportRow(record) {
   );
 }
 
+/** @param {Page<EvidenceRecord>} page */
 function exportTable(page) {
   if (!page.items.length) return emptyState("No evidence has been exported from this camera yet.");
   return h(
@@ -82,6 +99,8 @@ function exportTable(page) {
 /**
  * The evidence panel of `camera`. Returns {element, setRange(start, end)}; `onExported(record)`
  * hears each new package (the holds list shows the hold it placed).
+ * @param {Camera} camera
+ * @param {{ signal: AbortSignal, onExported?: (record: EvidenceRecord) => void }} options
  */
 export function evidencePanel(camera, { signal, onExported = () => {} }) {
   const range = rangeFields("evidence");
@@ -107,11 +126,13 @@ export function evidencePanel(camera, { signal, onExported = () => {} }) {
     h("p", { class: "form-hint muted" }, "From and To follow the recording you play. The package is signed, its range is kept from deletion, and the export is logged with your name and reason."),
   );
 
+  /** @param {string} text */
   function fail(text) {
     message.textContent = text;
     message.classList.add("form-error");
   }
 
+  /** @param {string} text */
   function tell(text) {
     message.textContent = text;
     message.classList.remove("form-error");
@@ -119,6 +140,7 @@ export function evidencePanel(camera, { signal, onExported = () => {} }) {
 
   async function loadList() {
     try {
+      /** @type {Page<EvidenceRecord>} */
       const page = await request("/api/evidence", { query: { camera_id: camera.id, limit: LIST_LIMIT }, signal });
       count.textContent = page.total ? `${formatCount(page.total)} exported${page.total > LIST_LIMIT ? `, latest ${LIST_LIMIT} shown` : ""}` : "";
       list.replaceChildren(exportTable(page));
@@ -128,14 +150,8 @@ export function evidencePanel(camera, { signal, onExported = () => {} }) {
   }
 
   async function exportPackage() {
-    let asked;
-    try {
-      asked = range.read();
-    } catch (problem) {
-      if (!(problem instanceof RangeProblem)) throw problem;
-      fail(problem.message);
-      return;
-    }
+    const asked = range.read(fail);
+    if (!asked) return;
     const why = reason.value.trim();
     if (!why) {
       fail("Give a reason: the case or request number and what the video is for.");
@@ -146,6 +162,7 @@ export function evidencePanel(camera, { signal, onExported = () => {} }) {
     submit.textContent = "Exporting…";
     tell("Cutting, checking and signing the package…");
     try {
+      /** @type {EvidenceRecord} */
       const record = await request(`/api/cameras/${camera.id}/evidence`, {
         method: "POST",
         body: { start: asked.start.toISOString(), end: asked.end.toISOString(), reason: why },

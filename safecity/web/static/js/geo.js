@@ -1,8 +1,24 @@
+// @ts-check
 // From stored GeoJSON (WGS 84 lon/lat) to SVG coordinates, with no tiles and no map library.
 // A city is small enough that an equirectangular projection scaled by cos(latitude) keeps
 // shapes and distances right to well under a percent.
 
-/** The polygons of a Polygon or MultiPolygon, each a list of rings of [lon, lat]. */
+/** @import { Geometry } from "./api-types.js" */
+
+/**
+ * @typedef {[lon: number, lat: number]} LonLat
+ * @typedef {LonLat[]} Ring
+ * @typedef {Ring[]} Polygon  the outer ring, then its holes
+ * @typedef {{ west: number, south: number, east: number, north: number }} Bounds
+ * @typedef {{ x: number, y: number, width: number, height: number }} Box
+ * @typedef {{ project(lon: number, lat: number): [x: number, y: number], box(box: Bounds): Box }} Projection
+ */
+
+/**
+ * The polygons of a Polygon or MultiPolygon, each a list of rings of [lon, lat].
+ * @param {Geometry | null | undefined} geometry
+ * @returns {Polygon[]}
+ */
 export function polygonsOf(geometry) {
   if (!geometry) return [];
   if (geometry.type === "Polygon") return [geometry.coordinates];
@@ -10,10 +26,16 @@ export function polygonsOf(geometry) {
   return [];
 }
 
+/** @returns {Bounds} */
 export function emptyBounds() {
   return { west: Infinity, south: Infinity, east: -Infinity, north: -Infinity };
 }
 
+/**
+ * @param {Bounds} bounds
+ * @param {number} lon
+ * @param {number} lat
+ */
 export function extendBounds(bounds, lon, lat) {
   bounds.west = Math.min(bounds.west, lon);
   bounds.east = Math.max(bounds.east, lon);
@@ -22,6 +44,7 @@ export function extendBounds(bounds, lon, lat) {
   return bounds;
 }
 
+/** @param {Geometry[]} geometries */
 export function boundsOfGeometries(geometries) {
   const bounds = emptyBounds();
   for (const geometry of geometries) {
@@ -32,6 +55,7 @@ export function boundsOfGeometries(geometries) {
   return bounds;
 }
 
+/** @param {Bounds} bounds */
 export function isEmptyBounds(bounds) {
   return !(bounds.west <= bounds.east && bounds.south <= bounds.north);
 }
@@ -42,6 +66,8 @@ export const WORLD_WIDTH = 1000;
 /**
  * An equirectangular projection centred on `bounds`: x grows east, y grows south (SVG), and
  * the city spans WORLD_WIDTH units across.
+ * @param {Bounds} bounds
+ * @returns {Projection}
  */
 export function makeProjection(bounds) {
   const lon0 = (bounds.west + bounds.east) / 2;
@@ -62,11 +88,16 @@ export function makeProjection(bounds) {
   };
 }
 
+/** @param {number} n */
 function round(n) {
   return Math.round(n * 100) / 100;
 }
 
-/** The SVG path "d" of a (Multi)Polygon; holes draw as holes with fill-rule evenodd. */
+/**
+ * The SVG path "d" of a (Multi)Polygon; holes draw as holes with fill-rule evenodd.
+ * @param {Geometry} geometry
+ * @param {Projection} projection
+ */
 export function pathData(geometry, projection) {
   const parts = [];
   for (const polygon of polygonsOf(geometry)) {
@@ -81,6 +112,10 @@ export function pathData(geometry, projection) {
   return parts.join("");
 }
 
+/**
+ * @param {Ring} ring
+ * @returns {{ area: number, centroid: LonLat }}
+ */
 function ringAreaAndCentroid(ring) {
   let area = 0;
   let cx = 0;
@@ -98,8 +133,12 @@ function ringAreaAndCentroid(ring) {
   return { area: Math.abs(area), centroid: [cx / (6 * area), cy / (6 * area)] };
 }
 
-/** Where to put a district's label: the centroid of its largest outer ring, [lon, lat]. */
+/**
+ * Where to put a district's label: the centroid of its largest outer ring, [lon, lat].
+ * @param {Geometry} geometry
+ */
 export function labelPoint(geometry) {
+  /** @type {{ area: number, centroid: LonLat } | null} */
   let best = null;
   for (const polygon of polygonsOf(geometry)) {
     if (!polygon[0] || polygon[0].length < 3) continue;

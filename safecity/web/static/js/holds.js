@@ -1,27 +1,37 @@
+// @ts-check
 // Legal holds on a camera: stretches of its recordings that retention may not delete until
 // released. Evidence exports place one by themselves; the OCC and the police place more by hand
 // (an incident, a request from an investigator). Only city-wide roles release them, saying why
 // in a second step: a released hold lets retention delete what may be evidence.
 
+/** @import { Camera, Hold, User } from "./api-types.js" */
+
 import { ApiError, isQuiet, request } from "./api.js";
 import { h } from "./dom.js";
 import { formatDateTime, formatSpan, serverWords } from "./format.js";
 import { mayPlaceHolds, mayReleaseHolds } from "./permissions.js";
-import { RangeProblem, rangeFields } from "./range-fields.js";
+import { rangeFields } from "./range-fields.js";
 import { emptyState, errorText } from "./states.js";
 
+/** @type {Record<string, string>} */
 const KINDS = { evidence: "Evidence", incident: "Incident", manual: "Manual" };
 
+/**
+ * @param {unknown} error
+ * @param {string} verb
+ */
 function holdError(error, verb) {
   if (error instanceof ApiError && [409, 422].includes(error.status)) return `Not ${verb}: ${serverWords(error.detail)}`;
   return errorText(error);
 }
 
+/** @param {Hold} hold */
 function holdState(hold) {
   if (hold.active) return h("span", { class: "badge hold-active" }, "Active");
   return h("span", { class: "badge hold-released", title: `Released ${formatDateTime(hold.released_at)}` }, "Released");
 }
 
+/** @param {Hold} hold */
 function holdLines(hold) {
   const placed = hold.placed_by ? `Placed by ${hold.placed_by}` : "Placed by SafeCity";
   const why = hold.release_reason ? `: ${hold.release_reason}` : "";
@@ -41,6 +51,9 @@ function holdLines(hold) {
 
 /**
  * The holds panel of `camera` for `user`. Returns {element, setRange(start, end), reload()}.
+ * @param {Camera} camera
+ * @param {User} user
+ * @param {{ signal: AbortSignal }} options
  */
 export function holdsPanel(camera, user, { signal }) {
   const list = h("ul", { id: "hold-list", class: "hold-list" });
@@ -49,6 +62,7 @@ export function holdsPanel(camera, user, { signal }) {
   const range = rangeFields("hold");
   const placing = mayPlaceHolds(user);
 
+  /** @param {Hold} hold */
   function releaseControl(hold) {
     const control = h("div", { class: "hold-release" });
     const start = h("button", { type: "button", class: "button button-small", dataset: { holdId: String(hold.id) } }, "Release");
@@ -81,6 +95,7 @@ export function holdsPanel(camera, user, { signal }) {
     return control;
   }
 
+  /** @param {Hold} hold */
   function holdItem(hold) {
     const action = hold.active && mayReleaseHolds(user) ? releaseControl(hold) : null;
     return h(
@@ -93,6 +108,7 @@ export function holdsPanel(camera, user, { signal }) {
 
   async function reload() {
     try {
+      /** @type {Hold[]} */
       const holds = await request(`/api/cameras/${camera.id}/holds`, { signal });
       const active = holds.filter((hold) => hold.active).length;
       count.textContent = holds.length ? `${active} active` : "";
@@ -125,14 +141,10 @@ export function holdsPanel(camera, user, { signal }) {
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      let asked;
-      try {
-        asked = range.read();
-      } catch (problem) {
-        if (!(problem instanceof RangeProblem)) throw problem;
-        message.textContent = problem.message;
-        return;
-      }
+      const asked = range.read((problem) => {
+        message.textContent = problem;
+      });
+      if (!asked) return;
       if (!reason.value.trim()) {
         message.textContent = "Give a reason for the hold.";
         reason.focus();
@@ -140,6 +152,7 @@ export function holdsPanel(camera, user, { signal }) {
       }
       submit.disabled = true;
       try {
+        /** @type {{ start: string, end: string, reason: string, reference?: string }} */
         const body = { start: asked.start.toISOString(), end: asked.end.toISOString(), reason: reason.value.trim() };
         if (reference.value.trim()) body.reference = reference.value.trim();
         await request(`/api/cameras/${camera.id}/holds`, { method: "POST", body, signal });

@@ -1,3 +1,4 @@
+// @ts-check
 // Live video of one camera: the server's WebSocket of fragmented MP4 (one fragment per frame,
 // remuxed, never transcoded) played with Media Source Extensions. No plugin, no player library.
 //
@@ -19,6 +20,11 @@ const RETRY_MS = [1000, 2000, 4000, 8000, 15000];
 // picture under a "Live" badge.
 const SILENT_MS = 5000;
 
+/**
+ * @typedef {"connecting" | "live" | "offline" | "unavailable" | "no-access" | "unsupported" | "paused" | "signed-out"} LiveState
+ */
+
+/** @type {Record<LiveState, [badge: string, note: string | null]>} */
 const STATES = {
   connecting: ["Connecting…", null],
   live: ["Live", null],
@@ -30,6 +36,8 @@ const STATES = {
   "signed-out": ["Signed out", "Sign in again to see live video."],
 };
 
+/** @typedef {ArrayBuffer | Uint8Array<ArrayBuffer>} Chunk  video bytes, as they came or joined */
+
 /** The close codes of /api/cameras/{id}/live (see safecity/video/live_api.py). */
 const CLOSE = { unauthorized: 4401, crossSite: 4403, notFound: 4404, noSource: 4503 };
 
@@ -38,6 +46,12 @@ const CLOSE = { unauthorized: 4401, crossSite: 4403, notFound: 4404, noSource: 4
  * `onState(state)` hears "connecting", "live", "offline", "unavailable" (the server has no
  * stream of this camera), "no-access", "unsupported", "paused" and "signed-out".
  * Returns {element, video}.
+ * @param {object} options
+ * @param {number} options.cameraId
+ * @param {string} options.label
+ * @param {string} [options.href]  makes the name a link (the wall's tiles)
+ * @param {AbortSignal} options.signal
+ * @param {(state: LiveState) => void} [options.onState]
  */
 export function createLivePlayer({ cameraId, label, href, signal, onState = () => {} }) {
   const video = h("video", {
@@ -60,13 +74,17 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
     message,
   );
 
+  /** @type {WebSocket | null} */
   let socket = null;
+  /** @type {{ append(data: Chunk): void, close(): void } | null} */
   let media = null;
-  let state = "";
+  /** @type {LiveState | null} */
+  let state = null;
   let attempt = 0;
   let retryTimer = 0;
   let lastDataAt = 0;
 
+  /** @param {LiveState} next */
   function setState(next) {
     if (next === state) return;
     state = next;
@@ -121,6 +139,7 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
     attempt += 1;
   }
 
+  /** @param {number} code */
   function closed(code) {
     if (signal.aborted) return;
     if (code === CLOSE.unauthorized) {
@@ -143,6 +162,7 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
     }
   }
 
+  /** @param {string} codec */
   function startMedia(codec) {
     stopMedia();
     const type = `video/mp4; codecs="${codec}"`;
@@ -170,10 +190,19 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
     media = null;
   }
 
+  /**
+   * Play fragments of `type` in the video; `onPlaying` when the picture moves, `onFailure` when
+   * the browser cannot decode what it was given.
+   * @param {string} type
+   * @param {() => void} onPlaying
+   * @param {() => void} onFailure
+   */
   function openMedia(type, onPlaying, onFailure) {
     const source = new MediaSource();
     const url = URL.createObjectURL(source);
+    /** @type {Chunk[]} */
     const pending = [];
+    /** @type {SourceBuffer | null} */
     let buffer = null;
     let started = false;
     let done = false;
@@ -197,13 +226,15 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
       { once: true },
     );
 
-    function newestFrameEnd() {
+    /** @param {SourceBuffer} buffer */
+    function newestFrameEnd(buffer) {
       const ranges = buffer.buffered;
       return ranges.length ? ranges.end(ranges.length - 1) : null;
     }
 
-    function keepUp() {
-      const end = newestFrameEnd();
+    /** @param {SourceBuffer} buffer */
+    function keepUp(buffer) {
+      const end = newestFrameEnd(buffer);
       if (end === null) return;
       if (!started) {
         // Whoever joins mid-GOP gets it from its keyframe: show its newest frame, not its first.
@@ -215,7 +246,8 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
       if (end - video.currentTime > MAX_LAG_S) video.currentTime = end - JUMP_TO_S;
     }
 
-    function trim() {
+    /** @param {SourceBuffer} buffer */
+    function trim(buffer) {
       const ranges = buffer.buffered;
       if (!ranges.length || video.currentTime - ranges.start(0) < TRIM_AFTER_S) return false;
       buffer.remove(0, video.currentTime - KEEP_S);
@@ -223,18 +255,19 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
     }
 
     function pump() {
-      if (done || !buffer || buffer.updating) return;
-      if (trim()) return; // updateend comes back here
-      keepUp();
+      const open = buffer;
+      if (done || !open || open.updating) return;
+      if (trim(open)) return; // updateend comes back here
+      keepUp(open);
       if (!pending.length) return;
       const chunk = pending.length === 1 ? pending[0] : concat(pending);
       pending.length = 0;
       try {
-        buffer.appendBuffer(chunk);
+        open.appendBuffer(chunk);
       } catch (error) {
-        if (error.name === "QuotaExceededError" && video.currentTime > 1) {
+        if (error instanceof DOMException && error.name === "QuotaExceededError" && video.currentTime > 1) {
           pending.unshift(chunk);
-          buffer.remove(0, video.currentTime - 1);
+          open.remove(0, video.currentTime - 1);
         } else {
           onFailure();
         }
@@ -254,6 +287,7 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
     video.addEventListener("timeupdate", pump);
 
     return {
+      /** @param {Chunk} data */
       append(data) {
         if (done) return;
         pending.push(data);
@@ -301,6 +335,10 @@ export function createLivePlayer({ cameraId, label, href, signal, onState = () =
   return { element, video };
 }
 
+/**
+ * @param {Chunk[]} buffers
+ * @returns {Chunk}
+ */
 function concat(buffers) {
   const total = buffers.reduce((sum, part) => sum + part.byteLength, 0);
   const joined = new Uint8Array(total);

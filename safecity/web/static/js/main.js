@@ -1,10 +1,13 @@
+// @ts-check
 // Start-up and routing: find out who is signed in, draw the frame, and mount the screen the
 // hash asks for. Each screen gets an AbortSignal that fires when the operator leaves it, so
 // its requests and timers stop with it.
 
 import { onUnauthorized } from "./api.js";
 import { mountBanner } from "./banner.js";
-import { h } from "./dom.js";
+/** @import { Route } from "./router.js" */
+
+import { elementById, h } from "./dom.js";
 import * as installation from "./installation.js";
 import { match, navigate, parseHash } from "./router.js";
 import * as session from "./session.js";
@@ -19,6 +22,7 @@ import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
 import * as wall from "./views/wall.js";
 
+/** @type {Route[]} */
 const ROUTES = [
   { pattern: /^\/login$/, view: login, title: "Sign in", public: true },
   { pattern: /^\/map$/, view: mapView, title: "Map", nav: "map" },
@@ -30,8 +34,8 @@ const ROUTES = [
   { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
 ];
 
-const outlet = document.getElementById("view");
-const shell = createShell(document.getElementById("app-header"), {
+const outlet = elementById("view");
+const shell = createShell(elementById("app-header"), {
   onSignOut: async () => {
     try {
       await session.signOut();
@@ -42,6 +46,7 @@ const shell = createShell(document.getElementById("app-header"), {
 });
 session.onChange((user) => shell.render(user));
 
+/** @type {(() => void) | null} */
 let leave = null; // aborts the screen on display and runs its cleanup
 
 function currentPathWithQuery() {
@@ -104,5 +109,5 @@ async function boot() {
   render();
 }
 
-mountBanner(document.getElementById("banner-host"));
+mountBanner(elementById("banner-host"));
 boot();

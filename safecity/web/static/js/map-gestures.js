@@ -1,7 +1,17 @@
+// @ts-check
 // Mouse, touchpad and keyboard on the map: wheel zoom, drag pan, keys, and telling a click
 // from the end of a drag. Knows nothing about what is drawn; it calls back into the map.
 
 import { h } from "./dom.js";
+
+/**
+ * What the gestures ask of the map.
+ * @typedef {object} MapControls
+ * @property {(factor: number, clientX?: number, clientY?: number) => void} zoomAt  <1 zooms in,
+ *   keeping the point under the pointer where it is
+ * @property {(dxPixels: number, dyPixels: number) => void} panBy
+ * @property {() => void} resetView
+ */
 
 const DRAG_THRESHOLD_PX = 4;
 const KEY_PAN_PX = 60;
@@ -11,9 +21,21 @@ const KEY_ZOOM = 1.5;
  * Attach the gestures to `svg`. `map` provides zoomAt(factor, clientX?, clientY?),
  * panBy(dxPixels, dyPixels) and resetView(); `onTap(event)` hears clicks that were not drags;
  * `onDrag(dragging)` hears a drag start and end. Returns a function that detaches everything.
+ * @param {SVGSVGElement} svg
+ * @param {object} options
+ * @param {MapControls} options.map
+ * @param {(event: MouseEvent) => void} options.onTap
+ * @param {(dragging: boolean) => void} options.onDrag
  */
 export function attachGestures(svg, { map, onTap, onDrag }) {
+  /** @type {Array<() => void>} */
   const removers = [];
+  /**
+   * @template {keyof SVGElementEventMap} K
+   * @param {K} type
+   * @param {(event: SVGElementEventMap[K]) => void} handler
+   * @param {AddEventListenerOptions} [options]
+   */
   function listen(type, handler, options) {
     svg.addEventListener(type, handler, options);
     removers.push(() => svg.removeEventListener(type, handler, options));
@@ -21,6 +43,8 @@ export function attachGestures(svg, { map, onTap, onDrag }) {
 
   // Touchpads send wheel events faster than frames are drawn: fold them into one zoom step per
   // animation frame, since every step restyles all the dots.
+  /** @typedef {{ factor: number, x?: number, y?: number }} WheelStep */
+  /** @type {WheelStep | null} */
   let wheel = null;
   listen(
     "wheel",
@@ -29,9 +53,11 @@ export function attachGestures(svg, { map, onTap, onDrag }) {
       // Mouse wheels send ±100 per notch, touchpads many small deltas; exp() treats both alike.
       const delta = event.deltaMode === 1 ? event.deltaY * 33 : event.deltaY;
       if (!wheel) {
-        wheel = { factor: 1 };
+        /** @type {WheelStep} */
+        const step = { factor: 1 };
+        wheel = step;
         requestAnimationFrame(() => {
-          map.zoomAt(wheel.factor, wheel.x, wheel.y);
+          map.zoomAt(step.factor, step.x, step.y);
           wheel = null;
         });
       }
@@ -42,6 +68,7 @@ export function attachGestures(svg, { map, onTap, onDrag }) {
     { passive: false },
   );
 
+  /** @type {{ id: number, x: number, y: number, moved: boolean } | null} */
   let drag = null;
   let suppressClick = false;
   listen("pointerdown", (event) => {
@@ -64,6 +91,7 @@ export function attachGestures(svg, { map, onTap, onDrag }) {
     drag.y = event.clientY;
     map.panBy(dx, dy);
   });
+  /** @param {PointerEvent} event */
   const endDrag = (event) => {
     if (!drag || drag.id !== event.pointerId) return;
     suppressClick = drag.moved;
@@ -81,6 +109,7 @@ export function attachGestures(svg, { map, onTap, onDrag }) {
     else onTap?.(event);
   });
 
+  /** @type {Record<string, () => void>} */
   const keys = {
     "+": () => map.zoomAt(1 / KEY_ZOOM),
     "=": () => map.zoomAt(1 / KEY_ZOOM),
@@ -105,7 +134,10 @@ export function attachGestures(svg, { map, onTap, onDrag }) {
   };
 }
 
-/** The +, − and ⤢ buttons in the map's corner. */
+/**
+ * The +, − and ⤢ buttons in the map's corner.
+ * @param {MapControls} map
+ */
 export function zoomButtons(map) {
   return h(
     "div",

@@ -1,6 +1,10 @@
+// @ts-check
 // The map's operations overlay: open incidents and new alerts as markers over the cameras,
 // kept live by the ops feed, with a side-panel summary. Incidents for every role that reads
 // them; alerts for the OCC, who works them.
+
+/** @import { Alert, Incident } from "./api-types.js" */
+/** @import { CityMap, OpsMarker } from "./city-map.js" */
 
 import { isQuiet, request } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
@@ -13,12 +17,21 @@ import * as session from "./session.js";
 const LIMIT = 500;
 const FRESH_MS = 10_000;
 
+/**
+ * The overlay on `map` until `signal` aborts: `element` for the side panel, `start()` once the
+ * map has its districts.
+ * @param {Pick<CityMap, "setOpsMarkers">} map
+ * @param {{ signal: AbortSignal }} options
+ */
 export function opsOverlay(map, { signal }) {
   const user = session.user();
   const showIncidents = mayReadIncidents(user);
   const showAlerts = isOcc(user);
+  /** @type {Map<number, Incident>} */
   const incidents = new Map();
+  /** @type {Map<number, Alert>} */
   const alerts = new Map();
+  /** @type {Map<string, number>} */
   const fresh = new Map(); // "alert:3" → timer that ends its pulse
   let started = false;
 
@@ -54,6 +67,7 @@ export function opsOverlay(map, { signal }) {
 
   function draw() {
     if (!started) return;
+    /** @type {OpsMarker[]} */
     const markers = [];
     for (const incident of incidents.values()) {
       markers.push({
@@ -86,6 +100,7 @@ export function opsOverlay(map, { signal }) {
     alertCount.textContent = formatCount(alerts.size);
   }
 
+  /** @param {string} key */
   function pulse(key) {
     clearTimeout(fresh.get(key));
     fresh.set(

@@ -1,13 +1,30 @@
+// @ts-check
 // Reference data the OCC screens share, loaded once per sign-in: incident types with their
-// SOPs, police units, and the few facts about a camera an alert row shows. Plus reading a
-// list that the server may hand out a page at a time.
+// SOPs, police units, the names an incident's ids stand for, and the few facts about a camera
+// an alert row shows. Plus reading a list that the server may hand out a page at a time.
 
-import { isQuiet, request } from "./api.js";
+/** @import { Camera, IncidentType, PoliceUnit } from "./api-types.js" */
+/** @import { Query } from "./api.js" */
+
+import { isQuiet, request, requestResponse, statusOf } from "./api.js";
+import { loadDistricts } from "./catalog.js";
 import { onChange } from "./session.js";
 
+/**
+ * The names an incident's ids stand for, and the units it may be dispatched to.
+ * @typedef {object} Names
+ * @property {Map<string, string>} type  incident type code → name
+ * @property {Map<number, string>} district
+ * @property {Map<number, string>} unit
+ * @property {PoliceUnit[]} units
+ */
+
+/** @type {Promise<IncidentType[]> | null} */
 let typesPromise = null;
+/** @type {Promise<PoliceUnit[]> | null} */
 let unitsPromise = null;
-const cameras = new Map(); // id → Promise of the camera (or null when it cannot be seen)
+/** @type {Map<number, Promise<Camera | null>>} */
+const cameras = new Map(); // or null when it cannot be seen
 
 onChange(() => {
   typesPromise = null;
@@ -15,6 +32,11 @@ onChange(() => {
   cameras.clear();
 });
 
+/**
+ * @template T
+ * @param {() => Promise<T>} load
+ * @param {() => void} forget
+ */
 function cached(load, forget) {
   return load().catch((error) => {
     forget(); // let the next screen try again
@@ -22,6 +44,7 @@ function cached(load, forget) {
   });
 }
 
+/** @returns {Promise<IncidentType[]>} */
 export function loadIncidentTypes() {
   typesPromise ||= cached(
     () => request("/api/incident-types"),
@@ -32,6 +55,7 @@ export function loadIncidentTypes() {
   return typesPromise;
 }
 
+/** @returns {Promise<PoliceUnit[]>} */
 export function loadPoliceUnits() {
   unitsPromise ||= cached(
     () => request("/api/police-units"),
@@ -42,21 +66,52 @@ export function loadPoliceUnits() {
   return unitsPromise;
 }
 
-/** The camera's registry entry, or null when it is gone or outside this user's access. */
-export function cameraFacts(id) {
-  if (!cameras.has(id)) {
-    cameras.set(
-      id,
-      request(`/api/cameras/${id}`).catch((error) => {
-        if (error?.status === 404 || error?.status === 403) return null;
-        cameras.delete(id);
-        throw error;
-      }),
-    );
-  }
-  return cameras.get(id);
+/**
+ * Names for nothing yet: what a screen shows until `loadNames` answers.
+ * @returns {Names}
+ */
+export function emptyNames() {
+  return { type: new Map(), district: new Map(), unit: new Map(), units: [] };
 }
 
+/**
+ * Names for the ids an incident holds (its type, district and police unit), and the units to
+ * dispatch to. What cannot be loaded stays empty: the screen shows the ids instead.
+ * @returns {Promise<Names>}
+ */
+export async function loadNames() {
+  const [types, districts, units] = await Promise.all([
+    loadIncidentTypes().catch(() => []),
+    loadDistricts().catch(() => []),
+    loadPoliceUnits().catch(() => []),
+  ]);
+  return {
+    type: new Map(types.map((t) => [t.code, t.name])),
+    district: new Map(districts.map((d) => [d.id, d.name])),
+    unit: new Map(units.map((u) => [u.id, u.name])),
+    units,
+  };
+}
+
+/**
+ * The camera's registry entry, or null when it is gone or outside this user's access.
+ * @param {number} id
+ * @returns {Promise<Camera | null>}
+ */
+export function cameraFacts(id) {
+  let facts = cameras.get(id);
+  if (!facts) {
+    facts = request(`/api/cameras/${id}`).catch((error) => {
+      if (statusOf(error) === 404 || statusOf(error) === 403) return null;
+      cameras.delete(id);
+      throw error;
+    });
+    cameras.set(id, facts);
+  }
+  return facts;
+}
+
+/** @param {Response} response */
 function nextCursor(response) {
   const header = response.headers.get("X-Next-Cursor");
   if (header) return header;
@@ -69,12 +124,15 @@ function nextCursor(response) {
 /**
  * One page of a list endpoint: `{items, next}`, where `next` is the cursor for `?before=` when
  * the server says there is more (X-Next-Cursor or a Link rel="next"), else null.
+ * @param {string} path
+ * @param {{ query: Query, before: string | null, signal: AbortSignal }} options
+ * @template T
+ * @returns {Promise<{ items: T[], next: string | null }>}
  */
-async function fetchPage(path, { query = {}, before = null, signal } = {}) {
-  const response = await request(path, {
+async function fetchPage(path, { query, before, signal }) {
+  const response = await requestResponse(path, {
     query: { ...query, before: before ?? undefined },
     signal,
-    as: "response",
   });
   return { items: await response.json(), next: nextCursor(response) };
 }
@@ -84,9 +142,21 @@ async function fetchPage(path, { query = {}, before = null, signal } = {}) {
  * `onPage(items, { append })` takes each page; `onError(error)` any failure but an abort. A new
  * load cancels the one still running; `busy` carries aria-busy while one runs and `more`
  * shows only while the server says more pages remain.
+ * @template T  what the list holds
+ * @param {string} path
+ * @param {object} options
+ * @param {AbortSignal} options.signal
+ * @param {HTMLElement} options.busy
+ * @param {HTMLElement} options.more
+ * @param {() => Query} options.query
+ * @param {(items: T[], how: { append: boolean }) => void} options.onPage
+ * @param {(error: unknown) => void} options.onError
+ * @returns {(how?: { append?: boolean }) => Promise<void>}
  */
 export function pagedLoader(path, { signal, busy, more, query, onPage, onError }) {
+  /** @type {AbortController | null} */
   let controller = null;
+  /** @type {string | null} */
   let next = null;
   return async function load({ append = false } = {}) {
     controller?.abort();

@@ -1,3 +1,4 @@
+// @ts-check
 // The OCC's live feed: one EventSource on /api/ops/feed for the whole page, shared by every
 // screen. The server pushes `alert` and `incident` (the same JSON as the REST lists),
 // `alert_gone` / `incident_gone` ({id}: no longer yours, say an incident handed to another
@@ -10,26 +11,51 @@
 // for good on an HTTP error (a restarting server's 502, a 404 before an upgrade): then this
 // module opens a new one after a growing pause.
 
+/** @import { Alert, Incident } from "./api-types.js" */
+
 import { request } from "./api.js";
 import { h } from "./dom.js";
 import * as session from "./session.js";
 
 const FEED_URL = "/api/ops/feed";
+/**
+ * The feed's events and what each carries.
+ * @typedef {object} FeedEvents
+ * @property {Alert} alert
+ * @property {Incident} incident
+ * @property {{ id: number }} alert_gone
+ * @property {{ id: number }} incident_gone
+ * @property {unknown} escalation
+ * @property {null} resync
+ */
+/** @typedef {keyof FeedEvents} FeedEvent */
+/** @typedef {"off" | "connecting" | "live" | "reconnecting"} FeedState */
+
+/** @type {FeedEvent[]} */
 const EVENTS = ["alert", "incident", "alert_gone", "incident_gone", "escalation", "resync"];
 const RETRY_MS = [2_000, 5_000, 10_000, 30_000];
 
-const handlers = new Map(); // event name → Set of handlers
+/**
+ * Each event's handlers. `subscribe` and `dispatch` keep a handler and its event's payload
+ * matched; the map itself cannot say so, hence `any`.
+ * @type {Map<FeedEvent, Set<(payload: any) => void>>}
+ */
+const handlers = new Map();
+/** @type {EventSource | null} */
 let source = null;
 let retryTimer = 0;
 let failures = 0;
-let state = "off"; // off | connecting | live | reconnecting
+/** @type {FeedState} */
+let state = "off";
+const label = h("span", { class: "feed-label" });
 const indicator = h(
   "span",
   { id: "feed-state", class: "feed-state", role: "status", dataset: { state } },
   h("span", { class: "feed-dot", "aria-hidden": "true" }),
-  h("span", { class: "feed-label" }),
+  label,
 );
 
+/** @type {Record<FeedState, [text: string, title: string]>} */
 const WORDS = {
   off: ["", ""],
   connecting: ["Connecting…", "Opening the live feed of alerts and incidents"],
@@ -37,15 +63,21 @@ const WORDS = {
   reconnecting: ["Reconnecting…", "The live feed dropped; lists may be behind until it is back"],
 };
 
+/** @param {FeedState} next */
 function setState(next) {
   state = next;
   indicator.dataset.state = next;
   const [text, title] = WORDS[next];
-  indicator.querySelector(".feed-label").textContent = text;
+  label.textContent = text;
   indicator.title = title;
   indicator.hidden = next === "off";
 }
 
+/**
+ * @template {FeedEvent} E
+ * @param {E} name
+ * @param {FeedEvents[E]} payload
+ */
 function dispatch(name, payload) {
   for (const handler of handlers.get(name) || []) {
     try {
@@ -111,14 +143,26 @@ function close() {
 /**
  * Call `handler(payload)` for every `eventName` the feed delivers ("alert", "incident",
  * "escalation", or "resync" with a null payload). Returns the function that stops it.
+ * @template {FeedEvent} E
+ * @param {E} eventName
+ * @param {(payload: FeedEvents[E]) => void} handler
  */
 export function subscribe(eventName, handler) {
-  if (!handlers.has(eventName)) handlers.set(eventName, new Set());
-  handlers.get(eventName).add(handler);
-  return () => handlers.get(eventName)?.delete(handler);
+  let set = handlers.get(eventName);
+  if (!set) handlers.set(eventName, (set = new Set()));
+  set.add(handler);
+  return () => {
+    handlers.get(eventName)?.delete(handler);
+  };
 }
 
-/** Subscribe for as long as `signal` (a screen's) has not aborted. */
+/**
+ * Subscribe for as long as `signal` (a screen's) has not aborted.
+ * @template {FeedEvent} E
+ * @param {AbortSignal} signal
+ * @param {E} eventName
+ * @param {(payload: FeedEvents[E]) => void} handler
+ */
 export function subscribeWhile(signal, eventName, handler) {
   const stop = subscribe(eventName, handler);
   signal.addEventListener("abort", stop, { once: true });

@@ -1,43 +1,73 @@
+// @ts-check
 // Pieces the alert and incident screens share: the priority chip, status badges, a segmented
-// filter, an inline "why?" form for the actions that need a reason, and a short beep.
+// filter, a titled panel, an inline "why?" form for the actions that need a reason, and a
+// short beep.
+
+/** @import { Child } from "./dom.js" */
 
 import { h } from "./dom.js";
 import { hrefFor } from "./router.js";
 import { priorityWord, statusWord } from "./ops-words.js";
 
+/** @param {number} priority */
 export function priorityChip(priority) {
   return h("span", { class: `priority priority-${priority}`, title: priorityWord(priority) }, `P${priority}`);
 }
 
+/**
+ * @param {"alert" | "incident"} kind
+ * @param {string} status
+ */
 export function opsBadge(kind, status) {
   return h("span", { class: `badge ${kind}-status-${status}`, dataset: { status } }, statusWord(status));
 }
 
-/** Buttons that pick one of `options` ([value, text]); `onPick(value)` on a click. */
+/**
+ * Buttons that pick one of `options` ([value, text]); `onPick(value)` on a click.
+ * @param {object} filter
+ * @param {string} filter.id
+ * @param {string} filter.label
+ * @param {Array<[value: string, text: string]>} filter.options
+ * @param {string} filter.value
+ * @param {(value: string) => void} filter.onPick
+ */
 export function segmentedFilter({ id, label, options, value, onPick }) {
-  const buttons = options.map(([optionValue, text]) =>
-    h(
-      "button",
-      {
-        type: "button",
-        class: "segment",
-        "aria-pressed": String(optionValue === value),
-        dataset: { value: optionValue },
-        onclick: (click) => {
-          for (const button of buttons) button.setAttribute("aria-pressed", String(button === click.currentTarget));
-          onPick(optionValue);
-        },
-      },
-      text,
-    ),
-  );
+  const buttons = options.map(([optionValue, text]) => {
+    const button = h("button", { type: "button", class: "segment", "aria-pressed": String(optionValue === value), dataset: { value: optionValue } }, text);
+    button.addEventListener("click", () => {
+      for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
+      onPick(optionValue);
+    });
+    return button;
+  });
   return h("div", { id, class: "segmented", role: "group", "aria-label": label }, buttons);
+}
+
+/**
+ * A panel of the OCC's screens: `id`, a heading saying `title`, then `content`.
+ * @param {string} id
+ * @param {string} title
+ * @param {...Child} content
+ */
+export function panel(id, title, ...content) {
+  return h(
+    "section",
+    { id, class: "panel ops-panel", "aria-labelledby": `${id}-title` },
+    h("div", { class: "panel-head" }, h("h2", { id: `${id}-title`, class: "panel-title" }, title)),
+    h("div", { class: "panel-body" }, content),
+  );
 }
 
 /**
  * A small form asking why (rejecting a dispatch, skipping an SOP step): the reason is
  * required, so Confirm stays disabled until something is typed. `onConfirm(reason)` may
  * return a promise; its rejection is shown in the form and the form stays open.
+ * @param {object} form
+ * @param {string} form.prompt
+ * @param {string} form.confirmText
+ * @param {(reason: string) => unknown} form.onConfirm
+ * @param {() => void} form.onCancel
+ * @param {boolean} [form.danger]
  */
 export function reasonForm({ prompt, confirmText, onConfirm, onCancel, danger = false }) {
   const input = h("textarea", { class: "input textarea reason-input", rows: 2, maxlength: 2000, required: true, "aria-label": prompt });
@@ -61,7 +91,7 @@ export function reasonForm({ prompt, confirmText, onConfirm, onCancel, danger = 
     try {
       await onConfirm(reason);
     } catch (error) {
-      message.textContent = error?.detail || error?.message || String(error);
+      message.textContent = error instanceof Error ? error.message : String(error); // an ApiError's message is its detail
       confirm.disabled = false;
     }
   });
@@ -69,6 +99,7 @@ export function reasonForm({ prompt, confirmText, onConfirm, onCancel, danger = 
   return form;
 }
 
+/** @type {AudioContext | null} */
 let audio = null;
 
 /** A short two-tone beep for a new alert (made here: the console loads no sound files). */
@@ -76,7 +107,10 @@ export function beep() {
   try {
     audio ||= new AudioContext();
     const now = audio.currentTime;
-    for (const [offset, frequency] of [[0, 880], [0.16, 660]]) {
+    for (const [offset, frequency] of [
+      [0, 880],
+      [0.16, 660],
+    ]) {
       const tone = audio.createOscillator();
       const gain = audio.createGain();
       tone.frequency.value = frequency;
@@ -93,7 +127,11 @@ export function beep() {
 }
 
 /** The camera page opened at a moment: live video, and its recording from `lead` seconds
- * before `when` (an alert's first sighting, an incident's opening). */
+ * before `when` (an alert's first sighting, an incident's opening).
+ * @param {number} cameraId
+ * @param {string} when
+ * @param {number} [lead]
+ */
 export function cameraAt(cameraId, when, lead = 30) {
   const at = new Date(Date.parse(when) - lead * 1000);
   return hrefFor(`/cameras/${cameraId}`, { at: at.toISOString() });

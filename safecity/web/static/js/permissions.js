@@ -1,9 +1,15 @@
+// @ts-check
 // What the signed-in user's role may do, so the console does not offer what the server would
 // refuse. The server decides (and answers 403 regardless); these sets mirror it: LIVE_VIEWERS
 // in safecity/auth/roles.py, RECORDING_VIEWERS in safecity/video/playback_api.py,
 // EXPORTER_ROLES in safecity/video/evidence.py, HOLD_READERS / HOLD_PLACERS / HOLD_RELEASERS
 // in safecity/video/holds.py, OCC and the note writers in safecity/ops/api.py, and the
 // transitions' actors in safecity/ops/lifecycle.py.
+
+/** @import { User } from "./api-types.js" */
+/** @import { Transition } from "./ops-words.js" */
+
+/** @typedef {User | null} Someone  the signed-in user, or nobody */
 
 const LIVE_VIEWERS = new Set(["admin", "operator", "police_duty_officer", "akimat", "utility"]);
 const RECORDING_VIEWERS = new Set(["admin", "operator", "police_duty_officer", "utility"]);
@@ -16,54 +22,76 @@ const NOTE_WRITERS = new Set(["admin", "operator", "police_duty_officer"]);
 // Incidents are cut to districts or a unit's queue; a utility company has neither.
 const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "akimat", "analyst"]);
 
+/**
+ * @param {Set<string>} roles
+ * @param {Someone} user
+ */
+function roleIn(roles, user) {
+  return user !== null && roles.has(user.role);
+}
+
+/** @param {Someone} user */
 export function mayWatchLive(user) {
-  return LIVE_VIEWERS.has(user?.role);
+  return roleIn(LIVE_VIEWERS, user);
 }
 
+/** @param {Someone} user */
 export function mayWatchRecordings(user) {
-  return RECORDING_VIEWERS.has(user?.role);
+  return roleIn(RECORDING_VIEWERS, user);
 }
 
+/** @param {Someone} user */
 export function mayExportEvidence(user) {
-  return EXPORTERS.has(user?.role);
+  return roleIn(EXPORTERS, user);
 }
 
+/** @param {Someone} user */
 export function mayReadHolds(user) {
-  return HOLD_READERS.has(user?.role);
+  return roleIn(HOLD_READERS, user);
 }
 
+/** @param {Someone} user */
 export function mayPlaceHolds(user) {
-  return HOLD_PLACERS.has(user?.role);
+  return roleIn(HOLD_PLACERS, user);
 }
 
+/** @param {Someone} user */
 export function mayReleaseHolds(user) {
-  return HOLD_RELEASERS.has(user?.role);
+  return roleIn(HOLD_RELEASERS, user);
 }
 
-/** The OCC's work: the alert feed, opening incidents, dispatch, closing, SOP steps. */
+/**
+ * The OCC's work: the alert feed, opening incidents, dispatch, closing, SOP steps.
+ * @param {Someone} user
+ */
 export function isOcc(user) {
-  return OCC.has(user?.role);
+  return roleIn(OCC, user);
 }
 
+/** @param {Someone} user */
 export function isDutyOfficer(user) {
   return user?.role === "police_duty_officer";
 }
 
+/** @param {Someone} user */
 export function mayReadIncidents(user) {
-  return INCIDENT_READERS.has(user?.role);
+  return roleIn(INCIDENT_READERS, user);
 }
 
+/** @param {Someone} user */
 export function mayWriteNotes(user) {
-  return NOTE_WRITERS.has(user?.role);
+  return roleIn(NOTE_WRITERS, user);
 }
 
 /**
  * Whether this user may make a transition the lifecycle allows: the OCC's (dispatch, close)
  * for operators, the unit's (accept, reject, arrive, resolve) for the duty officer whose queue
  * the incident is in (the server shows an officer only their unit's incidents), any for admin.
+ * @param {Someone} user
+ * @param {Transition} transition
  */
 export function mayMakeTransition(user, transition) {
   if (user?.role === "admin") return true;
-  if (transition.actor === "occ") return OCC.has(user?.role);
+  if (transition.actor === "occ") return roleIn(OCC, user);
   return isDutyOfficer(user);
 }

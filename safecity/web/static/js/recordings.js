@@ -1,3 +1,4 @@
+// @ts-check
 // A camera's recordings: pick a day (the city's), see what was recorded on a 24-hour timeline
 // with the gaps, click a moment to play it, download a clip of any range.
 //
@@ -7,11 +8,15 @@
 // (Range: bytes=0-0): the X-Clip-Start header says where its time 0 is, which turns the
 // video's currentTime back into the moment it was recorded.
 
-import { ApiError, isQuiet, request } from "./api.js";
+/** @import { Camera, RecordingDay } from "./api-types.js" */
+/** @import { Child } from "./dom.js" */
+/** @import { MsRange } from "./timeline.js" */
+
+import { ApiError, isQuiet, request, requestResponse } from "./api.js";
 import { cityDay, formatCityDateTime, formatCityTime, learnOffsetFromDay, shiftDay, zoneLabel } from "./clock.js";
-import { h } from "./dom.js";
-import { formatCount, formatDateTime, formatDuration, serverWords } from "./format.js";
-import { RangeProblem, rangeFields } from "./range-fields.js";
+import { h, replaceChildren } from "./dom.js";
+import { formatDateTime, formatDuration, plural, serverWords } from "./format.js";
+import { rangeFields } from "./range-fields.js";
 import { errorText } from "./states.js";
 import { createTimeline } from "./timeline.js";
 
@@ -19,34 +24,47 @@ const WINDOW_MS = 15 * 60_000; // a click plays this much, at most
 const MIN_WINDOW_MS = 10_000; // a click at the very end of a range plays its last seconds
 const REFRESH_TODAY_MS = 60_000; // today's timeline grows while the camera records
 
+/**
+ * @param {number} cameraId
+ * @param {Date} start
+ * @param {Date} end
+ * @param {boolean} [download]
+ */
 function clipUrl(cameraId, start, end, download = false) {
   const query = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
   if (download) query.set("download", "1");
   return `/api/cameras/${cameraId}/clip.mp4?${query}`;
 }
 
-/** The clip's actual range, from the headers of its first byte (the body is not read). */
+/**
+ * The clip's actual range, from the headers of its first byte (the body is not read).
+ * @param {string} url
+ * @param {AbortSignal} signal
+ */
 async function probeClip(url, signal) {
-  const response = await request(url, { headers: { Range: "bytes=0-0" }, as: "response", signal });
+  const response = await requestResponse(url, { headers: { Range: "bytes=0-0" }, signal });
   response.body?.cancel().catch(() => {});
-  const start = new Date(response.headers.get("X-Clip-Start"));
+  const start = new Date(response.headers.get("X-Clip-Start") || NaN);
   return { start: Number.isNaN(start.getTime()) ? null : start };
 }
 
+/** @param {unknown} error */
 function clipError(error) {
   if (error instanceof ApiError && [404, 416, 422].includes(error.status)) return serverWords(error.detail);
   return errorText(error);
 }
 
-function plural(count, word) {
-  return `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;
-}
-
+/** @param {RecordingDay} timeline */
 function summaryText(timeline) {
   if (!timeline.ranges.length) return "Nothing recorded on this day";
   return `${formatDuration(timeline.recorded_seconds)} recorded, ${plural(timeline.gaps.length, "gap")}`;
 }
 
+/**
+ * @param {string} id
+ * @param {string} text
+ * @param {string} title
+ */
 function dayButton(id, text, title) {
   return h("button", { id, type: "button", class: "button button-small", title, "aria-label": title }, text);
 }
@@ -54,12 +72,18 @@ function dayButton(id, text, title) {
 /**
  * The recordings panel. `onWindow(start, end)` hears every window that starts playing, so the
  * evidence and hold forms can offer the same range. `at` (a Date) opens its day and plays from it.
+ * @param {Camera} camera
+ * @param {object} options
+ * @param {AbortSignal} options.signal
+ * @param {(start: Date, end: Date) => void} [options.onWindow]
+ * @param {Date | null} [options.at]
  */
 export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null }) {
   let day = at ? cityDay(at) : cityDay();
   let followToday = !at; // show the new day after midnight, unless another day was picked
   let startAt = at; // a link to a moment (an alert's) plays it once the day is loaded
-  let playing = null; // {start, end, clipStart, range}
+  /** @type {{ start: Date, end: Date, clipStart: Date, range: MsRange } | null} */
+  let playing = null;
   let loadCount = 0;
   let playCount = 0;
   let refreshTimer = 0;
@@ -157,12 +181,16 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
   }
 
   function legend() {
-    const item = (kind, text) => h("span", { class: "tl-legend-item" }, h("span", { class: `tl-swatch tl-swatch-${kind}` }), text);
+    const item = (/** @type {string} */ kind, /** @type {string} */ text) => h("span", { class: "tl-legend-item" }, h("span", { class: `tl-swatch tl-swatch-${kind}` }), text);
     return h("div", { class: "tl-legend", "aria-hidden": "true" }, item("range", "Recorded"), item("gap", "Gap"), item("future", "Not yet"));
   }
 
+  /**
+   * @param {string | null} text
+   * @param {Child} [action]
+   */
   function say(text, action = null) {
-    note.replaceChildren(...[text, action].filter(Boolean));
+    replaceChildren(note, text, action);
     note.hidden = !text;
   }
 
@@ -178,12 +206,14 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
     panel.dataset.day = day;
   }
 
+  /** @param {string} wanted  a day, YYYY-MM-DD */
   async function load(wanted) {
     const count = ++loadCount;
     day = wanted;
     showDay();
     clearTimeout(refreshTimer);
     try {
+      /** @type {RecordingDay} */
       const answer = await request(`/api/cameras/${camera.id}/recordings`, { query: { day }, signal });
       if (count !== loadCount) return;
       // The server cut the day at the city's midnight: now the city's clock is known for sure.
@@ -208,6 +238,7 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
     scheduleRefresh();
   }
 
+  /** @param {RecordingDay} answer */
   function showTimeline(answer) {
     showDay();
     timeline.show(answer);
@@ -229,6 +260,7 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
     }, REFRESH_TODAY_MS);
   }
 
+  /** @param {string} wanted */
   function pickDay(wanted) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(wanted)) return;
     followToday = wanted === cityDay();
@@ -242,6 +274,7 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
 
   // --- playback ----------------------------------------------------------------------------
 
+  /** @param {Date} at */
   function play(at) {
     const range = timeline.rangeFor(at);
     if (!range) {
@@ -258,6 +291,12 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
     openWindow(new Date(start), new Date(end), range, message);
   }
 
+  /**
+   * @param {Date} start
+   * @param {Date} end
+   * @param {MsRange} range  the recorded range it is in
+   * @param {string | null} message
+   */
   async function openWindow(start, end, range, message) {
     const count = ++playCount;
     const url = clipUrl(camera.id, start, end);
@@ -284,7 +323,7 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
       "loadedmetadata",
       () => {
         if (count !== playCount) return;
-        video.currentTime = Math.max(0, (start - clipStart) / 1000);
+        video.currentTime = Math.max(0, (start.getTime() - clipStart.getTime()) / 1000);
         playing = { start, end, clipStart, range };
         showRecordedAt(start);
         video.play().catch(() => {});
@@ -297,6 +336,7 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
     onWindow(start, end);
   }
 
+  /** @param {Date} at */
   function showRecordedAt(at) {
     recordedAt.textContent = `Recorded ${formatCityDateTime(at)}`;
     recordedAt.dataset.at = at.toISOString();
@@ -337,14 +377,10 @@ export function recordingsPanel(camera, { signal, onWindow = () => {}, at = null
   // --- a clip to keep ----------------------------------------------------------------------
 
   async function download() {
-    let range;
-    try {
-      range = clipRange.read();
-    } catch (problem) {
-      if (!(problem instanceof RangeProblem)) throw problem;
-      clipMessage.textContent = problem.message;
-      return;
-    }
+    const range = clipRange.read((problem) => {
+      clipMessage.textContent = problem;
+    });
+    if (!range) return;
     const url = clipUrl(camera.id, range.start, range.end, true);
     downloadButton.disabled = true;
     clipMessage.textContent = "Preparing…";

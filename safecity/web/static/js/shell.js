@@ -1,6 +1,10 @@
+// @ts-check
 // The frame around every signed-in screen: product name, navigation, who is signed in and what
-// part of the city they see, a wall clock, and sign-out.
+// part of the city they see, a wall clock, About, and sign-out.
 
+/** @import { User } from "./api-types.js" */
+
+import { aboutButton } from "./about.js";
 import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
@@ -9,9 +13,13 @@ import { isDutyOfficer, isOcc, mayReadIncidents } from "./permissions.js";
 import { scopeLabel } from "./session.js";
 import { cityName } from "./installation.js";
 
-/** The links this user's role has: the OCC works alerts and incidents, a duty officer their
- * unit's queue, a district akimat or an analyst reads incidents. */
+/**
+ * The links this user's role has: the OCC works alerts and incidents, a duty officer their
+ * unit's queue, a district akimat or an analyst reads incidents.
+ * @param {User} user
+ */
 function navFor(user) {
+  /** @type {Array<[key: string, href: string, text: string, badge?: HTMLElement]>} */
   const nav = [];
   if (isOcc(user)) nav.push(["alerts", "#/alerts", "Alerts", alertsBadge()]);
   if (isDutyOfficer(user)) nav.push(["incidents", "#/incidents", "My queue"]);
@@ -20,7 +28,14 @@ function navFor(user) {
   return nav;
 }
 
+/**
+ * The header, drawn into `header` for the signed-in user by `render(user)`; `setActive(key)`
+ * lights up the link of the screen on display.
+ * @param {HTMLElement} header
+ * @param {{ onSignOut: () => void }} actions
+ */
 export function createShell(header, { onSignOut }) {
+  /** @type {Map<string, HTMLAnchorElement>} */
   const links = new Map();
   const clock = h("time", { id: "wall-clock", class: "wall-clock" });
   let clockTimer = 0;
@@ -31,6 +46,7 @@ export function createShell(header, { onSignOut }) {
     clock.dateTime = now.toISOString();
   }
 
+  /** @param {User | null} user */
   function render(user) {
     clearInterval(clockTimer);
     if (!user) {
@@ -69,6 +85,7 @@ export function createShell(header, { onSignOut }) {
         h("span", { id: "user-name", class: "user-name" }, user.full_name),
         h("span", { id: "user-role", class: "user-role" }, role),
       ),
+      aboutButton(),
       h("button", { id: "sign-out", type: "button", class: "button button-ghost", onclick: onSignOut }, "Sign out"),
     );
     header.hidden = false;
@@ -76,6 +93,7 @@ export function createShell(header, { onSignOut }) {
     clockTimer = setInterval(tick, 1000);
   }
 
+  /** @param {string | undefined} key */
   function setActive(key) {
     for (const [name, link] of links) {
       link.classList.toggle("active", name === key);

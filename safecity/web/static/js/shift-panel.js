@@ -1,14 +1,18 @@
+// @ts-check
 // The OCC's shift beside the alert feed: who is on, joining and leaving, ending the shift with
 // a handover note, confirming the handover received, and the SLA escalations nobody has
 // acknowledged yet (pushed live by the feed). Operators and admins only, as the API.
+
+/** @import { Escalation, Shift, User } from "./api-types.js" */
 
 import { isQuiet, request } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatAgo, formatDateTime, formatDuration } from "./format.js";
 import { subscribeWhile } from "./ops-feed.js";
-import { priorityChip } from "./ops-ui.js";
+import { panel, priorityChip } from "./ops-ui.js";
 import { errorText, loadingState } from "./states.js";
 
+/** @type {Record<string, string>} */
 const STAGE_WORDS = {
   acknowledge: "not acknowledged",
   dispatch: "not dispatched",
@@ -16,6 +20,10 @@ const STAGE_WORDS = {
   arrive: "unit not on scene",
 };
 
+/**
+ * The shift and escalation panels for `user` (an operator or admin), until `signal` aborts.
+ * @param {{ user: User, signal: AbortSignal }} options
+ */
 export function shiftPanel({ user, signal }) {
   const shiftBody = h("div", { id: "shift-body", class: "shift-body" }, loadingState("Loading the shift…"));
   const escalationList = h("ul", { id: "escalation-list", class: "link-list" });
@@ -23,20 +31,14 @@ export function shiftPanel({ user, signal }) {
   const element = h(
     "div",
     { class: "shift-panels" },
-    h(
-      "section",
-      { id: "shift-panel", class: "panel ops-panel", "aria-labelledby": "shift-title" },
-      h("div", { class: "panel-head" }, h("h2", { id: "shift-title", class: "panel-title" }, "Shift")),
-      h("div", { class: "panel-body" }, shiftBody, message),
-    ),
-    h(
-      "section",
-      { id: "escalation-panel", class: "panel ops-panel", "aria-labelledby": "escalation-title" },
-      h("div", { class: "panel-head" }, h("h2", { id: "escalation-title", class: "panel-title" }, "Escalations")),
-      h("div", { class: "panel-body" }, escalationList),
-    ),
+    panel("shift-panel", "Shift", shiftBody, message),
+    panel("escalation-panel", "Escalations", escalationList),
   );
 
+  /**
+   * @param {string} path
+   * @param {unknown} [body]
+   */
   async function act(path, body) {
     message.textContent = "";
     try {
@@ -48,10 +50,17 @@ export function shiftPanel({ user, signal }) {
     }
   }
 
+  /**
+   * @param {string} id
+   * @param {string} text
+   * @param {() => Promise<void>} onclick
+   * @param {string} [extra]  more classes
+   */
   function button(id, text, onclick, extra = "") {
     return h("button", { id, type: "button", class: `button button-small ${extra}`, onclick: () => onclick().catch(() => {}) }, text);
   }
 
+  /** @param {Shift} shift */
   function endForm(shift) {
     const note = h("textarea", { id: "handover-note", class: "input textarea", rows: 3, maxlength: 10000, placeholder: "What the next shift must know", "aria-label": "Handover note" });
     const submit = h("button", { id: "end-shift-submit", type: "submit", class: "button button-primary", disabled: true }, "End shift");
@@ -74,6 +83,7 @@ export function shiftPanel({ user, signal }) {
     return form;
   }
 
+  /** @param {Shift | null} shift */
   function drawShift(shift) {
     if (!shift) {
       replaceChildren(shiftBody, h("p", { class: "muted" }, "No shift on."), button("start-shift", "Start shift", () => act("/api/shifts", {}), "button-primary"));
@@ -122,6 +132,7 @@ export function shiftPanel({ user, signal }) {
     }
   }
 
+  /** @param {Escalation} escalation */
   function escalationItem(escalation) {
     const what = escalation.incident_id
       ? h("a", { href: `#/incidents/${escalation.incident_id}`, class: "mono" }, escalation.number || `Incident ${escalation.incident_id}`)
@@ -150,6 +161,7 @@ export function shiftPanel({ user, signal }) {
 
   async function loadEscalations() {
     try {
+      /** @type {Escalation[]} */
       const open = await request("/api/escalations", { signal });
       replaceChildren(escalationList, open.length ? open.map(escalationItem) : h("li", { class: "muted" }, "None open."));
     } catch (error) {

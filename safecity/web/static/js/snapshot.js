@@ -1,24 +1,38 @@
+// @ts-check
 // Keeps a camera's live snapshot fresh: a new JPEG every couple of seconds while the page is
 // on screen, nothing while the tab is hidden (an OCC console stays open for a whole shift).
 //
 // The picture is fetched, not set as <img src>: only fetch tells "no live picture" (503) from
 // "session expired" (401) from "server unreachable", and each needs a different word on screen.
 
-import { ApiError, request } from "./api.js";
+import { ApiError, isAbort, requestBlob } from "./api.js";
+
+/**
+ * What the refresher tells: a state, with the moment of a live picture or the error.
+ * @typedef {["live", Date] | ["no-picture"] | ["offline"] | ["gone"] | ["error", ApiError]} SnapshotNews
+ */
 
 export const SNAPSHOT_EVERY_MS = 2000;
 
 /**
  * Start refreshing `img` with the snapshot of `cameraId` until `signal` aborts.
  * `onState(state, detail)` hears "live" (with the Date of the picture), "no-picture", "offline"
- * (server unreachable), "gone" (camera no longer visible) and "error".
+ * (server unreachable), "gone" (camera no longer visible) and "error" (with the ApiError).
+ * @param {number} cameraId
+ * @param {object} options
+ * @param {HTMLImageElement} options.img
+ * @param {(...news: SnapshotNews) => void} options.onState
+ * @param {AbortSignal} options.signal
+ * @param {number} [options.everyMs]
  */
 export function startSnapshots(cameraId, { img, onState, signal, everyMs = SNAPSHOT_EVERY_MS }) {
+  /** @type {string | null} */
   let objectUrl = null;
   let timer = 0;
   let frames = 0;
   let inFlight = false;
 
+  /** @param {Blob} blob */
   function show(blob) {
     const previous = objectUrl;
     objectUrl = URL.createObjectURL(blob);
@@ -34,11 +48,11 @@ export function startSnapshots(cameraId, { img, onState, signal, everyMs = SNAPS
     if (document.visibilityState !== "visible") return; // resumed by visibilitychange
     inFlight = true;
     try {
-      const blob = await request(`/api/cameras/${cameraId}/snapshot.jpg`, { as: "blob", signal });
+      const blob = await requestBlob(`/api/cameras/${cameraId}/snapshot.jpg`, { signal });
       show(blob);
       onState("live", new Date());
     } catch (error) {
-      if (error.name === "AbortError") return;
+      if (isAbort(error)) return;
       if (error instanceof ApiError && error.status === 503) onState("no-picture");
       else if (error instanceof ApiError && (error.status === 404 || error.status === 401)) {
         onState("gone");

@@ -1,18 +1,25 @@
+// @ts-check
 // The health of a camera's stream as the video node last measured it (`stream` in the camera
 // detail, from the camera_streams table): a status in plain words with what to do about it,
 // and the figures an engineer asks for on the phone: frame rate, bitrate, picture, last packet,
 // reconnects, recording gaps. Refreshed every 5 s while the tab is visible.
 
+/** @import { Camera, StreamHealth } from "./api-types.js" */
+/** @import { Child } from "./dom.js" */
+
 import { ApiError, isQuiet, request } from "./api.js";
 import { zoneChanges } from "./clock.js";
-import { h } from "./dom.js";
+import { h, replaceChildren } from "./dom.js";
 import { formatAgo, formatBitrate, formatCount, formatDateTime } from "./format.js";
 
 export const HEALTH_EVERY_MS = 5000;
 /** The node reports every 2 s; no report for this long means the report itself is old news. */
 const STALE_AFTER_MS = 30_000;
 
-/** status → [label, tone, meaning when the server gave no detail, what to do]. See docs/video.md. */
+/**
+ * status → [label, tone, meaning when the server gave no detail, what to do]. See docs/video.md.
+ * @type {Record<string, [label: string, tone: string, meaning: string, advice: string | null]>}
+ */
 const STATUSES = {
   connecting: ["Connecting", "warn", "first attempt, or between attempts", "SafeCity keeps trying."],
   online: ["Online", "good", "video is arriving", null],
@@ -41,34 +48,51 @@ const STATUSES = {
   stopped: ["Stopped", "idle", "this server does not ingest the camera", null],
 };
 
+/** @type {Record<string, string>} */
 const CODECS = { h264: "H.264", hevc: "H.265", h265: "H.265" };
 
+/** @param {string} status */
 function describe(status) {
   const [label, tone, meaning, advice] = STATUSES[status] || [status, "idle", "", null];
   return { label, tone, meaning, advice };
 }
 
-/** An element whose text is "N s ago" for `iso`, kept current by the panel's ticker. */
+/**
+ * An element whose text is "N s ago" for `iso`, kept current by the panel's ticker.
+ * @param {string | null} iso
+ */
 function ago(iso) {
   if (!iso) return h("span", { class: "muted" }, "never");
   return h("time", { datetime: iso, title: formatDateTime(iso), dataset: { ago: iso } }, formatAgo(iso));
 }
 
+/**
+ * @param {string} key
+ * @param {string} name
+ * @param {Child} value
+ */
 function row(key, name, value) {
   return [h("dt", {}, name), h("dd", { dataset: { field: key } }, value)];
 }
 
+/** @param {StreamHealth} stream */
 function picture(stream) {
   const size = stream.width && stream.height ? `${stream.width} × ${stream.height}` : null;
   const codec = stream.codec ? CODECS[stream.codec] || stream.codec.toUpperCase() : null;
   return [size, codec].filter(Boolean).join(" · ") || h("span", { class: "muted" }, "—");
 }
 
+/**
+ * @param {StreamHealth} stream
+ * @param {number} value
+ * @param {string} text
+ */
 function measured(stream, value, text) {
   // Figures of a stream that is not flowing are the last ones measured: say so by fading them.
   return stream.status === "online" ? text : h("span", { class: "muted" }, value ? text : "—");
 }
 
+/** @param {StreamHealth} stream */
 function headline(stream) {
   const { label, tone, meaning, advice } = describe(stream.status);
   return h(
@@ -80,6 +104,7 @@ function headline(stream) {
   );
 }
 
+/** @param {StreamHealth} stream */
 function figures(stream) {
   const since = stream.connected_since
     ? [formatDateTime(stream.connected_since), " ", h("span", { class: "muted" }, "(", ago(stream.connected_since), ")")]
@@ -102,6 +127,7 @@ function figures(stream) {
   );
 }
 
+/** @param {StreamHealth | null} stream */
 function body(stream) {
   if (!stream) {
     return h(
@@ -114,7 +140,11 @@ function body(stream) {
   return [headline(stream), figures(stream)];
 }
 
-/** "Reported 2 s ago", turning amber when the node has gone quiet. */
+/**
+ * "Reported 2 s ago", turning amber when the node has gone quiet.
+ * @param {StreamHealth | null} stream
+ * @param {boolean} failed
+ */
 function reportedNote(stream, failed) {
   if (failed) return h("span", { class: "health-note stale" }, "Not updated: cannot reach the server");
   if (!stream) return h("span", { class: "health-note muted" }, "");
@@ -130,6 +160,8 @@ function reportedNote(stream, failed) {
 /**
  * The stream health panel of `camera`, refreshing itself from /api/cameras/{id} every 5 s while
  * the tab is visible, until `signal` aborts.
+ * @param {Camera} camera
+ * @param {AbortSignal} signal
  */
 export function streamHealthPanel(camera, signal) {
   const content = h("div", { id: "stream-health", class: "health-body" });
@@ -140,17 +172,19 @@ export function streamHealthPanel(camera, signal) {
     h("div", { class: "panel-head" }, h("h2", { id: "health-title", class: "panel-title" }, "Stream health"), note),
     content,
   );
-  let stream = camera.stream;
+  let stream = camera.stream ?? null;
   let timer = 0;
   let busy = false;
 
   function render(failed = false) {
-    content.replaceChildren(...[body(stream)].flat());
+    replaceChildren(content, body(stream));
     note.replaceChildren(reportedNote(stream, failed));
   }
 
   function tickAgo() {
-    for (const element of panel.querySelectorAll("[data-ago]")) element.textContent = formatAgo(element.dataset.ago);
+    for (const element of panel.querySelectorAll("[data-ago]")) {
+      if (element instanceof HTMLElement) element.textContent = formatAgo(element.dataset.ago);
+    }
   }
 
   async function refresh() {
@@ -158,7 +192,9 @@ export function streamHealthPanel(camera, signal) {
     if (busy || signal.aborted || document.visibilityState !== "visible") return;
     busy = true;
     try {
-      stream = (await request(`/api/cameras/${camera.id}`, { signal })).stream;
+      /** @type {Camera} */
+      const fresh = await request(`/api/cameras/${camera.id}`, { signal });
+      stream = fresh.stream ?? null;
       render();
     } catch (error) {
       if (isQuiet(error) || (error instanceof ApiError && error.status === 404)) return;

@@ -1,3 +1,4 @@
+// @ts-check
 // The cameras an operator ticked in the camera list for the video wall. Kept for the tab
 // (sessionStorage) so it survives paging, filtering and a reload, and is not shared between
 // two consoles open side by side.
@@ -7,6 +8,7 @@ const KEY = "safecity.wallSelection";
 /** The largest wall: 4 × 4. */
 export const MAX_WALL = 16;
 
+/** @returns {number[]} */
 export function selectedCameras() {
   try {
     const ids = JSON.parse(sessionStorage.getItem(KEY) || "[]");
@@ -16,11 +18,16 @@ export function selectedCameras() {
   }
 }
 
+/** @param {number[]} ids */
 function store(ids) {
   sessionStorage.setItem(KEY, JSON.stringify(ids));
 }
 
-/** Tick or untick a camera; false when the wall is already full. */
+/**
+ * Tick or untick a camera; false when the wall is already full.
+ * @param {number} id
+ * @param {boolean} selected
+ */
 export function toggleCamera(id, selected) {
   const ids = selectedCameras().filter((other) => other !== id);
   if (selected) {

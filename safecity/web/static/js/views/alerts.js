@@ -1,36 +1,35 @@
+// @ts-check
 // The OCC's alert feed: every alert in the operator's view, the most urgent and the latest
 // first, updated live from the ops feed. An operator acknowledges alerts, ticks one or more
 // and opens an incident from them, or clicks the camera to see it live and recorded.
 
-import { NetworkError, connection, isQuiet, request } from "../api.js";
+/** @import { Alert, IncidentType } from "../api-types.js" */
+/** @import { ListView } from "../ops-list.js" */
+/** @import { ViewContext } from "../router.js" */
+
+import { isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatAgo, formatCount, formatDateTime, formatTime } from "../format.js";
-import { cameraFacts, loadIncidentTypes, pagedLoader } from "../ops-data.js";
-import { subscribeWhile } from "../ops-feed.js";
-import { beep, cameraAt, opsBadge, priorityChip, segmentedFilter } from "../ops-ui.js";
-import { OPEN_ALERT_STATUSES, PRIORITIES, byUrgency, sourceWord } from "../ops-words.js";
+import { formatCount, formatDateTime } from "../format.js";
+import { cameraFacts, loadIncidentTypes } from "../ops-data.js";
+import { ageCell, opsList } from "../ops-list.js";
+import { beep, cameraAt, opsBadge, priorityChip } from "../ops-ui.js";
+import { OPEN_ALERT_STATUSES, PRIORITIES, sourceWord } from "../ops-words.js";
 import { isOcc } from "../permissions.js";
-import { navigate, replaceQuery } from "../router.js";
+import { navigate } from "../router.js";
 import * as session from "../session.js";
 import { shiftPanel } from "../shift-panel.js";
 import { emptyState, errorState, errorText, loadingState } from "../states.js";
 
-const PAGE_SIZE = 200;
-const FRESH_MS = 6000;
-const AGE_TICK_MS = 15_000;
 const SOUND_KEY = "safecity.alertSound";
 
+/** @type {ListView[]} */
 const VIEWS = [
   ["open", "Open", OPEN_ALERT_STATUSES],
   ["new", "New", ["new"]],
   ["in_incident", "In incident", ["in_incident"]],
   ["all", "All", null],
 ];
-
-function statusesOf(view) {
-  return (VIEWS.find(([key]) => key === view) || VIEWS[0])[2];
-}
 
 function soundWanted() {
   try {
@@ -40,6 +39,10 @@ function soundWanted() {
   }
 }
 
+/**
+ * @param {Alert} alert
+ * @param {Map<number, string>} districtNames
+ */
 function whereCell(alert, districtNames) {
   const district = alert.district_id ? districtNames.get(alert.district_id) || `District ${alert.district_id}` : null;
   if (!alert.camera_id) {
@@ -65,79 +68,76 @@ function whereCell(alert, districtNames) {
   return h("td", { class: "cell-where" }, link, sub);
 }
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { query, signal }) {
-  const user = session.user();
+  const user = session.signedIn();
   if (!isOcc(user)) {
     outlet.replaceChildren(
       h("section", { class: "page" }, emptyState("The alert feed is for OCC operators. Your incidents are under the Incidents link.")),
     );
-    return undefined;
+    return;
   }
 
-  let view = VIEWS.some(([key]) => key === query.view) ? query.view : "open";
-  const alerts = new Map(); // id → alert shown
-  const rows = new Map(); // id → <tr>
+  /** @type {Set<number>} */
   const selected = new Set();
-  const freshTimers = new Map();
+  /** @type {Map<number, string>} */
   let districtNames = new Map();
   let sound = soundWanted();
 
-  const count = h("span", { id: "alert-count", class: "result-count", "aria-live": "polite" });
-  const updated = h("span", { id: "alerts-updated", class: "muted updated" });
   const soundButton = h("button", { id: "alert-sound", type: "button", class: "button button-ghost button-small" });
-  const body = h("tbody", { id: "alert-rows" });
-  const table = h(
-    "table",
-    { id: "alert-table", class: "data-table ops-table" },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", { scope: "col", class: "cell-pick" }, h("span", { class: "visually-hidden" }, "Pick")),
-        ["Priority", "Alert", "Repeats", "Source", "Where", "Last", "Status", ""].map((name) => h("th", { scope: "col" }, name)),
-      ),
-    ),
-    body,
-  );
-  const tableHost = h("div", { class: "table-wrap" }, loadingState("Loading alerts…"));
-  const moreButton = h("button", { id: "alerts-more", type: "button", class: "button", onclick: () => load({ append: true }) }, "Load more");
-  const more = h("footer", { class: "pager", hidden: true }, h("span", { class: "pager-spacer" }), moreButton);
   const pickedText = h("span", { id: "alerts-picked", class: "wall-picked" });
   const openButton = h("button", { id: "open-incident", type: "button", class: "button button-primary" }, "Open incident…");
   const clearButton = h("button", { type: "button", class: "button button-ghost", onclick: () => clearSelection() }, "Clear");
   const pickBar = h("div", { class: "wall-bar", role: "status", hidden: true }, pickedText, openButton, clearButton);
   const formHost = h("div", { id: "incident-form-host", hidden: true });
   const side = h("aside", { class: "ops-side", "aria-label": "Opening an incident, the shift, escalations" }, formHost, shiftPanel({ user, signal }).element);
-  const page = h(
-    "section",
-    { class: "page page-alerts", "aria-labelledby": "alerts-title" },
-    h(
-      "div",
-      { class: "toolbar" },
-      h("h1", { id: "alerts-title", class: "page-title" }, "Alerts"),
-      segmentedFilter({
-        id: "alert-view",
-        label: "Which alerts",
-        options: VIEWS.map(([key, text]) => [key, text]),
-        value: view,
-        onPick: (picked) => {
-          view = picked;
-          replaceQuery("/alerts", view === "open" ? {} : { view });
-          clearSelection();
-          load();
-        },
-      }),
-      pickBar,
-      h("div", { class: "header-spacer" }),
-      soundButton,
-      count,
-      updated,
-    ),
-    h("div", { class: "ops-layout" }, h("div", { class: "ops-main" }, tableHost, more), side),
-  );
-  outlet.replaceChildren(page);
+
+  /** @type {ReturnType<typeof opsList<Alert>>} */
+  const list = opsList({
+    kind: "alert",
+    title: "Alerts",
+    pageClass: "page page-alerts",
+    views: VIEWS,
+    view: query.view,
+    viewParam: "view",
+    columns: [
+      h("th", { scope: "col", class: "cell-pick" }, h("span", { class: "visually-hidden" }, "Pick")),
+      "Priority", "Alert", "Repeats", "Source", "Where", "Last", "Status", "",
+    ],
+    row,
+    timeOf: (alert) => alert.last_at,
+    // Raised again (a repeat folded in): the operator's eye should go there.
+    isNews: (alert, before) => alert.count > before.count,
+    onNews(alert) {
+      if (sound && alert.status === "new") beep();
+    },
+    countText(alerts) {
+      const fresh = [...alerts.values()].filter((alert) => alert.status === "new").length;
+      return `${formatCount(alerts.size)} shown · ${formatCount(fresh)} new`;
+    },
+    emptyText: (view) => (view === "all" ? "No alerts in your part of the city." : "No alerts here: all quiet."),
+    onDraw() {
+      for (const id of [...selected]) {
+        const alert = list.items.get(id);
+        if (!alert || !selectable(alert)) selected.delete(id);
+      }
+      showPicked();
+    },
+    onView: () => clearSelection(),
+    tools: [pickBar],
+    status: [soundButton],
+    layout: (main) => h("div", { class: "ops-layout" }, h("div", { class: "ops-main" }, main), side),
+    ready: loadDistricts()
+      .then((districts) => {
+        districtNames = new Map(districts.map((d) => [d.id, d.name]));
+      })
+      .catch(() => {}), // rows show district ids instead
+    signal,
+  });
+  outlet.replaceChildren(list.page);
 
   function showSound() {
     soundButton.textContent = sound ? "Sound on" : "Sound off";
@@ -156,15 +156,15 @@ export function mount(outlet, { query, signal }) {
   });
   showSound();
 
-  function matches(alert) {
-    const statuses = statusesOf(view);
-    return !statuses || statuses.includes(alert.status);
-  }
-
+  /** @param {Alert} alert */
   function selectable(alert) {
     return OPEN_ALERT_STATUSES.includes(alert.status) && !alert.incident_id;
   }
 
+  /**
+   * @param {Alert} alert
+   * @param {number} now
+   */
   function row(alert, now) {
     const pick = h("input", {
       type: "checkbox",
@@ -179,9 +179,8 @@ export function mount(outlet, { query, signal }) {
       showPicked();
     });
     const acknowledge =
-      alert.status === "new"
-        ? h("button", { type: "button", class: "button button-small ack-button", onclick: (event) => acknowledgeAlert(alert, event.currentTarget) }, "Acknowledge")
-        : null;
+      alert.status === "new" ? h("button", { type: "button", class: "button button-small ack-button" }, "Acknowledge") : null;
+    acknowledge?.addEventListener("click", () => acknowledgeAlert(alert, acknowledge));
     const incidentLink = alert.incident_id
       ? h("a", { href: `#/incidents/${alert.incident_id}`, class: "incident-link" }, "Incident")
       : null;
@@ -194,83 +193,27 @@ export function mount(outlet, { query, signal }) {
       h("td", { class: "cell-repeats num" }, alert.count > 1 ? h("span", { class: "repeat-count", title: `Raised ${alert.count} times` }, `×${alert.count}`) : ""),
       h("td", { class: "cell-source" }, sourceWord(alert.source)),
       whereCell(alert, districtNames),
-      h("td", { class: "cell-seen", title: `First ${formatDateTime(alert.first_at)} · last ${formatDateTime(alert.last_at)}` }, h("span", { class: "age", dataset: { at: alert.last_at } }, formatAgo(alert.last_at, now))),
+      ageCell(alert.last_at, now, `First ${formatDateTime(alert.first_at)} · last ${formatDateTime(alert.last_at)}`),
       h("td", { class: "cell-status" }, opsBadge("alert", alert.status)),
       h("td", { class: "cell-actions" }, acknowledge, incidentLink),
     );
   }
 
-  function markFresh(id) {
-    const tr = rows.get(id);
-    if (!tr) return;
-    clearTimeout(freshTimers.get(id));
-    tr.classList.add("row-fresh");
-    freshTimers.set(
-      id,
-      setTimeout(() => {
-        rows.get(id)?.classList.remove("row-fresh");
-        freshTimers.delete(id);
-      }, FRESH_MS),
-    );
-  }
-
-  /** Put the rows in order, reusing every <tr> that did not change. */
-  function draw() {
-    const now = Date.now();
-    const ordered = [...alerts.values()].sort(byUrgency((alert) => alert.last_at));
-    for (const alert of ordered) {
-      if (!rows.has(alert.id)) rows.set(alert.id, row(alert, now));
-    }
-    for (const [id, tr] of rows) {
-      if (!alerts.has(id)) {
-        tr.remove();
-        rows.delete(id);
-      }
-    }
-    ordered.forEach((alert, index) => {
-      const tr = rows.get(alert.id);
-      if (body.children[index] !== tr) body.insertBefore(tr, body.children[index] || null);
-    });
-    for (const id of [...selected]) if (!alerts.has(id) || !selectable(alerts.get(id))) selected.delete(id);
-    showPicked();
-    const fresh = [...alerts.values()].filter((alert) => alert.status === "new").length;
-    count.textContent = `${formatCount(alerts.size)} shown · ${formatCount(fresh)} new`;
-    if (alerts.size) {
-      if (tableHost.firstChild !== table) replaceChildren(tableHost, table);
-    } else {
-      replaceChildren(tableHost, emptyState(view === "all" ? "No alerts in your part of the city." : "No alerts here: all quiet."));
-    }
-  }
-
-  function upsert(alert) {
-    const before = alerts.get(alert.id);
-    rows.get(alert.id)?.remove();
-    rows.delete(alert.id);
-    if (!matches(alert)) {
-      alerts.delete(alert.id);
-      draw();
-      return;
-    }
-    alerts.set(alert.id, alert);
-    draw();
-    // New, or raised again (a repeat folded in): the operator's eye should go there.
-    if (!before || alert.count > before.count) {
-      markFresh(alert.id);
-      if (sound && alert.status === "new") beep();
-    }
-  }
-
+  /**
+   * @param {Alert} alert
+   * @param {HTMLButtonElement} button
+   */
   async function acknowledgeAlert(alert, button) {
     button.disabled = true;
     button.textContent = "Acknowledging…";
     try {
-      upsert(await request(`/api/alerts/${alert.id}/acknowledge`, { method: "POST", signal }));
+      list.upsert(await request(`/api/alerts/${alert.id}/acknowledge`, { method: "POST", signal }));
     } catch (error) {
       if (isQuiet(error)) return;
       button.disabled = false;
       button.textContent = "Acknowledge";
       button.title = errorText(error);
-      updated.textContent = `Could not acknowledge alert ${alert.id}: ${errorText(error)}`;
+      list.tell(`Could not acknowledge alert ${alert.id}: ${errorText(error)}`);
     }
   }
 
@@ -281,31 +224,12 @@ export function mount(outlet, { query, signal }) {
 
   function clearSelection() {
     selected.clear();
-    for (const box of body.querySelectorAll("input.alert-pick")) box.checked = false;
+    for (const box of list.body.querySelectorAll("input.alert-pick")) {
+      if (box instanceof HTMLInputElement) box.checked = false;
+    }
     showPicked();
     formHost.hidden = true;
   }
-
-  const load = pagedLoader("/api/alerts", {
-    signal,
-    busy: page,
-    more,
-    query: () => ({ status: statusesOf(view) || undefined, limit: PAGE_SIZE }),
-    onPage(items, { append }) {
-      if (!append) {
-        alerts.clear();
-        body.replaceChildren();
-        rows.clear();
-      }
-      for (const alert of items) alerts.set(alert.id, alert);
-      draw();
-      updated.textContent = `Updated ${formatTime(new Date())}`;
-    },
-    onError(error) {
-      if (error instanceof NetworkError && alerts.size) return; // the banner says it
-      replaceChildren(tableHost, errorState(error, () => load()));
-    },
-  });
 
   openButton.addEventListener("click", async () => {
     formHost.hidden = false;
@@ -319,8 +243,9 @@ export function mount(outlet, { query, signal }) {
     }
   });
 
+  /** @param {IncidentType[]} types */
   function incidentForm(types) {
-    const picked = [...selected].map((id) => alerts.get(id)).filter(Boolean);
+    const picked = [...selected].map((id) => list.items.get(id)).filter((alert) => alert !== undefined);
     const typeSelect = h(
       "select",
       { id: "incident-type", class: "select", required: true },
@@ -344,6 +269,7 @@ export function mount(outlet, { query, signal }) {
 
     function typeChanged() {
       const type = types.find((t) => t.code === typeSelect.value);
+      if (!type) return; // no type to choose: the server refuses what is sent
       // The most urgent of the type's default and the alerts' own priorities.
       const urgent = Math.min(type.default_priority, ...picked.map((alert) => alert.priority));
       prioritySelect.value = String(urgent);
@@ -393,32 +319,4 @@ export function mount(outlet, { query, signal }) {
     });
     return form;
   }
-
-  const ageTimer = setInterval(() => {
-    const now = Date.now();
-    for (const age of body.querySelectorAll(".age")) age.textContent = formatAgo(age.dataset.at, now);
-  }, AGE_TICK_MS);
-
-  subscribeWhile(signal, "alert", upsert);
-  subscribeWhile(signal, "alert_gone", ({ id }) => {
-    if (alerts.delete(id)) draw();
-  });
-  subscribeWhile(signal, "resync", () => load());
-  const onRestored = () => load();
-  connection.addEventListener("restored", onRestored);
-
-  loadDistricts()
-    .then((districts) => {
-      districtNames = new Map(districts.map((d) => [d.id, d.name]));
-    })
-    .catch(() => {}) // rows show district ids instead
-    .finally(() => {
-      if (!signal.aborted) load();
-    });
-
-  return () => {
-    clearInterval(ageTimer);
-    for (const timer of freshTimers.values()) clearTimeout(timer);
-    connection.removeEventListener("restored", onRestored);
-  };
 }

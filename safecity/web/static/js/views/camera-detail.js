@@ -1,8 +1,13 @@
+// @ts-check
 // One camera: its live video (or, where this server has no live stream of it, its snapshot),
 // the health of its stream, its recordings with evidence export and legal holds (for the roles
 // that may see them), where it stands in its district, and everything the registry knows.
 
-import { ApiError, isQuiet, request } from "../api.js";
+/** @import { Camera, District, User } from "../api-types.js" */
+/** @import { Child } from "../dom.js" */
+/** @import { ViewContext } from "../router.js" */
+
+import { ApiError, isQuiet, request, requestBlob, statusOf } from "../api.js";
 import { loadDistricts } from "../catalog.js";
 import { createCityMap } from "../city-map.js";
 import { h, replaceChildren } from "../dom.js";
@@ -26,15 +31,25 @@ import { startSnapshots } from "../snapshot.js";
 import { errorState, loadingState } from "../states.js";
 import { streamHealthPanel } from "../stream-health.js";
 
-function field(key, name, value, extra = {}) {
+/**
+ * @param {string} key
+ * @param {string} name
+ * @param {Child} value  "—" when empty
+ */
+function field(key, name, value) {
   const shown = value === null || value === undefined || value === "" ? h("span", { class: "muted" }, "—") : value;
-  return [h("dt", {}, name), h("dd", { dataset: { field: key }, ...extra }, shown)];
+  return [h("dt", {}, name), h("dd", { dataset: { field: key } }, shown)];
 }
 
+/**
+ * @param {string} title
+ * @param {Child[]} fields
+ */
 function fieldGroup(title, fields) {
   return h("section", { class: "field-group" }, h("h3", { class: "group-title" }, title), h("dl", { class: "fields" }, fields));
 }
 
+/** @param {Camera} camera */
 function registry(camera) {
   const site = camera.site
     ? [camera.site.name, " ", h("span", { class: "sub-inline" }, `${label(camera.site.kind)} · ${camera.site.code}`)]
@@ -78,8 +93,9 @@ function registry(camera) {
   );
 }
 
+/** @param {Camera} camera */
 function streamsPanel(camera) {
-  const url = (value) => (value ? h("code", { class: "url" }, maskCredentials(value)) : null);
+  const url = (/** @type {string | null | undefined} */ value) => (value ? h("code", { class: "url" }, maskCredentials(value)) : null);
   return h(
     "section",
     { class: "panel streams-panel", "aria-labelledby": "streams-title" },
@@ -98,6 +114,10 @@ function streamsPanel(camera) {
   );
 }
 
+/**
+ * @param {Camera} camera
+ * @param {AbortSignal} signal
+ */
 function snapshotView(camera, signal) {
   const img = h("img", { id: "camera-snapshot", class: "snapshot", alt: `Live picture of ${camera.code}`, hidden: true });
   const placeholder = h(
@@ -114,7 +134,8 @@ function snapshotView(camera, signal) {
   startSnapshots(camera.id, {
     img,
     signal,
-    onState(state, detail) {
+    onState: (...news) => {
+      const [state, detail] = news; // a detail of the state's kind: `news` keeps them together
       waiting.remove();
       status.className = `snapshot-status snapshot-${state}`;
       if (state === "live") {
@@ -139,12 +160,16 @@ function snapshotView(camera, signal) {
   return { title: "Live snapshot", status, box };
 }
 
-/** Save the camera's current picture as a JPEG file, for a report or an incident. */
+/**
+ * Save the camera's current picture as a JPEG file, for a report or an incident.
+ * @param {Camera} camera
+ * @param {HTMLButtonElement} button
+ */
 async function saveSnapshot(camera, button) {
   const idle = button.textContent;
   button.disabled = true;
   try {
-    const blob = await request(`/api/cameras/${camera.id}/snapshot.jpg`, { as: "blob" });
+    const blob = await requestBlob(`/api/cameras/${camera.id}/snapshot.jpg`);
     const url = URL.createObjectURL(blob);
     const stamp = formatDateTime(new Date()).replace(/[-: ]/g, "").replace(/^(\d{8})/, "$1-");
     h("a", { href: url, download: `${camera.code}-${stamp}.jpg` }).click();
@@ -162,10 +187,13 @@ async function saveSnapshot(camera, button) {
 /**
  * Live video when this server receives the camera's stream; otherwise (the server says it has
  * no stream of it) the snapshot refresher, which may still get pictures from elsewhere.
+ * @param {Camera} camera
+ * @param {User} user
+ * @param {AbortSignal} signal
  */
-function livePanel(camera, signal) {
+function livePanel(camera, user, signal) {
   const title = h("h2", { id: "live-title", class: "panel-title" }, "Live");
-  if (!mayWatchLive(session.user())) {
+  if (!mayWatchLive(user)) {
     return h(
       "section",
       { class: "panel live-panel", "aria-labelledby": "live-title" },
@@ -203,6 +231,11 @@ function livePanel(camera, signal) {
   return panel;
 }
 
+/**
+ * @param {Camera} camera
+ * @param {District[]} districts
+ * @param {Array<() => void>} cleanups
+ */
 function miniMapPanel(camera, districts, cleanups) {
   const map = createCityMap({ id: "camera-minimap", interactive: true, labels: false });
   cleanups.push(map.destroy);
@@ -219,9 +252,12 @@ function miniMapPanel(camera, districts, cleanups) {
 /**
  * Recordings, evidence and holds, as far as the signed-in role may see them: the window the
  * operator plays fills the evidence and hold forms. Returns the rows to show (maybe none).
+ * @param {Camera} camera
+ * @param {User} user
+ * @param {AbortSignal} signal
+ * @param {Date | null} at
  */
-function videoArchive(camera, signal, at) {
-  const user = session.user();
+function videoArchive(camera, user, signal, at) {
   if (!mayWatchRecordings(user)) return [];
   const holds = mayReadHolds(user) ? holdsPanel(camera, user, { signal }) : null;
   const evidence = mayExportEvidence(user) ? evidencePanel(camera, { signal, onExported: () => holds?.reload() }) : null;
@@ -240,6 +276,7 @@ function videoArchive(camera, signal, at) {
   return rows;
 }
 
+/** @param {Camera} camera */
 function registryPanel(camera) {
   return h(
     "section",
@@ -249,17 +286,24 @@ function registryPanel(camera) {
   );
 }
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { params, query, signal }) {
   const cameraId = Number(params.id);
+  const user = session.signedIn();
   // ?at=<ISO time>: open the recordings at that moment (a link from an alert or incident).
   // A "+" of a time zone offset typed into the address arrives as a space: put it back.
   const atText = (query.at || "").replace(" ", "+");
   const at = atText && !Number.isNaN(Date.parse(atText)) ? new Date(atText) : null;
+  /** @type {Array<() => void>} */
   const cleanups = [];
   outlet.replaceChildren(h("section", { class: "page page-camera" }, loadingState("Loading camera…")));
 
   async function load() {
     try {
+      /** @type {[Camera, District[]]} */
       const [camera, districts] = await Promise.all([
         request(`/api/cameras/${cameraId}`, { signal }),
         loadDistricts().catch(() => []),
@@ -290,10 +334,10 @@ export function mount(outlet, { params, query, signal }) {
           h(
             "div",
             { class: "camera-grid" },
-            h("div", { class: "camera-column" }, livePanel(camera, signal)),
+            h("div", { class: "camera-column" }, livePanel(camera, user, signal)),
             h("div", { class: "camera-column" }, streamHealthPanel(camera, signal), miniMapPanel(camera, districts, cleanups)),
           ),
-          videoArchive(camera, signal, at),
+          videoArchive(camera, user, signal, at),
           h(
             "div",
             { class: "camera-grid" },
@@ -310,7 +354,7 @@ export function mount(outlet, { params, query, signal }) {
           "section",
           { class: "page page-camera" },
           h("nav", { class: "breadcrumb" }, h("a", { href: rememberedListHref() }, "‹ Cameras")),
-          errorState(error, error.status === 404 ? null : load),
+          errorState(error, statusOf(error) === 404 ? null : load),
         ),
       );
     }

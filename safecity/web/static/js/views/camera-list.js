@@ -1,24 +1,32 @@
+// @ts-check
 // The camera registry as a table: filters, server-side paging (50 a page), click for details.
 // Filters and the page live in the hash, so a reload or a pasted link shows the same rows.
 // A tick box on each row picks cameras for the video wall, across pages and filters.
 
+/** @import { Camera, Page } from "../api-types.js" */
+/** @import { FilterKey } from "../filters.js" */
+/** @import { ViewContext } from "../router.js" */
+
 import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { loadDistricts } from "../catalog.js";
-import { h, replaceChildren } from "../dom.js";
-import { cameraState, formatAgo, formatCount, formatDateTime, formatRange, label } from "../format.js";
+import { closest, h, replaceChildren } from "../dom.js";
+import { cameraState, formatAgo, formatDateTime, formatRange, label, plural } from "../format.js";
 import { createFilterBar, readFilters, rememberListHref } from "../filters.js";
 import { hrefFor, navigate, replaceQuery } from "../router.js";
 import { emptyState, errorState, loadingState } from "../states.js";
 import { MAX_WALL, clearSelection, selectedCameras, toggleCamera } from "../wall-selection.js";
 
 const PAGE_SIZE = 50;
+/** @type {FilterKey[]} */
 const FILTER_KEYS = ["district_id", "site_kind", "status", "health", "q"];
 const COLUMNS = ["Code", "Name", "District", "Site", "Status", "Health", "Last seen"];
 
+/** @param {string} status */
 function statusBadge(status) {
   return h("span", { class: `badge status-${status}` }, label(status));
 }
 
+/** @param {Camera} camera */
 function healthCell(camera) {
   return h(
     "span",
@@ -28,6 +36,10 @@ function healthCell(camera) {
   );
 }
 
+/**
+ * @param {Camera} camera
+ * @param {Set<number>} selected
+ */
 function pickCell(camera, selected) {
   return h(
     "td",
@@ -42,6 +54,11 @@ function pickCell(camera, selected) {
   );
 }
 
+/**
+ * @param {Camera} camera
+ * @param {number} now
+ * @param {Set<number>} selected
+ */
 function cameraRow(camera, now, selected) {
   const href = `#/cameras/${camera.id}`;
   return h(
@@ -66,9 +83,14 @@ function cameraRow(camera, now, selected) {
   );
 }
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { query, signal }) {
   let filters = readFilters(query, FILTER_KEYS);
-  let offset = Math.max(0, Number.parseInt(query.offset, 10) || 0);
+  let offset = Math.max(0, Number.parseInt(query.offset || "", 10) || 0);
+  /** @type {AbortController | null} */
   let loadController = null;
 
   const count = h("span", { id: "camera-count", class: "result-count", "aria-live": "polite" });
@@ -108,12 +130,14 @@ export function mount(outlet, { query, signal }) {
   outlet.replaceChildren(page);
 
   function syncHash() {
+    /** @type {Record<string, string | number>} */
     const shown = { ...filters };
     if (offset) shown.offset = offset;
     replaceQuery("/cameras", shown);
     rememberListHref(hrefFor("/cameras", shown));
   }
 
+  /** @param {number} newOffset */
   function go(newOffset) {
     offset = Math.max(0, newOffset);
     syncHash();
@@ -123,10 +147,12 @@ export function mount(outlet, { query, signal }) {
 
   async function load() {
     loadController?.abort();
-    loadController = new AbortController();
-    const requestSignal = AbortSignal.any([signal, loadController.signal]);
+    const mine = new AbortController();
+    loadController = mine;
+    const requestSignal = AbortSignal.any([signal, mine.signal]);
     page.setAttribute("aria-busy", "true");
     try {
+      /** @type {Page<Camera> & { offset: number }} */
       const result = await request("/api/cameras", {
         query: { ...filters, limit: PAGE_SIZE, offset },
         signal: requestSignal,
@@ -153,7 +179,7 @@ export function mount(outlet, { query, signal }) {
     pickedCount.textContent = `${ids.length} of ${MAX_WALL} picked`;
     openWall.href = hrefFor("/wall", { cameras: ids.join(",") });
     const full = ids.length >= MAX_WALL;
-    for (const box of body.querySelectorAll("input.wall-pick")) {
+    for (const box of wallPicks()) {
       box.disabled = full && !box.checked;
       box.title = box.disabled ? `A wall shows at most ${MAX_WALL} cameras` : "";
     }
@@ -161,11 +187,17 @@ export function mount(outlet, { query, signal }) {
 
   clearPicked.addEventListener("click", () => {
     clearSelection();
-    for (const box of body.querySelectorAll("input.wall-pick")) box.checked = false;
+    for (const box of wallPicks()) box.checked = false;
     showPicked();
   });
   showPicked();
 
+  /** The tick boxes of the rows shown. */
+  function wallPicks() {
+    return [...body.querySelectorAll("input.wall-pick")].filter((box) => box instanceof HTMLInputElement);
+  }
+
+  /** @param {Page<Camera> & { offset: number }} result */
   function render(result) {
     const now = Date.now();
     const selected = new Set(selectedCameras());
@@ -181,7 +213,7 @@ export function mount(outlet, { query, signal }) {
         ),
       );
     }
-    count.textContent = `${formatCount(result.total)} ${result.total === 1 ? "camera" : "cameras"}`;
+    count.textContent = plural(result.total, "camera");
     range.textContent = formatRange(result.offset, result.items.length, result.total);
     const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
     pageInfo.textContent = `Page ${Math.floor(result.offset / PAGE_SIZE) + 1} of ${pages}`;
@@ -190,21 +222,23 @@ export function mount(outlet, { query, signal }) {
   }
 
   body.addEventListener("change", (event) => {
-    const box = event.target.closest("input.wall-pick");
-    if (!box) return;
+    const box = closest(event, "input.wall-pick");
+    if (!(box instanceof HTMLInputElement)) return;
     if (!toggleCamera(Number(box.dataset.cameraId), box.checked)) box.checked = false;
     showPicked();
   });
 
   body.addEventListener("click", (event) => {
-    if (event.target.closest("a, .cell-pick") || window.getSelection()?.toString()) return;
-    const row = event.target.closest(".camera-row");
-    if (row) navigate(`/cameras/${row.dataset.cameraId}`);
+    if (closest(event, "a, .cell-pick") || window.getSelection()?.toString()) return;
+    const row = closest(event, ".camera-row");
+    if (row instanceof HTMLElement) navigate(`/cameras/${row.dataset.cameraId}`);
   });
 
+  /** @type {ReturnType<typeof createFilterBar> | null} */
   let filterBar = null;
+  /** @param {KeyboardEvent} event */
   const onKey = (event) => {
-    const typing = event.target.closest?.("input, select, textarea");
+    const typing = closest(event, "input, select, textarea");
     if (event.key === "/" && !typing) {
       event.preventDefault();
       filterBar?.focusSearch();

@@ -1,21 +1,27 @@
+// @ts-check
 // One incident: what it is, where it stands and what may happen next (the lifecycle's buttons
 // for this user's role), its SOP checklist, notes, the timeline of everything done with who
 // and when, its cameras (one click to live and recorded video) and the alerts it came from.
 // The page follows the incident live: a change made anywhere redraws it.
 
+/** @import { Alert, IncidentDetail, IncidentEvent, PoliceUnit } from "../api-types.js" */
+/** @import { Names } from "../ops-data.js" */
+/** @import { Transition } from "../ops-words.js" */
+/** @import { ViewContext } from "../router.js" */
+
 import { NetworkError, connection, isQuiet, request } from "../api.js";
-import { loadDistricts } from "../catalog.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatAgo, formatDateTime, formatDuration } from "../format.js";
 import { attachmentsPanel, clipsPanel, mayUseMaterials } from "../incident-materials.js";
-import { cameraFacts, loadIncidentTypes, loadPoliceUnits } from "../ops-data.js";
+import { cameraFacts, emptyNames, loadNames } from "../ops-data.js";
 import { subscribeWhile } from "../ops-feed.js";
-import { cameraAt, opsBadge, priorityChip, reasonForm } from "../ops-ui.js";
+import { cameraAt, opsBadge, panel, priorityChip, reasonForm } from "../ops-ui.js";
 import { priorityWord, sourceWord, statusWord, transitionsFrom } from "../ops-words.js";
 import { isDutyOfficer, isOcc, mayMakeTransition, mayWriteNotes } from "../permissions.js";
 import * as session from "../session.js";
 import { emptyState, errorState, errorText, loadingState } from "../states.js";
 
+/** @type {Array<[field: "opened_at" | "dispatched_at" | "accepted_at" | "on_scene_at" | "resolved_at" | "closed_at", text: string]>} */
 const TIMES = [
   ["opened_at", "Opened"],
   ["dispatched_at", "Dispatched"],
@@ -25,17 +31,14 @@ const TIMES = [
   ["closed_at", "Closed"],
 ];
 
-function panel(id, title, ...content) {
-  return h(
-    "section",
-    { id, class: "panel ops-panel", "aria-labelledby": `${id}-title` },
-    h("div", { class: "panel-head" }, h("h2", { id: `${id}-title`, class: "panel-title" }, title)),
-    h("div", { class: "panel-body" }, content),
-  );
-}
-
+/**
+ * What a timeline entry says: its headline, and the text under it (if any).
+ * @param {IncidentEvent} event
+ * @param {Names} names
+ * @returns {[what: string, text: string | null]}
+ */
 function eventWords(event, names) {
-  const unit = (id) => (id ? names.unit.get(id) || `unit ${id}` : "a unit");
+  const unit = (/** @type {number | undefined} */ id) => (id ? names.unit.get(id) || `unit ${id}` : "a unit");
   if (event.kind === "note") return ["Note", event.text];
   if (event.kind === "sop_step") {
     const step = Number(event.details.step) + 1;
@@ -52,17 +55,31 @@ function eventWords(event, names) {
     case "reject":
       return [`Rejected by ${unit(event.details.police_unit_id)}`, event.text];
     default:
-      return [statusWord(event.to_status), event.text];
+      return [statusWord(event.to_status || ""), event.text];
   }
 }
 
+/**
+ * Whether an action answered with the incident itself (a transition does, a note does not).
+ * @param {unknown} answer
+ * @returns {answer is IncidentDetail}
+ */
+function isDetail(answer) {
+  return typeof answer === "object" && answer !== null && "events" in answer;
+}
+
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { params, signal }) {
   const id = Number(params.id);
-  const user = session.user();
+  const user = session.signedIn();
   const officer = isDutyOfficer(user);
-  let names = { type: new Map(), district: new Map(), unit: new Map() };
-  let units = [];
+  let names = emptyNames();
+  /** @type {IncidentDetail | null} */
   let detail = null;
+  /** @type {AbortController | null} */
   let loadController = null;
 
   const back = h("a", { class: "crumb", href: "#/incidents" }, officer ? "‹ My queue" : "‹ Incidents");
@@ -143,12 +160,15 @@ export function mount(outlet, { params, signal }) {
     return form;
   }
 
-  /** Run an action; on success show the incident as the server returns it or reload it. */
+  /**
+   * Run an action; on success show the incident as the server returns it or reload it.
+   * @param {() => Promise<IncidentDetail | unknown>} run
+   */
   async function act(run) {
     message.textContent = "";
     try {
       const answer = await run();
-      if (answer?.events) render(answer);
+      if (isDetail(answer)) render(answer);
       else await load();
     } catch (error) {
       if (isQuiet(error)) return;
@@ -157,16 +177,24 @@ export function mount(outlet, { params, signal }) {
     }
   }
 
+  /**
+   * @param {string} to
+   * @param {{ reason?: string, police_unit_id?: number }} [extra]
+   */
   function transition(to, extra = {}) {
     return act(() => request(`/api/incidents/${id}/transitions`, { method: "POST", signal, body: { to, ...extra } }));
   }
 
+  /**
+   * @param {Transition} t
+   * @param {PoliceUnit | undefined} routed  the unit the incident's district routes to
+   */
   function dispatchForm(t, routed) {
     const select = h(
       "select",
       { id: "dispatch-unit", class: "select", "aria-label": "Police unit" },
       h("option", { value: "" }, routed ? `Route: ${routed.name}` : "Route by location"),
-      units.map((unit) => h("option", { value: String(unit.id) }, unit.is_fallback ? `${unit.name} (fallback)` : unit.name)),
+      names.units.map((unit) => h("option", { value: String(unit.id) }, unit.is_fallback ? `${unit.name} (fallback)` : unit.name)),
     );
     const button = h("button", { id: "transition-dispatch", type: "submit", class: "button button-primary button-big", dataset: { transition: "dispatch" } }, t.verb);
     const form = h("form", { class: "dispatch-form" }, button, select);
@@ -182,10 +210,11 @@ export function mount(outlet, { params, signal }) {
     return form;
   }
 
+  /** @param {IncidentDetail} incident */
   function renderActions(incident) {
     const offered = transitionsFrom(incident.status, incident.allowed).filter((t) => mayMakeTransition(user, t));
     if (!offered.length) {
-      const unit = names.unit.get(incident.police_unit_id) || "the police unit";
+      const unit = (incident.police_unit_id !== null && names.unit.get(incident.police_unit_id)) || "the police unit";
       let why = "Nothing for your role to do now.";
       if (!incident.allowed.length) why = "Closed: nothing left to do.";
       else if (incident.status === "dispatched") why = `Waiting for ${unit} to accept.`;
@@ -194,7 +223,7 @@ export function mount(outlet, { params, signal }) {
       replaceChildren(actions, h("span", { id: "incident-waiting", class: "muted" }, why));
       return;
     }
-    const routed = units.find((unit) => incident.district_id && unit.district_ids.includes(incident.district_id));
+    const routed = names.units.find((unit) => incident.district_id && unit.district_ids.includes(incident.district_id));
     const controls = offered.map((t) => {
       if (t.name === "dispatch") return dispatchForm(t, routed);
       const button = h(
@@ -216,7 +245,7 @@ export function mount(outlet, { params, signal }) {
               confirmText: t.verb,
               danger: true,
               onConfirm: (reason) => transition(t.to, { reason }),
-              onCancel: () => renderActions(detail),
+              onCancel: redrawActions,
             }),
           );
           return;
@@ -225,7 +254,7 @@ export function mount(outlet, { params, signal }) {
         try {
           await transition(t.to);
         } catch {
-          renderActions(detail);
+          redrawActions();
         }
       });
       return button;
@@ -233,11 +262,21 @@ export function mount(outlet, { params, signal }) {
     replaceChildren(actions, controls);
   }
 
+  /** The actions again for the incident as last shown (after a cancel or a failure). */
+  function redrawActions() {
+    if (detail) renderActions(detail);
+  }
+
+  /** @param {IncidentDetail} incident */
   function renderSop(incident) {
     const occ = isOcc(user) && incident.status !== "closed";
     sop.replaceChildren(
       ...incident.sop.map((step) => {
         const item = h("li", { class: `sop-step sop-${step.state}`, dataset: { step: String(step.index), state: step.state } });
+        /**
+         * @param {"done" | "skipped"} state
+         * @param {string} [reason]
+         */
         const mark = (state, reason) =>
           act(() => request(`/api/incidents/${id}/sop/${step.index}`, { method: "POST", signal, body: reason ? { state, reason } : { state } }));
         const controls = h("div", { class: "sop-controls" });
@@ -279,6 +318,7 @@ export function mount(outlet, { params, signal }) {
     );
   }
 
+  /** @param {IncidentDetail} incident */
   function renderTimeline(incident) {
     timeline.replaceChildren(
       ...[...incident.events].reverse().map((event) => {
@@ -295,6 +335,7 @@ export function mount(outlet, { params, signal }) {
     );
   }
 
+  /** @param {IncidentDetail} incident */
   function renderCameras(incident) {
     if (!incident.camera_ids.length) {
       replaceChildren(cameras, h("li", { class: "muted" }, "No camera linked."));
@@ -323,6 +364,7 @@ export function mount(outlet, { params, signal }) {
     );
   }
 
+  /** @param {IncidentDetail} incident */
   async function renderAlerts(incident) {
     if (!incident.alert_ids.length) {
       replaceChildren(alertList, h("li", { class: "muted" }, "Opened by hand, not from alerts."));
@@ -330,9 +372,10 @@ export function mount(outlet, { params, signal }) {
     }
     replaceChildren(alertList, incident.alert_ids.map((alertId) => h("li", { dataset: { alertId: String(alertId) } }, `Alert ${alertId}`)));
     try {
+      /** @type {Alert[]} */
       const linked = await request("/api/alerts", { query: { id: incident.alert_ids.slice(0, 500), limit: 500 }, signal });
       const byId = new Map(linked.map((alert) => [alert.id, alert]));
-      for (const item of alertList.children) {
+      for (const item of alertList.querySelectorAll("li")) {
         const alert = byId.get(Number(item.dataset.alertId));
         if (!alert) continue;
         replaceChildren(
@@ -349,6 +392,7 @@ export function mount(outlet, { params, signal }) {
     }
   }
 
+  /** @param {IncidentDetail} incident */
   function renderTimes(incident) {
     const opened = Date.parse(incident.opened_at);
     replaceChildren(
@@ -361,6 +405,7 @@ export function mount(outlet, { params, signal }) {
     );
   }
 
+  /** @param {IncidentDetail} incident */
   function render(incident) {
     detail = incident;
     const type = names.type.get(incident.type_code) || incident.type_code;
@@ -402,9 +447,10 @@ export function mount(outlet, { params, signal }) {
 
   async function load() {
     loadController?.abort();
-    loadController = new AbortController();
+    const mine = new AbortController();
+    loadController = mine;
     try {
-      const incident = await request(`/api/incidents/${id}`, { signal: AbortSignal.any([signal, loadController.signal]) });
+      const incident = await request(`/api/incidents/${id}`, { signal: AbortSignal.any([signal, mine.signal]) });
       render(incident);
     } catch (error) {
       if (isQuiet(error)) return;
@@ -425,18 +471,10 @@ export function mount(outlet, { params, signal }) {
   const onRestored = () => load();
   connection.addEventListener("restored", onRestored);
 
-  Promise.all([loadIncidentTypes().catch(() => []), loadDistricts().catch(() => []), loadPoliceUnits().catch(() => [])])
-    .then(([loadedTypes, districts, loadedUnits]) => {
-      units = loadedUnits;
-      names = {
-        type: new Map(loadedTypes.map((t) => [t.code, t.name])),
-        district: new Map(districts.map((d) => [d.id, d.name])),
-        unit: new Map(units.map((u) => [u.id, u.name])),
-      };
-    })
-    .finally(() => {
-      if (!signal.aborted) load();
-    });
+  loadNames().then((loaded) => {
+    names = loaded;
+    if (!signal.aborted) load();
+  });
 
   return () => {
     loadController?.abort();

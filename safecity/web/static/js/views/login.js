@@ -1,5 +1,8 @@
+// @ts-check
 // Sign-in screen. After signing in the operator lands where they were sent away from
 // (?next=...), or on the map.
+
+/** @import { ViewContext } from "../router.js" */
 
 import { ApiError, NetworkError } from "../api.js";
 import { h } from "../dom.js";
@@ -7,6 +10,7 @@ import { navigate, parseHash } from "../router.js";
 import { signIn } from "../session.js";
 import { cityName } from "../installation.js";
 
+/** @param {unknown} error */
 function messageFor(error) {
   if (error instanceof ApiError && error.status === 401) return "Wrong username or password.";
   if (error instanceof ApiError && error.status === 429) {
@@ -16,10 +20,13 @@ function messageFor(error) {
   }
   if (error instanceof ApiError && error.status === 422) return "Enter a username and a password.";
   if (error instanceof NetworkError) return "Cannot reach the SafeCity server. Check the network and try again.";
-  return `Sign-in failed: ${error.message}`;
+  return `Sign-in failed: ${error instanceof Error ? error.message : error}`;
 }
 
-/** Only a path inside the console may be a destination: never a full URL from a crafted link. */
+/**
+ * Only a path inside the console may be a destination: never a full URL from a crafted link.
+ * @param {string | undefined} next
+ */
 function destination(next) {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/login")) {
     return { path: "/map", query: {} };
@@ -27,6 +34,10 @@ function destination(next) {
   return parseHash(`#${next}`);
 }
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { query }) {
   const username = h("input", {
     id: "login-username",
@@ -50,6 +61,7 @@ export function mount(outlet, { query }) {
   const error = h("div", { id: "login-error", class: "login-error", role: "alert", hidden: true });
   const submit = h("button", { id: "login-submit", type: "submit", class: "button button-primary button-block" }, "Sign in");
 
+  /** @param {SubmitEvent} event */
   async function onSubmit(event) {
     event.preventDefault();
     error.hidden = true;

@@ -1,29 +1,48 @@
+// @ts-check
 // The city map: districts from their stored outlines, every camera the user may see as a dot
 // coloured by state, with the same filters as the list. Refreshes itself every 30 s so a wall
 // screen never shows a stale picture of the city. Over the cameras, open incidents and new
 // alerts, kept live by the ops feed.
 
+/** @import { CameraPoint, District } from "../api-types.js" */
+/** @import { Child } from "../dom.js" */
+/** @import { FilterKey, Filters } from "../filters.js" */
+/** @import { ViewContext } from "../router.js" */
+
 import { NetworkError, connection, isQuiet, request } from "../api.js";
 import { isOwnDistrict, loadDistricts } from "../catalog.js";
 import { createCityMap } from "../city-map.js";
 import { h, replaceChildren } from "../dom.js";
-import { CAMERA_STATES, cameraState, formatCount, formatTime } from "../format.js";
+import { CAMERA_STATES, cameraState, formatCount, formatTime, plural } from "../format.js";
 import { createFilterBar, readFilters } from "../filters.js";
 import { navigate, replaceQuery } from "../router.js";
 import { errorState, loadingState } from "../states.js";
 import { opsOverlay } from "../map-ops.js";
 
+/** @type {FilterKey[]} */
 const FILTER_KEYS = ["district_id", "site_kind", "status", "health", "q"];
 const REFRESH_MS = 30_000;
 
+/**
+ * How many of `points` are in each of CAMERA_STATES.
+ * @param {CameraPoint[]} points
+ * @returns {Record<string, number>}
+ */
 function countStates(points) {
   const counts = Object.fromEntries(CAMERA_STATES.map(([state]) => [state, 0]));
   for (const point of points) counts[cameraState(point)] += 1;
   return counts;
 }
 
+/** @param {CameraPoint[]} points */
 function legend(points) {
   const counts = countStates(points);
+  /**
+   * @param {Child} marker
+   * @param {string} text
+   * @param {number | null} count
+   * @param {string} [state]
+   */
   const item = (marker, text, count, state) =>
     h(
       "li",
@@ -52,6 +71,7 @@ function legend(points) {
   );
 }
 
+/** @param {Record<string, number>} states */
 function stateBar(states) {
   return h(
     "span",
@@ -64,7 +84,13 @@ function stateBar(states) {
   );
 }
 
+/**
+ * @param {District[]} districts
+ * @param {CameraPoint[]} points
+ * @param {(districtId: number) => void} onPick
+ */
 function districtList(districts, points, onPick) {
+  /** @type {Map<number, Record<string, number>>} */
   const byDistrict = new Map();
   for (const point of points) {
     const states = byDistrict.get(point.district_id) || countStates([]);
@@ -104,10 +130,16 @@ function districtList(districts, points, onPick) {
   );
 }
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { query, signal }) {
   let filters = readFilters(query, FILTER_KEYS);
+  /** @type {District[]} */
   let districts = [];
   let refreshTimer = 0;
+  /** @type {AbortController | null} */
   let loadController = null;
 
   const count = h("span", { id: "map-count", class: "result-count", "aria-live": "polite" });
@@ -135,12 +167,13 @@ export function mount(outlet, { query, signal }) {
   async function loadPoints() {
     loadController?.abort();
     loadController = new AbortController();
+    /** @type {CameraPoint[]} */
     const points = await request("/api/map/cameras", {
       query: filters,
       signal: AbortSignal.any([signal, loadController.signal]),
     });
     const timings = await map.setCameras(points);
-    count.textContent = `${formatCount(points.length)} ${points.length === 1 ? "camera" : "cameras"}`;
+    count.textContent = plural(points.length, "camera");
     updated.textContent = `Updated ${formatTime(new Date())}`;
     replaceChildren(
       side,
@@ -175,6 +208,7 @@ export function mount(outlet, { query, signal }) {
     }, REFRESH_MS);
   }
 
+  /** @param {Filters} changed */
   async function onFilters(changed) {
     const districtChanged = changed.district_id !== filters.district_id;
     filters = changed;

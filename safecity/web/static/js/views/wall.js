@@ -1,3 +1,4 @@
+// @ts-check
 // The video wall: live video of up to 16 cameras in a 1, 2 × 2, 3 × 3 or 4 × 4 grid. The
 // cameras are the ones ticked in the camera list (#/wall?cameras=12,57) or all of a site's
 // (#/wall?site=5), cut to the grid; the toolbar says how many did not fit.
@@ -5,9 +6,12 @@
 // Each tile is its own live player on its own WebSocket; the server runs one muxer per camera
 // however many consoles watch it, so a wall costs the server a queue per tile, not a transcode.
 
-import { isQuiet, request } from "../api.js";
+/** @import { Camera, Page, Site } from "../api-types.js" */
+/** @import { ViewContext } from "../router.js" */
+
+import { isAbort, isQuiet, request, statusOf } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatCount } from "../format.js";
+import { formatCount, plural } from "../format.js";
 import { createLivePlayer } from "../live.js";
 import { navigate, replaceQuery } from "../router.js";
 import { emptyState, errorState, loadingState } from "../states.js";
@@ -16,8 +20,23 @@ import { MAX_WALL } from "../wall-selection.js";
 const GRIDS = [1, 4, 9, 16];
 const LAST_WALL_KEY = "safecity.lastWall";
 
-/** The wall the hash asks for: {cameras: [ids]} or {site: id}, and a grid size if given. */
+/**
+ * What the wall shows: picked cameras or a site's, in a grid of a size, or as many as fit.
+ * @typedef {{ cameras?: number[], site?: number, grid?: number }} Wall
+ */
+
+/**
+ * The cameras found for a wall: the first ones, how many there are in all, and the site's
+ * name (null: picked cameras).
+ * @typedef {{ cameras: Array<Pick<Camera, "id" | "code" | "name">>, total: number, source: string | null }} Found
+ */
+
+/**
+ * The wall the hash asks for: {cameras: [ids]} or {site: id}, and a grid size if given.
+ * @param {Record<string, string | undefined>} query
+ */
 function readWall(query) {
+  /** @type {Wall} */
   const wall = {};
   if (/^\d+$/.test(query.site || "")) wall.site = Number(query.site);
   else if (query.cameras) {
@@ -29,24 +48,35 @@ function readWall(query) {
   return wall;
 }
 
+/**
+ * @param {Wall} wall
+ * @returns {Record<string, string>}
+ */
 function queryFor(wall) {
+  /** @type {Record<string, string>} */
   const query = {};
-  if (wall.site) query.site = wall.site;
+  if (wall.site) query.site = String(wall.site);
   if (wall.cameras?.length) query.cameras = wall.cameras.join(",");
-  if (wall.grid) query.grid = wall.grid;
+  if (wall.grid) query.grid = String(wall.grid);
   return query;
 }
 
-/** The smallest grid that holds `count` cameras (the largest when none does). */
+/**
+ * The smallest grid that holds `count` cameras (the largest when none does).
+ * @param {number} count
+ */
 function gridFor(count) {
   return GRIDS.find((size) => size >= count) || MAX_WALL;
 }
 
-function plural(count, word) {
-  return `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;
-}
-
+/**
+ * @param {number} siteId
+ * @param {number} limit
+ * @param {AbortSignal} signal
+ * @returns {Promise<Found>}
+ */
 async function loadSiteCameras(siteId, limit, signal) {
+  /** @type {[Site, Page<Camera>]} */
   const [site, page] = await Promise.all([
     request(`/api/sites/${siteId}`, { signal }),
     request("/api/cameras", { query: { site_id: siteId, limit }, signal }),
@@ -54,12 +84,18 @@ async function loadSiteCameras(siteId, limit, signal) {
   return { cameras: page.items, total: page.total, source: site.name };
 }
 
+/**
+ * @param {number[]} ids
+ * @param {number} limit
+ * @param {AbortSignal} signal
+ * @returns {Promise<Found>}
+ */
 async function loadChosenCameras(ids, limit, signal) {
   // A camera that is gone or out of scope still gets its tile: the player says "No access".
   const cameras = await Promise.all(
     ids.slice(0, limit).map((id) =>
       request(`/api/cameras/${id}`, { signal }).catch((error) => {
-        if (error.name === "AbortError") throw error;
+        if (isAbort(error)) throw error;
         return { id, code: `#${id}`, name: "" };
       }),
     ),
@@ -67,6 +103,10 @@ async function loadChosenCameras(ids, limit, signal) {
   return { cameras, total: ids.length, source: null };
 }
 
+/**
+ * @param {HTMLElement} outlet
+ * @param {ViewContext} context
+ */
 export function mount(outlet, { query, signal }) {
   let wall = readWall(query);
   if (!wall.site && !wall.cameras) {
@@ -130,7 +170,7 @@ export function mount(outlet, { query, signal }) {
   );
 
   request("/api/sites", { query: { limit: 1000 }, signal })
-    .then((page) => {
+    .then((/** @type {Page<Site>} */ page) => {
       const options = page.items
         .filter((site) => site.camera_count > 0)
         .map((site) => h("option", { value: String(site.id), selected: site.id === wall.site }, `${site.name} (${site.camera_count})`));
@@ -138,6 +178,10 @@ export function mount(outlet, { query, signal }) {
     })
     .catch(() => {}); // the wall still works without the site list
 
+  /**
+   * @param {number} size
+   * @param {Found["cameras"]} cameras
+   */
   function showGrid(size, cameras) {
     const tiles = [];
     for (let slot = 0; slot < size; slot += 1) {
@@ -156,7 +200,8 @@ export function mount(outlet, { query, signal }) {
   }
 
   async function load() {
-    if (!wall.site && !wall.cameras?.length) {
+    const { site, cameras = [] } = wall;
+    if (!site && !cameras.length) {
       note.textContent = "";
       replaceChildren(
         stage,
@@ -170,9 +215,7 @@ export function mount(outlet, { query, signal }) {
     try {
       // A site's size is known only once asked, so its grid is chosen after the first answer.
       let size = grid || MAX_WALL;
-      let found = wall.site
-        ? await loadSiteCameras(wall.site, size, signal)
-        : await loadChosenCameras(wall.cameras, size, signal);
+      let found = site ? await loadSiteCameras(site, size, signal) : await loadChosenCameras(cameras, size, signal);
       if (!grid) {
         size = gridFor(found.total);
         found = { ...found, cameras: found.cameras.slice(0, size) };
@@ -191,7 +234,7 @@ export function mount(outlet, { query, signal }) {
       showGrid(size, found.cameras);
     } catch (error) {
       if (isQuiet(error)) return;
-      replaceChildren(stage, errorState(error, error.status === 404 ? null : load));
+      replaceChildren(stage, errorState(error, statusOf(error) === 404 ? null : load));
     }
   }
 

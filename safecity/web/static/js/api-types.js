@@ -1,0 +1,346 @@
+// @ts-check
+// The shapes of what the API answers, as the console reads them: JSDoc types for the type
+// checker only (`tsc -p tsconfig.json`). Nothing imports this module at run time; the other
+// modules name its types with `@import`. Each type mirrors a response model in safecity/ (named
+// beside it) and lists the fields the console uses. Moments are ISO 8601 strings.
+
+/**
+ * A user as /api/auth/me describes them (UserOut in safecity/auth/api.py).
+ * @typedef {object} User
+ * @property {number} id
+ * @property {string} username
+ * @property {string} full_name
+ * @property {string} role
+ * @property {string} role_label
+ * @property {string | null} organization
+ * @property {boolean} city_wide
+ * @property {number[]} district_ids
+ */
+
+/**
+ * What /api/console says about the installation (Installation in safecity/api/system.py).
+ * @typedef {object} Installation
+ * @property {string} city_name
+ * @property {string} timezone
+ * @property {string} version
+ * @property {string} license
+ */
+
+/**
+ * A district's outline: a GeoJSON Polygon or MultiPolygon, WGS 84. A polygon is its rings
+ * (the outer one, then its holes), a ring a list of [lon, lat].
+ * @typedef {Array<Array<[lon: number, lat: number]>>} PolygonRings
+ * @typedef {{ type: "Polygon", coordinates: PolygonRings } | { type: "MultiPolygon", coordinates: PolygonRings[] }} Geometry
+ */
+
+/**
+ * (DistrictOut in safecity/city/schemas.py)
+ * @typedef {object} District
+ * @property {number} id
+ * @property {string} code
+ * @property {string} name
+ * @property {Geometry} geometry
+ * @property {number} camera_count
+ * @property {boolean} in_scope
+ */
+
+/**
+ * (SiteSummary in safecity/city/schemas.py)
+ * @typedef {object} SiteSummary
+ * @property {number} id
+ * @property {string} code
+ * @property {string} name
+ * @property {string} kind
+ */
+
+/**
+ * (SiteOut)
+ * @typedef {SiteSummary & { camera_count: number }} Site
+ */
+
+/**
+ * What ingest last measured of a camera's stream (StreamHealth).
+ * @typedef {object} StreamHealth
+ * @property {string} status
+ * @property {string | null} detail
+ * @property {number} fps
+ * @property {number} bitrate_kbps
+ * @property {number | null} width
+ * @property {number | null} height
+ * @property {string | null} codec
+ * @property {string | null} last_packet_at
+ * @property {string | null} connected_since
+ * @property {number} reconnects
+ * @property {number} gaps
+ * @property {boolean} recording
+ * @property {string} updated_at
+ */
+
+/**
+ * A camera of the registry (CameraOut, and CameraDetail for one camera).
+ * @typedef {object} Camera
+ * @property {number} id
+ * @property {string} code
+ * @property {string} name
+ * @property {string | null} address
+ * @property {number} latitude
+ * @property {number} longitude
+ * @property {number} district_id
+ * @property {string} district_name
+ * @property {SiteSummary | null} site
+ * @property {string} status
+ * @property {string} health
+ * @property {string | null} last_seen_at
+ * @property {string | null} vendor
+ * @property {string | null} model
+ * @property {string | null} firmware
+ * @property {string | null} installed_at
+ * @property {string} [main_stream_url]
+ * @property {string | null} [sub_stream_url]
+ * @property {StreamHealth | null} [stream]
+ */
+
+/**
+ * A camera as the map draws it (CameraPoint).
+ * @typedef {object} CameraPoint
+ * @property {number} id
+ * @property {string} code
+ * @property {string} name
+ * @property {number} lat
+ * @property {number} lon
+ * @property {string} status
+ * @property {string} health
+ * @property {number} district_id
+ */
+
+/**
+ * A page of a list that counts its rows (CameraPage, SitePage, EvidencePage).
+ * @template T
+ * @typedef {object} Page
+ * @property {T[]} items
+ * @property {number} total
+ * @property {number} [limit]
+ * @property {number} [offset]
+ */
+
+/**
+ * (AlertOut in safecity/ops/api.py)
+ * @typedef {object} Alert
+ * @property {number} id
+ * @property {string} source
+ * @property {string} kind
+ * @property {string} title
+ * @property {number} priority
+ * @property {string} status
+ * @property {number | null} camera_id
+ * @property {number | null} district_id
+ * @property {number | null} latitude
+ * @property {number | null} longitude
+ * @property {number} count
+ * @property {string} first_at
+ * @property {string} last_at
+ * @property {number | null} incident_id
+ */
+
+/**
+ * (IncidentOut in safecity/ops/api.py)
+ * @typedef {object} Incident
+ * @property {number} id
+ * @property {string} number
+ * @property {string} type_code
+ * @property {number} priority
+ * @property {string} status
+ * @property {number} latitude
+ * @property {number} longitude
+ * @property {number | null} district_id
+ * @property {number | null} police_unit_id
+ * @property {string} opened_by
+ * @property {string} opened_at
+ * @property {string | null} dispatched_at
+ * @property {string | null} accepted_at
+ * @property {string | null} on_scene_at
+ * @property {string | null} resolved_at
+ * @property {string | null} closed_at
+ * @property {string | null} summary
+ * @property {number[]} camera_ids
+ * @property {string[]} allowed
+ */
+
+/**
+ * One entry of an incident's timeline (EventOut).
+ * @typedef {object} IncidentEvent
+ * @property {number} id
+ * @property {string} at
+ * @property {string} actor
+ * @property {string} kind
+ * @property {string | null} from_status
+ * @property {string | null} to_status
+ * @property {string | null} text
+ * @property {Record<string, any>} details
+ */
+
+/**
+ * One step of an incident's checklist (StepOut).
+ * @typedef {object} SopStep
+ * @property {number} index
+ * @property {string} text
+ * @property {string} state
+ * @property {string | null} by
+ * @property {string | null} at
+ * @property {string | null} reason
+ */
+
+/**
+ * (IncidentDetailOut)
+ * @typedef {Incident & { events: IncidentEvent[], sop: SopStep[], alert_ids: number[] }} IncidentDetail
+ */
+
+/**
+ * (IncidentTypeOut in safecity/ops/incident_types/api.py)
+ * @typedef {object} IncidentType
+ * @property {string} code
+ * @property {string} name
+ * @property {number} default_priority
+ * @property {string[]} sop
+ * @property {boolean} active
+ */
+
+/**
+ * (PoliceUnitOut in safecity/city/schemas.py)
+ * @typedef {object} PoliceUnit
+ * @property {number} id
+ * @property {string} code
+ * @property {string} name
+ * @property {boolean} is_fallback
+ * @property {number[]} district_ids
+ */
+
+/**
+ * A file attached to an incident (AttachmentOut).
+ * @typedef {object} Attachment
+ * @property {number} id
+ * @property {string} name
+ * @property {number} bytes
+ * @property {string | null} description
+ * @property {string} uploaded_by
+ * @property {string} uploaded_at
+ * @property {boolean} deleted
+ * @property {string | null} deleted_by
+ * @property {string | null} deletion_reason
+ * @property {string} download_url
+ */
+
+/**
+ * A stretch of recordings linked to an incident (ClipOut).
+ * @typedef {object} Clip
+ * @property {number} id
+ * @property {number} camera_id
+ * @property {string} camera_code
+ * @property {string} start
+ * @property {string} end
+ * @property {string | null} note
+ * @property {string} linked_by
+ * @property {string} linked_at
+ * @property {boolean} linked
+ * @property {string | null} unlinked_by
+ * @property {string | null} unlink_reason
+ * @property {string} playback_url
+ * @property {boolean} recorded
+ * @property {Span[]} gaps
+ */
+
+/**
+ * @typedef {object} Span
+ * @property {string} start
+ * @property {string} end
+ */
+
+/**
+ * (OperatorOut in safecity/ops/shifts_api.py)
+ * @typedef {object} ShiftOperator
+ * @property {string} username
+ * @property {string | null} left_at
+ */
+
+/**
+ * (HandoverOut)
+ * @typedef {object} Handover
+ * @property {number} id
+ * @property {string} written_at
+ * @property {string} written_by
+ * @property {string} note
+ * @property {number} open_alert_count
+ * @property {number} open_incident_count
+ * @property {string | null} acknowledged_at
+ */
+
+/**
+ * (ShiftDetailOut)
+ * @typedef {object} Shift
+ * @property {number} id
+ * @property {string} started_at
+ * @property {string} supervisor
+ * @property {ShiftOperator[]} operators
+ * @property {Handover | null} received_handover
+ */
+
+/**
+ * (EscalationOut)
+ * @typedef {object} Escalation
+ * @property {number} id
+ * @property {string} stage
+ * @property {number | null} alert_id
+ * @property {number | null} incident_id
+ * @property {string | null} number
+ * @property {number} priority
+ * @property {string} escalated_at
+ * @property {string} sent_to
+ */
+
+/**
+ * A legal hold on a camera's recordings (HoldOut in safecity/video/holds_api.py).
+ * @typedef {object} Hold
+ * @property {number} id
+ * @property {string} start
+ * @property {string} end
+ * @property {string} kind
+ * @property {string} reason
+ * @property {string | null} reference
+ * @property {string | null} placed_by
+ * @property {string} placed_at
+ * @property {boolean} active
+ * @property {string | null} released_at
+ * @property {string | null} released_by
+ * @property {string | null} release_reason
+ */
+
+/**
+ * A signed evidence package (EvidenceOut in safecity/video/evidence_api.py).
+ * @typedef {object} EvidenceRecord
+ * @property {string} package_id
+ * @property {string} starts_at
+ * @property {string} ends_at
+ * @property {string} reason
+ * @property {string} exported_by
+ * @property {string} exported_at
+ * @property {number} bytes
+ * @property {number} clip_bytes
+ * @property {string} key_fingerprint
+ * @property {string} manifest_sha256
+ * @property {number | null} hold_id
+ * @property {string} download_url
+ */
+
+/**
+ * A day of a camera's recordings (Timeline in safecity/video/playback_api.py).
+ * @typedef {object} RecordingDay
+ * @property {string} start
+ * @property {string} end
+ * @property {Span[]} ranges
+ * @property {Span[]} gaps
+ * @property {number} recorded_seconds
+ * @property {string | null} first_recording
+ * @property {string | null} [recording_since]
+ */
+
+export {};
