@@ -1,10 +1,10 @@
 """``GET /api/ops/feed``: the OCC's alerts and incidents pushed live as Server-Sent Events.
 
 The console opens one ``EventSource`` per page. Events: ``hello`` (on connect), ``alert`` and
-``incident`` (the same JSON as the list endpoints' items; also sent when a note, SOP step or
-escalation is added), ``incident_gone`` (``{"id"}``: no
-longer yours, e.g. handed to another unit), any other event published on ``ops/feed/<event>``
-(escalations), ``resync`` (refetch your lists: you reconnected too late or fell behind) and
+``incident`` (the same JSON as the list endpoints' items, converted here from the domain events
+of ``safecity/ops/events.py``; also sent when a note, SOP step or escalation is added),
+``incident_gone`` (``{"id"}``: no longer yours, e.g. handed to another unit), any other event
+published on ``ops/feed/<event>`` (escalations, attachments), ``resync`` (refetch your lists: you reconnected too late or fell behind) and
 ``signed_out`` (the session ended; the stream closes). Every 15 s of silence a comment keeps
 proxies from closing the connection, and every 30 s the session is checked again.
 """
@@ -49,9 +49,9 @@ def feed_item(message: Message) -> FeedItem | None:
     ``ops/feed/<event>`` as it is."""
     if message.topic == AlertChanged.topic:
         alert = AlertChanged.from_envelope(message.payload)
-        return FeedItem(
-            "alert", AlertOut.model_validate(alert, from_attributes=True).model_dump(mode="json")
-        )
+        # ``merged`` tells the caller of POST /api/alerts its alert was folded; never here.
+        shown_alert = AlertOut.model_validate({**dict(alert), "merged": False})
+        return FeedItem("alert", shown_alert.model_dump(mode="json"))
     if message.topic == IncidentChanged.topic:
         incident = IncidentChanged.from_envelope(message.payload)
         shown = IncidentOut.model_validate(
