@@ -25,8 +25,9 @@ from safecity.city.admin import api as city_admin_api
 from safecity.insights import api as insights_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.dispatch import api as notifications_api
+from safecity.ops.events import ChangePublisher
 from safecity.ops.feed import api as feed_api
-from safecity.ops.feed.changes import ChangePublisher, FeedHub
+from safecity.ops.feed.changes import FeedHub
 from safecity.ops.incident_types import api as types_api
 from safecity.ops.incidents import api as ops_api
 from safecity.ops.incidents import attachments_api
@@ -51,21 +52,25 @@ def create_app(
     bus: Bus | None = None,
     node_health: system.NodeHealth | None = None,
 ) -> FastAPI:
-    """The app. ``bus`` is the process's bus (the workers publish on it); without one the app
-    makes its own, enough for the live feed of changes made through this app."""
+    """The app. ``bus`` is the process's bus: the workers publish on it, and so do the OCC's
+    domain events of every change committed in the process (``OpsServices`` publishes them).
+    Without one the app makes its own and publishes the domain events on it itself, enough
+    for the live feed of changes made in this process."""
     own_bus = bus is None
     app_bus: Bus = bus if bus is not None else InProcessBus()
-    feed = FeedHub(app_bus)
-    changes = ChangePublisher(database.sessions, app_bus, feed_api.describe, feed_api.previous_keys)
+    feed = FeedHub(app_bus, translate=feed_api.feed_item)
+    changes = ChangePublisher(database.sessions, app_bus) if own_bus else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         feed.start()
-        changes.attach()
+        if changes is not None:
+            changes.start()
         try:
             yield
         finally:
-            changes.detach()
+            if changes is not None:
+                changes.stop()
             feed.stop()
             if own_bus and isinstance(app_bus, InProcessBus):
                 app_bus.close()

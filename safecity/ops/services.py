@@ -1,7 +1,8 @@
 """The OCC's background workers, started and stopped together by `serve` and `demo`.
 
 Each worker has ``start()`` and ``stop()``; they start in order and stop in reverse, so a
-worker may rely on the ones listed before it.
+worker may rely on the ones listed before it. The first publishes the domain events of every
+change committed in the process (``safecity/ops/events.py``), the workers' own included.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from safecity.ops.alerts.analytics import AnalyticsAlerts
 from safecity.ops.alerts.camera_health import CameraHealthAlerts
 from safecity.ops.alerts.grouping import AlertGrouping
 from safecity.ops.dispatch.notifications import NotificationDispatcher
+from safecity.ops.events import ChangePublisher
 from safecity.ops.shifts.escalation import SlaEscalator
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -33,6 +35,7 @@ class OpsServices:
         ops = settings.ops
         grouping = AlertGrouping.from_settings(ops)
         self.workers: list[Worker] = [
+            ChangePublisher(database.sessions, bus),
             CameraHealthAlerts(
                 bus,
                 database,

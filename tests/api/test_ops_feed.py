@@ -39,6 +39,13 @@ class Server:
         assert stream.next().event == "hello"
         return stream
 
+    def get(self, username: str, path: str) -> httpx2.Response:
+        return httpx2.get(
+            self.url + path,
+            headers={"Authorization": f"Bearer {self.tokens[username]}"},
+            timeout=10,
+        )
+
     def post(self, username: str, path: str, body: object) -> httpx2.Response:
         return httpx2.post(
             self.url + path,
@@ -155,7 +162,10 @@ def test_an_incident_follows_its_unit_and_leaves_a_queue_it_is_taken_from(
         )
         assert opened.status_code == 201, opened.text
         incident = opened.json()
-        assert operator.next_of("incident").json()["status"] == "new"
+        # The same JSON as the list endpoint's item, the lifecycle's next statuses included.
+        listed = server.get("operator", "/api/incidents").json()
+        assert operator.next_of("incident").json() == listed[0]
+        assert (listed[0]["id"], listed[0]["status"]) == (incident["id"], "new")
         _quiet(officer)  # not dispatched yet: not in the unit's queue
 
         dispatched = server.post(
@@ -247,10 +257,12 @@ def test_a_console_whose_session_ends_is_told_and_cut_off(
 
 
 def test_an_officer_without_a_unit_gets_nothing(server: Server, city: City) -> None:
-    with server.stream("orphan-officer") as orphan:
-        server.post(
+    with server.stream("orphan-officer") as orphan, server.stream("operator") as operator:
+        raised = server.post(
             "operator", "/api/alerts", {"kind": "x", "title": "X", "camera_id": city.street_east_id}
         )
+        assert raised.status_code == 201, raised.text
+        assert operator.next_of("alert").json()["id"] == raised.json()["id"]  # it went out
         _quiet(orphan)
 
 

@@ -1,10 +1,10 @@
 """``GET /api/ops/feed``: the OCC's alerts and incidents pushed live as Server-Sent Events.
 
 The console opens one ``EventSource`` per page. Events: ``hello`` (on connect), ``alert`` and
-``incident`` (the same JSON as the list endpoints' items; also sent when a note, SOP step or
-escalation is added), ``incident_gone`` (``{"id"}``: no
-longer yours, e.g. handed to another unit), any other event published on ``ops/feed/<event>``
-(escalations), ``resync`` (refetch your lists: you reconnected too late or fell behind) and
+``incident`` (the same JSON as the list endpoints' items, converted here from the domain events
+of ``safecity/ops/events.py``; also sent when a note, SOP step or escalation is added),
+``incident_gone`` (``{"id"}``: no longer yours, e.g. handed to another unit), any other event
+published on ``ops/feed/<event>`` (escalations, attachments), ``resync`` (refetch your lists: you reconnected too late or fell behind) and
 ``signed_out`` (the session ended; the stream closes). Every 15 s of silence a comment keeps
 proxies from closing the connection, and every 30 s the session is checked again.
 """
@@ -17,17 +17,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import inspect
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from safecity.api.deps import CurrentScope, CurrentUser, request_token
 from safecity.auth.roles import Role
 from safecity.auth.sessions import user_for_token
-from safecity.ops.feed.changes import SCOPE_KEYS, Audience, FeedHub, FeedItem
-from safecity.ops.incidents.api import alert_out, incident_out
+from safecity.bus import Message
+from safecity.ops.events import AlertChanged, IncidentChanged
+from safecity.ops.feed.changes import Audience, FeedHub, FeedItem, console_message
+from safecity.ops.incidents.api import AlertOut, IncidentOut
 from safecity.ops.incidents.attachments import ATTACHMENT_USERS
-from safecity.ops.models import Alert, Incident, IncidentEvent
+from safecity.ops.incidents.lifecycle import allowed_targets
 from safecity.store.engine import Database
 
 router = APIRouter(prefix="/api/ops", tags=["operations"])
@@ -43,34 +43,23 @@ KEEPALIVE_SECONDS = 15.0
 RECHECK_SECONDS = 30.0
 
 
-def describe(_session: Session, obj: object) -> FeedItem | None:
-    """The feed item of a flushed alert or incident (the ``ChangePublisher`` callback)."""
-    if isinstance(obj, Alert):
-        return FeedItem("alert", alert_out(obj).model_dump(mode="json"))
-    if isinstance(obj, Incident):
-        return FeedItem("incident", incident_out(obj).model_dump(mode="json"))
-    if isinstance(obj, IncidentEvent):
-        # A note, an SOP step or an escalation changes what the incident page shows, though
-        # not the incident row: consoles get the incident again and refetch its details.
-        return FeedItem("incident", incident_out(obj.incident).model_dump(mode="json"))
-    return None
-
-
-def previous_keys(obj: object) -> dict[str, int | None] | None:
-    """An incident's district and unit before the flush, when either changed."""
-    if not isinstance(obj, Incident):
-        return None
-    state = inspect(obj)
-    was: dict[str, int | None] = {}
-    changed = False
-    for key in SCOPE_KEYS:
-        history = state.attrs[key].history
-        if history.deleted and history.deleted[0] is not None:
-            was[key] = history.deleted[0]
-            changed = True
-        else:
-            was[key] = getattr(obj, key)
-    return was if changed else None
+def feed_item(message: Message) -> FeedItem | None:
+    """What consoles get of a bus message: alerts and incidents as the list endpoints give
+    them, converted here from their domain events; what was published for the consoles on
+    ``ops/feed/<event>`` as it is."""
+    if message.topic == AlertChanged.topic:
+        alert = AlertChanged.from_envelope(message.payload)
+        # ``merged`` tells the caller of POST /api/alerts its alert was folded; never here.
+        shown_alert = AlertOut.model_validate({**dict(alert), "merged": False})
+        return FeedItem("alert", shown_alert.model_dump(mode="json"))
+    if message.topic == IncidentChanged.topic:
+        incident = IncidentChanged.from_envelope(message.payload)
+        shown = IncidentOut.model_validate(
+            {**dict(incident), "allowed": allowed_targets(incident.status)}
+        )
+        was = incident.moved_from.model_dump() if incident.moved_from is not None else None
+        return FeedItem("incident", shown.model_dump(mode="json"), was)
+    return console_message(message)
 
 
 def _still_signed_in(database: Database, token: str) -> bool:

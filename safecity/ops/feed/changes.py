@@ -1,22 +1,18 @@
-"""The OCC's live feed: every committed change to an alert or incident, pushed to the consoles.
+"""The OCC's live feed: what consoles are shown of the bus, fanned out to each console.
 
-Two halves:
+``FeedHub`` takes every message under ``ops/`` and asks its ``translate`` what consoles get of
+it: the feed API turns the domain events of alerts and incidents (``safecity/ops/events.py``)
+into the list endpoints' items; ``console_message`` passes on what was published for the
+consoles as it is, on ``ops/feed/<event>`` (escalations, attachments). Each item goes to the
+connected consoles cut to what their user may see. The hub numbers items and keeps the latest
+ones, so a console that reconnects (EventSource sends Last-Event-ID) gets what it missed; when
+the gap is too old, or the console fell too far behind, it is told to ``resync`` (refetch its
+lists) rather than being silently left with a stale picture.
 
-- ``ChangePublisher`` hooks a session factory. It notes the alerts and incidents a flush wrote,
-  describes them as they stand after the flush, and publishes them on the bus only once the
-  transaction commits (a rolled-back change never reaches a screen). Every writer — the API,
-  the camera-health worker, analytics intake — is covered without remembering to publish.
-- ``FeedHub`` takes everything on ``ops/feed/#`` and fans it out to the connected consoles,
-  each event cut to what that user may see. It numbers events and keeps the latest ones, so a
-  console that reconnects (EventSource sends Last-Event-ID) gets what it missed; when the gap is
-  too old, or the console fell too far behind, it is told to ``resync`` (refetch its lists)
-  rather than being silently left with a stale picture.
-
-A bus message on ``ops/feed/<event>`` carries a JSON-able payload with ``district_id`` and
-``police_unit_id`` (either may be missing or null); they decide who sees it. An optional
-``_was`` holds the same two keys before the change: a console that could see the old state
-but not the new one gets ``<event>_gone`` with just the id, so an incident handed to another
-unit leaves the first unit's queue.
+An item's payload is JSON-able, with ``district_id`` and ``police_unit_id`` (either may be
+missing or null); they decide who sees it. Its ``was`` holds the same two keys before the
+change: a console that could see the old state but not the new one gets ``<event>_gone`` with
+just the id, so an incident handed to another unit leaves the first unit's queue.
 """
 
 from __future__ import annotations
@@ -32,17 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
 
 from safecity.bus import Bus, Message, Subscription
 
 log = logging.getLogger(__name__)
 
 TOPIC_PREFIX = "ops/feed/"
-FEED_PATTERN = "ops/feed/#"
+OPS_PATTERN = "ops/#"
 SCOPE_KEYS = ("district_id", "police_unit_id")
-PREVIOUS_KEY = "_was"
 
 FEED_EVENTS = Counter("safecity_feed_events_total", "Events relayed to consoles", ["event"])
 FEED_CLIENTS = Gauge("safecity_feed_clients", "Consoles connected to the live feed")
@@ -50,103 +43,30 @@ FEED_RESYNCS = Counter(
     "safecity_feed_resyncs_total", "Consoles told to refetch (fell behind or reconnected late)"
 )
 
-# ---------------------------------------------------------------------------------------------
-# Publishing committed changes
-
 
 @dataclass(frozen=True)
 class FeedItem:
-    """How one changed row appears on the feed."""
+    """What consoles get of one bus message."""
 
     event: str
     payload: Mapping[str, Any]
+    was: Mapping[str, Any] | None = None
+    """The scope keys before the change, when they changed."""
 
 
-Describe = Callable[[Session, object], FeedItem | None]
-"""Turns a flushed object into its feed item, or None for objects the feed does not carry."""
-
-Previous = Callable[[object], Mapping[str, Any] | None]
-"""The scope keys an object had before the flush, when they changed (else None). Called while
-the flush's attribute history is still there."""
-
-_PENDING = "safecity.feed.pending"
-_FLUSHED = "safecity.feed.flushed"
+Translate = Callable[[Message], FeedItem | None]
+"""What consoles get of a bus message under ``ops/``; None: nothing."""
 
 
-def _unchanged(_obj: object) -> None:
-    return None
-
-
-class ChangePublisher:
-    """Publishes the feed items of a transaction's changes when, and only when, it commits."""
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        bus: Bus,
-        describe: Describe,
-        previous: Previous = _unchanged,
-    ) -> None:
-        self._sessions = sessions
-        self._bus = bus
-        self._describe = describe
-        self._previous = previous
-        self._listeners: list[tuple[str, Callable[..., None]]] = [
-            ("after_flush", self._after_flush),
-            ("after_flush_postexec", self._after_flush_postexec),
-            ("after_commit", self._after_commit),
-            ("after_rollback", self._forget),
-        ]
-
-    def attach(self) -> ChangePublisher:
-        for name, listener in self._listeners:
-            event.listen(self._sessions, name, listener)
-        return self
-
-    def detach(self) -> None:
-        for name, listener in self._listeners:
-            if event.contains(self._sessions, name, listener):
-                event.remove(self._sessions, name, listener)
-
-    def _after_flush(self, session: Session, _context: object) -> None:
-        written = session.info.setdefault(_FLUSHED, [])
-        written.extend((obj, self._previous(obj)) for obj in (*session.new, *session.dirty))
-
-    def _after_flush_postexec(self, session: Session, _context: object) -> None:
-        written = session.info.pop(_FLUSHED, [])
-        if not written:
-            return
-        pending: dict[tuple[str, object], FeedItem] = session.info.setdefault(_PENDING, {})
-        for obj, was in written:
-            item = self._describe(session, obj)
-            if item is None:
-                continue
-            key = (item.event, item.payload.get("id"))
-            earlier = pending.get(key)
-            # The last flush before commit wins: it is the state that commits. What it was
-            # before is what it was before the transaction's first change.
-            if earlier is not None and PREVIOUS_KEY in earlier.payload:
-                was = earlier.payload[PREVIOUS_KEY]
-            if was is not None:
-                item = FeedItem(item.event, {**item.payload, PREVIOUS_KEY: was})
-            pending[key] = item
-
-    def _after_commit(self, session: Session) -> None:
-        pending: dict[tuple[str, object], FeedItem] = session.info.pop(_PENDING, {})
-        for item in pending.values():
-            try:
-                self._bus.publish(TOPIC_PREFIX + item.event, item.payload)
-            except Exception:
-                log.exception("could not publish %s to the live feed", item.event)
-
-    @staticmethod
-    def _forget(session: Session) -> None:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_FLUSHED, None)
-
-
-# ---------------------------------------------------------------------------------------------
-# Fan-out to consoles
+def console_message(message: Message) -> FeedItem | None:
+    """A message published for the consoles as it is, on ``ops/feed/<event>``."""
+    if not message.topic.startswith(TOPIC_PREFIX):
+        return None
+    name = message.topic.removeprefix(TOPIC_PREFIX)
+    if not name or "/" in name:
+        log.warning("ignoring feed message on %s: one level after ops/feed/", message.topic)
+        return None
+    return FeedItem(name, message.payload)
 
 
 @dataclass(frozen=True)
@@ -258,10 +178,18 @@ def _deliver(deliveries: list[tuple[FeedClient, str]]) -> None:
 class FeedHub:
     """The consoles connected to this process, and the latest events for reconnects."""
 
-    def __init__(self, bus: Bus, *, history: int = 10_000, client_limit: int = 5_000) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        translate: Translate = console_message,
+        history: int = 10_000,
+        client_limit: int = 5_000,
+    ) -> None:
         self.epoch = secrets.token_hex(4)
         """Event ids are ``<epoch>-<seq>``: a restarted hub never mistakes old ids for its own."""
         self._bus = bus
+        self._translate = translate
         self._history: deque[FeedEvent] = deque(maxlen=history)
         self._client_limit = client_limit
         self._clients: set[FeedClient] = set()
@@ -272,7 +200,8 @@ class FeedHub:
         self._catching_up = False
 
     def start(self) -> None:
-        self._subscription = self._bus.subscribe(FEED_PATTERN, self._on_message)
+        # One subscription for all of them: consoles get the items in the order published.
+        self._subscription = self._bus.subscribe(OPS_PATTERN, self._on_message)
 
     def stop(self) -> None:
         if self._subscription is not None:
@@ -286,12 +215,10 @@ class FeedHub:
     def _on_message(self, message: Message) -> None:
         if self._catching_up_after_drops():
             return
-        name = message.topic.removeprefix(TOPIC_PREFIX)
-        if not name or "/" in name:
-            log.warning("ignoring feed message on %s: one level after ops/feed/", message.topic)
+        item = self._translate(message)
+        if item is None:
             return
-        payload = dict(message.payload)
-        was = payload.pop(PREVIOUS_KEY, None)
+        payload = item.payload
         try:
             data = json.dumps(payload, separators=(",", ":"), default=str)
         except (TypeError, ValueError):
@@ -300,17 +227,10 @@ class FeedHub:
         keys = {key: payload.get(key) for key in SCOPE_KEYS}
         with self._lock:
             self._seq += 1
-            feed_event = FeedEvent(
-                self._seq,
-                name,
-                data,
-                keys,
-                was if isinstance(was, Mapping) else None,
-                payload.get("id"),
-            )
+            feed_event = FeedEvent(self._seq, item.event, data, keys, item.was, payload.get("id"))
             self._history.append(feed_event)
             clients = list(self._clients)
-        FEED_EVENTS.labels(name).inc()
+        FEED_EVENTS.labels(item.event).inc()
         # One wake-up of each event loop per event, not one per console: the consoles of a
         # process share uvicorn's loop.
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[FeedClient, str]]] = {}
