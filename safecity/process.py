@@ -1,6 +1,7 @@
-"""One place that wires a SafeCity process: the bus, the camera health recorder, the OCC's
-background services, the video node and the web app, started in that order and stopped in
-the reverse order whatever happens, and the web server's settings that go with them.
+"""One place that wires a SafeCity process: the bus, the live feed's change publisher, the
+camera health recorder, the OCC's background services, the video node and the web app,
+started in that order and stopped in the reverse order whatever happens, and the web
+server's settings that go with them.
 
 `safecity serve` and `safecity demo` both run through it, so a service added here runs in
 both; the scale-out worker (issue 15) will take the same path without the web app.
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 
 from safecity.api.app import create_app
 from safecity.bus import InProcessBus
+from safecity.ops.feed.api import change_publisher
 from safecity.ops.services import OpsServices
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -42,6 +44,9 @@ def running_process(settings: Settings, database: Database) -> Iterator[RunningP
     with ExitStack() as started:
         bus = InProcessBus()
         started.callback(bus.close)
+        # Before the workers, so that what they change reaches the consoles from the start.
+        changes = change_publisher(database, bus).attach()
+        started.callback(changes.detach)
         health = CameraHealthRecorder(bus, database)
         health.start()
         started.callback(health.stop)
@@ -51,7 +56,9 @@ def running_process(settings: Settings, database: Database) -> Iterator[RunningP
         node = VideoNode(settings, database, bus)
         node.start()
         started.callback(node.stop)
-        app = create_app(settings, database, node, live=node, bus=bus, node_health=node)
+        app = create_app(
+            settings, database, node, live=node, bus=bus, node_health=node, publish_changes=False
+        )
         yield RunningProcess(bus, node, app)
 
 

@@ -26,7 +26,7 @@ from safecity.insights import api as insights_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.dispatch import api as notifications_api
 from safecity.ops.feed import api as feed_api
-from safecity.ops.feed.changes import ChangePublisher, FeedHub
+from safecity.ops.feed.changes import FeedHub
 from safecity.ops.incident_types import api as types_api
 from safecity.ops.incidents import api as ops_api
 from safecity.ops.incidents import attachments_api
@@ -50,22 +50,27 @@ def create_app(
     live: LiveFeeds | None = None,
     bus: Bus | None = None,
     node_health: system.NodeHealth | None = None,
+    publish_changes: bool = True,
 ) -> FastAPI:
     """The app. ``bus`` is the process's bus (the workers publish on it); without one the app
-    makes its own, enough for the live feed of changes made through this app."""
+    makes its own, enough for the live feed of changes made through this app. While the app
+    runs it puts committed changes on the feed, unless ``publish_changes`` is False: the
+    process does it (safecity/process.py), for its workers' changes as much as the API's."""
     own_bus = bus is None
     app_bus: Bus = bus if bus is not None else InProcessBus()
     feed = FeedHub(app_bus)
-    changes = ChangePublisher(database.sessions, app_bus, feed_api.describe, feed_api.previous_keys)
+    changes = feed_api.change_publisher(database, app_bus) if publish_changes else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         feed.start()
-        changes.attach()
+        if changes is not None:
+            changes.attach()
         try:
             yield
         finally:
-            changes.detach()
+            if changes is not None:
+                changes.detach()
             feed.stop()
             if own_bus and isinstance(app_bus, InProcessBus):
                 app_bus.close()

@@ -24,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from safecity.api.deps import CurrentScope, CurrentUser, request_token
 from safecity.auth.roles import Role
 from safecity.auth.sessions import user_for_token
-from safecity.ops.feed.changes import SCOPE_KEYS, Audience, FeedHub, FeedItem
+from safecity.bus import Bus
+from safecity.ops.feed.changes import SCOPE_KEYS, Audience, ChangePublisher, FeedHub, FeedItem
 from safecity.ops.incidents.api import alert_out, incident_out
 from safecity.ops.incidents.attachments import ATTACHMENT_USERS
 from safecity.ops.models import Alert, Incident, IncidentEvent
@@ -71,6 +72,12 @@ def previous_keys(obj: object) -> dict[str, int | None] | None:
         else:
             was[key] = getattr(obj, key)
     return was if changed else None
+
+
+def change_publisher(database: Database, bus: Bus) -> ChangePublisher:
+    """What puts every committed alert and incident change on the feed, whoever writes it
+    (attach it once per process)."""
+    return ChangePublisher(database.sessions, bus, describe, previous_keys)
 
 
 def _still_signed_in(database: Database, token: str) -> bool:
