@@ -32,8 +32,8 @@ from safecity.backup import (
     restore_backup,
 )
 from safecity.backup import Progress as Step
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     cli_actor,
     database_or_exit,
     errors,

@@ -20,8 +20,8 @@ from safecity.city.folder.writing import AreasInCsvError, city_files
 from safecity.city.registry_io import RegistryFormat, serialise
 from safecity.city.registry_store import read_cameras
 from safecity.city.stream_credentials import CredentialKeyring, StreamCredentialsError
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     audit_cli_change,
     database_or_exit,
     errors,
