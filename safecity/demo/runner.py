@@ -1,9 +1,10 @@
 """``safecity demo``: the demo city, live simulated cameras and the console in one process.
 
-Start-up, each step timed on screen: prepare the data folder, migrate the database, seed the
-city (first run only), generate the H.264 clips (first run only), start the simulated cameras,
-then serve the API and console until Ctrl-C (or SIGTERM), after which everything started here
-is stopped and the process exits normally.
+Start-up, each step timed on screen (after the command's own "Loading SafeCity", in
+safecity/demo/cli.py): prepare the data folder, migrate the database, seed the city (first run
+only), generate the H.264 clips (first run only), start the simulated cameras, then serve the
+API and console until Ctrl-C (or SIGTERM), after which everything started here is stopped and
+the process exits normally.
 """
 
 from __future__ import annotations
