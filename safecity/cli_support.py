@@ -7,7 +7,7 @@ import getpass
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -24,13 +24,6 @@ from safecity.store import migrate
 from safecity.store.engine import Database
 
 errors = Console(stderr=True, soft_wrap=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="YAML settings file (default: ./safecity.yaml if present)."
-    ),
-]
 
 
 def settings_or_exit(config: Path | None) -> Settings:

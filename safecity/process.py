@@ -1,6 +1,7 @@
 """One place that wires a SafeCity process: the bus, the camera health recorder, the OCC's
-background services, the video node and the web app, started in that order and stopped in
-the reverse order whatever happens, and the web server's settings that go with them.
+background services (the first of which publishes the domain events of every committed alert
+and incident change), the video node and the web app, started in that order and stopped in the reverse order whatever happens, and the web
+server's settings that go with them.
 
 `safecity serve` and `safecity demo` both run through it, so a service added here runs in
 both; the scale-out worker (issue 15) will take the same path without the web app.

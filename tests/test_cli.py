@@ -3,13 +3,15 @@
 import getpass
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
-from safecity.cli import app
+from safecity.cli import COMMANDS, app, load
 from safecity.settings import load_settings
 from safecity.store.engine import Database
 from safecity.store.migrate import MIGRATIONS
@@ -201,3 +203,37 @@ def test_serve_on_a_taken_port_says_so_and_exits_1(config: Path) -> None:
         result = runner.invoke(app, ["serve", "--config", str(config), "--port", str(port)])
     assert result.exit_code == 1, result.output
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("loading", "ours"),
+    [
+        ("import safecity.cli", {"safecity.cli", "safecity.private_files"}),
+        # The demo's command says what it is doing before it loads the rest.
+        ("from safecity.cli import load; load('demo')", None),
+    ],
+)
+def test_the_command_list_imports_no_capability(loading: str, ours: set[str] | None) -> None:
+    # `safecity --help` and every command's start-up load only what they use: loading the
+    # command list must not pull in video, the web app, the database engine or settings.
+    heavy = ("av", "sqlalchemy", "fastapi", "uvicorn", "alembic", "shapely", "numpy", "pydantic")
+    probe = (
+        f"import sys; {loading}; "
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules} & set(sys.argv[1:]))))"
+        "; print(' '.join(sorted(name for name in sys.modules if name.startswith('safecity.'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *heavy], capture_output=True, text=True, check=True
+    )
+    libraries, loaded = result.stdout.splitlines()
+    assert libraries == ""
+    if ours is not None:
+        assert set(loaded.split()) == ours
+
+
+def test_the_help_lists_every_command_as_its_module_describes_it() -> None:
+    listed = runner.invoke(app, ["--help"])
+    assert listed.exit_code == 0, listed.output
+    for name, command in COMMANDS.items():
+        assert load(name).help == command.help, name
+        assert f"│ {name} " in listed.output

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from safecity.audit import log
 from safecity.audit.models import AuditEntry
-from safecity.cli_support import ConfigOption, database_or_exit, settings_or_exit
+from safecity.cli_options import ConfigOption
+from safecity.cli_support import database_or_exit, settings_or_exit
 
 app = typer.Typer(help="The audit log: who saw, exported or changed what.", no_args_is_help=True)
 console = Console(soft_wrap=True)

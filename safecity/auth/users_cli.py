@@ -34,8 +34,8 @@ from safecity.auth.users import (
     user_named,
     users_query,
 )
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     audit_cli_change,
     database_or_exit,
     errors,

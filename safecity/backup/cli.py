@@ -29,8 +29,8 @@ from safecity.backup.create import create_backup
 from safecity.backup.files import Progress as Step
 from safecity.backup.manifest import BackupError, read_manifest
 from safecity.backup.restore import restore_backup
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     cli_actor,
     database_or_exit,
     errors,

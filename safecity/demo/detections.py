@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from safecity.bus import Bus
+from safecity.core.periodic import PeriodicWork
 from safecity.ops.alerts.analytics import events_topic
 
 log = logging.getLogger(__name__)
@@ -45,19 +45,23 @@ class SimulatedDetections:
         self._bus = bus
         self._codes = list(camera_codes)
         self._mean = mean_seconds
-        self._first_after = first_after
         self._random = random.Random(seed)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="demo-detections", daemon=True)
+        # The first soon, so that someone who just opened the console sees one arrive.
+        self._detections = PeriodicWork(
+            "demo-detections",
+            self.publish_one,
+            first=first_after,
+            every=lambda: self._random.expovariate(1 / self._mean),
+            log=log,
+            failed="the demo's simulated detection failed",
+        )
 
     def start(self) -> None:
         if self._codes:
-            self._thread.start()
+            self._detections.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(5)
+        self._detections.stop(timeout=5)
 
     def publish_one(self) -> str:
         """Publish one made-up detection; returns its topic."""
@@ -77,13 +81,3 @@ class SimulatedDetections:
             },
         )
         return topic
-
-    def _run(self) -> None:
-        # The first soon, so that someone who just opened the console sees one arrive.
-        wait = self._first_after
-        while not self._stopping.wait(wait):
-            wait = self._random.expovariate(1 / self._mean)
-            try:
-                self.publish_one()
-            except Exception:
-                log.exception("the demo's simulated detection failed")

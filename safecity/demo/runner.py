@@ -1,18 +1,18 @@
 """``safecity demo``: the demo city, live simulated cameras and the console in one process.
 
-Start-up, each step timed on screen: prepare the data folder, migrate the database, seed the
-city (first run only), generate the H.264 clips (first run only), start the simulated cameras,
-then serve the API and console until Ctrl-C (or SIGTERM), after which everything started here
-is stopped and the process exits normally.
+Start-up, each step timed on screen (after the command's own "Loading SafeCity", in
+safecity/demo/cli.py): prepare the data folder, migrate the database, seed the city (first run
+only), generate the H.264 clips (first run only), start the simulated cameras, then serve the
+API and console until Ctrl-C (or SIGTERM), after which everything started here is stopped and
+the process exits normally.
 """
 
 from __future__ import annotations
 
 import shutil
-import time
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
 from safecity.demo.data_folder import DEMO_DATA_DIR, MARKER_FILE, made_by_the_demo, with_demo_city
 from safecity.demo.detections import SimulatedDetections
 from safecity.demo.geography import district_geometries
+from safecity.demo.progress import StartUp
 from safecity.demo.seed import seed_demo_city
 from safecity.logs import configure_logging
 from safecity.private_files import make_folders, tighten
@@ -175,33 +176,6 @@ def browser_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-@dataclass
-class _Step:
-    done: str
-    """The line printed when the step ends; the step rewrites it to say what it did."""
-
-
-class _Progress:
-    """Prints each start-up step with the time it took."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.started = time.perf_counter()
-
-    @contextmanager
-    def step(self, doing: str) -> Iterator[_Step]:
-        began = time.perf_counter()
-        step = _Step(doing)
-        with self.console.status(doing):
-            yield step
-        took = time.perf_counter() - began
-        self.console.print(f"[green]✓[/green] {step.done} [dim]({took:.1f} s)[/dim]")
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
-
-
 def logins_panel(url: str, users: Sequence[DemoUser], live: int, elapsed: float) -> Panel:
     table = Table(show_edge=False, header_style="bold")
     for column in ("username", "role", "sees"):
@@ -220,26 +194,34 @@ def logins_panel(url: str, users: Sequence[DemoUser], live: int, elapsed: float)
     return Panel(body, title=title, border_style="green", expand=False)
 
 
-def run_demo(settings: Settings, *, reset: bool, cameras: int = 6, port: int | None = None) -> None:
+def run_demo(
+    settings: Settings,
+    *,
+    reset: bool,
+    cameras: int = 6,
+    port: int | None = None,
+    progress: StartUp | None = None,
+) -> None:
     """Run the demo until Ctrl-C or SIGTERM, then stop everything it started and return.
+    ``progress`` is the start-up shown so far (`safecity demo` shows its loading first).
 
     Raises DemoError when it cannot start (a data folder it does not own, a taken port).
     """
     if cameras < 0:
         raise DemoError("cameras must be 0 or more")
-    console = Console()
+    progress = progress if progress is not None else StartUp(Console())
     demo = demo_settings(settings, port=port)
     configure_logging(demo.logging)
     try:
         with stopped_by_sigterm():
-            _run(demo, reset=reset, cameras=cameras, console=console)
+            _run(demo, reset=reset, cameras=cameras, progress=progress)
     except KeyboardInterrupt:
         pass
-    console.print("SafeCity demo stopped.")
+    progress.console.print("SafeCity demo stopped.")
 
 
-def _run(settings: Settings, *, reset: bool, cameras: int, console: Console) -> None:
-    progress = _Progress(console)
+def _run(settings: Settings, *, reset: bool, cameras: int, progress: StartUp) -> None:
+    console = progress.console
     with ExitStack() as cleanup:
         with progress.step(f"Preparing {settings.data_dir}") as step:
             prepare_data_dir(settings.data_dir, reset=reset)

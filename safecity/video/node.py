@@ -30,6 +30,7 @@ from safecity.city.stream_credentials import (
     stream_url,
 )
 from safecity.core.media import LOCK_FILE, MEDIA_MARKER, Sign, mark, unmounted
+from safecity.core.periodic import PeriodicWork
 from safecity.private_files import make_folders
 from safecity.settings import Settings, VideoSettings
 from safecity.store.engine import Database
@@ -177,10 +178,16 @@ class VideoNode:
         self._open_segment_file = open_segment_file
         self._pipelines: dict[str, CameraPipeline] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._index = SegmentIndexWriter(database)
         self._retention = RetentionKeeper(database, self._media_root, settings.video)
-        self._thread = threading.Thread(target=self._loop, name="video-node", daemon=True)
+        self._since_reconcile = 0.0
+        self._housekeeping = PeriodicWork(
+            "video-node",
+            self._keep_house,
+            every=health_every,
+            log=log,
+            failed="video node housekeeping failed",
+        )
         self._media_lock: TextIO | None = None
 
     # -- life ------------------------------------------------------------------------------
@@ -203,13 +210,11 @@ class VideoNode:
         if self._settings.video.record:
             self._retention.start()
         self.reconcile()
-        self._thread.start()
+        self._housekeeping.start()
 
     def stop(self) -> None:
         """Stop every camera (each finishes its segment), then index what was finished."""
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=5.0)
+        self._housekeeping.stop(timeout=5.0)
         with self._lock:
             pipelines, self._pipelines = list(self._pipelines.values()), {}
         for pipeline in pipelines:
@@ -335,14 +340,11 @@ class VideoNode:
             problems.append(f"retention refused: {refusal.summary}")
         return problems
 
-    def _loop(self) -> None:
-        since_reconcile = 0.0
-        while not self._stop.wait(self._health_every):
-            try:
-                self.publish_health()
-                since_reconcile += self._health_every
-                if since_reconcile >= self._reconcile_seconds:
-                    since_reconcile = 0.0
-                    self.reconcile()
-            except Exception:
-                log.exception("video node housekeeping failed; going on")
+    def _keep_house(self) -> None:
+        """Every ``health_every`` seconds: publish each camera's health, and now and then
+        bring the cameras in line with the registry."""
+        self.publish_health()
+        self._since_reconcile += self._health_every
+        if self._since_reconcile >= self._reconcile_seconds:
+            self._since_reconcile = 0.0
+            self.reconcile()

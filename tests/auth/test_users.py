@@ -1,8 +1,9 @@
 import pytest
+from argon2 import extract_parameters
 from sqlalchemy import func, select
 
 from safecity.auth.models import User
-from safecity.auth.passwords import verify_password
+from safecity.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from safecity.auth.roles import Role
 from safecity.auth.users import UserError, add_user
 from safecity.city.models import OrganizationKind, PoliceUnit
@@ -22,6 +23,12 @@ def test_added_user_can_sign_in_with_an_argon2_hash(database: Database) -> None:
         assert user.password_hash.startswith("$argon2id$")
         assert verify_password(user.password_hash, "long-enough-1")
         assert not verify_password(user.password_hash, "long-enough-2")
+
+
+def test_an_unknown_user_costs_a_login_as_much_as_a_known_one() -> None:
+    # The hash verified when nobody has that username is made as new passwords are.
+    assert extract_parameters(DUMMY_HASH) == extract_parameters(hash_password("long-enough-1"))
+    assert not verify_password(None, "not-a-password")
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ from safecity.city.registry.columns import RegistryFormat
 from safecity.city.registry.store import read_cameras
 from safecity.city.registry.writing import serialise
 from safecity.city.stream_credentials import CredentialKeyring, StreamCredentialsError
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     audit_cli_change,
     database_or_exit,
     errors,

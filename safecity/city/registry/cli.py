@@ -42,8 +42,8 @@ from safecity.city.stream_credentials import (
     StreamCredentialsError,
     seal_stored_credentials,
 )
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     audit_cli_change,
     database_or_exit,
     errors,

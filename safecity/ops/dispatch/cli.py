@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import select
 
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     cli_actor,
     database_or_exit,
     errors,

@@ -25,7 +25,6 @@ time.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +38,7 @@ from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.bus import Bus
 from safecity.core.clock import utcnow
+from safecity.core.periodic import PeriodicWork
 from safecity.ops.incident_types import HIGHEST_PRIORITY, LOWEST_PRIORITY
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Alert, AlertStatus, Incident, IncidentEvent, IncidentEventKind
@@ -423,26 +423,19 @@ class SlaEscalator:
         self._database = database
         self._bus = bus
         self._clock = clock
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._checks = PeriodicWork(
+            "sla-escalator",
+            self.check,
+            every=sla.check_seconds,
+            log=log,
+            failed="SLA escalation check failed",
+        )
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="sla-escalator", daemon=True)
-        self._thread.start()
+        self._checks.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._sla.check_seconds):
-            try:
-                self.check()
-            except Exception:
-                log.exception("SLA escalation check failed; trying again next time")
+        self._checks.stop()
 
     def check(self) -> list[dict[str, Any]]:
         """One pass: escalate what is overdue now, ``CHUNK`` breaches per transaction, each
@@ -462,6 +455,6 @@ class SlaEscalator:
                 )
                 self._bus.publish(FEED_TOPIC, payload)
             published += payloads
-            if len(payloads) < CHUNK or self._stopping.is_set():
+            if len(payloads) < CHUNK or self._checks.stopping:
                 break
         return published

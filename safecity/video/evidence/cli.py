@@ -29,8 +29,8 @@ from safecity.auth.models import User
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.bounds import moment_problem
 from safecity.city.models import Camera
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     audit_cli_change,
     database_or_exit,
     errors,

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from safecity.bus import Bus, Message, Subscription
 from safecity.city.models import Camera, CameraHealth
 from safecity.core.clock import utcnow
+from safecity.core.periodic import PeriodicWork
 from safecity.store.base import UTCDateTime
 from safecity.store.engine import Database
 from safecity.video.models import CameraStream, StreamStatus
@@ -140,14 +141,16 @@ class CameraHealthRecorder:
     def __init__(self, bus: Bus, database: Database, *, flush_every: float = 2.0) -> None:
         self._bus = bus
         self._database = database
-        self._flush_every = flush_every
         self._pending: dict[str, StreamHealth] = {}
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
-        self._stop = threading.Event()
         self._subscription: Subscription | None = None
-        self._flusher = threading.Thread(
-            target=self._flush_loop, name="health-recorder", daemon=True
+        self._flusher = PeriodicWork(
+            "health-recorder",
+            self.flush,
+            every=flush_every,
+            log=log,
+            failed="could not write camera health",
         )
 
     def start(self) -> None:
@@ -158,9 +161,7 @@ class CameraHealthRecorder:
         """Take in every report already published, write them, and stop."""
         if self._subscription is not None:
             self._subscription.close()
-        self._stop.set()
-        if self._flusher.ident is not None:
-            self._flusher.join(timeout=5.0)
+        self._flusher.stop(timeout=5.0)
         self.flush()
 
     def _on_report(self, message: Message) -> None:
@@ -211,15 +212,6 @@ class CameraHealthRecorder:
                     self._pending.setdefault(report.camera_code, report)
             raise
         return len(rows)
-
-    def _flush_loop(self) -> None:
-        while not self._stop.wait(self._flush_every):
-            try:
-                self.flush()
-            except Exception:
-                log.exception(
-                    "could not write camera health; trying again in %.0f s", self._flush_every
-                )
 
 
 def _store_stream_states(connection: Connection, reports: list[StreamHealth]) -> None:

@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from safecity.city.models import Camera, Site
+from safecity.cli_options import ConfigOption
 from safecity.cli_support import (
-    ConfigOption,
     audit_cli_change,
     database_or_exit,
     errors,

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from safecity.city.models import Camera, Site
 from safecity.core.clock import utcnow
+from safecity.core.periodic import PeriodicWork
 from safecity.settings import VideoSettings
 from safecity.store.engine import Database
 from safecity.video.models import RecordedSegment
@@ -127,8 +128,14 @@ class RetentionKeeper:
         self._batch_size = batch_size
         self._cameras_per_batch = cameras_per_batch
         self._running = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._passes = PeriodicWork(
+            "retention-keeper",
+            self._background_pass,
+            first=0,
+            every=settings.retention_check_seconds,
+            log=log,
+            failed="retention pass failed",
+        )
         self._trusted: datetime | None = None
         """The latest time this keeper believes the clock was right: the newest recording's
         end when it first looked, then the start of its last pass."""
@@ -202,7 +209,7 @@ class RetentionKeeper:
         return DiskSpace(total=usage.total, free=usage.free)
 
     def _stopping(self, run: Pass) -> bool:
-        if self._stop.is_set():
+        if self._passes.stopping:
             run.interrupted = True
         return run.interrupted
 
@@ -439,33 +446,22 @@ class RetentionKeeper:
 
     def start(self) -> None:
         """Run a pass now and then every ``retention_check_seconds`` on a background thread."""
-        if self._thread is not None:
+        if self._passes.started:
             raise RuntimeError("the retention keeper is already running")
         self._look_at_the_index()  # now, before the node's cameras record under this clock
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="retention-keeper", daemon=True)
-        self._thread.start()
+        self._passes.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the background passes; a pass under way ends after its current batch."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("retention keeper still busy after %.0f s; left it to finish", timeout)
+        if not self._passes.stop(timeout):
+            log.warning("retention keeper still busy after %.0f s; left it to finish", timeout)
 
-    def _loop(self) -> None:
-        interval = self._settings.retention_check_seconds
-        while not self._stop.is_set():
-            try:
-                self.run_once(utcnow())
-                self._refusal = None
-            except RetentionError as exc:
-                self._refusal = exc
-                log.error("retention pass refused: %s", exc)
-            except Exception:
-                log.exception("retention pass failed; trying again in %.0f s", interval)
+    def _background_pass(self) -> None:
+        try:
+            self.run_once(utcnow())
+            self._refusal = None
+        except RetentionError as exc:
+            self._refusal = exc
+            log.error("retention pass refused: %s", exc)
+        finally:
             RETENTION_REFUSED.set(1 if self._refusal is not None else 0)
-            if self._stop.wait(interval):
-                return

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from safecity.core.periodic import PeriodicWork
 from safecity.store.engine import Database
 from safecity.video.models import RecordedSegment
 from safecity.video.recording.recorder import FinishedSegment
@@ -34,20 +35,22 @@ def segment_row(segment: FinishedSegment) -> dict[str, object]:
 class SegmentIndexWriter:
     def __init__(self, database: Database, *, flush_every: float = 1.0) -> None:
         self._database = database
-        self._flush_every = flush_every
         self._waiting: list[FinishedSegment] = []
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="segment-index", daemon=True)
+        self._flushes = PeriodicWork(
+            "segment-index",
+            self.flush,
+            every=flush_every,
+            log=log,
+            failed="could not index segments",
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._flushes.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout=5.0)
+        self._flushes.stop(timeout=5.0)
         try:
             self.flush()
         except Exception:
@@ -86,10 +89,3 @@ class SegmentIndexWriter:
                         connection.execute(insert(RecordedSegment), [segment_row(segment)])
                 except IntegrityError:
                     log.warning("%s was already indexed", segment.path)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._flush_every):
-            try:
-                self.flush()
-            except Exception:
-                log.exception("could not index segments; retrying in %.0f s", self._flush_every)
