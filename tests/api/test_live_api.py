@@ -17,7 +17,7 @@ from starlette.testclient import WebSocketTestSession
 from safecity.api.app import create_app
 from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
-from safecity.city.api import NOT_FOUND
+from safecity.city.scoped import NOT_FOUND
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video

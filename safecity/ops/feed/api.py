@@ -24,9 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from safecity.api.deps import CurrentScope, CurrentUser, request_token
 from safecity.auth.roles import Role
 from safecity.auth.sessions import user_for_token
+from safecity.ops.alerts.schemas import alert_out
 from safecity.ops.feed.changes import SCOPE_KEYS, Audience, FeedHub, FeedItem
-from safecity.ops.incidents.api import alert_out, incident_out
 from safecity.ops.incidents.attachments import ATTACHMENT_USERS
+from safecity.ops.incidents.schemas import incident_out
 from safecity.ops.models import Alert, Incident, IncidentEvent
 from safecity.store.engine import Database
 

@@ -39,8 +39,8 @@ from safecity.auth.roles import LIVE_VIEWERS
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.auth.sessions import user_for_token
 from safecity.bounds import Id
-from safecity.city.api import NOT_FOUND
 from safecity.city.models import Camera
+from safecity.city.scoped import NOT_FOUND
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.live.feed import Fragment, InitSegment, LiveFeeds, Viewer, ViewerDropped
