@@ -42,7 +42,9 @@ from safecity.ops.dispatch.channels import (
     judge_status,
 )
 from safecity.ops.dispatch.models import Notification, NotificationChannel, NotificationState
-from safecity.ops.dispatch.notifications import NotificationDispatcher, claim_due, notify_through
+from safecity.ops.dispatch.notices import notify_through
+from safecity.ops.dispatch.notifications import NotificationDispatcher
+from safecity.ops.dispatch.outbox import claim_due
 from safecity.ops.incidents import service as incidents
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Incident
@@ -300,7 +302,7 @@ def test_a_refusal_fails_for_good_but_not_now_is_retried(
     assert notice.state is state and notice.attempts == 1 and notice.delivered_at is None
     assert notice.last_error is not None
     assert notice.last_error.startswith(f"the receiver answered {status} ")
-    [logged] = [r for r in caplog.records if r.name == "safecity.ops.dispatch.notifications"]
+    [logged] = [r for r in caplog.records if r.name == "safecity.ops.dispatch.outbox"]
     assert logged.levelname == "WARNING"
     said = logged.getMessage()
     assert said.startswith(f"notice {notice.id} to unit {notice.police_unit_code} by webhook ")
