@@ -91,6 +91,7 @@ _HoldPlacer = Annotated[User, Depends(require_role(*HOLD_PLACERS))]
 _HoldReleaser = Annotated[User, Depends(require_role(*HOLD_RELEASERS))]
 
 
+# The role is checked first (403), then the scope (404), as for MaterialsIncident.
 def _linking_incident(
     incident_id: Id, session: DbSession, scope: CurrentScope, user: _HoldPlacer
 ) -> Incident:
