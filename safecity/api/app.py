@@ -24,13 +24,14 @@ from safecity.city import api as city_api
 from safecity.city.admin import api as city_admin_api
 from safecity.insights import api as insights_api
 from safecity.ops.alerts import analytics_api, rules_api
+from safecity.ops.alerts import api as alerts_api
 from safecity.ops.dispatch import api as notifications_api
 from safecity.ops.events import ChangePublisher
 from safecity.ops.feed import api as feed_api
 from safecity.ops.feed.changes import FeedHub
 from safecity.ops.incident_types import api as types_api
-from safecity.ops.incidents import api as ops_api
-from safecity.ops.incidents import attachments_api
+from safecity.ops.incidents import api as incidents_api
+from safecity.ops.incidents import attachments_api, clips_api
 from safecity.ops.shifts import api as shifts_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -107,8 +108,10 @@ def create_app(
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)
     app.include_router(holds_api.router)
-    app.include_router(ops_api.router)
+    app.include_router(alerts_api.router)
+    app.include_router(incidents_api.router)
     app.include_router(attachments_api.router)
+    app.include_router(clips_api.router)
     app.include_router(shifts_api.router)
     app.include_router(feed_api.router)
     app.include_router(types_api.router)

@@ -29,6 +29,8 @@ _LABELS = {
 }
 
 CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.ANALYST})
+OCC_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
+"""The operations centre: who raises and acknowledges alerts and opens and runs incidents."""
 REGISTRY_EDITORS = frozenset({Role.ADMIN})
 LIVE_VIEWERS = frozenset(role for role in Role if role is not Role.ANALYST)
 """Who may watch live video and take snapshots (within their scope). Analysts work with

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.api.scoped import ScopedCamera
 from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS, REGISTRY_EDITORS, Role, Scope
 from safecity.auth.scope import camera_condition, district_condition, site_condition
@@ -59,7 +60,6 @@ from safecity.video.models import CameraStream
 
 router = APIRouter(prefix="/api", tags=["city"])
 
-NOT_FOUND = "no such camera, or not yours to see"
 URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", re.IGNORECASE)
 
 
@@ -91,19 +91,6 @@ def _camera_out(camera: Camera, scope: Scope) -> CameraOut:
 def _snapshots(request: Request) -> SnapshotProvider | None:
     provider: SnapshotProvider | None = request.app.state.snapshots
     return provider
-
-
-def visible_camera(session: Session, scope: Scope, camera_id: int) -> Camera:
-    """The camera if the scope sees it; otherwise 404, the same answer as for a missing one
-    (every camera-scoped endpoint, video ones included, goes through here)."""
-    camera = session.scalar(
-        select(Camera)
-        .options(joinedload(Camera.district), joinedload(Camera.site))
-        .where(Camera.id == camera_id, camera_condition(scope))
-    )
-    if camera is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=NOT_FOUND)
-    return camera
 
 
 @router.get("/districts", response_model=list[DistrictOut])
@@ -224,9 +211,9 @@ def camera_points(session: DbSession, cameras: VisibleCameras) -> list[CameraPoi
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraDetail, summary="One camera")
-def camera_detail(camera_id: Id, session: DbSession, scope: CurrentScope) -> CameraDetail:
+def camera_detail(camera: ScopedCamera, session: DbSession, scope: CurrentScope) -> CameraDetail:
     """One camera. Stream passwords are shown to no one: they are hidden as ***."""
-    return _camera_detail(session, scope, visible_camera(session, scope, camera_id))
+    return _camera_detail(session, scope, camera)
 
 
 def _camera_detail(session: Session, scope: Scope, camera: Camera) -> CameraDetail:
@@ -260,10 +247,7 @@ def _stream_health(session: Session, camera_id: int) -> StreamHealth | None:
     responses={200: {"content": {"image/jpeg": {}}}, 404: {}, 503: {}},
     dependencies=[Depends(require_role(*LIVE_VIEWERS))],
 )
-def camera_snapshot(
-    camera_id: Id, request: Request, session: DbSession, scope: CurrentScope
-) -> Response:
-    camera = visible_camera(session, scope, camera_id)
+def camera_snapshot(camera: ScopedCamera, request: Request) -> Response:
     provider = _snapshots(request)
     image = provider.snapshot_jpeg(camera.code) if provider is not None else None
     if image is None:
@@ -346,7 +330,7 @@ def create_camera(
     dependencies=[Depends(require_role(*REGISTRY_EDITORS))],
 )
 def update_camera(
-    camera_id: Id,
+    camera: ScopedCamera,
     body: CameraUpdate,
     session: DbSession,
     user: CurrentUser,
@@ -355,7 +339,6 @@ def update_camera(
 ) -> CameraDetail:
     """Change the fields given (null clears an optional one); a new position moves the camera
     to the district it lies in. Audited, with stream passwords hidden."""
-    camera = visible_camera(session, scope, camera_id)
     changes = body.model_dump(exclude_unset=True)
     urls = {field: changes.pop(field) for field in _STREAM_FIELDS if field in changes}
     if "site_id" in changes and changes["site_id"] is not None:
@@ -397,12 +380,11 @@ def update_camera(
     dependencies=[Depends(require_role(Role.ADMIN))],
 )
 def decommission_camera(
-    camera_id: Id, session: DbSession, user: CurrentUser, scope: CurrentScope
+    camera: ScopedCamera, session: DbSession, user: CurrentUser, scope: CurrentScope
 ) -> CameraDetail:
     """Take a camera out of service: it is no longer ingested, and stays in the registry with
     its recordings, which retention deletes when their time is up (legal holds keep theirs).
     Administrators only; audited."""
-    camera = visible_camera(session, scope, camera_id)
     if camera.status is CameraStatus.DECOMMISSIONED:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="status: decommissioned already")
     record(

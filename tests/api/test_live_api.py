@@ -15,9 +15,9 @@ from sqlalchemy import select
 from starlette.testclient import WebSocketTestSession
 
 from safecity.api.app import create_app
+from safecity.api.scoped import NOT_FOUND
 from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
-from safecity.city.api import NOT_FOUND
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_video

@@ -1,7 +1,9 @@
-"""A webhook receiver on 127.0.0.1 for tests: records each POST, answers scripted statuses."""
+"""A webhook receiver on a loopback address for tests: records each POST, answers scripted
+statuses."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +24,8 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
+def webhook_receiver(host: str = "127.0.0.1") -> Iterator[Receiver]:
+    """A receiver on ``host`` (an IPv4 or IPv6 address) and a free port."""
     received = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -37,8 +40,11 @@ def webhook_receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    received.url = f"http://127.0.0.1:{server.server_address[1]}/safecity"
+    ipv6 = ":" in host
+    server_class = _Ipv6Server if ipv6 else ThreadingHTTPServer
+    server = server_class((host, 0), Handler)
+    netloc = f"[{host}]" if ipv6 else host
+    received.url = f"http://{netloc}:{server.server_address[1]}/safecity"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -46,3 +52,7 @@ def webhook_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Ipv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6

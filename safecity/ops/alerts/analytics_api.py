@@ -18,7 +18,8 @@ from safecity.api.rate_limit import SignedRequest, limit_per_source
 from safecity.bounds import Line
 from safecity.ops.alerts.analytics import EVENTS, AnalyticsEvent, Outcome, UnknownCamera, take_event
 from safecity.ops.alerts.grouping import AlertGrouping
-from safecity.ops.incidents.api import AlertOut, alert_out, signed_body
+from safecity.ops.alerts.schemas import AlertOut, alert_out
+from safecity.ops.alerts.signed_requests import signed_body
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 

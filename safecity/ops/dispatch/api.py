@@ -13,7 +13,7 @@ from safecity.api.deps import CurrentUser, DbSession, require_role
 from safecity.auth.roles import Role
 from safecity.bounds import Id, Line
 from safecity.ops.dispatch.models import Notification, NotificationChannel, NotificationState
-from safecity.ops.dispatch.notifications import NotificationError, retry_now
+from safecity.ops.dispatch.outbox import NotificationError, retry_now
 
 router = APIRouter(
     prefix="/api/notifications",

@@ -9,16 +9,18 @@ admin's list of stuck deliveries: they never carry a secret or a password.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import errno
 import http.client
 import json
+import os
 import socket
 import ssl
 import threading
 import time
-import urllib.parse
 from typing import Any
 
+import httpx2
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
@@ -52,67 +54,20 @@ def judge_status(status: int) -> DeliveryFailed | None:
     return DeliveryFailed(message, retry=True)
 
 
-class _Cutoff:
-    """The overall deadline of one request. At the deadline it shuts the connection's socket
-    down, which ends at once a read or write blocked on it, however the receiver drips its
-    bytes; a per-read socket timeout alone would let it hold the request for ever."""
-
-    def __init__(self, seconds: float) -> None:
-        self._deadline = time.monotonic() + seconds
-        self.expired = False
-        self._lock = threading.Lock()
-        self._handle: socket.socket | None = None
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def connect(
-        self,
-        address: tuple[str, int],
-        timeout: float | None = None,
-        source_address: tuple[str, int] | None = None,
-    ) -> socket.socket:
-        """``socket.create_connection`` within what is left of the deadline; the socket is
-        watched from then on (a duplicate of its descriptor, which stays valid when TLS wraps
-        the socket)."""
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("past the deadline")
-        sock = socket.create_connection(address, left, source_address)
-        with self._lock:
-            if self.expired:
-                sock.close()
-                raise TimeoutError("past the deadline")
-            self._handle = sock.dup()
-        return sock
-
-    def close(self) -> None:
-        self._timer.cancel()
-        with self._lock:
-            if self._handle is not None:
-                self._handle.close()
-                self._handle = None
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            if self._handle is not None:
-                with contextlib.suppress(OSError):  # closed meanwhile
-                    self._handle.shutdown(socket.SHUT_RDWR)
-
-
 class WebhookChannel:
-    """POSTs a signed notice with ``http.client``: connecting, sending and reading the status
-    line and headers of the answer all within ``timeout`` seconds. Redirects are answered as
-    they are (3xx: try again later), never followed: the signed notice goes only to the
-    configured address."""
+    """POSTs a signed notice with httpx2. Connecting, sending and reading the status line and
+    headers of the answer share one deadline of ``timeout`` seconds: its cancellation ends a
+    read or write blocked on the socket at once, however the receiver drips its bytes (a
+    limit on each read alone would let it hold the request for ever). The name lookup runs to
+    its end regardless. Redirects are answered as they are (3xx: try again later), never
+    followed: the signed notice goes only to the configured address. No proxy from the
+    environment is used."""
 
     def __init__(self, *, timeout: float) -> None:
         self._timeout = timeout
         self._tls = ssl.create_default_context()
 
     def deliver(self, url: str, secret: str, body: bytes, delivery_id: int) -> None:
-        parts = urllib.parse.urlsplit(url)
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -121,45 +76,45 @@ class WebhookChannel:
             SIGNATURE_HEADER: sign(secret, timestamp, body),
             DELIVERY_HEADER: str(delivery_id),
         }
-        path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
-        cutoff = _Cutoff(self._timeout)
         try:
-            connection = self._connection(parts, cutoff)
-            try:
-                connection.request("POST", path, body=body, headers=headers)
-                status = connection.getresponse().status
-            finally:
-                connection.close()
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            if cutoff.expired or isinstance(exc, TimeoutError):
-                raise DeliveryFailed(f"no answer within {self._timeout:g} s", retry=True) from exc
-            raise self._unreachable(exc) from exc
-        finally:
-            cutoff.close()
+            status = asyncio.run(
+                self._post(httpx2.Request("POST", url, headers=headers, content=body))
+            )
+        except TimeoutError as exc:
+            raise DeliveryFailed(f"no answer within {self._timeout:g} s", retry=True) from exc
+        except (httpx2.HTTPError, httpx2.InvalidURL, OSError, ValueError) as exc:
+            raise DeliveryFailed(f"cannot reach the receiver: {_reason(exc)}", retry=True) from exc
         failure = judge_status(status)
         if failure is not None:
             raise failure
 
-    def _connection(
-        self, parts: urllib.parse.SplitResult, cutoff: _Cutoff
-    ) -> http.client.HTTPConnection:
-        # The settings check the URL's form. Always a port: given None, http.client would
-        # split a bare IPv6 host ("::1") at its last colon.
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        connection = (
-            http.client.HTTPSConnection(host, port, timeout=self._timeout, context=self._tls)
-            if parts.scheme == "https"
-            else http.client.HTTPConnection(host, port, timeout=self._timeout)
-        )
-        # http.client opens its socket through this attribute (Python 3.4 and later).
-        connection._create_connection = cutoff.connect  # type: ignore[attr-defined]
-        return connection
+    async def _post(self, request: httpx2.Request) -> int:
+        """The answer's status. The request is sent as built: only ``Host`` and
+        ``Content-Length`` are added, none of the client's default headers."""
+        async with asyncio.timeout(self._timeout):
+            async with httpx2.AsyncClient(
+                verify=self._tls, trust_env=False, timeout=None
+            ) as client:
+                response = await client.send(request, stream=True)
+                await response.aclose()  # the body is not read
+                return response.status_code
 
-    def _unreachable(self, reason: object) -> DeliveryFailed:
-        if isinstance(reason, OSError) and reason.strerror:
-            return DeliveryFailed(f"cannot reach the receiver: {reason.strerror}", retry=True)
-        return DeliveryFailed(f"cannot reach the receiver: {reason}", retry=True)
+
+def _reason(exc: BaseException) -> str:
+    """Why a receiver could not be reached, in the system's words: from the socket error under
+    the client's own, where there is one (asyncio words a refused connection "Connect call
+    failed (address)"; the system says "Connection refused")."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError):
+            code = cause.errno
+            plain = not isinstance(cause, (ssl.SSLError, socket.gaierror))
+            if plain and code is not None and code in errno.errorcode:
+                return os.strerror(code)
+            if cause.strerror:
+                return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
 
 
 class MqttChannel:

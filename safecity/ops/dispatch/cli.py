@@ -18,7 +18,7 @@ from safecity.cli_support import (
     settings_or_exit,
 )
 from safecity.ops.dispatch.models import Notification, NotificationState
-from safecity.ops.dispatch.notifications import NotificationError, retry_now
+from safecity.ops.dispatch.outbox import NotificationError, retry_now
 
 app = typer.Typer(
     help="Notices to police units (MQTT, webhooks): what waits, what failed.",

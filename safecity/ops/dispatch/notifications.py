@@ -16,25 +16,24 @@ twice, never not at all: receivers drop repeats by the delivery id (``X-SafeCity
 
 Which receivers a process writes notices for is configured on its session factory
 (``notify_through``): the ``NotificationDispatcher`` does it for ``serve`` and ``demo``.
+
+This module is the delivery worker; ``notices`` writes the rows, ``outbox`` claims and settles
+them, and ``channels`` carries them.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from prometheus_client import Counter
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
 
-from safecity.audit.log import record as audit
-from safecity.city.models import District, PoliceUnit
-from safecity.core.backoff import Backoff
+from safecity.city.models import PoliceUnit
 from safecity.core.clock import utcnow
 from safecity.ops.dispatch.channels import (
     DeliveryFailed,
@@ -42,332 +41,19 @@ from safecity.ops.dispatch.channels import (
     WebhookChannel,
     notice_body,
 )
-from safecity.ops.dispatch.models import Notification, NotificationChannel, NotificationState
-from safecity.ops.models import Incident, IncidentEvent, IncidentEventKind
+from safecity.ops.dispatch.models import NotificationChannel
+from safecity.ops.dispatch.notices import notify_through
+from safecity.ops.dispatch.outbox import (
+    RetryPolicy,
+    claim_due,
+    extend_claim,
+    record_outcome,
+    release,
+)
 from safecity.settings import NotificationSettings
 from safecity.store.engine import Database
 
 log = logging.getLogger(__name__)
-
-NOTICES = Counter(
-    "safecity_notifications_total",
-    "Delivery attempts of dispatch notifications, by channel and outcome "
-    "(delivered, retried, failed)",
-    ["channel", "outcome"],
-)
-
-_ROUTING = "safecity.notifications.routing"
-# Makes SQLite take its write lock before the due rows are read (as the audit log does), so
-# two claimers cannot take the same row; PostgreSQL uses FOR UPDATE SKIP LOCKED instead.
-_SQLITE_TAKE_WRITE_LOCK = text("UPDATE notifications SET id = id WHERE 0 = 1")
-
-
-class NotificationError(ValueError):
-    """A request about a notice that cannot be met (answered 409)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing notices
-
-
-@dataclass(frozen=True)
-class NoticeRouting:
-    """Where a unit's notices go: the MQTT topic (when a broker is configured) and its
-    webhooks."""
-
-    topic_prefix: str | None
-    webhooks: Mapping[str, tuple[str, ...]]
-    give_up_after: timedelta
-
-    @classmethod
-    def from_settings(cls, settings: NotificationSettings) -> NoticeRouting:
-        return cls(
-            topic_prefix=settings.mqtt.topic_prefix.rstrip("/") if settings.mqtt.host else None,
-            webhooks={
-                code: tuple(hook.url for hook in hooks) for code, hooks in settings.webhooks.items()
-            },
-            give_up_after=timedelta(hours=settings.give_up_hours),
-        )
-
-    def receivers(self, unit_code: str) -> list[tuple[NotificationChannel, str]]:
-        found = [(NotificationChannel.WEBHOOK, url) for url in self.webhooks.get(unit_code, ())]
-        if self.topic_prefix is not None:
-            found.insert(0, (NotificationChannel.MQTT, unit_topic(self.topic_prefix, unit_code)))
-        return found
-
-
-def unit_topic(prefix: str, unit_code: str) -> str:
-    return f"{prefix}/units/{unit_code}/incidents"
-
-
-def notify_through(sessions: sessionmaker[Session], settings: NotificationSettings) -> None:
-    """Make incident transitions in sessions from ``sessions`` write notices per ``settings``."""
-    info = dict(sessions.kw.get("info") or {})
-    info[_ROUTING] = NoticeRouting.from_settings(settings)
-    sessions.configure(info=info)
-
-
-def enqueue_incident_notice(
-    session: Session, incident: Incident, event: IncidentEvent
-) -> list[Notification]:
-    """Write the notices of a transition for the unit the incident is with, and for the unit
-    that just rejected it, in the caller's transaction. Nothing for notes, SOP steps, or an
-    incident no unit has had."""
-    routing = session.info.get(_ROUTING)
-    if not isinstance(routing, NoticeRouting) or event.kind is not IncidentEventKind.TRANSITION:
-        return []
-    unit_ids = {incident.police_unit_id, event.details.get("police_unit_id")} - {None}
-    if not unit_ids:
-        return []
-    units = session.scalars(
-        select(PoliceUnit).where(PoliceUnit.id.in_(unit_ids)).order_by(PoliceUnit.id)
-    )
-    district = session.get(District, incident.district_id) if incident.district_id else None
-    now = utcnow()
-    written = []
-    for unit in units:
-        payload = notice_payload(incident, event, unit, district)
-        for channel, target in routing.receivers(unit.code):
-            notice = Notification(
-                incident_id=incident.id,
-                event_id=event.id,
-                police_unit_code=unit.code,
-                channel=channel,
-                target=target,
-                payload=payload,
-                state=NotificationState.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                give_up_at=now + routing.give_up_after,
-            )
-            session.add(notice)
-            written.append(notice)
-    session.flush()
-    return written
-
-
-def notice_payload(
-    incident: Incident, event: IncidentEvent, unit: PoliceUnit, district: District | None
-) -> dict[str, Any]:
-    """What a unit is told: the incident as it stands after the event, and the event."""
-    return {
-        "unit": unit.code,
-        "incident": {
-            "id": incident.id,
-            "number": incident.number,
-            "type": incident.type_code,
-            "type_name": incident.checklist.incident_type.name,
-            "priority": incident.priority,
-            "status": incident.status.value,
-            "location": {"latitude": incident.latitude, "longitude": incident.longitude},
-            "district": (
-                {"id": district.id, "code": district.code, "name": district.name}
-                if district is not None
-                else None
-            ),
-            "police_unit": unit.code if incident.police_unit_id == unit.id else None,
-            "opened_at": incident.opened_at.isoformat(),
-            "summary": incident.summary,
-            "link": f"/#/incidents/{incident.id}",
-        },
-        "event": {
-            "id": event.id,
-            "at": event.at.isoformat(),
-            "transition": event.details.get("transition"),
-            "from": event.from_status.value if event.from_status else None,
-            "to": event.to_status.value if event.to_status else None,
-            "by": event.actor,
-            "reason": event.text,
-        },
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# Claiming and recording outcomes
-
-
-@dataclass
-class RetryPolicy:
-    initial: float
-    maximum: float
-    backoff_jitter: float = 0.5
-
-    def next_attempt(self, attempts: int, now: datetime) -> datetime:
-        """When to try again after ``attempts`` failed ones: doubling, capped, with jitter."""
-        wait = Backoff(
-            self.initial, self.maximum, jitter=self.backoff_jitter, attempts=max(attempts - 1, 0)
-        ).next_delay()
-        return now + timedelta(seconds=wait)
-
-
-def claim_due(
-    session: Session,
-    *,
-    channels: Sequence[NotificationChannel],
-    now: datetime,
-    claim_for: timedelta,
-    limit: int,
-    skip_targets: Collection[str] = (),
-) -> list[Notification]:
-    """Take up to ``limit`` due notices for this worker (none for ``skip_targets``): counted as
-    an attempt, and out of every other worker's reach until ``claim_for`` has passed. Commit
-    right after. The attempt count a row has now proves the claim is this worker's
-    (``extend_claim``, ``record_outcome``, ``release``)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(_SQLITE_TAKE_WRITE_LOCK)
-    conditions = [
-        Notification.state == NotificationState.PENDING,
-        Notification.next_attempt_at <= now,
-        Notification.channel.in_(list(channels)),
-    ]
-    if skip_targets:
-        conditions.append(Notification.target.not_in(list(skip_targets)))
-    due = list(
-        session.scalars(
-            select(Notification)
-            .where(*conditions)
-            .order_by(Notification.next_attempt_at, Notification.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    for notice in due:
-        notice.attempts += 1
-        notice.last_attempt_at = now
-        notice.next_attempt_at = now + claim_for
-    return due
-
-
-def extend_claim(
-    session: Session, notice_id: int, attempt: int, *, now: datetime, claim_for: timedelta
-) -> bool:
-    """Renew a claim right before its attempt: False (and nothing changed) when the claim is no
-    longer this worker's: the notice was settled, or claimed again by another worker after this
-    one's claim ran out (its attempt count moved on from ``attempt``)."""
-    renewed = session.execute(
-        update(Notification)
-        .where(
-            Notification.id == notice_id,
-            Notification.state == NotificationState.PENDING,
-            Notification.attempts == attempt,
-        )
-        .values(next_attempt_at=now + claim_for, last_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(renewed, "rowcount", 0) == 1)
-
-
-def record_outcome(
-    session: Session,
-    notice_id: int,
-    failure: DeliveryFailed | None,
-    *,
-    policy: RetryPolicy,
-    now: datetime,
-    attempt: int | None = None,
-) -> NotificationState | None:
-    """Store how an attempt went; the state it leaves, or None when the row is no longer
-    pending (another worker, after this one's claim ran out, already settled it). With
-    ``attempt`` (the count the claim gave), a failure is not stored once another worker has
-    claimed the row since: that worker's attempt decides. A delivery always is."""
-    notice = session.scalars(
-        select(Notification).where(Notification.id == notice_id).with_for_update()
-    ).first()
-    if notice is None or notice.state is not NotificationState.PENDING:
-        return None
-    if failure is not None and attempt is not None and notice.attempts != attempt:
-        return None
-    channel = notice.channel.value
-    if failure is None:
-        notice.state, notice.delivered_at = NotificationState.DELIVERED, now
-        NOTICES.labels(channel, "delivered").inc()
-        return notice.state
-    message = str(failure)
-    retry_at = policy.next_attempt(notice.attempts, now) if failure.retry else None
-    if retry_at is not None and retry_at <= notice.give_up_at:
-        notice.next_attempt_at, notice.last_error = retry_at, message[:500]
-        NOTICES.labels(channel, "retried").inc()
-        log.warning(
-            "notice %s to unit %s by %s not delivered (attempt %d), trying again at %s: %s",
-            notice.id,
-            notice.police_unit_code,
-            channel,
-            notice.attempts,
-            retry_at.isoformat(timespec="seconds"),
-            message,
-        )
-        return notice.state
-    if failure.retry:
-        message = f"gave up after {notice.attempts} attempts: {message}"
-    notice.state, notice.last_error = NotificationState.FAILED, message[:500]
-    NOTICES.labels(channel, "failed").inc()
-    log.warning(
-        "notice %s to unit %s by %s failed for good: %s",
-        notice.id,
-        notice.police_unit_code,
-        channel,
-        message,
-    )
-    return notice.state
-
-
-def release(
-    session: Session,
-    notice_ids: Sequence[int] | Mapping[int, int],
-    *,
-    until: datetime | None = None,
-) -> None:
-    """Give back claimed notices that were not tried (the worker is stopping, or their
-    receiver just failed): due again at ``until`` (default now), and the attempt not counted.
-    Given ``{id: attempt}``, only the claims still this worker's are given back."""
-    claims = notice_ids if isinstance(notice_ids, Mapping) else None
-    for notice in session.scalars(
-        select(Notification).where(
-            Notification.id.in_(list(notice_ids)), Notification.state == NotificationState.PENDING
-        )
-    ):
-        if claims is not None and notice.attempts != claims[notice.id]:
-            continue
-        notice.attempts = max(notice.attempts - 1, 0)
-        notice.next_attempt_at = until or utcnow()
-
-
-def retry_now(
-    session: Session,
-    notice: Notification,
-    *,
-    actor: str,
-    actor_id: int | None,
-    give_up_after: timedelta,
-) -> None:
-    """An admin sends a failed or waiting notice again now, with a fresh give-up period.
-    Audited."""
-    if notice.state is NotificationState.DELIVERED:
-        raise NotificationError(f"notice {notice.id} was delivered already")
-    before = notice.state
-    now = utcnow()
-    notice.state = NotificationState.PENDING
-    notice.next_attempt_at = now
-    notice.give_up_at = now + give_up_after
-    session.flush()
-    audit(
-        session,
-        action="notification.retry",
-        actor=actor,
-        actor_id=actor_id,
-        target=f"notification:{notice.id}",
-        details={
-            "incident_id": notice.incident_id,
-            "unit": notice.police_unit_code,
-            "channel": notice.channel.value,
-            "was": before.value,
-        },
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# The delivery worker
 
 
 @dataclass

@@ -23,11 +23,12 @@ from safecity.api.deps import CurrentScope, CurrentUser, request_token
 from safecity.auth.roles import Role
 from safecity.auth.sessions import user_for_token
 from safecity.bus import Message
+from safecity.ops.alerts.schemas import AlertOut
 from safecity.ops.events import AlertChanged, IncidentChanged
 from safecity.ops.feed.changes import Audience, FeedHub, FeedItem, console_message
-from safecity.ops.incidents.api import AlertOut, IncidentOut
 from safecity.ops.incidents.attachments import ATTACHMENT_USERS
 from safecity.ops.incidents.lifecycle import allowed_targets
+from safecity.ops.incidents.schemas import IncidentOut
 from safecity.store.engine import Database
 
 router = APIRouter(prefix="/api/ops", tags=["operations"])

@@ -1,31 +1,26 @@
-"""An incident's attachments and linked clips over HTTP.
-
-Scoped like the incident itself (out of scope = 404, as if missing); limited to the OCC and
-the duty officer of the assigned unit (others 403). Every change is audited in its own
-transaction and, once committed, announced on the live feed (``ops/feed/incident_attachment``,
-``ops/feed/incident_clip``).
+"""An incident's attachments over HTTP: photos, statements, documents and videos uploaded to
+it, downloaded checked against their SHA-256, and withdrawn with a reason (see ``materials``
+for the access rules and the live feed).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from safecity.api.deps import (
-    CurrentScope,
     CurrentUser,
     DbSession,
     get_current_user,
@@ -34,31 +29,28 @@ from safecity.api.deps import (
     require_role,
 )
 from safecity.auth.models import User
-from safecity.auth.roles import Scope
-from safecity.bounds import Id, Moment, Paragraph
-from safecity.city.api import visible_camera
-from safecity.city.models import Camera
+from safecity.bounds import Id
 from safecity.core.files import file_sha256
 from safecity.ops.incidents import attachment_upload
 from safecity.ops.incidents import attachments as service
-from safecity.ops.incidents import clips as incident_clips
-from safecity.ops.incidents.attachment_models import IncidentAttachment, IncidentClip
-from safecity.ops.incidents.service import incident_condition
+from safecity.ops.incidents.attachment_models import IncidentAttachment
+from safecity.ops.incidents.materials_http import (
+    MaterialsIncident,
+    Reason,
+    announce,
+    commit,
+    http_error,
+)
+from safecity.ops.incidents.scoped import visible_incident
 from safecity.ops.models import Incident
 from safecity.settings import LARGEST_ATTACHMENT_MB, Settings
-from safecity.video.recording.holds import HOLD_PLACERS, HOLD_RELEASERS, MAX_REASON_LENGTH
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["operations"])
 
-INCIDENT_NOT_FOUND = "no such incident, or not yours to see"
 ATTACHMENT_NOT_FOUND = "no such attachment on this incident"
-CLIP_NOT_FOUND = "no such clip on this incident"
 MIB = 1024 * 1024
-
-
-# -- models -----------------------------------------------------------------------------------
 
 
 class AttachmentOut(BaseModel):
@@ -76,40 +68,6 @@ class AttachmentOut(BaseModel):
     deleted_at: datetime | None
     deletion_reason: str | None
     download_url: str
-
-
-class ClipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    camera_id: Id
-    start: Moment = Field(description="First moment of the clip, with its time zone.")
-    end: Moment = Field(description="Last moment; after the start, at most 24 h later.")
-    note: Paragraph | None = Field(default=None, max_length=incident_clips.MAX_NOTE_LENGTH)
-
-
-class Gap(BaseModel):
-    start: datetime
-    end: datetime
-
-
-class ClipOut(BaseModel):
-    id: int
-    incident_id: int
-    camera_id: int
-    camera_code: str
-    start: datetime
-    end: datetime
-    note: str | None
-    hold_id: int = Field(description="The legal hold that keeps these recordings.")
-    linked_by: str
-    linked_at: datetime
-    linked: bool = Field(description="False once unlinked (the row stays, stamped).")
-    unlinked_by: str | None
-    unlinked_at: datetime | None
-    unlink_reason: str | None
-    playback_url: str
-    recorded: bool = Field(description="Recordings cover the whole stretch.")
-    gaps: list[Gap] = Field(description="Stretches with no recording (not yet recorded too).")
 
 
 def _attachment_out(attachment: IncidentAttachment) -> AttachmentOut:
@@ -131,125 +89,15 @@ def _attachment_out(attachment: IncidentAttachment) -> AttachmentOut:
     )
 
 
-def _clip_out(session: Session, clip: IncidentClip, camera_code: str) -> ClipOut:
-    found = incident_clips.coverage(session, clip.camera_id, clip.starts_at, clip.ends_at)
-    return ClipOut(
-        id=clip.id,
-        incident_id=clip.incident_id,
-        camera_id=clip.camera_id,
-        camera_code=camera_code,
-        start=clip.starts_at,
-        end=clip.ends_at,
-        note=clip.note,
-        hold_id=clip.hold_id,
-        linked_by=clip.linked_by,
-        linked_at=clip.linked_at,
-        linked=clip.unlinked_at is None,
-        unlinked_by=clip.unlinked_by,
-        unlinked_at=clip.unlinked_at,
-        unlink_reason=clip.unlink_reason,
-        playback_url=incident_clips.playback_url(clip),
-        recorded=found.complete,
-        gaps=[Gap(start=start, end=end) for start, end in found.gaps],
-    )
-
-
-# -- shared steps -----------------------------------------------------------------------------
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _visible_incident(session: Session, scope: Scope, user: User, incident_id: int) -> Incident:
-    incident = session.scalars(
-        select(Incident).where(Incident.id == incident_id, incident_condition(scope, user))
-    ).first()
-    if incident is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=INCIDENT_NOT_FOUND)
-    return incident
-
-
-_OccOrOfficer = Annotated[User, Depends(require_role(*service.ATTACHMENT_USERS))]
-_HoldPlacer = Annotated[User, Depends(require_role(*HOLD_PLACERS))]
-_HoldReleaser = Annotated[User, Depends(require_role(*HOLD_RELEASERS))]
-
-
-# The role is checked first (403), then the scope (404), like the rest of the ops API.
-def _materials_incident(
-    incident_id: Id, session: DbSession, scope: CurrentScope, user: _OccOrOfficer
-) -> Incident:
-    return _visible_incident(session, scope, user, incident_id)
-
-
-def _linking_incident(
-    incident_id: Id, session: DbSession, scope: CurrentScope, user: _HoldPlacer
-) -> Incident:
-    return _visible_incident(session, scope, user, incident_id)
-
-
-def _unlinking_incident(
-    incident_id: Id, session: DbSession, scope: CurrentScope, user: _HoldReleaser
-) -> Incident:
-    return _visible_incident(session, scope, user, incident_id)
-
-
-MaterialsIncident = Annotated[Incident, Depends(_materials_incident)]
-LinkingIncident = Annotated[Incident, Depends(_linking_incident)]
-UnlinkingIncident = Annotated[Incident, Depends(_unlinking_incident)]
-Reason = Annotated[Paragraph, Query(min_length=1, max_length=MAX_REASON_LENGTH, description="Why.")]
-
-_ERROR_STATUS: dict[type[service.AttachmentError], int] = {
-    service.TooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
-    service.UnsupportedType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-    service.StoreFull: status.HTTP_507_INSUFFICIENT_STORAGE,
-    service.NotAllowed: status.HTTP_403_FORBIDDEN,
-    service.Conflict: status.HTTP_409_CONFLICT,
-}
-
-
-def _http_error(exc: service.AttachmentError) -> HTTPException:
-    code = next(
-        (code for kind, code in _ERROR_STATUS.items() if isinstance(exc, kind)),
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
-    return HTTPException(code, detail=str(exc))
-
-
-def _commit(session: Session, undo: Callable[[], None] | None = None) -> None:
-    """Commit now, so the change is durable before it is announced; ``undo`` removes what
-    was written outside the database if the commit fails."""
-    try:
-        session.commit()
-    except BaseException:
-        if undo is not None:
-            undo()
-        raise
-
-
-def _announce(request: Request, event: str, incident: Incident, item: BaseModel) -> None:
-    bus = getattr(request.app.state, "bus", None)
-    if bus is None:
-        return
-    bus.publish(
-        f"ops/feed/{event}",
-        {
-            **item.model_dump(mode="json"),
-            "incident_number": incident.number,
-            "district_id": incident.district_id,
-            "police_unit_id": incident.police_unit_id,
-        },
-    )
-
-
 def _disposition(name: str) -> str:
     """``attachment`` with an ASCII fallback name and the exact one RFC 5987-encoded."""
     fallback = "".join(ch if ch.isascii() and ch not in '"\\;' else "_" for ch in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-# -- attachments ------------------------------------------------------------------------------
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _materials_access(
@@ -258,7 +106,7 @@ def _materials_access(
     """The caller and the incident, checked as ``MaterialsIncident`` checks them (401, 403,
     then 404), in a session the caller opened."""
     user = require_role(*service.ATTACHMENT_USERS)(get_current_user(request, session))
-    return user, _visible_incident(session, get_scope(user, session), user, incident_id)
+    return user, visible_incident(session, get_scope(user, session), user, incident_id)
 
 
 def _check_materials_access(request: Request, incident_id: int) -> None:
@@ -287,7 +135,7 @@ async def _received(request: Request, incident_id: Id) -> AsyncIterator[_Upload]
     limit = _settings(request).ops.attachments_max_mb * MIB
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + attachment_upload.FORM_ALLOWANCE:
-        raise _http_error(service.TooLarge(limit))
+        raise http_error(service.TooLarge(limit))
     writer = service.AttachmentWriter(
         service.incident_folder(_settings(request).media_path, incident_id), limit
     )
@@ -302,7 +150,7 @@ async def _received(request: Request, incident_id: Id) -> AsyncIterator[_Upload]
         except attachment_upload.BadForm as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
         except service.AttachmentError as exc:
-            raise _http_error(exc) from exc
+            raise http_error(exc) from exc
         yield _Upload(incident_id, writer, stored, form)
     finally:
         writer.discard()
@@ -365,11 +213,11 @@ def add_attachment(
                 description=upload.form.description,
             )
         except service.AttachmentError as exc:
-            raise _http_error(exc) from exc
+            raise http_error(exc) from exc
         path = upload.writer.publish()
-        _commit(session, undo=lambda: path.unlink(missing_ok=True))
+        commit(session, undo=lambda: path.unlink(missing_ok=True))
     out = _attachment_out(attachment)
-    _announce(request, "incident_attachment", incident, out)
+    announce(request, "incident_attachment", incident, out)
     return out
 
 
@@ -457,69 +305,8 @@ def delete_attachment(
     try:
         service.delete_attachment(session, incident, attachment, user, reason)
     except service.AttachmentError as exc:
-        raise _http_error(exc) from exc
-    _commit(session)
+        raise http_error(exc) from exc
+    commit(session)
     out = _attachment_out(attachment)
-    _announce(request, "incident_attachment", incident, out)
-    return out
-
-
-# -- linked clips -----------------------------------------------------------------------------
-
-
-@router.post(
-    "/incidents/{incident_id}/clips", response_model=ClipOut, status_code=status.HTTP_201_CREATED
-)
-def link_clip(
-    body: ClipIn,
-    incident: LinkingIncident,
-    request: Request,
-    session: DbSession,
-    user: CurrentUser,
-    scope: CurrentScope,
-) -> ClipOut:
-    """Link a stretch of a camera's recordings (at most 24 h) and place a legal hold on it,
-    so retention keeps it."""
-    camera = visible_camera(session, scope, body.camera_id)
-    try:
-        clip = incident_clips.link_clip(
-            session, incident, user, camera, body.start, body.end, body.note
-        )
-    except service.AttachmentError as exc:
-        raise _http_error(exc) from exc
-    _commit(session)
-    out = _clip_out(session, clip, camera.code)
-    _announce(request, "incident_clip", incident, out)
-    return out
-
-
-@router.get("/incidents/{incident_id}/clips", response_model=list[ClipOut])
-def list_clips(incident: MaterialsIncident, session: DbSession) -> list[ClipOut]:
-    """Every clip ever linked, oldest first, with where it plays and whether recordings
-    cover it."""
-    return [
-        _clip_out(session, clip, code) for clip, code in incident_clips.clips_of(session, incident)
-    ]
-
-
-@router.delete("/incidents/{incident_id}/clips/{clip_id}", response_model=ClipOut)
-def unlink_clip(
-    clip_id: Id,
-    reason: Reason,
-    incident: UnlinkingIncident,
-    request: Request,
-    session: DbSession,
-    user: CurrentUser,
-) -> ClipOut:
-    """Unlink a clip and release its hold (while the incident is not closed), with a reason."""
-    clip = incident_clips.find_clip(session, incident, clip_id)
-    if clip is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=CLIP_NOT_FOUND)
-    try:
-        incident_clips.unlink_clip(session, incident, clip, user, reason)
-    except service.AttachmentError as exc:
-        raise _http_error(exc) from exc
-    _commit(session)
-    out = _clip_out(session, clip, session.get_one(Camera, clip.camera_id).code)
-    _announce(request, "incident_clip", incident, out)
+    announce(request, "incident_attachment", incident, out)
     return out

@@ -21,7 +21,7 @@ from safecity.auth.roles import Role, Scope
 from safecity.city.models import Camera, PoliceUnit
 from safecity.core.clock import utcnow
 from safecity.ops.alerts.intake import OPEN_STATUSES
-from safecity.ops.dispatch.notifications import enqueue_incident_notice
+from safecity.ops.dispatch.notices import enqueue_incident_notice
 from safecity.ops.dispatch.routing import NoUnit, district_at, route
 from safecity.ops.incident_types import valid_priority
 from safecity.ops.incident_types.store import type_for_new_incident

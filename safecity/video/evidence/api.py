@@ -18,11 +18,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.api.scoped import ScopedCamera
 from safecity.audit.log import record as audit
 from safecity.auth.roles import Scope
 from safecity.auth.scope import camera_condition
 from safecity.bounds import Id, Moment, Offset, Paragraph
-from safecity.city.api import visible_camera
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.video.evidence.export import (
@@ -219,19 +219,17 @@ def evidence_keys(request: Request) -> list[PublishedKeyOut]:
     dependencies=Exporters,
 )
 def export_camera_evidence(
-    camera_id: Id,
+    camera: ScopedCamera,
     body: EvidenceRequest,
     request: Request,
     response: Response,
     session: DbSession,
     user: CurrentUser,
-    scope: CurrentScope,
 ) -> EvidenceOut:
     """Export a signed evidence package of this camera's recording; pins it with a legal hold
     (committed before the recordings are read, so retention keeps them) and records who
     exported it and why. Answers when the package is written; 422 saying why when it cannot
     be, a source segment that is missing, unreadable or altered included (nothing is left)."""
-    camera = visible_camera(session, scope, camera_id)
     asked = ExportRequest(camera, body.start, body.end, body.reason, Exporter.from_user(user))
     try:
         result = export_evidence(session, asked, settings=_settings(request))

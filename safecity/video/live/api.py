@@ -34,12 +34,12 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from safecity.api.deps import SESSION_COOKIE
 from safecity.api.origin import from_another_page, trusted_origins
+from safecity.api.scoped import NOT_FOUND
 from safecity.audit.log import record
 from safecity.auth.roles import LIVE_VIEWERS
 from safecity.auth.scope import camera_condition, resolve_scope
 from safecity.auth.sessions import user_for_token
 from safecity.bounds import Id
-from safecity.city.api import NOT_FOUND
 from safecity.city.models import Camera
 from safecity.settings import Settings
 from safecity.store.engine import Database

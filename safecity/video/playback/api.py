@@ -23,11 +23,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession
+from safecity.api.scoped import ScopedCamera, visible_camera
 from safecity.audit.log import record
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
 from safecity.bounds import Day, Id, Moment
-from safecity.city.api import visible_camera
 from safecity.settings import Settings
 from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
 from safecity.video.mp4.boxes import Fmp4Error
@@ -131,17 +131,15 @@ def _period(
 
 @router.get("/cameras/{camera_id}/recordings", response_model=Timeline)
 def camera_timeline(
-    camera_id: Id,
     request: Request,
     session: DbSession,
-    scope: CurrentScope,
     user: Viewer,
+    camera: ScopedCamera,
     day: Day | None = None,
     start: Moment | None = None,
     end: Moment | None = None,
 ) -> Timeline:
     """Which stretches of time are recorded (one entry per continuous range) and the holes."""
-    camera = visible_camera(session, scope, camera_id)
     begin, finish = _period(request, day, start, end, timedelta(days=31))
     rows = session.execute(
         select(RecordedSegment.started_at, RecordedSegment.ended_at, RecordedSegment.bytes)
@@ -195,18 +193,16 @@ def camera_timeline(
     responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}},
 )
 def camera_playlist(
-    camera_id: Id,
     request: Request,
     session: DbSession,
-    scope: CurrentScope,
     user: Viewer,
+    camera: ScopedCamera,
     start: Annotated[Moment, Query()],
     end: Annotated[Moment, Query()],
 ) -> PlainTextResponse:
     """An HLS VOD playlist of the range: per recorded file an init part and a media part timed
     on the playlist's timeline, a discontinuity at every hole. Plays in Safari, VLC, ffplay
     and hls.js; FFmpeg decodes every frame, across files and holes."""
-    camera = visible_camera(session, scope, camera_id)
     if end <= start or end - start > MAX_PLAYLIST:
         raise HTTPException(422, detail=f"end must come after start, at most {MAX_PLAYLIST}")
     segments = segments_in_range(session, camera.id, start, end)
@@ -311,7 +307,11 @@ def segment_media(
 def _segment_layout(
     request: Request, session: Session, scope: Scope, camera_id: int, segment_id: int
 ) -> tuple[pathlib.Path, SegmentLayout]:
-    """The file of one of the camera's segments and its layout; 404 for another camera's."""
+    """The file of one of the camera's segments and its layout; 404 for another camera's.
+
+    The segment endpoints take the camera's id rather than a ``ScopedCamera``: a dependency's
+    path parameters are listed after the endpoint's own in the OpenAPI document, and these
+    keep the path's order (camera, segment, shift)."""
     camera = visible_camera(session, scope, camera_id)
     segment = session.get(RecordedSegment, segment_id)
     if segment is None or segment.camera_id != camera.id:
@@ -331,11 +331,10 @@ def _segment_layout(
     responses={200: {"content": {"video/mp4": {}}}, 206: {"content": {"video/mp4": {}}}},
 )
 def camera_clip(
-    camera_id: Id,
     request: Request,
     session: DbSession,
-    scope: CurrentScope,
     user: Viewer,
+    camera: ScopedCamera,
     start: Annotated[Moment, Query()],
     end: Annotated[Moment, Query()],
     download: bool = False,
@@ -346,7 +345,6 @@ def camera_clip(
     re-encoding and streamed as it is read; one byte range may be asked (players seek so).
     It starts at the keyframe at or before ``start``; headers say the actual range. For
     court use, export an evidence package instead (signed, audited)."""
-    camera = visible_camera(session, scope, camera_id)
     settings = _settings(request)
     try:
         clip = plan_clip(session, settings.media_path, camera, start, end, verify=False)

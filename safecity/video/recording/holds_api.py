@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
+from safecity.api.scoped import ScopedCamera
 from safecity.audit.log import record as audit
 from safecity.auth.scope import camera_condition
 from safecity.bounds import Id, Line, Moment, Paragraph
-from safecity.city.api import visible_camera
 from safecity.city.models import Camera
 from safecity.ops.incidents.attachment_models import IncidentClip
 from safecity.ops.incidents.lifecycle import IncidentStatus
@@ -106,17 +106,15 @@ def _out(record: HoldRecord) -> HoldOut:
     dependencies=[Depends(require_role(*HOLD_READERS))],
 )
 def camera_holds(
-    camera_id: Id,
+    camera: ScopedCamera,
     session: DbSession,
-    scope: CurrentScope,
     active: Annotated[bool, Query(description="Only holds not yet released.")] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[HoldOut]:
     """The camera's holds, the latest stretch first."""
-    visible_camera(session, scope, camera_id)
     return [
         _out(record)
-        for record in list_holds(session, camera_id=camera_id, active_only=active, limit=limit)
+        for record in list_holds(session, camera_id=camera.id, active_only=active, limit=limit)
     ]
 
 
@@ -127,14 +125,13 @@ def camera_holds(
     dependencies=[Depends(require_role(*HOLD_PLACERS))],
 )
 def place_camera_hold(
-    camera_id: Id, body: HoldIn, session: DbSession, user: CurrentUser, scope: CurrentScope
+    camera: ScopedCamera, body: HoldIn, session: DbSession, user: CurrentUser
 ) -> HoldOut:
     """Keep the camera's recordings from ``start`` to ``end`` until the hold is released."""
-    visible_camera(session, scope, camera_id)
     try:
         hold = place_hold(
             session,
-            camera_id=camera_id,
+            camera_id=camera.id,
             starts_at=body.start,
             ends_at=body.end,
             reason=body.reason,
@@ -150,7 +147,7 @@ def place_camera_hold(
         actor_id=user.id,
         target=f"hold:{hold.id}",
         details={
-            "camera_id": camera_id,
+            "camera_id": camera.id,
             "start": body.start.isoformat(),
             "end": body.end.isoformat(),
             "reason": body.reason,
