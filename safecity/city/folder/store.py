@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import delete, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from safecity.audit.log import KEY_LOCK_SPACE
 from safecity.auth.models import User
 from safecity.auth.user_rules import REQUIRED_ORGANIZATION_KIND
 from safecity.city.districts import stored_district_locator
@@ -56,6 +55,7 @@ from safecity.ops.incident_types import IncidentType
 from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store.base import Base
 from safecity.store.engine import take_sqlite_writer_turn
+from safecity.store.locks import KEY_LOCK_SPACE
 
 CITY_LOCK_SPACE = KEY_LOCK_SPACE + 1
 """Advisory lock space of city changes (PostgreSQL), apart from the audit log's."""

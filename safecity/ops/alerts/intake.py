@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from safecity.audit.log import hold_append_lock, hold_key_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Scope
@@ -38,6 +37,7 @@ from safecity.ops.alerts.rule_models import AlertRule
 from safecity.ops.incident_types import valid_priority
 from safecity.ops.models import Alert, AlertSource, AlertStatus
 from safecity.store.base import utcnow
+from safecity.store.locks import hold_key_lock
 
 DEDUP_WINDOW = timedelta(seconds=60)
 OPEN_STATUSES = (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
@@ -161,9 +161,8 @@ def raise_alert(
         last_at=now,
         created_by_id=created_by.id if created_by else None,
     )
-    # The audit row below takes the log's lock anyway; taking it before grouping locks a peer
-    # alert keeps one lock order with opening an incident (log lock, then its alerts' rows).
-    hold_append_lock(session)
+    # Grouping may change a peer alert's row: that row lock comes before the audit log's
+    # (taken by the audit row below), the order every writer keeps (safecity.store.locks).
     session.add(alert)
     session.flush()
     _join_area_group(session, alert, grouping, now)
