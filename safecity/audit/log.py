@@ -21,6 +21,8 @@ ADVISORY_LOCK_KEY = 0x4155444954_4C4F47
 
 VERIFY_BATCH = 1000
 
+_HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+
 
 def hold_append_lock(session: Session) -> None:
     """Serialize with every appender until this transaction ends (re-entrant).
@@ -58,9 +60,7 @@ def record(
     """
     stored: dict[str, Any] = json.loads(json.dumps(dict(details or {}), allow_nan=False))
     hold_append_lock(session)
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(_HEAD).first()
     seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
     at = utcnow()
     entry = AuditEntry(
@@ -84,8 +84,8 @@ def record(
             prev_hash=prev_hash,
         ),
     )
+    # Written by the next flush: the next append's head query, or the commit.
     session.add(entry)
-    session.flush()
     return entry
 
 

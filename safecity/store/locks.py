@@ -34,11 +34,15 @@ def is_postgresql(session: Session) -> bool:
 
 
 def take_write_lock(session: Session) -> None:
-    """SQLite: take the database's write lock now (after this process's writer turn).
-    No-op on PostgreSQL, which locks rows."""
-    if session.get_bind().dialect.name == "sqlite":
-        take_sqlite_writer_turn(session)
-        session.execute(_SQLITE_TAKE_WRITE_LOCK)
+    """SQLite: take the database's write lock now (after this process's writer turn), unless
+    this transaction holds it already (it has written). No-op on PostgreSQL, which locks rows."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    raw = session.connection().connection.dbapi_connection
+    if raw is not None and getattr(raw, "in_transaction", False):
+        return  # pysqlite began the transaction for a write: SQLite's write lock is held
+    take_sqlite_writer_turn(session)
+    session.execute(_SQLITE_TAKE_WRITE_LOCK)
 
 
 def hold_key_lock(session: Session, key: str) -> None:
