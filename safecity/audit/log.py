@@ -13,43 +13,30 @@ from sqlalchemy.orm import Session
 from safecity.audit.chain import GENESIS_HASH, ChainRow, ChainVerifier, Finding, entry_hash
 from safecity.audit.models import AuditEntry
 from safecity.core.clock import utcnow
-from safecity.store.engine import Database, take_sqlite_writer_turn
+from safecity.store.engine import Database
+from safecity.store.locks import take_write_lock
 
 # pg_advisory_xact_lock key that serializes appenders (any constant; "AUDITLOG" in ASCII).
 ADVISORY_LOCK_KEY = 0x4155444954_4C4F47
-KEY_LOCK_SPACE = 0x4B4559  # "KEY": the two-int advisory locks of hold_key_lock
-
-# A write that changes nothing but makes SQLite take its write lock now. pysqlite (as
-# SQLAlchemy uses it) begins a deferred transaction only before the first write, so without
-# this the head would be read outside the write lock and two appenders could read the same head.
-_SQLITE_TAKE_WRITE_LOCK = text("UPDATE audit_log SET seq = seq WHERE 0 = 1")
 
 VERIFY_BATCH = 1000
 
+_HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+
 
 def hold_append_lock(session: Session) -> None:
-    """Serialize with every appender until this transaction ends (re-entrant). Also for writers
-    that must not race each other and audit in the same transaction (incident numbering)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    elif dialect == "sqlite":
-        take_sqlite_writer_turn(session)
-        session.execute(_SQLITE_TAKE_WRITE_LOCK)
-    else:  # pragma: no cover - SafeCity runs on SQLite and PostgreSQL only
-        raise RuntimeError(f"audit log: no append lock for the {dialect} dialect")
+    """Serialize with every appender until this transaction ends (re-entrant).
 
-
-def hold_key_lock(session: Session, key: str) -> None:
-    """Serialize the writers of one ``key`` (e.g. an alert's dedup key) until this transaction
-    ends. On PostgreSQL only writers of the same key wait; SQLite has one write lock for all."""
+    Only the audit log's order needs it: ``record`` takes it, as late in the unit of work as
+    the audit row is written. Other work locks what it changes (``safecity.store.locks``).
+    A few rare admin changes still take it first to take turns with each other (the last
+    administrator, incident types)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-            {"space": KEY_LOCK_SPACE, "key": key},
-        )
-    else:
-        hold_append_lock(session)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    elif session.get_bind().dialect.name == "sqlite":
+        take_write_lock(session)
+    else:  # pragma: no cover - SafeCity runs on SQLite and PostgreSQL only
+        raise RuntimeError("audit log: no append lock for this database")
 
 
 def record(
@@ -66,15 +53,14 @@ def record(
 
     Appenders are serialized (an advisory transaction lock on PostgreSQL, SQLite's write lock)
     before the head is read, so seq stays gap-free and the chain cannot fork. The lock is held
-    until the caller's transaction ends: record near the end of the unit of work.
+    until the caller's transaction ends: record near the end of the unit of work, after the
+    row locks it needs (``safecity.store.locks``).
     ``details`` must be JSON-serializable; it is stored as its JSON round trip, so that the
     hash covers exactly what is stored.
     """
     stored: dict[str, Any] = json.loads(json.dumps(dict(details or {}), allow_nan=False))
     hold_append_lock(session)
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(_HEAD).first()
     seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
     at = utcnow()
     entry = AuditEntry(
@@ -98,8 +84,8 @@ def record(
             prev_hash=prev_hash,
         ),
     )
+    # Written by the next flush: the next append's head query, or the commit.
     session.add(entry)
-    session.flush()
     return entry
 
 

@@ -11,6 +11,7 @@ from safecity.ops.incidents.attachment_models import IncidentAttachment, Inciden
 from safecity.ops.models import Alert, Incident, IncidentEvent
 from safecity.ops.shifts.models import Escalation, Handover, Shift, ShiftOperator
 from safecity.store.base import Base
+from safecity.store.counters import Counter
 from safecity.video.models import (
     CameraStream,
     EvidenceExport,
@@ -27,6 +28,7 @@ __all__ = [
     "Camera",
     "CameraStream",
     "ChecklistVersion",
+    "Counter",
     "CrimeRecord",
     "District",
     "Escalation",

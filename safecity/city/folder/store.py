@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import delete, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
-from safecity.audit.log import KEY_LOCK_SPACE
 from safecity.city.districts import stored_district_locator
 from safecity.city.folder.checks import (
     OVERLAP_TOLERANCE,
@@ -53,6 +52,7 @@ from safecity.ops.incident_types import IncidentType
 from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store.base import Base
 from safecity.store.engine import take_sqlite_writer_turn
+from safecity.store.locks import KEY_LOCK_SPACE
 
 CITY_LOCK_SPACE = KEY_LOCK_SPACE + 1
 """Advisory lock space of city changes (PostgreSQL), apart from the audit log's."""

@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from safecity.audit.log import hold_append_lock, hold_key_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Scope
@@ -38,6 +37,7 @@ from safecity.ops.alerts.grouping import (
 from safecity.ops.alerts.rule_models import AlertRule
 from safecity.ops.incident_types import valid_priority
 from safecity.ops.models import Alert, AlertSource, AlertStatus
+from safecity.store.locks import hold_key_lock
 
 DEDUP_WINDOW = timedelta(seconds=60)
 OPEN_STATUSES = (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
@@ -75,6 +75,21 @@ def rule_priority(kind: str, *, at_site: bool) -> int:
     return max(1, priority - 1) if at_site else priority
 
 
+_OPEN_OF_KEY = (
+    select(Alert)
+    .where(
+        Alert.dedup_key == bindparam("key"),
+        Alert.status.in_(OPEN_STATUSES),
+        Alert.last_at >= bindparam("since"),
+    )
+    .order_by(Alert.last_at.desc())
+    .limit(1)
+    .with_for_update()
+)
+"""The open alert a repeat of ``key`` seen since ``since`` folds into (built once: an alert
+a second per camera makes statement building a cost of its own)."""
+
+
 def raise_alert(
     session: Session,
     *,
@@ -106,17 +121,7 @@ def raise_alert(
     # Without it two raisers of one key (the bus intake and the HTTP endpoint, two processes)
     # both find nothing open and both insert.
     hold_key_lock(session, key)
-    existing = session.scalars(
-        select(Alert)
-        .where(
-            Alert.dedup_key == key,
-            Alert.status.in_(OPEN_STATUSES),
-            Alert.last_at >= now - window,
-        )
-        .order_by(Alert.last_at.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
+    existing = session.scalars(_OPEN_OF_KEY, {"key": key, "since": now - window}).first()
     if existing is not None:
         existing.count += 1
         existing.last_at = max(existing.last_at, now)
@@ -161,9 +166,8 @@ def raise_alert(
         last_at=now,
         created_by_id=created_by.id if created_by else None,
     )
-    # The audit row below takes the log's lock anyway; taking it before grouping locks a peer
-    # alert keeps one lock order with opening an incident (log lock, then its alerts' rows).
-    hold_append_lock(session)
+    # Grouping may change a peer alert's row: that row lock comes before the audit log's
+    # (taken by the audit row below), the order every writer keeps (safecity.store.locks).
     session.add(alert)
     session.flush()
     _join_area_group(session, alert, grouping, now)

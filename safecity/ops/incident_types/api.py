@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from safecity.api.deps import CurrentUser, DbSession, get_current_user, require_role
-from safecity.audit.log import hold_append_lock
 from safecity.audit.log import record as audit
 from safecity.auth.roles import Role
 from safecity.bounds import Line
@@ -28,7 +27,7 @@ from safecity.ops.incident_types import (
     IncidentType,
 )
 from safecity.ops.incident_types.models import StoredIncidentType
-from safecity.ops.incident_types.store import all_types, find_type, save_type
+from safecity.ops.incident_types.store import all_types, find_type, save_type, take_types_turn
 
 router = APIRouter(
     prefix="/api/incident-types", tags=["incident types"], dependencies=[Depends(get_current_user)]
@@ -152,7 +151,7 @@ def create_incident_type(
     body: IncidentTypeIn, session: DbSession, user: CurrentUser, request: Request
 ) -> IncidentTypeOut:
     """A new type with checklist version 1; 409 when the code is taken (edit that one)."""
-    hold_append_lock(session)
+    take_types_turn(session)
     if find_type(session, body.code) is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"incident type {body.code!r} exists: edit it"
@@ -178,7 +177,7 @@ def edit_incident_type(
 ) -> IncidentTypeOut:
     """Change the name, default priority, crime kind, checklist or whether it is offered. A
     changed checklist becomes the next version, for incidents opened from now on."""
-    hold_append_lock(session)
+    take_types_turn(session)
     stored = _stored(session, code)
     before = _audited(stored)
     current = stored.as_type()

@@ -1,7 +1,7 @@
 """Reading and changing the stored incident types: the lookups incidents need, one type saved
 (a checklist change becomes its next version), a whole file applied, and the file exported.
 
-Every change takes the audit log's append lock first, like opening an incident does: two
+Every change takes the incident types' turn first (``TYPES_LOCK``, a lock of their own): two
 admins saving the same type's checklist at once would otherwise both write the same version.
 Auditing is the caller's (the API or the CLI knows who acts and from where).
 """
@@ -14,11 +14,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from safecity.audit.log import hold_append_lock
 from safecity.ops.incident_types import IncidentType, RetiredIncidentType, UnknownIncidentType
 from safecity.ops.incident_types.file import serialise_incident_types
 from safecity.ops.incident_types.models import ChecklistVersion, StoredIncidentType
 from safecity.ops.models import incident_checklists
+from safecity.store.locks import hold_key_lock
+
+TYPES_LOCK = "ops:incident-types"
+
+
+def take_types_turn(session: Session) -> None:
+    """Changes to the incident types take turns until this transaction ends (re-entrant)."""
+    hold_key_lock(session, TYPES_LOCK)
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ def in_use(session: Session, stored: StoredIncidentType) -> bool:
 def save_type(session: Session, kind: IncidentType, *, author: str) -> TypeChange:
     """Create the type, or bring the stored one with its code to ``kind``: a different
     checklist becomes the next version; incidents keep the versions they were opened with."""
-    hold_append_lock(session)
+    take_types_turn(session)
     stored = find_type(session, kind.code)
     if stored is None:
         stored = StoredIncidentType(
@@ -154,7 +161,7 @@ def apply_incident_types(
     is deleted when no incident was ever opened with it, else deactivated: its incidents still
     need its name and their checklists. Checked types only (``parse_incident_types`` without
     problems); the caller commits, or rolls back for a dry run."""
-    hold_append_lock(session)
+    take_types_turn(session)
     report = ImportReport()
     for kind in types:
         change = save_type(session, kind, author=author)

@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
-from safecity.audit.log import hold_append_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.auth.roles import Role, Scope
@@ -27,6 +26,8 @@ from safecity.ops.incident_types import valid_priority
 from safecity.ops.incident_types.store import type_for_new_incident
 from safecity.ops.incidents.lifecycle import IncidentStatus, check_transition
 from safecity.ops.models import Alert, AlertStatus, Incident, IncidentEvent, IncidentEventKind
+from safecity.store.counters import next_value
+from safecity.store.locks import lock_row
 
 _TIMESTAMP = {
     IncidentStatus.DISPATCHED: "dispatched_at",
@@ -72,14 +73,18 @@ def incident_condition(scope: Scope, user: User) -> ColumnElement[bool]:
 
 
 def _next_number(session: Session, now: datetime) -> str:
-    # Opening an incident audits in this transaction anyway: taking the log's append lock now
-    # also keeps two operators from reading the same last number.
-    hold_append_lock(session)
+    """The year's next number, from its counter (its row stays locked until this transaction
+    ends, so two operators never get the same one). A year's counter starts after the last
+    number stored for that year."""
     prefix = f"{now.year}-"
-    last = session.scalar(
-        select(func.max(Incident.number)).where(Incident.number.like(f"{prefix}%"))
-    )
-    sequence = int(last.removeprefix(prefix)) + 1 if last else 1
+
+    def after_last_stored() -> int:
+        last = session.scalar(
+            select(func.max(Incident.number)).where(Incident.number.like(f"{prefix}%"))
+        )
+        return int(last.removeprefix(prefix)) + 1 if last else 1
+
+    sequence = next_value(session, f"incident-number:{now.year}", first=after_last_stored)
     return f"{prefix}{sequence:06d}"
 
 
@@ -221,8 +226,8 @@ def transition(
     now = now or utcnow()
     # Two people moving one incident at once (two operators dispatching, an officer accepting
     # as the OCC closes): the second waits here, then judges against what the first committed.
-    hold_append_lock(session)
-    session.refresh(incident)
+    # Only movers of this incident wait: the lock is its row's.
+    lock_row(session, incident)
     source = incident.status
     made = check_transition(
         source,

@@ -18,8 +18,8 @@ supervisor of the shift on (or nobody: "no shift on"), an ``escalation`` event i
 incident's history, an audit row, and after the commit a message on ``ops/feed/escalation``
 for the consoles. Which clocks are overdue is decided by the pure functions below; the
 ``SlaEscalator`` worker only reads the clocks, writes the result and publishes it, in chunks
-of ``CHUNK`` per transaction so a burst of breaches holds the audit lock only briefly at a
-time.
+of ``CHUNK`` per transaction so a burst of breaches holds its locks (the escalations' own,
+and the audit log's from its first audit row) only briefly at a time.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from safecity.audit.log import hold_append_lock
 from safecity.audit.log import record as audit
 from safecity.auth.models import User
 from safecity.bus import Bus
@@ -46,6 +45,7 @@ from safecity.ops.shifts.models import Escalation, SlaStage
 from safecity.ops.shifts.service import current_shift
 from safecity.settings import SlaSettings, SlaThresholds
 from safecity.store.engine import Database
+from safecity.store.locks import hold_key_lock, lock_row
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,10 @@ FEED_TOPIC = "ops/feed/escalation"
 SYSTEM = "system"
 NO_SHIFT = "no shift on"
 CHUNK = 20
-"""Breaches escalated per transaction (under the audit log's append lock); each chunk is
+"""Breaches escalated per transaction (one audit row each); each chunk is
 published once it commits."""
+ESCALATIONS_LOCK = "ops:escalations"
+"""Escalating passes take turns (two processes checking at once escalate a breach once)."""
 PASS_LIMIT = 2000
 """At most this many breaches per pass; a larger backlog takes a few passes."""
 
@@ -280,14 +282,15 @@ def escalate_overdue(
     transaction; the feed payloads to publish once it commits. Fewer than ``limit`` back
     means nothing else was overdue.
 
-    Cheap when nothing is overdue (no lock). Otherwise the clocks are read again under the
-    audit log's append lock, so two processes checking at once escalate each breach once.
+    Cheap when nothing is overdue (no lock). Otherwise the clocks are read again in the
+    escalations' turn (``ESCALATIONS_LOCK``), so two processes checking at once escalate each
+    breach once.
     """
     now = now or utcnow()
     clocks, _, _ = running_clocks(session, sla, now, limit=limit)
     if not overdue(clocks, sla, now):
         return []
-    hold_append_lock(session)
+    hold_key_lock(session, ESCALATIONS_LOCK)
     clocks, alerts, incidents = running_clocks(session, sla, now, limit=limit)
     shift = current_shift(session)
     payloads = []
@@ -379,8 +382,7 @@ class EscalationConflict(Exception):
 def acknowledge(
     session: Session, escalation: Escalation, actor: User, *, now: datetime | None = None
 ) -> Escalation:
-    hold_append_lock(session)
-    session.refresh(escalation)
+    lock_row(session, escalation)
     if escalation.acknowledged_at is not None:
         raise EscalationConflict(
             f"escalation {escalation.id} was acknowledged by {escalation.acknowledged_by}"

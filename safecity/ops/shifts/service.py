@@ -1,9 +1,10 @@
 """Operator shifts: starting, joining, leaving and ending one, the handover it leaves, and who
 watched which cameras while it was on.
 
-At most one shift is on at a time. Every change takes the audit log's append lock before it
-reads the shift's state (it audits in the same transaction anyway), so two operators starting
-a shift at once, or ending the same shift twice, are serialized and the second one is refused.
+At most one shift is on at a time. Every change takes the shifts' turn (a lock of their own,
+``SHIFTS_LOCK``) before it reads the shift's state, so two operators starting a shift at once,
+or ending the same shift twice, are serialized and the second one is refused; alerts and
+incidents do not wait for it.
 
 A handover keeps the counts of what was open and the first ``HANDOVER_LIST`` alerts and
 incidents by priority (the most urgent first, then the oldest); the full current lists are the
@@ -26,7 +27,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from safecity.audit.log import hold_append_lock
 from safecity.audit.log import record as audit
 from safecity.audit.models import AuditEntry
 from safecity.auth.models import User
@@ -37,6 +37,7 @@ from safecity.ops.alerts.intake import OPEN_STATUSES
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Alert, Incident
 from safecity.ops.shifts.models import Handover, Shift, ShiftOperator
+from safecity.store.locks import hold_key_lock
 
 SHIFT_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
 """Who works shifts, and who may supervise one."""
@@ -101,9 +102,17 @@ def _on_shift(shift: Shift, user: User) -> ShiftOperator | None:
     )
 
 
+SHIFTS_LOCK = "ops:shifts"
+"""Shifts start, end, change hands and are handed over one at a time (one shift is on)."""
+
+
+def _take_turn(session: Session) -> None:
+    hold_key_lock(session, SHIFTS_LOCK)
+
+
 def _locked(session: Session, shift: Shift) -> Shift:
-    """The shift as committed now, read under the append lock."""
-    hold_append_lock(session)
+    """The shift as committed now, read in the shifts' turn."""
+    _take_turn(session)
     session.refresh(shift)
     return shift
 
@@ -117,7 +126,7 @@ def start_shift(
     supervisor = supervisor or actor
     if supervisor.role not in SHIFT_ROLES or not supervisor.is_active:
         raise ShiftError(f"{supervisor.username} cannot supervise: an active operator or admin")
-    hold_append_lock(session)
+    _take_turn(session)
     running = current_shift(session)
     if running is not None:
         raise ShiftConflict(
@@ -300,7 +309,7 @@ def acknowledge_handover(
 ) -> Handover:
     """The incoming supervisor (or an admin) confirms they have taken the handover over."""
     now = now or utcnow()
-    hold_append_lock(session)
+    _take_turn(session)
     session.refresh(handover)
     if handover.acknowledged_at is not None:
         raise ShiftConflict(
