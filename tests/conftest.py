@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2.profiles import CHEAPEST
 from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
 
+from safecity.auth import passwords
 from safecity.logs import CHATTY_LOGGERS, SERVER_LOGGERS
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -164,6 +166,23 @@ def sqlite_database(_sqlite_template: Path, tmp_path: Path) -> Iterator[Database
     db = _sqlite_copy(_sqlite_template, tmp_path)
     yield db
     db.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Passwords hashed at Argon2's cheapest cost: at the production cost every hash, and every
+    sign-in that checks one, takes a fifth of a second of CPU. `production_password_cost` puts
+    the real cost back for a test that checks it."""
+    passwords.hash_with_cost(CHEAPEST)
+    yield
+    passwords.hash_with_cost(passwords.PRODUCTION_COST)
+
+
+@pytest.fixture
+def production_password_cost() -> Iterator[None]:
+    passwords.hash_with_cost(passwords.PRODUCTION_COST)
+    yield
+    passwords.hash_with_cost(CHEAPEST)
 
 
 @pytest.fixture(autouse=True)
