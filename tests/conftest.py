@@ -1,5 +1,10 @@
 """Shared fixtures: a migrated database on SQLite and, where it runs, PostgreSQL.
 
+Each is migrated once per run, not once per test (a migration from nothing takes a third of a
+second on SQLite): an SQLite test gets a copy of a template file that `db upgrade` made, a
+PostgreSQL test the run's database emptied back to what `db upgrade` leaves. Tests whose subject
+is migrating (tests/store/test_migrations.py, the CLI's `db upgrade`) make databases of their own.
+
 PostgreSQL is found at SAFECITY_TEST_POSTGRES_URL (default: the local server, user postgres,
 database test). When it cannot be reached its tests are skipped with the reason, except
 under CI=true, where a missing service fails the run instead of hiding it.
@@ -9,17 +14,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from argon2.profiles import CHEAPEST
+from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
 
+from safecity.auth import passwords
 from safecity.logs import CHATTY_LOGGERS, SERVER_LOGGERS
-from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
-from safecity.ops.incident_types.store import apply_incident_types
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.store.models import Base
@@ -74,45 +80,109 @@ def postgres_database_factory(postgres_server: str) -> Iterator[object]:
     admin.dispose()
 
 
+class _PostgresAsUpgraded:
+    """The run's PostgreSQL database, put back before each test to what `db upgrade` left.
+
+    Its rows (the built-in incident types) and sequence values are read once after the
+    migration. Deleting every row and writing those back takes a few hundredths of a second;
+    TRUNCATE takes most of one, since it makes every table's files anew.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        with database.engine.connect() as connection:
+            self.rows = {
+                table: [dict(row) for row in connection.execute(select(table)).mappings()]
+                for table in Base.metadata.sorted_tables
+            }
+            self.sequences = [
+                (name, value, called)
+                for name, value, called in connection.execute(
+                    text(
+                        "SELECT format('%I.%I', schemaname, sequencename),"
+                        " coalesce(last_value, start_value), last_value IS NOT NULL"
+                        " FROM pg_sequences"
+                    )
+                )
+            ]
+
+    def reset(self) -> None:
+        with self.database.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(delete(table))
+            for table, rows in self.rows.items():
+                if rows:
+                    connection.execute(insert(table), rows)
+            for name, value, called in self.sequences:
+                connection.execute(
+                    text("SELECT setval(CAST(:name AS regclass), :value, :called)"),
+                    {"name": name, "value": value, "called": called},
+                )
+
+
 @pytest.fixture(scope="session")
-def _postgres_migrated(postgres_database_factory: object) -> Iterator[Database]:
+def _postgres_migrated(postgres_database_factory: object) -> Iterator[_PostgresAsUpgraded]:
     assert callable(postgres_database_factory)
     database = Database(postgres_database_factory())
     migrate.upgrade(database)
-    yield database
+    yield _PostgresAsUpgraded(database)
     database.dispose()
 
 
-def _empty_all_tables(database: Database) -> None:
-    """Back to what `db upgrade` leaves: no rows but the built-in incident types it seeds."""
-    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with database.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    with database.session() as session:
-        apply_incident_types(session, default_incident_types(), author=BUILT_IN)
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file as `db upgrade` leaves it, made once per run for tests to copy."""
+    path = tmp_path_factory.mktemp("template") / "safecity.db"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database)
+    database.dispose()
+    # Closing the last connection moved the write-ahead log into the file: the file is all.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
+def _sqlite_copy(template: Path, folder: Path) -> Database:
+    path = folder / "safecity.db"
+    shutil.copyfile(template, path)
+    return Database(f"sqlite:///{path}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty, migrated database: run once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'safecity.db'}")
-        migrate.upgrade(db)
+        db = _sqlite_copy(request.getfixturevalue("_sqlite_template"), tmp_path)
         yield db
         db.dispose()
     else:
-        db = request.getfixturevalue("_postgres_migrated")
-        _empty_all_tables(db)
-        yield db
+        postgres: _PostgresAsUpgraded = request.getfixturevalue("_postgres_migrated")
+        postgres.reset()
+        yield postgres.database
 
 
 @pytest.fixture
-def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+def sqlite_database(_sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
     """An empty, migrated SQLite database, for tests whose subject is not the backend."""
-    db = Database(f"sqlite:///{tmp_path / 'safecity.db'}")
-    migrate.upgrade(db)
+    db = _sqlite_copy(_sqlite_template, tmp_path)
     yield db
     db.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Passwords hashed at Argon2's cheapest cost: at the production cost every hash, and every
+    sign-in that checks one, takes a fifth of a second of CPU. `production_password_cost` puts
+    the real cost back for a test that checks it."""
+    passwords.hash_with_cost(CHEAPEST)
+    yield
+    passwords.hash_with_cost(passwords.PRODUCTION_COST)
+
+
+@pytest.fixture
+def production_password_cost() -> Iterator[None]:
+    passwords.hash_with_cost(passwords.PRODUCTION_COST)
+    yield
+    passwords.hash_with_cost(CHEAPEST)
 
 
 @pytest.fixture(autouse=True)

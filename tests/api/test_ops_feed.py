@@ -221,15 +221,16 @@ def test_a_reconnecting_console_gets_what_it_missed(server: Server, city: City) 
         ).json()
         last_id = operator.next_of("alert").id
         assert last_id is not None
-    missed = [
-        server.post(
-            "operator",
-            "/api/alerts",
-            {"kind": kind, "title": kind, "camera_id": city.street_west_id},
-        ).json()["id"]
-        for kind in ("b", "c")
-    ]
-    time.sleep(0.3)  # let the hub take them before the console comes back
+    with server.stream("operator") as watcher:  # sees them once the hub has taken them
+        missed = [
+            server.post(
+                "operator",
+                "/api/alerts",
+                {"kind": kind, "title": kind, "camera_id": city.street_west_id},
+            ).json()["id"]
+            for kind in ("b", "c")
+        ]
+        assert [watcher.next_of("alert").json()["id"] for _ in missed] == missed
     with server.stream("operator", last_event_id=last_id) as operator:
         replayed = [operator.next_of("alert").json()["id"], operator.next_of("alert").json()["id"]]
         assert replayed == missed

@@ -11,7 +11,10 @@ from safecity.store.engine import Database
 from tests import factories as f
 
 
-def test_added_user_can_sign_in_with_an_argon2_hash(database: Database) -> None:
+@pytest.mark.usefixtures("production_password_cost")
+def test_added_user_can_sign_in_with_an_argon2_hash_at_the_production_cost(
+    database: Database,
+) -> None:
     with database.session() as session:
         user = add_user(
             session,
@@ -21,10 +24,13 @@ def test_added_user_can_sign_in_with_an_argon2_hash(database: Database) -> None:
             password="long-enough-1",
         )
         assert user.password_hash.startswith("$argon2id$")
+        cost = extract_parameters(user.password_hash)
+        assert (cost.memory_cost, cost.time_cost, cost.parallelism) == (64 * 1024, 3, 4)
         assert verify_password(user.password_hash, "long-enough-1")
         assert not verify_password(user.password_hash, "long-enough-2")
 
 
+@pytest.mark.usefixtures("production_password_cost")
 def test_an_unknown_user_costs_a_login_as_much_as_a_known_one() -> None:
     # The hash verified when nobody has that username is made as new passwords are.
     assert extract_parameters(DUMMY_HASH) == extract_parameters(hash_password("long-enough-1"))

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from safecity.bus import InProcessBus, Message
+from safecity.bus import InProcessBus
 from safecity.ops.feed.changes import Audience, FeedHub
+from tests.support.bus import ImmediateBus
 
 CITY = Audience(city_wide=True)
 WEST = Audience(district_ids=frozenset({1}))
@@ -54,20 +55,36 @@ def bus() -> Iterator[InProcessBus]:
     bus.close()
 
 
+@pytest.fixture
+def hub_bus() -> ImmediateBus:
+    return ImmediateBus()
+
+
+def _publish_alert(bus: ImmediateBus, alert_id: int, district_id: int = 1) -> None:
+    bus.publish("ops/feed/alert", {"id": alert_id, "district_id": district_id})
+
+
+async def _handed_over() -> None:
+    """The hub hands frames to a console's loop with call_soon_threadsafe, which runs them
+    before this task resumes."""
+    await asyncio.sleep(0)
+
+
 def test_a_console_that_falls_behind_is_told_to_resync_then_gets_live_events_again(
-    bus: InProcessBus,
+    hub_bus: ImmediateBus,
 ) -> None:
-    hub = FeedHub(bus, client_limit=3)
+    hub = FeedHub(hub_bus, client_limit=3)
+    hub.start()
 
     async def scenario() -> list[str]:
         client = hub.connect(CITY, None)
         for number in range(10):
-            hub._on_message(Message("ops/feed/alert", {"id": number, "district_id": 1}))
-        await asyncio.sleep(0.05)  # the bus thread's hand-offs run on the loop
+            _publish_alert(hub_bus, number)
+        await _handed_over()
         frames = [client.queue.get_nowait() for _ in range(client.queue.qsize())]
         client.next_frame_taken()
-        hub._on_message(Message("ops/feed/alert", {"id": 99, "district_id": 1}))
-        await asyncio.sleep(0.05)
+        _publish_alert(hub_bus, 99)
+        await _handed_over()
         frames.append(client.queue.get_nowait())
         hub.disconnect(client)
         return frames
@@ -80,17 +97,16 @@ def test_a_console_that_falls_behind_is_told_to_resync_then_gets_live_events_aga
 
 
 def test_a_burst_reaches_every_console_in_order_and_goes_out_in_few_writes(
-    bus: InProcessBus,
+    hub_bus: ImmediateBus,
 ) -> None:
-    hub = FeedHub(bus)
+    hub = FeedHub(hub_bus)
+    hub.start()
 
     async def scenario() -> tuple[list[str], list[str]]:
         west, unit = hub.connect(WEST, None), hub.connect(UNIT_7, None)
         for number in range(150):
-            hub._on_message(
-                Message("ops/feed/alert", {"id": number, "district_id": 1 + number % 2})
-            )
-        await asyncio.sleep(0.05)  # the bus thread's hand-offs run on the loop
+            _publish_alert(hub_bus, number, district_id=1 + number % 2)
+        await _handed_over()
         chunks = []
         while not west.queue.empty():
             chunks.append(west.take_ready(west.queue.get_nowait(), most=50))
@@ -110,10 +126,11 @@ def test_a_burst_reaches_every_console_in_order_and_goes_out_in_few_writes(
     )
 
 
-def test_replay_after_a_gap_is_exact_or_a_resync(bus: InProcessBus) -> None:
-    hub = FeedHub(bus, history=5)
+def test_replay_after_a_gap_is_exact_or_a_resync(hub_bus: ImmediateBus) -> None:
+    hub = FeedHub(hub_bus, history=5)
+    hub.start()
     for number in range(8):
-        hub._on_message(Message("ops/feed/alert", {"id": number, "district_id": 1}))
+        _publish_alert(hub_bus, number)
 
     async def replay(last_event_id: str) -> list[str]:
         client = hub.connect(WEST, last_event_id)
@@ -129,18 +146,18 @@ def test_replay_after_a_gap_is_exact_or_a_resync(bus: InProcessBus) -> None:
         assert frame.startswith("event: resync")
 
 
-def test_messages_the_bus_dropped_make_every_console_refetch(bus: InProcessBus) -> None:
-    hub = FeedHub(bus)
+def test_messages_the_bus_dropped_make_every_console_refetch(hub_bus: ImmediateBus) -> None:
+    hub = FeedHub(hub_bus)
     hub.start()
-    assert hub._subscription is not None
+    [subscription] = hub_bus.subscriptions
 
     async def scenario() -> tuple[list[str], list[str]]:
         client = hub.connect(CITY, None)
-        hub._on_message(Message("ops/feed/alert", {"id": 1, "district_id": 1}))
+        _publish_alert(hub_bus, 1)
         last_id = f"{hub.epoch}-1"
-        hub._subscription.dropped += 3  # type: ignore[union-attr]
-        hub._on_message(Message("ops/feed/alert", {"id": 2, "district_id": 1}))
-        await asyncio.sleep(0.05)
+        subscription.dropped += 3
+        _publish_alert(hub_bus, 2)
+        await _handed_over()
         frames = [client.queue.get_nowait() for _ in range(client.queue.qsize())]
         hub.disconnect(client)
         back = hub.connect(CITY, last_id)
@@ -150,37 +167,28 @@ def test_messages_the_bus_dropped_make_every_console_refetch(bus: InProcessBus) 
 
     frames, replay = asyncio.run(scenario())
     hub.stop()
+    assert hub_bus.subscriptions == []
     # The message handled with the gap in the backlog is not sent: the refetch covers it.
     assert [frame.split("\n", 1)[0] for frame in frames] == ["event: alert", "event: resync"]
     assert [frame.split("\n", 1)[0] for frame in replay] == ["event: resync"]
 
 
-class _Backlog:
-    """A subscription whose drops and backlog the test sets."""
-
-    dropped = 0
-    pending = 0
-
-    def close(self) -> None:
-        pass
-
-
 def test_after_drops_the_backlog_is_not_forwarded_and_resync_comes_once_it_is_worked_off(
-    bus: InProcessBus,
+    hub_bus: ImmediateBus,
 ) -> None:
-    hub = FeedHub(bus)
-    backlog = _Backlog()
-    hub._subscription = backlog
+    hub = FeedHub(hub_bus)
+    hub.start()
+    [backlog] = hub_bus.subscriptions
 
     async def scenario() -> list[str]:
         client = hub.connect(CITY, None)
         backlog.dropped, backlog.pending = 5, 2
         for number, left in ((1, 1), (2, 0)):  # old snapshots still queued behind the gap
-            hub._on_message(Message("ops/feed/alert", {"id": number, "district_id": 1}))
+            _publish_alert(hub_bus, number)
             backlog.pending = left
-        hub._on_message(Message("ops/feed/alert", {"id": 3, "district_id": 1}))
-        hub._on_message(Message("ops/feed/alert", {"id": 4, "district_id": 1}))  # live again
-        await asyncio.sleep(0.05)
+        _publish_alert(hub_bus, 3)
+        _publish_alert(hub_bus, 4)  # live again
+        await _handed_over()
         frames = [client.queue.get_nowait() for _ in range(client.queue.qsize())]
         hub.disconnect(client)
         return frames

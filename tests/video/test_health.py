@@ -1,16 +1,24 @@
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from safecity.bus import InProcessBus, Message
 from safecity.city.models import Camera, CameraHealth
 from safecity.store.engine import Database
-from safecity.video.ingest.health import CameraHealthRecorder, StreamHealth, health_topic
+from safecity.video.ingest.health import (
+    CameraHealthRecorder,
+    StreamHealth,
+    health_topic,
+    publish_health,
+)
 from safecity.video.models import CameraStream, StreamStatus
 from tests import factories as f
+from tests.support.bus import ImmediateBus
 
 SEEN = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+
+StartRecorder = Callable[[Database], CameraHealthRecorder]
 
 
 def _report(code: str, online: bool, seen: datetime | None) -> StreamHealth:
@@ -28,6 +36,27 @@ def cameras(database: Database) -> Database:
     return database
 
 
+@pytest.fixture
+def bus() -> ImmediateBus:
+    return ImmediateBus()
+
+
+@pytest.fixture
+def start_recorder(bus: ImmediateBus) -> Iterator[StartRecorder]:
+    """A recorder taking reports from the bus, written when the test says `flush`."""
+    recorders: list[CameraHealthRecorder] = []
+
+    def start(database: Database) -> CameraHealthRecorder:
+        recorder = CameraHealthRecorder(bus, database, flush_every=3600)
+        recorder.start()
+        recorders.append(recorder)
+        return recorder
+
+    yield start
+    for recorder in recorders:
+        recorder.stop()
+
+
 def _state(database: Database) -> dict[str, tuple[CameraHealth, datetime | None]]:
     with database.session() as session:
         return {c.code: (c.health, c.last_seen_at) for c in session.scalars(select(Camera))}
@@ -38,11 +67,13 @@ def test_payload_round_trips() -> None:
     assert StreamHealth.from_payload(report.to_payload()) == report
 
 
-def test_latest_report_of_each_camera_is_written_in_one_batch(cameras: Database) -> None:
-    recorder = CameraHealthRecorder(InProcessBus(), cameras)
-    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", False, None).to_payload()))
-    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
-    recorder._on_report(Message(health_topic("AST-2"), _report("AST-2", False, None).to_payload()))
+def test_latest_report_of_each_camera_is_written_in_one_batch(
+    cameras: Database, bus: ImmediateBus, start_recorder: StartRecorder
+) -> None:
+    recorder = start_recorder(cameras)
+    publish_health(bus, _report("AST-1", False, None))
+    publish_health(bus, _report("AST-1", True, SEEN))
+    publish_health(bus, _report("AST-2", False, None))
     assert recorder.flush() == 2
     state = _state(cameras)
     assert state["AST-1"] == (CameraHealth.ONLINE, SEEN)
@@ -51,12 +82,14 @@ def test_latest_report_of_each_camera_is_written_in_one_batch(cameras: Database)
     assert recorder.flush() == 0, "nothing new, nothing written"
 
 
-def test_stream_state_is_kept_per_camera_and_updated(cameras: Database) -> None:
-    recorder = CameraHealthRecorder(InProcessBus(), cameras)
-    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", False, None).to_payload()))
+def test_stream_state_is_kept_per_camera_and_updated(
+    cameras: Database, bus: ImmediateBus, start_recorder: StartRecorder
+) -> None:
+    recorder = start_recorder(cameras)
+    publish_health(bus, _report("AST-1", False, None))
     recorder.flush()
-    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
-    recorder._on_report(Message(health_topic("AST-2"), _report("AST-2", False, None).to_payload()))
+    publish_health(bus, _report("AST-1", True, SEEN))
+    publish_health(bus, _report("AST-2", False, None))
     recorder.flush()
     with cameras.session() as session:
         rows = {row.camera_id: row for row in session.scalars(select(CameraStream)).all()}
@@ -71,31 +104,40 @@ def test_stream_state_is_kept_per_camera_and_updated(cameras: Database) -> None:
     assert by_code["AST-2"].detail == "connection refused"
 
 
-def test_offline_report_keeps_the_last_seen_time(cameras: Database) -> None:
-    recorder = CameraHealthRecorder(InProcessBus(), cameras)
-    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
+def test_offline_report_keeps_the_last_seen_time(
+    cameras: Database, bus: ImmediateBus, start_recorder: StartRecorder
+) -> None:
+    recorder = start_recorder(cameras)
+    publish_health(bus, _report("AST-1", True, SEEN))
     recorder.flush()
-    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", False, None).to_payload()))
+    publish_health(bus, _report("AST-1", False, None))
     recorder.flush()
     assert _state(cameras)["AST-1"] == (CameraHealth.OFFLINE, SEEN)
 
 
-def test_malformed_report_is_ignored(cameras: Database, caplog: pytest.LogCaptureFixture) -> None:
-    recorder = CameraHealthRecorder(InProcessBus(), cameras)
-    recorder._on_report(Message(health_topic("AST-1"), {"camera": "AST-1", "online": "yes"}))
+def test_malformed_report_is_ignored(
+    cameras: Database,
+    caplog: pytest.LogCaptureFixture,
+    bus: ImmediateBus,
+    start_recorder: StartRecorder,
+) -> None:
+    recorder = start_recorder(cameras)
+    bus.publish(health_topic("AST-1"), {"camera": "AST-1", "online": "yes"})
     naive = _report("AST-2", True, SEEN).to_payload() | {"last_packet_at": "2026-11-26T22:00:00"}
-    recorder._on_report(Message(health_topic("AST-2"), naive))
-    recorder._on_report(Message(health_topic("AST-3"), _report("AST-3", True, SEEN).to_payload()))
+    bus.publish(health_topic("AST-2"), naive)
+    publish_health(bus, _report("AST-3", True, SEEN))
     assert recorder.flush() == 1, "the good report is written, the bad ones never reach SQL"
     assert _state(cameras)["AST-3"] == (CameraHealth.ONLINE, SEEN)
     assert "malformed health report" in caplog.text
 
 
-def test_reports_survive_a_failed_write(sqlite_database: Database) -> None:
+def test_reports_survive_a_failed_write(
+    sqlite_database: Database, bus: ImmediateBus, start_recorder: StartRecorder
+) -> None:
     with sqlite_database.session() as session:
         f.add_camera(session, "AST-1", f.add_district(session, "west", f.WEST))
-    recorder = CameraHealthRecorder(InProcessBus(), sqlite_database)
-    recorder._on_report(Message(health_topic("AST-1"), _report("AST-1", True, SEEN).to_payload()))
+    recorder = start_recorder(sqlite_database)
+    publish_health(bus, _report("AST-1", True, SEEN))
     with sqlite_database.engine.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE cameras RENAME TO cameras_away")
     with pytest.raises(Exception, match="cameras"):
