@@ -12,11 +12,12 @@ or city's alert rules (ops/rules.py) set the priority or suppress the alert.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from safecity.audit.log import record as audit
@@ -197,6 +198,35 @@ GROUP_CANDIDATES = 200
 """At most this many open alerts of a kind in the same area are read per new alert."""
 
 
+@functools.cache
+def _group_candidates(
+    at_site: bool, in_box: bool, in_lon: bool
+) -> Select[int, int | None, float | None, float | None, int | None]:
+    """The open alerts of a kind near a new one, oldest first: at its site (``at_site``) or
+    within its bounding box (``in_box``; ``in_lon``: the box bounds longitude too). Built once
+    per shape, like ``_OPEN_OF_KEY``."""
+    near: list[ColumnElement[bool]] = []
+    if at_site:
+        near.append(Alert.site_id == bindparam("site_id"))
+    if in_box:
+        inside = [Alert.latitude.between(bindparam("min_lat"), bindparam("max_lat"))]
+        if in_lon:
+            inside.append(Alert.longitude.between(bindparam("min_lon"), bindparam("max_lon")))
+        near.append(and_(*inside))
+    return (
+        select(Alert.id, Alert.site_id, Alert.latitude, Alert.longitude, Alert.group_id)
+        .where(
+            Alert.kind == bindparam("kind"),
+            Alert.id != bindparam("id"),
+            Alert.status.in_(OPEN_STATUSES),
+            Alert.last_at >= bindparam("since"),
+            or_(*near),
+        )
+        .order_by(Alert.first_at, Alert.id)
+        .limit(GROUP_CANDIDATES)
+    )
+
+
 def _join_area_group(
     session: Session, alert: Alert, grouping: AlertGrouping, now: datetime
 ) -> None:
@@ -204,29 +234,26 @@ def _join_area_group(
 
     Only alerts at its site or within the radius' bounding box are read (SQL), as columns;
     the exact distance is ``area_peer``'s to judge."""
-    near: list[ColumnElement[bool]] = []
-    if alert.site_id is not None:
-        near.append(Alert.site_id == alert.site_id)
-    if alert.latitude is not None and alert.longitude is not None:
-        box = bounding_box(alert.latitude, alert.longitude, grouping.radius_m)
-        inside = [Alert.latitude.between(box.min_lat, box.max_lat)]
-        if box.min_lon is not None and box.max_lon is not None:
-            inside.append(Alert.longitude.between(box.min_lon, box.max_lon))
-        near.append(and_(*inside))
-    if not near:
+    at_site = alert.site_id is not None
+    box = (
+        bounding_box(alert.latitude, alert.longitude, grouping.radius_m)
+        if alert.latitude is not None and alert.longitude is not None
+        else None
+    )
+    if not at_site and box is None:
         return
-    earlier = session.execute(
-        select(Alert.id, Alert.site_id, Alert.latitude, Alert.longitude, Alert.group_id)
-        .where(
-            Alert.kind == alert.kind,
-            Alert.id != alert.id,
-            Alert.status.in_(OPEN_STATUSES),
-            Alert.last_at >= now - grouping.window,
-            or_(*near),
+    in_lon = box is not None and box.min_lon is not None and box.max_lon is not None
+    values: dict[str, object] = {
+        "kind": alert.kind,
+        "id": alert.id,
+        "since": now - grouping.window,
+        "site_id": alert.site_id,
+    }
+    if box is not None:
+        values.update(
+            min_lat=box.min_lat, max_lat=box.max_lat, min_lon=box.min_lon, max_lon=box.max_lon
         )
-        .order_by(Alert.first_at, Alert.id)
-        .limit(GROUP_CANDIDATES)
-    ).all()
+    earlier = session.execute(_group_candidates(at_site, box is not None, in_lon), values).all()
     found = area_peer(
         _placed(alert),
         (Placed(row.id, row.site_id, row.latitude, row.longitude) for row in earlier),
