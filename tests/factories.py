@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.auth.models import User
@@ -116,6 +118,33 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+def user_named(session: Session, username: str) -> User:
+    return session.scalars(select(User).where(User.username == username)).one()
+
+
+@dataclass(frozen=True)
+class EastCity:
+    """One district (east) with its police unit, a camera, an admin, an operator (anna) and
+    the unit's duty officer: enough for an alert to become a dispatched incident."""
+
+    camera_id: int
+    unit_id: int
+    district_id: int
+
+
+def add_east_city(session: Session) -> EastCity:
+    east = add_district(session, "east", EAST)
+    police = add_organization(session, "police", OrganizationKind.POLICE)
+    unit = PoliceUnit(code="u-east", name="East", organization=police, districts=[east])
+    session.add(unit)
+    camera = add_camera(session, "E-1", east)
+    add_user(session, "admin", Role.ADMIN)
+    add_user(session, "anna", Role.OPERATOR)
+    add_user(session, "officer", Role.POLICE_DUTY_OFFICER, police, police_unit=unit)
+    session.flush()
+    return EastCity(camera.id, unit.id, east.id)
 
 
 def _bounds_of(district: District) -> tuple[float, float, float, float]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from safecity.api.app import create_app
 from safecity.audit.log import verify
 from safecity.audit.models import AuditEntry
-from safecity.auth.models import User
-from safecity.auth.roles import Role
 from safecity.auth.sessions import open_session
 from safecity.bus import InProcessBus, Message
-from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.ops.alerts.intake import acknowledge, raise_alert
 from safecity.ops.incidents import service as incidents
 from safecity.ops.incidents.lifecycle import IncidentStatus
@@ -145,32 +140,6 @@ def test_the_escalation_reads_as_a_sentence() -> None:
 # The escalator against a database
 
 
-@dataclass(frozen=True)
-class City:
-    camera_id: int
-    unit_id: int
-    district_id: int
-
-
-@pytest.fixture
-def city(database: Database) -> City:
-    with database.session() as s:
-        east = f.add_district(s, "east", f.EAST)
-        police = f.add_organization(s, "police", OrganizationKind.POLICE)
-        unit = PoliceUnit(code="u-east", name="East", organization=police, districts=[east])
-        s.add(unit)
-        camera = f.add_camera(s, "E-1", east)
-        f.add_user(s, "admin", Role.ADMIN)
-        f.add_user(s, "anna", Role.OPERATOR)
-        f.add_user(s, "officer", Role.POLICE_DUTY_OFFICER, police, police_unit=unit)
-        s.flush()
-        return City(camera.id, unit.id, east.id)
-
-
-def _user(session: Session, name: str) -> User:
-    return session.scalars(select(User).where(User.username == name)).one()
-
-
 class Published:
     """What the escalator put on the bus."""
 
@@ -198,13 +167,13 @@ class FixedClock:
 
 
 def test_an_undispatched_incident_escalates_once_to_the_supervisor_on_shift(
-    database: Database, city: City, bus: InProcessBus
+    database: Database, city: f.EastCity, bus: InProcessBus
 ) -> None:
     published = Published(bus)
     clock = FixedClock(at(0))
     escalator = SlaEscalator(SLA, database, bus, clock=clock)
     with database.session() as s:
-        anna = _user(s, "anna")
+        anna = f.user_named(s, "anna")
         shift = shifts.start_shift(s, anna, now=at(-3600))
         incident = incidents.open_incident(
             s, anna, type_code="theft", priority=2, now=at(0), **EAST_POINT
@@ -249,18 +218,18 @@ def test_an_undispatched_incident_escalates_once_to_the_supervisor_on_shift(
 
 
 def test_each_stage_of_an_incident_escalates_on_its_own_clock(
-    database: Database, city: City, bus: InProcessBus
+    database: Database, city: f.EastCity, bus: InProcessBus
 ) -> None:
     clock = FixedClock(at(0))
     escalator = SlaEscalator(SLA, database, bus, clock=clock)
     with database.session() as s:
-        anna = _user(s, "anna")
+        anna = f.user_named(s, "anna")
         incident = incidents.open_incident(
             s, anna, type_code="assault", priority=1, now=at(0), **EAST_POINT
         )
         incidents.transition(s, incident, anna, IncidentStatus.DISPATCHED, now=at(60))
     with database.session() as s:
-        officer = _user(s, "officer")
+        officer = f.user_named(s, "officer")
         incident = s.get_one(Incident, incident.id)
         incidents.transition(s, incident, officer, IncidentStatus.ACCEPTED, now=at(500))
 
@@ -277,7 +246,7 @@ def test_each_stage_of_an_incident_escalates_on_its_own_clock(
 
 
 def test_clocks_restart_at_a_rejection_and_at_each_dispatch(
-    database: Database, city: City, bus: InProcessBus
+    database: Database, city: f.EastCity, bus: InProcessBus
 ) -> None:
     """Review finding 5: after a unit rejects and the incident is dispatched again, the dispatch
     clock runs from the rejection and the accept clock from the latest dispatch; the second
@@ -286,7 +255,7 @@ def test_clocks_restart_at_a_rejection_and_at_each_dispatch(
     escalator = SlaEscalator(SLA, database, bus, clock=clock)
     dispatch, accept = 300, 300  # priority 2
     with database.session() as s:
-        anna = _user(s, "anna")
+        anna = f.user_named(s, "anna")
         incident = incidents.open_incident(
             s, anna, type_code="theft", priority=2, now=at(0), **EAST_POINT
         )
@@ -300,7 +269,7 @@ def test_clocks_restart_at_a_rejection_and_at_each_dispatch(
         rejection = incidents.transition(
             s,
             incident,
-            _user(s, "officer"),
+            f.user_named(s, "officer"),
             IncidentStatus.NEW,
             reason="not ours",
             now=at(rejected_at),
@@ -316,7 +285,7 @@ def test_clocks_restart_at_a_rejection_and_at_each_dispatch(
         second = incidents.transition(
             s,
             incident,
-            _user(s, "anna"),
+            f.user_named(s, "anna"),
             IncidentStatus.DISPATCHED,
             police_unit_id=city.unit_id,
             now=at(redispatched_at),
@@ -360,7 +329,7 @@ class CountingBus(InProcessBus):
 
 
 def test_a_burst_of_breaches_is_escalated_and_published_in_small_transactions(
-    database: Database, city: City
+    database: Database, city: f.EastCity
 ) -> None:
     """Review finding 9: the pass commits ``CHUNK`` escalations at a time (holding the audit
     lock only that long) and publishes each chunk after its commit."""
@@ -388,7 +357,7 @@ def test_a_burst_of_breaches_is_escalated_and_published_in_small_transactions(
 
 
 def test_an_unacknowledged_alert_escalates_with_no_shift_on(
-    database: Database, city: City, bus: InProcessBus
+    database: Database, city: f.EastCity, bus: InProcessBus
 ) -> None:
     published = Published(bus)
     clock = FixedClock(at(61))
@@ -409,7 +378,7 @@ def test_an_unacknowledged_alert_escalates_with_no_shift_on(
             camera_id=city.camera_id,
             now=at(0),
         )
-        acknowledge(s, seen, _user(s, "anna"), now=at(30))
+        acknowledge(s, seen, f.user_named(s, "anna"), now=at(30))
 
     [payload] = SlaEscalator(SLA, database, bus, clock=clock).check()
 
@@ -428,7 +397,7 @@ def test_an_unacknowledged_alert_escalates_with_no_shift_on(
 
 
 def test_the_worker_checks_on_its_own_and_stops(
-    database: Database, city: City, bus: InProcessBus
+    database: Database, city: f.EastCity, bus: InProcessBus
 ) -> None:
     published = Published(bus)
     with database.session() as s:
@@ -457,22 +426,22 @@ def test_the_worker_checks_on_its_own_and_stops(
 
 
 @pytest.fixture
-def client(database: Database, city: City, tmp_path: Path) -> Iterator[TestClient]:
+def client(database: Database, city: f.EastCity, tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(Settings(data_dir=tmp_path), database)) as test_client:
         yield test_client
 
 
 def _headers(database: Database, username: str) -> dict[str, str]:
     with database.session() as s:
-        token, _ = open_session(s, _user(s, username), timedelta(hours=1))
+        token, _ = open_session(s, f.user_named(s, username), timedelta(hours=1))
     return {"Authorization": f"Bearer {token}"}
 
 
 def test_the_supervisor_lists_open_escalations_and_acknowledges_them(
-    client: TestClient, database: Database, city: City, bus: InProcessBus
+    client: TestClient, database: Database, city: f.EastCity, bus: InProcessBus
 ) -> None:
     with database.session() as s:
-        anna = _user(s, "anna")
+        anna = f.user_named(s, "anna")
         shifts.start_shift(s, anna, now=at(-60))
         incident = incidents.open_incident(
             s, anna, type_code="theft", priority=2, now=at(0), **EAST_POINT

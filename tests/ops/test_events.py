@@ -5,19 +5,13 @@ from __future__ import annotations
 import json
 import queue
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from safecity.auth.models import User
-from safecity.auth.roles import Role
 from safecity.bus import InProcessBus, Message
 from safecity.bus.events import UnknownVersion
-from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.ops.alerts.intake import raise_alert
 from safecity.ops.events import AlertChanged, ChangePublisher, IncidentChanged, Jurisdiction
 from safecity.ops.incidents import service as incidents
@@ -27,31 +21,6 @@ from safecity.ops.services import OpsServices
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
-
-
-@dataclass(frozen=True)
-class City:
-    camera_id: int
-    district_id: int
-    unit_id: int
-
-
-@pytest.fixture
-def city(database: Database) -> City:
-    with database.session() as s:
-        east = f.add_district(s, "east", f.EAST)
-        police = f.add_organization(s, "police", OrganizationKind.POLICE)
-        unit = PoliceUnit(code="u-east", name="East", organization=police, districts=[east])
-        s.add(unit)
-        camera = f.add_camera(s, "E-1", east)
-        f.add_user(s, "anna", Role.OPERATOR)
-        f.add_user(s, "officer", Role.POLICE_DUTY_OFFICER, police, police_unit=unit)
-        s.flush()
-        return City(camera.id, east.id, unit.id)
-
-
-def _user(session: Session, name: str) -> User:
-    return session.scalars(select(User).where(User.username == name)).one()
 
 
 class Received:
@@ -80,7 +49,7 @@ def bus() -> Iterator[InProcessBus]:
 
 
 def test_changes_made_through_the_domain_reach_the_bus_as_typed_versioned_events(
-    database: Database, city: City, bus: InProcessBus, tmp_path: Path
+    database: Database, city: f.EastCity, bus: InProcessBus, tmp_path: Path
 ) -> None:
     """A process without a web app (a worker) publishes them: the OCC's services do."""
     received = Received(bus)
@@ -107,7 +76,7 @@ def test_changes_made_through_the_domain_reach_the_bus_as_typed_versioned_events
 
         with database.session() as s:
             incident = incidents.open_incident(
-                s, _user(s, "anna"), type_code="assault", alert_ids=[alert.id]
+                s, f.user_named(s, "anna"), type_code="assault", alert_ids=[alert.id]
             )
         by_topic = {m.topic: m.payload for m in (received.next(), received.next())}
         opened = IncidentChanged.from_envelope(by_topic["ops/incidents/changed"])
@@ -122,7 +91,7 @@ def test_changes_made_through_the_domain_reach_the_bus_as_typed_versioned_events
 
         with database.session() as s:
             mine = s.get_one(type(incident), incident.id)
-            incidents.transition(s, mine, _user(s, "anna"), IncidentStatus.DISPATCHED)
+            incidents.transition(s, mine, f.user_named(s, "anna"), IncidentStatus.DISPATCHED)
         dispatched = IncidentChanged.from_envelope(received.next().payload)
         assert (dispatched.status, dispatched.police_unit_id) == (
             IncidentStatus.DISPATCHED,
@@ -133,7 +102,7 @@ def test_changes_made_through_the_domain_reach_the_bus_as_typed_versioned_events
         with database.session() as s:
             mine = s.get_one(type(incident), incident.id)
             incidents.transition(
-                s, mine, _user(s, "officer"), IncidentStatus.NEW, reason="Not ours"
+                s, mine, f.user_named(s, "officer"), IncidentStatus.NEW, reason="Not ours"
             )
         rejected = IncidentChanged.from_envelope(received.next().payload)
         assert (rejected.status, rejected.police_unit_id) == (IncidentStatus.NEW, None)
@@ -146,7 +115,7 @@ def test_changes_made_through_the_domain_reach_the_bus_as_typed_versioned_events
 
 
 def test_events_are_published_when_the_transaction_commits_and_never_on_rollback(
-    database: Database, city: City, bus: InProcessBus
+    database: Database, city: f.EastCity, bus: InProcessBus
 ) -> None:
     received = Received(bus)
     publisher = ChangePublisher(database.sessions, bus)

@@ -24,12 +24,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from safecity.api.app import create_app
 from safecity.audit.models import AuditEntry
-from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.bus import InProcessBus
 from safecity.city.models import OrganizationKind, PoliceUnit
@@ -111,22 +109,18 @@ def city(database: Database) -> Iterator[Database]:
         database.sessions.configure(info=info)
 
 
-def _user(session: Session, name: str) -> User:
-    return session.scalars(select(User).where(User.username == name)).one()
-
-
 def dispatched(database: Database) -> int:
     """Open an incident in the east and dispatch it (routed to u-east); its id."""
     with database.session() as s:
         incident = incidents.open_incident(
             s,
-            _user(s, "operator"),
+            f.user_named(s, "operator"),
             type_code="assault",
             latitude=EAST_POINT[0],
             longitude=EAST_POINT[1],
             summary="two men fighting",
         )
-        incidents.transition(s, incident, _user(s, "operator"), IncidentStatus.DISPATCHED)
+        incidents.transition(s, incident, f.user_named(s, "operator"), IncidentStatus.DISPATCHED)
         return incident.id
 
 
@@ -134,7 +128,7 @@ def move(database: Database, incident_id: int, by: str, to: IncidentStatus, **kw
     with database.session() as s:
         incident = s.get(Incident, incident_id)
         assert incident is not None
-        incidents.transition(s, incident, _user(s, by), to, **kw)
+        incidents.transition(s, incident, f.user_named(s, by), to, **kw)
 
 
 def notices(database: Database) -> list[Notification]:
@@ -204,9 +198,9 @@ def test_a_rolled_back_transition_leaves_no_notice(city: Database) -> None:
     notify_through(city.sessions, quick("http://unit-east.example/hook"))
     with pytest.raises(RuntimeError), city.session() as s:
         incident = incidents.open_incident(
-            s, _user(s, "operator"), type_code="theft", latitude=51.15, longitude=71.45
+            s, f.user_named(s, "operator"), type_code="theft", latitude=51.15, longitude=71.45
         )
-        incidents.transition(s, incident, _user(s, "operator"), IncidentStatus.DISPATCHED)
+        incidents.transition(s, incident, f.user_named(s, "operator"), IncidentStatus.DISPATCHED)
         assert s.scalar(select(func.count()).select_from(Notification)) == 1
         raise RuntimeError("the request failed after the transition")
     assert notices(city) == []
@@ -218,7 +212,7 @@ def test_the_unit_hears_every_move_and_its_own_rejection(city: Database) -> None
     move(city, first, "officer", IncidentStatus.NEW, reason="no car free")
     second = dispatched(city)
     with city.session() as s:
-        incidents.add_note(s, s.get_one(Incident, second), _user(s, "operator"), "a note")
+        incidents.add_note(s, s.get_one(Incident, second), f.user_named(s, "operator"), "a note")
     for target in (IncidentStatus.ACCEPTED, IncidentStatus.ON_SCENE, IncidentStatus.RESOLVED):
         move(city, second, "officer", target)
     move(city, second, "operator", IncidentStatus.CLOSED)

@@ -7,10 +7,8 @@ import time
 
 import pytest
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from safecity.audit import log as audit_log
-from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.ops.alerts.intake import raise_alert
@@ -36,16 +34,12 @@ def camera_id(database: Database) -> int:
         return f.add_camera(s, "E-1", east).id
 
 
-def _user(session: Session, username: str) -> User:
-    return session.scalars(select(User).where(User.username == username)).one()
-
-
 def test_two_operators_dispatching_one_incident_dispatch_it_once(
     database: Database, camera_id: int
 ) -> None:
     with database.session() as s:
         incident_id = incidents.open_incident(
-            s, _user(s, "operator"), type_code="theft", camera_ids=[camera_id]
+            s, f.user_named(s, "operator"), type_code="theft", camera_ids=[camera_id]
         ).id
     first, second = database.sessions(), database.sessions()
     try:
@@ -53,10 +47,14 @@ def test_two_operators_dispatching_one_incident_dispatch_it_once(
         mine = first.get_one(Incident, incident_id)
         theirs = second.get_one(Incident, incident_id)
         assert mine.status is theirs.status is IncidentStatus.NEW
-        incidents.transition(first, mine, _user(first, "operator"), IncidentStatus.DISPATCHED)
+        incidents.transition(
+            first, mine, f.user_named(first, "operator"), IncidentStatus.DISPATCHED
+        )
         first.commit()
         with pytest.raises(NotAllowed):
-            incidents.transition(second, theirs, _user(second, "admin"), IncidentStatus.DISPATCHED)
+            incidents.transition(
+                second, theirs, f.user_named(second, "admin"), IncidentStatus.DISPATCHED
+            )
         second.rollback()
     finally:
         first.close()
@@ -116,7 +114,7 @@ def test_incidents_opened_at_once_get_numbers_one_after_the_other(
             for _ in range(per_thread):
                 with database.session() as s:
                     incidents.open_incident(
-                        s, _user(s, "operator"), type_code="theft", camera_ids=[camera_id]
+                        s, f.user_named(s, "operator"), type_code="theft", camera_ids=[camera_id]
                     )
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
@@ -143,12 +141,12 @@ def test_a_years_numbers_go_on_after_those_stored_before_its_counter(
     with database.session() as s:
         for _ in range(2):
             incidents.open_incident(
-                s, _user(s, "operator"), type_code="theft", camera_ids=[camera_id]
+                s, f.user_named(s, "operator"), type_code="theft", camera_ids=[camera_id]
             )
         s.execute(delete(Counter))
     with database.session() as s:
         third = incidents.open_incident(
-            s, _user(s, "operator"), type_code="theft", camera_ids=[camera_id]
+            s, f.user_named(s, "operator"), type_code="theft", camera_ids=[camera_id]
         )
     assert third.number.endswith("-000003")
 
@@ -161,7 +159,7 @@ def test_work_of_one_concern_holds_up_no_other(database: Database, camera_id: in
     if database.is_sqlite:
         pytest.skip("SQLite has one writer at a time")
     with database.session() as s:
-        operator = _user(s, "operator")
+        operator = f.user_named(s, "operator")
         mine, other = (
             incidents.open_incident(s, operator, type_code="theft", camera_ids=[camera_id]).id
             for _ in range(2)
@@ -175,7 +173,9 @@ def test_work_of_one_concern_holds_up_no_other(database: Database, camera_id: in
         def others() -> None:
             with database.session() as s:
                 incident = s.get_one(Incident, other)
-                incidents.transition(s, incident, _user(s, "operator"), IncidentStatus.DISPATCHED)
+                incidents.transition(
+                    s, incident, f.user_named(s, "operator"), IncidentStatus.DISPATCHED
+                )
             with database.session() as s:
                 raise_alert(
                     s, source=AlertSource.MANUAL, kind="smoke", title="Smoke", camera_id=camera_id
@@ -191,7 +191,9 @@ def test_work_of_one_concern_holds_up_no_other(database: Database, camera_id: in
         def same() -> None:
             with database.session() as s:
                 incident = s.get_one(Incident, mine)
-                incidents.transition(s, incident, _user(s, "operator"), IncidentStatus.DISPATCHED)
+                incidents.transition(
+                    s, incident, f.user_named(s, "operator"), IncidentStatus.DISPATCHED
+                )
             moved.set()
 
         waiting = threading.Thread(target=same)

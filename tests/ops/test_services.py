@@ -9,11 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from safecity.audit.log import verify
 from safecity.audit.models import AuditEntry
-from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.ops.alerts.intake import acknowledge, raise_alert
@@ -52,11 +50,6 @@ def ids(database: Database) -> Ids:
         f.add_user(s, "stranger", Role.POLICE_DUTY_OFFICER, police)
         s.flush()
         return Ids(west.id, east.id, unit.id, camera.id)
-
-
-def _user(session: Session, name: str) -> User:
-    user = session.scalars(select(User).where(User.username == name)).one()
-    return user
 
 
 def test_route_by_district_then_fallback(database: Database, ids: Ids) -> None:
@@ -119,8 +112,8 @@ def test_a_burst_from_one_camera_is_one_alert(database: Database, ids: Ids) -> N
             now=T0 + timedelta(seconds=151),
         )
         assert created and late.id != first.id
-        assert acknowledge(s, late, _user(s, "operator"), now=T0 + timedelta(seconds=152))
-        assert not acknowledge(s, late, _user(s, "operator"))
+        assert acknowledge(s, late, f.user_named(s, "operator"), now=T0 + timedelta(seconds=152))
+        assert not acknowledge(s, late, f.user_named(s, "operator"))
         folded, created = raise_alert(
             s,
             source=AlertSource.CAMERA_HEALTH,
@@ -145,7 +138,7 @@ def test_a_burst_from_one_camera_is_one_alert(database: Database, ids: Ids) -> N
 
 def test_the_lifecycle_from_alert_to_close(database: Database, ids: Ids) -> None:
     with database.session() as s:
-        operator, officer = _user(s, "operator"), _user(s, "officer")
+        operator, officer = f.user_named(s, "operator"), f.user_named(s, "officer")
         alert, _ = raise_alert(
             s,
             source=AlertSource.ANALYTICS,
@@ -170,7 +163,7 @@ def test_the_lifecycle_from_alert_to_close(database: Database, ids: Ids) -> None
         )
         assert incident.police_unit_id == ids.unit_east
         with pytest.raises(Forbidden):
-            incidents.transition(s, incident, _user(s, "stranger"), IncidentStatus.ACCEPTED)
+            incidents.transition(s, incident, f.user_named(s, "stranger"), IncidentStatus.ACCEPTED)
         incidents.transition(
             s, incident, officer, IncidentStatus.NEW, reason="no car", now=T0 + timedelta(minutes=2)
         )
@@ -234,7 +227,7 @@ def test_the_lifecycle_from_alert_to_close(database: Database, ids: Ids) -> None
 
 def test_an_incident_by_hand_at_a_map_point(database: Database, ids: Ids) -> None:
     with database.session() as s:
-        operator = _user(s, "operator")
+        operator = f.user_named(s, "operator")
         first = incidents.open_incident(
             s, operator, type_code="fire", latitude=WEST_POINT[0], longitude=WEST_POINT[1], now=T0
         )
@@ -254,7 +247,7 @@ def test_operators_opening_incidents_at_once_get_distinct_numbers(
 ) -> None:
     def open_one(_: int) -> str:
         with database.session() as s:
-            operator = _user(s, "operator")
+            operator = f.user_named(s, "operator")
             incident = incidents.open_incident(
                 s, operator, type_code="theft", latitude=EAST_POINT[0], longitude=EAST_POINT[1]
             )

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from safecity.api.app import create_app
 from safecity.audit.log import record, verify
 from safecity.audit.models import AuditEntry
-from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.auth.sessions import open_session
 from safecity.city.models import OrganizationKind, PoliceUnit
@@ -74,14 +73,10 @@ def as_user(database: Database, team: Team) -> Headers:
     def headers(username: str) -> dict[str, str]:
         if username not in tokens:
             with database.session() as s:
-                tokens[username], _ = open_session(s, _user(s, username), timedelta(hours=1))
+                tokens[username], _ = open_session(s, f.user_named(s, username), timedelta(hours=1))
         return {"Authorization": f"Bearer {tokens[username]}"}
 
     return headers
-
-
-def _user(session: Session, name: str) -> User:
-    return session.scalars(select(User).where(User.username == name)).one()
 
 
 def _actions(database: Database, prefix: str) -> list[tuple[str, str, str | None]]:
@@ -130,7 +125,7 @@ def test_the_supervisor_may_be_named_and_must_be_an_operator_or_admin(
     client: TestClient, as_user: Headers, database: Database
 ) -> None:
     with database.session() as s:
-        officer, boris = _user(s, "officer").id, _user(s, "boris").id
+        officer, boris = f.user_named(s, "officer").id, f.user_named(s, "boris").id
 
     refused = client.post("/api/shifts", json={"supervisor_id": officer}, headers=as_user("anna"))
     missing = client.post("/api/shifts", json={"supervisor_id": 999}, headers=as_user("anna"))
@@ -168,7 +163,7 @@ def test_ending_a_shift_hands_over_what_is_still_open(
     client: TestClient, as_user: Headers, database: Database, team: Team
 ) -> None:
     with database.session() as s:
-        anna = _user(s, "anna")
+        anna = f.user_named(s, "anna")
         still_new, _ = raise_alert(
             s, source=AlertSource.MANUAL, kind="fight", title="Fight", camera_id=team.camera_id
         )
@@ -226,7 +221,7 @@ def test_a_handover_lists_the_most_urgent_first_and_counts_the_rest(
     handover and audit row: counts, and the first ``HANDOVER_LIST`` of each by priority."""
     monkeypatch.setattr(shifts, "HANDOVER_LIST", 3)
     with database.session() as s:
-        anna = _user(s, "anna")
+        anna = f.user_named(s, "anna")
         alerts = [
             raise_alert(
                 s,
@@ -305,7 +300,7 @@ def test_the_next_shift_takes_the_handover_and_its_supervisor_acknowledges_it(
 
 
 def _watched(session: Session, username: str, action: str, camera_id: int) -> None:
-    user = _user(session, username)
+    user = f.user_named(session, username)
     record(
         session,
         action=action,
@@ -320,7 +315,7 @@ def test_who_watched_what_is_read_from_the_audit_log_while_each_was_on_shift(
 ) -> None:
     with database.session() as s:
         _watched(s, "anna", "video.live", team.camera_id)  # before the shift
-        shift = shifts.start_shift(s, _user(s, "anna"))
+        shift = shifts.start_shift(s, f.user_named(s, "anna"))
     with database.session() as s:
         _watched(s, "anna", "video.live", team.camera_id)
         _watched(s, "anna", "video.live", team.camera_id)
@@ -328,7 +323,7 @@ def test_who_watched_what_is_read_from_the_audit_log_while_each_was_on_shift(
         _watched(s, "boris", "video.live", team.other_camera_id)  # not on the shift yet
         _watched(s, "admin", "video.live", team.camera_id)  # never on it
     with database.session() as s:
-        shifts.join_shift(s, s.get_one(Shift, shift.id), _user(s, "boris"))
+        shifts.join_shift(s, s.get_one(Shift, shift.id), f.user_named(s, "boris"))
     with database.session() as s:
         _watched(s, "boris", "video.clip", team.camera_id)
         _watched(s, "boris", "evidence.export", team.camera_id)  # not watching
@@ -366,7 +361,7 @@ def test_shift_history_is_paged_latest_first(
     client: TestClient, as_user: Headers, database: Database
 ) -> None:
     with database.session() as s:
-        anna = _user(s, "anna")
+        anna = f.user_named(s, "anna")
         for day in range(3):
             shift = shifts.start_shift(s, anna, now=T0 + timedelta(days=day))
             shifts.end_shift(s, shift, anna, "ok", now=T0 + timedelta(days=day, hours=8))
