@@ -149,13 +149,13 @@ def _scenario(
         },
     )
 
-    # The camera is streaming and recorded.
-    _wait_for(
-        "the camera online",
-        lambda: (
-            call("operator", "GET", f"/api/cameras/{camera_id}")["stream"]["status"] == "online"
-        ),
-    )
+    # The camera is streaming and recorded. Until the node's first health report the camera
+    # has no stream state at all (``"stream": null``), which is "not yet", not a failure.
+    def camera_online() -> bool:
+        stream = call("operator", "GET", f"/api/cameras/{camera_id}")["stream"]
+        return stream is not None and stream["status"] == "online"
+
+    _wait_for("the camera online", camera_online)
 
     with (
         EventStream(url + "/api/ops/feed", token=tokens["operator"]) as operator_feed,
