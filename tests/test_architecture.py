@@ -2,8 +2,9 @@
 
 Low to high: the foundations (core, store, bus, settings, bounds, private_files, logs); audit;
 the city registry; auth; the edges' toolkit (safecity.api's dependencies, errors, paging, rate
-limits, and cli_support), which only HTTP and CLI modules use; insights; video; the OCC (ops); city administration (the city folder and the admin
-API, which touch everything a city holds). At the top the wiring: the app, the CLI, the
+limits, and cli_support), which only HTTP and CLI modules use; insights; video; analytics
+(which reads video and feeds the OCC through the bus); the OCC (ops); city administration (the
+city folder and the admin API, which touch everything a city holds). At the top the wiring: the app, the CLI, the
 process, the demo, backup, and the schema aggregate that Alembic reads. A capability's HTTP
 and CLI modules (its edges) may use any capability below the wiring, but not another
 capability's edges: what two routers share lives in a schema or service module.
@@ -18,7 +19,17 @@ import safecity
 
 PACKAGE = Path(safecity.__file__).parent
 FOUNDATIONS = {"core", "store", "bus", "settings", "bounds", "private_files", "logs"}
-LAYERS = ["audit", "city", "auth", "edge-toolkit", "insights", "video", "ops", "city-admin"]
+LAYERS = [
+    "audit",
+    "city",
+    "auth",
+    "edge-toolkit",
+    "insights",
+    "video",
+    "analytics",
+    "ops",
+    "city-admin",
+]
 WIRING = 99
 EDGE_NAMES = {"api", "cli", "schemas", "scoped"}
 EDGE_SUFFIXES = ("_api", "_cli", "_http")
