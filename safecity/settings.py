@@ -152,6 +152,103 @@ class VideoSettings(_Section):
     )
 
 
+ObjectName = Literal["person", "bicycle", "car", "motorcycle", "bus", "truck", "bag"]
+
+
+class ObjectThresholds(_Section):
+    min_score: float = Field(
+        ge=0, le=1, title="Minimum score", description="Weaker detections of the class are dropped."
+    )
+    min_area: int = Field(
+        default=0,
+        ge=0,
+        title="Minimum area (pixels)",
+        description="Smaller boxes (width × height at the detect size) are dropped.",
+    )
+
+
+class DetectorSettings(_Section):
+    """The object detector. The default is the COCO model SafeCity fetches and checks
+    (`safecity models fetch`); a city may bring its own YOLO-style ONNX model."""
+
+    kind: Literal["ssd_mobilenet_v2", "onnx", "none"] = Field(
+        default="ssd_mobilenet_v2",
+        description="ssd_mobilenet_v2 (LiteRT, fetched by `safecity models fetch`), onnx (a "
+        "model of your own, see `model`), or none: motion and tamper only.",
+    )
+    model: Path | None = Field(
+        default=None,
+        description="The model file: required for onnx; for ssd_mobilenet_v2 it replaces the "
+        "fetched one.",
+    )
+    input_size: int = Field(
+        default=640, ge=32, le=2048, description="onnx: the square input the model takes."
+    )
+    labels: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="onnx: the model's class names in output order (COCO's names are mapped "
+        "to SafeCity's: person, car, …; others are dropped).",
+    )
+    threads: int = Field(default=1, ge=1, le=64, description="CPU threads the detector uses.")
+    max_batch: int = Field(
+        default=4, ge=1, le=64, description="Regions detected in one call, where the model allows."
+    )
+
+    @model_validator(mode="after")
+    def _onnx_needs_a_model(self) -> DetectorSettings:
+        if self.kind == "onnx" and self.model is None:
+            raise ValueError("an onnx detector needs its model file (analytics.detector.model)")
+        return self
+
+
+class AnalyticsSettings(_Section):
+    """Video analytics on the cameras' pictures (docs/analytics.md)."""
+
+    cameras: Literal["all", "none"] | list[str] = Field(
+        default="all",
+        description="Which of the node's cameras are analysed: all, none, or a list of codes.",
+    )
+    detect_fps: float = Field(
+        default=5.0, gt=0, le=30, title="Detect rate (fps)", description="Frames analysed a second."
+    )
+    detect_width: int = Field(
+        default=640,
+        ge=160,
+        le=1920,
+        title="Detect width (pixels)",
+        description="Wider pictures are scaled to this width; use the camera's sub-stream.",
+    )
+    max_lag_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Frames further behind than this are skipped (and counted), not analysed.",
+    )
+    detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    objects: dict[ObjectName, ObjectThresholds] = Field(
+        default_factory=dict,
+        description="Per-class minimum score and size, over the built-in defaults.",
+    )
+    clip_before_seconds: float = Field(
+        default=5.0, ge=0, le=600, description="An event's clip starts this long before it."
+    )
+    clip_after_seconds: float = Field(
+        default=10.0, ge=0, le=600, description="An event's clip ends this long after it."
+    )
+    count_minutes: int = Field(
+        default=15, ge=1, le=1440, description="Counts of people and vehicles are kept per this."
+    )
+    rules_refresh_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="How soon edited rules reach the cameras."
+    )
+    models_dir: Path | None = Field(
+        default=None,
+        description="Where fetched models are cached. Empty: $SAFECITY_CACHE, else "
+        "$XDG_CACHE_HOME/safecity, else ~/.cache/safecity.",
+    )
+
+
 class LoggingSettings(_Section):
     """What every SafeCity process writes to standard error (docs/running.md)."""
 
@@ -563,6 +660,7 @@ class Settings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @property

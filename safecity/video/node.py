@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, Protocol, TextIO
 
 from prometheus_client import Gauge
 from sqlalchemy import select
@@ -73,6 +73,21 @@ class CameraSource:
     camera_id: int
     code: str
     url: str
+    sub_url: str | None = None
+    """The camera's sub-stream (a small picture for analytics), when it has one."""
+
+
+class StreamWatcher(Protocol):
+    """Something above the video layer that watches the cameras' pictures (the analytics).
+
+    For each camera the node ingests it asks for a sink; the sink gets the camera's sub-stream
+    when the camera has one (a second connection, nothing else reads it), else the main
+    stream's packets alongside the recorder. ``unwatch`` follows the camera's ingest stopping.
+    """
+
+    def watch(self, camera: CameraSource) -> PacketSink | None: ...
+
+    def unwatch(self, camera_code: str) -> None: ...
 
 
 @dataclass
@@ -83,6 +98,12 @@ class CameraPipeline:
     live: LiveFeed
     recorder: SegmentRecorder | None
     sinks: list[PacketSink] = field(default_factory=list)
+    sub_worker: IngestWorker | None = None
+    """The sub-stream's connection, for a watcher (analytics)."""
+
+    @property
+    def workers(self) -> list[IngestWorker]:
+        return [self.worker] + ([self.sub_worker] if self.sub_worker is not None else [])
 
     def health(self) -> StreamHealth:
         ingest = self.worker.health()
@@ -134,7 +155,12 @@ def cameras_to_ingest(
     if video.cameras == "none":
         return []
     query = select(
-        Camera.id, Camera.code, Camera.main_stream_url, Camera.main_stream_sealed
+        Camera.id,
+        Camera.code,
+        Camera.main_stream_url,
+        Camera.main_stream_sealed,
+        Camera.sub_stream_url,
+        Camera.sub_stream_sealed,
     ).order_by(Camera.code)
     if video.cameras == "active":
         query = query.where(Camera.status == CameraStatus.ACTIVE)
@@ -143,13 +169,16 @@ def cameras_to_ingest(
     with database.session() as session:
         rows = session.execute(query).all()
     sources: list[CameraSource] = []
-    for camera_id, code, shown, sealed in rows:
+    for camera_id, code, shown, sealed, sub_shown, sub_sealed in rows:
         try:
             url = stream_url(StoredStream(shown, sealed), keyring)
+            sub_url = (
+                stream_url(StoredStream(sub_shown, sub_sealed), keyring) if sub_shown else None
+            )
         except SealedUrlError as exc:
             log.error("camera %s: not ingested: %s", code, exc)
             continue
-        sources.append(CameraSource(camera_id, code, url))
+        sources.append(CameraSource(camera_id, code, url, sub_url))
     return sources
 
 
@@ -165,9 +194,11 @@ class VideoNode:
         reconcile_seconds: float = RECONCILE_SECONDS,
         health_every: float = HEALTH_EVERY_SECONDS,
         open_segment_file: Callable[[Path], IO[bytes]] = open_segment_file,
+        watchers: Sequence[StreamWatcher] = (),
     ) -> None:
         """``open_segment_file`` is the recorders' way to create a file, the operating
-        system's unless a test needs a disk that fills up."""
+        system's unless a test needs a disk that fills up. ``watchers`` get each camera's
+        picture (the analytics)."""
         self._settings = settings
         self._database = database
         self._bus = bus
@@ -176,6 +207,7 @@ class VideoNode:
         self._reconcile_seconds = reconcile_seconds
         self._health_every = health_every
         self._open_segment_file = open_segment_file
+        self._watchers = list(watchers)
         self._pipelines: dict[str, CameraPipeline] = {}
         self._lock = threading.Lock()
         self._index = SegmentIndexWriter(database)
@@ -217,10 +249,7 @@ class VideoNode:
         self._housekeeping.stop(timeout=5.0)
         with self._lock:
             pipelines, self._pipelines = list(self._pipelines.values()), {}
-        for pipeline in pipelines:
-            pipeline.worker.request_stop()
-        for pipeline in pipelines:
-            pipeline.worker.stop()
+        self._stop_pipelines(pipelines)
         self.publish_health(pipelines)
         self._retention.stop()
         self._index.stop()
@@ -287,9 +316,8 @@ class VideoNode:
                 del self._pipelines[pipeline.source.code]
         for pipeline in gone:
             log.info("camera %s: no longer ingested here, or its URL changed", pipeline.source.code)
-            pipeline.worker.request_stop()
-        for pipeline in gone:  # stopped together: each may wait for its read timeout
-            pipeline.worker.stop()
+        self._stop_pipelines(gone)
+        for pipeline in gone:
             pipeline.live.end("the camera was reconfigured; reconnect")
         for code, source in wanted.items():
             if code not in self._pipelines:
@@ -311,11 +339,34 @@ class VideoNode:
                 guard_media=True,
             )
             sinks.insert(0, recorder)
-        worker = IngestWorker(source.code, source.url, sinks, ingest_options(self._settings.video))
-        pipeline = CameraPipeline(source, worker, snapshots, live, recorder, sinks)
+        options = ingest_options(self._settings.video)
+        sub_worker = None
+        for watcher in self._watchers:
+            sink = watcher.watch(source)
+            if sink is None:
+                continue
+            if source.sub_url is None:
+                sinks.append(sink)
+            else:
+                sub_worker = IngestWorker(source.code, source.sub_url, [sink], options)
+        worker = IngestWorker(source.code, source.url, sinks, options)
+        pipeline = CameraPipeline(source, worker, snapshots, live, recorder, sinks, sub_worker)
         with self._lock:
             self._pipelines[source.code] = pipeline
-        worker.start()
+        for started in pipeline.workers:
+            started.start()
+
+    def _stop_pipelines(self, pipelines: Sequence[CameraPipeline]) -> None:
+        """Stop the cameras' connections together (each may wait for its read timeout), then
+        tell the watchers."""
+        for pipeline in pipelines:
+            for worker in pipeline.workers:
+                worker.request_stop()
+        for pipeline in pipelines:
+            for worker in pipeline.workers:
+                worker.stop()
+            for watcher in self._watchers:
+                watcher.unwatch(pipeline.source.code)
 
     def publish_health(self, pipelines: Sequence[CameraPipeline] | None = None) -> None:
         failing = 0
