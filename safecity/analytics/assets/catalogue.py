@@ -138,6 +138,11 @@ ASSETS: dict[str, Asset] = {
 """Every asset SafeCity may fetch, by name."""
 
 
+def size_text(size: int) -> str:
+    """Bytes as a person reads them: ``6.2 MB``, ``0.9 kB``."""
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
 def asset_named(name: str) -> Asset:
     """The catalogue's asset ``name``, or an AssetError naming the ones there are."""
     try:

@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from safecity.analytics.assets.cache import AssetCache
-from safecity.analytics.assets.catalogue import ASSETS, Asset, asset_named
+from safecity.analytics.assets.catalogue import ASSETS, Asset, asset_named, size_text
 from safecity.analytics.assets.errors import AssetError
 from safecity.analytics.assets.fetch import DownloadProgress, Fetched, fetch, fetch_from_file
 
@@ -94,12 +94,12 @@ def list_assets(cache_dir: CacheOption = None) -> None:
     console.print(f"cache: {escape(str(cache.root))}")
     for asset in ASSETS.values():
         console.print(f"\n{asset.name}: {escape(asset.description)}")
-        console.print(f"  from {escape(asset.url)} ({_size(asset.size)})")
+        console.print(f"  from {escape(asset.url)} ({size_text(asset.size)})")
         console.print(f"  SHA-256 {asset.sha256}; {escape(asset.licence)}")
         for file in asset.files:
             cached = "cached    " if cache.lookup(asset, file) is not None else "not cached"
             path = escape(str(cache.path(asset, file)))
-            console.print(f"  {cached} {_size(file.size):>8}  {path}")
+            console.print(f"  {cached} {size_text(file.size):>8}  {path}")
 
 
 @app.command("verify")
@@ -174,7 +174,3 @@ class DownloadProgressFor:
             self._progress.update(task, completed=done)
 
         return report
-
-
-def _size(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"

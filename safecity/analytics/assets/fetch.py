@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from safecity.analytics.assets.archives import read_members
 from safecity.analytics.assets.cache import AssetCache, write_verified
-from safecity.analytics.assets.catalogue import Asset, AssetFile
+from safecity.analytics.assets.catalogue import Asset, AssetFile, size_text
 from safecity.analytics.assets.errors import AssetError, DownloadError
 from safecity.core.files import file_sha256
 
@@ -126,8 +126,8 @@ def _check_free_space(asset: Asset, cache: AssetCache) -> None:
     free = shutil.disk_usage(existing).free
     if free < needed:
         raise AssetError(
-            f"disk full: asset {asset.name} needs {needed / 1e6:.0f} MB in {cache.root}, "
-            f"{free / 1e6:.0f} MB free"
+            f"disk full: asset {asset.name} needs {size_text(needed)} in {cache.root}, "
+            f"{size_text(free)} free"
         )
 
 
