@@ -70,6 +70,10 @@ COMMANDS: dict[str, Command] = {
         "safecity.ops.incident_types.cli",
         "Incident types and their SOP checklists: import and export a YAML file.",
     ),
+    "models": Command(
+        "safecity.analytics.assets.cli",
+        "Pinned detector models and sample footage: fetch, list and verify the local cache.",
+    ),
     "backup": Command(
         "safecity.backup.cli",
         "Backups: database, media, evidence and keys, restorable on another machine.",

@@ -1,11 +1,25 @@
+"""The analytics tests' real model and footage, fetched once per run (tests/support/footage.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
+from safecity.analytics.assets.catalogue import SSD_MOBILENET, Role, asset_named
 from safecity.demo.footage import h264_copy
-from tests.support.footage import footage
+from tests.support.footage import footage, pinned
+
+
+@pytest.fixture(scope="session")
+def ssd_model() -> Path:
+    """The SSD MobileNet v2 COCO ``.tflite`` (its ``coco_labels.txt`` is ``ssd_labels``)."""
+    return pinned(SSD_MOBILENET).paths[asset_named(SSD_MOBILENET).with_role(Role.MODEL).name]
+
+
+@pytest.fixture(scope="session")
+def ssd_labels() -> Path:
+    return pinned(SSD_MOBILENET).paths[asset_named(SSD_MOBILENET).with_role(Role.LABELS).name]
 
 
 @pytest.fixture(scope="session")
