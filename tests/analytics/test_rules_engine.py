@@ -303,6 +303,16 @@ def test_a_bag_its_owner_stays_with_or_comes_back_to_is_not_left() -> None:
     assert watch([rule], [bag, returning], 40) == []
 
 
+def test_an_owner_coming_back_starts_the_count_again() -> None:
+    rule = ObjectLeft(name="platform", seconds=10)
+    bag = stand(BAG, 330, 300, 5, 45)
+    # Away (clear of the bag) from about 11.9 s, back by 19 s, away again from about 23.2 s.
+    route = ((0, 50, 300), (5, 300, 300), (10, 300, 300), (13, 560, 300), (16, 560, 300))
+    returning = Mover(PERSON, (*route, (19, 300, 300), (22, 300, 300), (25, 620, 300)))
+    (hit,) = watch([rule], [bag, returning], 45)
+    assert hit.at == pytest.approx(33.2, abs=0.5)
+
+
 def test_a_moving_bag_is_not_left() -> None:
     rule = ObjectLeft(name="platform", seconds=5)
     carried = walk(BAG, (20, 300), (620, 300), 0, 20, size=(30, 25))
@@ -341,6 +351,22 @@ def test_a_scheduled_rule_counts_time_from_when_its_window_opens() -> None:
     (hit,) = watch([rule], [person], 40, start=local("2025-03-14 21:59:50"), zone=ALMATY)
     # The window opens at 10 s; more than 20 s in the zone in the frame after 30 s.
     assert (hit.at, hit.started_at) == (pytest.approx(30.2), pytest.approx(10))
+
+
+def test_a_scheduled_stopped_vehicle_counts_from_when_the_window_opens() -> None:
+    rule = StoppedVehicle(name="bus lane", zone=BOTTOM, seconds=10, schedule=[NIGHTS])
+    start = local("2025-03-14 21:59:50")
+    (hit,) = watch([rule], [stopping_car()], 30, start=start, zone=ALMATY, jitter=2.0)
+    assert (hit.at, hit.started_at) == (pytest.approx(20), pytest.approx(10))
+
+
+def test_a_line_crossed_before_the_window_opens_does_not_fire_when_it_opens() -> None:
+    rule = LineCrossing(name="gate", line=ACROSS, schedule=[NIGHTS])
+    # Crosses at about 3 s; the window opens at 10 s while the person is still in view.
+    down = walk(PERSON, (320, 60), (320, 320), 0, 6)
+    lingering = Mover(PERSON, (*down.route, (20, 320, 320)))
+    start = local("2025-03-14 21:59:50")
+    assert watch([rule], [lingering], 20, start=start, zone=ALMATY) == []
 
 
 def test_disabled_rules_never_fire_and_tamper_rules_are_left_to_the_pipeline() -> None:

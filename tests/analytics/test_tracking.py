@@ -138,9 +138,10 @@ def test_a_track_takes_its_class_by_vote_within_its_family() -> None:
 
 
 def test_a_person_never_becomes_a_car() -> None:
-    # A person walking past a car, their boxes overlapping: two tracks, each its own class.
-    car = Mover(CAR, ((0, 300, 300), (10, 300, 300)), size=(100, 50))
-    person = walk(PERSON, (100, 300), (500, 300), 0, 10)
+    # A person steps out in front of a parked car just as the detector loses the car for a
+    # moment: the car's track, overlapping the person, must not take them.
+    car = Mover(CAR, ((0, 300, 300), (10, 300, 300)), size=(100, 50), hidden=((5, 5.6),))
+    person = walk(PERSON, (300, 310), (560, 310), 5, 10)
     run = track([car, person], 10)
     assert_one_track_each([car, person], run)
     assert {(t.id, t.object_class) for t in run[-1].tracks} == {(1, CAR), (2, PERSON)}
