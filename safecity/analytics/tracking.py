@@ -168,11 +168,16 @@ class _Motion:
             self.p01[i] = (1 - k0) * p01
             self.p00[i] = (1 - k0) * p00
 
+    def corners(self, dt: float = 0.0) -> tuple[float, float, float, float]:
+        """(x1, y1, x2, y2) now, or ``dt`` seconds ahead at the present speed."""
+        cx, cy, w, h = self.position
+        vx, vy, vw, vh = self.speed
+        cx, cy = cx + vx * dt, cy + vy * dt
+        half_w, half_h = max(w + vw * dt, 1.0) / 2, max(h + vh * dt, 1.0) / 2
+        return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
     def box(self, dt: float = 0.0) -> Box:
-        """The box now, or ``dt`` seconds ahead at the present speed."""
-        cx, cy, w, h = (p + v * dt for p, v in zip(self.position, self.speed, strict=True))
-        w, h = max(w, 1.0), max(h, 1.0)
-        return Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+        return Box(*self.corners(dt))
 
 
 class Track:
@@ -300,9 +305,9 @@ class Tracker:
             track._motion.predict(dt)
 
         tracks = self._tracks
-        predicted = _boxes([track._motion.box() for track in tracks])
+        predicted = np.array([track._motion.corners() for track in tracks], dtype=np.float64)
         track_families = np.array([_FAMILY[track.object_class] for track in tracks], dtype=int)
-        found = _boxes([detection.box for detection in detections])
+        found = np.array([(d.box.x1, d.box.y1, d.box.x2, d.box.y2) for d in detections])
         families = np.array([_FAMILY[d.object_class] for d in detections], dtype=int)
         strong = [i for i, d in enumerate(detections) if d.score >= settings.high_score]
         weak = [
@@ -396,12 +401,6 @@ class Tracker:
     def _confirm(self, track: Track) -> None:
         track.id = self._next_id
         self._next_id += 1
-
-
-def _boxes(boxes: Sequence[Box]) -> Floats:
-    if not boxes:
-        return np.zeros((0, 4))
-    return np.array([(b.x1, b.y1, b.x2, b.y2) for b in boxes], dtype=np.float64)
 
 
 def _iou(a: Floats, b: Floats) -> Floats:
