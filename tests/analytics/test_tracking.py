@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safecity.analytics.objects import Box, Detection, ObjectClass
 from safecity.analytics.tracking import Tracker, TrackerSettings
@@ -237,3 +239,25 @@ def test_bad_input_is_refused_with_a_plain_message() -> None:
         TrackerSettings(low_score=0.6, high_score=0.5)
     with pytest.raises(ValueError, match="min_hits"):
         TrackerSettings(min_hits=0)
+
+
+boxes = st.tuples(st.floats(0, 600), st.floats(0, 300), st.floats(0, 80), st.floats(0, 120)).map(
+    lambda b: Box(b[0], b[1], b[0] + b[2], b[1] + b[3])
+)
+detections = st.builds(Detection, st.sampled_from(list(ObjectClass)), st.floats(0, 1), boxes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(detections, max_size=8), max_size=15), st.floats(0, 1))
+def test_any_detections_give_unique_ids_counting_up(
+    scene: list[list[Detection]], gap: float
+) -> None:
+    """Degenerate boxes (no width, no height), duplicates and frames at one instant included."""
+    tracker = Tracker(TrackerSettings(min_hits=2))
+    given_ids: list[int] = []
+    for i, found in enumerate(scene):
+        update = tracker.update(T0 + i * gap, found)
+        given_ids += [tracked.id for tracked in update.confirmed]
+        assert len({tracked.id for tracked in update.tracks}) == len(update.tracks)
+    assert given_ids == list(range(1, len(given_ids) + 1))
+    assert {tracked.id for tracked in tracker.finish().ended} <= set(given_ids)
