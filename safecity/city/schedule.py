@@ -1,8 +1,10 @@
-"""A site's own schedule and tasks, validated before they are stored as JSON."""
+"""A site's own schedule and tasks, validated before they are stored as JSON, and whether a
+moment falls in its watch windows (the OCC's alert rules and the cameras' analytics rules ask)."""
 
 from __future__ import annotations
 
-from datetime import time
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,6 +30,27 @@ class WatchWindow(BaseModel):
         if self.start == self.end:
             raise ValueError("a watch window needs different start and end times")
         return self
+
+
+def in_schedule(windows: Sequence[WatchWindow], at: datetime, zone: tzinfo) -> bool:
+    """Whether ``at`` falls in one of the weekly windows, read in the city's time zone. A
+    window past midnight (22:00–06:00) belongs to the day it opens: Friday's runs into
+    Saturday morning."""
+    if not windows:
+        return True
+    local = at.astimezone(zone)
+    today = ALL_DAYS[local.weekday()]
+    yesterday = ALL_DAYS[(local - timedelta(days=1)).weekday()]
+    clock = local.time().replace(tzinfo=None)
+    for window in windows:
+        if window.start < window.end:
+            if today in window.days and window.start <= clock < window.end:
+                return True
+        elif (today in window.days and clock >= window.start) or (
+            yesterday in window.days and clock < window.end
+        ):
+            return True
+    return False
 
 
 TaskKind = Literal[

@@ -14,12 +14,12 @@ Pure: no database, no clock; the caller passes the rules and the local time zone
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
-from safecity.city.schedule import ALL_DAYS, WatchWindow
+from safecity.city.schedule import WatchWindow, in_schedule
 
 ANY_KIND = "*"
 
@@ -76,27 +76,6 @@ class Decision:
         if self.rule is None:
             return {"id": None, "name": "default for the kind", "scope": None}
         return {"id": self.rule.id, "name": self.rule.name, "scope": self.rule.scope.value}
-
-
-def in_schedule(windows: Sequence[WatchWindow], at: datetime, zone: tzinfo) -> bool:
-    """Whether ``at`` falls in one of the weekly windows, read in the city's time zone. A
-    window past midnight (22:00–06:00) belongs to the day it opens: Friday's runs into
-    Saturday morning."""
-    if not windows:
-        return True
-    local = at.astimezone(zone)
-    today = ALL_DAYS[local.weekday()]
-    yesterday = ALL_DAYS[(local - timedelta(days=1)).weekday()]
-    clock = local.time().replace(tzinfo=None)
-    for window in windows:
-        if window.start < window.end:
-            if today in window.days and window.start <= clock < window.end:
-                return True
-        elif (today in window.days and clock >= window.start) or (
-            yesterday in window.days and clock < window.end
-        ):
-            return True
-    return False
 
 
 def covers(rule: Rule, place: Place) -> bool:
