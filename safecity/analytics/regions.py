@@ -21,7 +21,9 @@ How the squares are chosen, and why:
   starts at the edge, not one that hangs out of the picture. Only a region larger than the
   frame in one direction (a bus filling a 640×360 frame, a frame smaller than the model) runs
   past the far edge, and :meth:`Region.cut` pads that part black, as a letterbox.
-- **Regions that mostly overlap are merged**, since they would find the same objects twice.
+- **Regions that mostly overlap are merged**, since they would find the same objects twice —
+  unless the merged region would be much larger than the smaller of the two (a bag beside a
+  lorry keeps its own model-sized region rather than shrink to a few pixels in the lorry's).
 - **A cap per frame** (``max_regions``): when more regions are wanted, the most important are
   kept (tracked objects first, then the largest motion) and the rest share one last region,
   however large: nothing moving goes unlooked-at, and the cost per frame stays bounded.
@@ -40,7 +42,9 @@ from safecity.analytics.objects import Box
 
 _MIN_SHARE_OF_REGION = 0.05
 _MOSTLY_OVERLAPPING = 0.5
-"""Two regions are merged when their common area is at least half the smaller one's."""
+"""Two regions are merged when their common area is at least half the smaller one's..."""
+_MERGE_GROWTH = 1.25
+"""...and the region that holds both is at most this much larger than the smaller one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +118,14 @@ def detector_regions(
     frame = _Frame(frame_width, frame_height, model_size, margin)
 
     groups = [_Group(boxes, True) for boxes in frame.grouped(frame.inside(objects))]
-    covered = [frame.region(group.bounds) for group in groups]
-    loose = [b for b in frame.inside(motion) if not any(r.contains(b) for r in covered)]
+    covering = [(frame.region(group.bounds), group) for group in groups]
+    loose = []
+    for box in frame.inside(motion):
+        group = next((g for region, g in covering if region.contains(box)), None)
+        if group is None:
+            loose.append(box)
+        else:  # seen through the object's region already; goes where that region goes
+            group.boxes.append(box)
     groups += [_Group(boxes, False) for boxes in frame.grouped(loose)]
 
     groups = frame.merged(groups)
@@ -174,19 +184,26 @@ class _Frame:
         return all(box.area >= least for box in boxes)
 
     def merged(self, groups: list[_Group]) -> list[_Group]:
-        """``groups`` with those whose regions mostly overlap joined, until none do."""
-        while pair := self._overlapping(groups):
-            first, second = groups[pair[0]], groups[pair[1]]
+        """``groups`` with those whose regions mostly overlap joined, until none can be."""
+        while pair := self._mergeable(groups):
+            first, second = pair
             joined = _Group(first.boxes + second.boxes, first.tracked or second.tracked)
             groups = [g for g in groups if g is not first and g is not second] + [joined]
         return groups
 
-    def _overlapping(self, groups: list[_Group]) -> tuple[int, int] | None:
+    def _mergeable(self, groups: list[_Group]) -> tuple[_Group, _Group] | None:
+        """Two groups whose regions mostly overlap and whose joint region is at most a quarter
+        larger than the smaller of the two: merging them saves a call and costs the smaller's
+        boxes at most a fifth of their resolution."""
         regions = [self.region(group.bounds) for group in groups]
         for i, a in enumerate(regions):
             for j in range(i + 1, len(regions)):
-                if _mostly_overlapping(a, regions[j]):
-                    return i, j
+                b = regions[j]
+                if not _mostly_overlapping(a, b):
+                    continue
+                joint = self.region(_bounds(groups[i].boxes + groups[j].boxes))
+                if joint.size <= _MERGE_GROWTH * min(a.size, b.size):
+                    return groups[i], groups[j]
         return None
 
 
