@@ -24,8 +24,9 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from safecity.city.models import Camera, Site
 from safecity.core.clock import utcnow
 from safecity.store.base import Base, UTCDateTime
 
@@ -122,6 +123,9 @@ class AnalyticsEvent(Base):
         doc="The OCC's alert raised for it, or folded with it.",
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    camera: Mapped[Camera] = relationship()
+    site: Mapped[Site | None] = relationship()
 
 
 class TrafficCount(Base):
