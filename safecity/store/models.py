@@ -24,9 +24,12 @@ from safecity.video.models import (
 __all__ = [
     "Alert",
     "AlertRule",
+    "AnalyticsEvent",
+    "AnalyticsRule",
     "AuditEntry",
     "Base",
     "Camera",
+    "CameraMasks",
     "CameraStream",
     "ChecklistVersion",
     "Counter",
@@ -50,5 +53,6 @@ __all__ = [
     "ShiftOperator",
     "Site",
     "StoredIncidentType",
+    "TrafficCount",
     "User",
 ]

@@ -305,6 +305,4 @@ def test_site_rules_are_scoped_like_the_site_and_checked_like_a_cameras(
     assert refused.status_code == 422
     assert "two rules of a site share a name: Twice" in refused.json()["detail"][0]["msg"]
     assert masked.status_code == 422  # masks belong to each camera, not to a site
-    assert [e.target for e in audit_entries(database, "analytics.rules")] == [
-        f"site:{substation}"
-    ]
+    assert [e.target for e in audit_entries(database, "analytics.rules")] == [f"site:{substation}"]
