@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from safecity import __version__
+from safecity.analytics import api as video_analytics_api
 from safecity.api import errors, system
 from safecity.api.docs import add_api_docs
 from safecity.api.headers import SecurityHeadersAndMetrics
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(notifications_api.router)
     app.include_router(rules_api.router)
     app.include_router(analytics_api.router)
+    app.include_router(video_analytics_api.router)
     add_api_docs(app, settings.api)
 
     app.add_middleware(CrossOriginGuard, trusted=settings.api.trusted_origins)

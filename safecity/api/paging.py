@@ -67,6 +67,19 @@ def after(
     )
 
 
+def encode_newest(at: datetime, row_id: int) -> str:
+    """The cursor of a row in a list ordered by time alone, ``at DESC, id DESC``."""
+    return encode(0, at, row_id)
+
+
+def decode_newest(cursor: str) -> tuple[datetime, int]:
+    """The (time, id) an ``encode_newest`` cursor names; 422 for anything else."""
+    priority, at, row_id = decode(cursor)
+    if priority != 0:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=BAD_CURSOR)
+    return at, row_id
+
+
 Cursor = Annotated[
     str | None,
     Query(max_length=200, description="The X-Next-Cursor of the previous page."),

@@ -1,4 +1,4 @@
-"""The camera a request's path names, cut to the caller's scope.
+"""The camera (or site) a request's path names, cut to the caller's scope.
 
 Every camera-scoped endpoint, video ones included, takes ``camera: ScopedCamera`` (or calls
 ``visible_camera`` for a camera named in a body): a camera outside the caller's scope answers
@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from safecity.api.deps import CurrentScope, DbSession
 from safecity.auth.roles import Scope
-from safecity.auth.scope import camera_condition
+from safecity.auth.scope import camera_condition, site_condition
 from safecity.bounds import Id
-from safecity.city.models import Camera
+from safecity.city.models import Camera, Site
 
 NOT_FOUND = "no such camera, or not yours to see"
+SITE_NOT_FOUND = "no such site, or not yours to see"
 
 
 def visible_camera(session: Session, scope: Scope, camera_id: int) -> Camera:
@@ -42,3 +43,19 @@ def scoped_camera(camera_id: Id, session: DbSession, scope: CurrentScope) -> Cam
 
 ScopedCamera = Annotated[Camera, Depends(scoped_camera)]
 """The camera of the path's ``{camera_id}``, if the caller may see it (404 otherwise)."""
+
+
+def visible_site(session: Session, scope: Scope, site_id: int) -> Site:
+    """The site if the scope sees it; otherwise 404, as for a camera."""
+    site = session.scalar(select(Site).where(Site.id == site_id, site_condition(scope)))
+    if site is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=SITE_NOT_FOUND)
+    return site
+
+
+def scoped_site(site_id: Id, session: DbSession, scope: CurrentScope) -> Site:
+    return visible_site(session, scope, site_id)
+
+
+ScopedSite = Annotated[Site, Depends(scoped_site)]
+"""The site of the path's ``{site_id}``, if the caller may see it (404 otherwise)."""

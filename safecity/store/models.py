@@ -1,5 +1,6 @@
 """Every capability's tables, imported so that ``Base.metadata`` knows the whole schema."""
 
+from safecity.analytics.models import AnalyticsEvent, AnalyticsRule, CameraMasks, TrafficCount
 from safecity.audit.models import AuditEntry
 from safecity.auth.models import LoginSession, User
 from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
@@ -23,9 +24,12 @@ from safecity.video.models import (
 __all__ = [
     "Alert",
     "AlertRule",
+    "AnalyticsEvent",
+    "AnalyticsRule",
     "AuditEntry",
     "Base",
     "Camera",
+    "CameraMasks",
     "CameraStream",
     "ChecklistVersion",
     "Counter",
@@ -49,5 +53,6 @@ __all__ = [
     "ShiftOperator",
     "Site",
     "StoredIncidentType",
+    "TrafficCount",
     "User",
 ]
