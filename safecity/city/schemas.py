@@ -134,6 +134,11 @@ class StreamHealth(BaseModel):
     reconnects: int
     gaps: int = Field(description="Breaks in the recording")
     recording: bool
+    analytics: dict[str, float] | None = Field(
+        default=None,
+        description="What the camera's analytics measured: decode_fps, analysed_fps, "
+        "skipped_fps, detector_ms, motion_share; null: not analysed",
+    )
     updated_at: datetime = Field(description="When ingest last reported")
 
 

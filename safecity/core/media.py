@@ -1,7 +1,8 @@
 """The media folder: its layout, and the one guard against a media disk that is not mounted.
 
 ``<media>/recordings/<camera>/<YYYY-MM-DD>/<HHMMSS-mmm>.mp4`` holds the video the segment
-index describes, ``<media>/attachments/<incident>/`` the files attached to incidents;
+index describes, ``<media>/attachments/<incident>/`` the files attached to incidents,
+``<media>/snapshots/<camera>/<YYYY-MM-DD>/`` the analytics events' best views;
 ``.safecity-media`` marks the folder as SafeCity's from its first use on, and
 ``.recording.lock`` is held by the one process recording into it.
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 RECORDINGS_FOLDER = "recordings"
 ATTACHMENTS_FOLDER = "attachments"
+SNAPSHOTS_FOLDER = "snapshots"
 MEDIA_MARKER = ".safecity-media"
 LOCK_FILE = ".recording.lock"
 

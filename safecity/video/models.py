@@ -110,6 +110,9 @@ class CameraStream(Base):
     reconnects: Mapped[int] = mapped_column(Integer, default=0)
     gaps: Mapped[int] = mapped_column(Integer, default=0, doc="Breaks in the recording.")
     recording: Mapped[bool] = mapped_column(default=False)
+    analytics: Mapped[dict[str, float] | None] = mapped_column(
+        JSON, doc="What the camera's analytics last measured; null: not analysed."
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

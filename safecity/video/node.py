@@ -14,7 +14,7 @@ import fcntl
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Protocol, TextIO
 
@@ -88,6 +88,10 @@ class StreamWatcher(Protocol):
     def watch(self, camera: CameraSource) -> PacketSink | None: ...
 
     def unwatch(self, camera_code: str) -> None: ...
+
+    def figures(self, camera_code: str) -> dict[str, float] | None:
+        """What the watcher measured of the camera, for its health (None: not watched)."""
+        ...
 
 
 @dataclass
@@ -372,6 +376,10 @@ class VideoNode:
         failing = 0
         for pipeline in pipelines if pipelines is not None else list(self._pipelines.values()):
             health = pipeline.health()
+            for watcher in self._watchers:
+                figures = watcher.figures(pipeline.source.code)
+                if figures is not None:
+                    health = replace(health, analytics=figures)
             failing += health.recording_error is not None
             publish_health(self._bus, health)
         CAMERAS_NOT_RECORDING.set(failing)

@@ -59,6 +59,9 @@ class StreamHealth:
     recording_error: str | None = None
     """Why the recorder cannot write this online camera's video (a full or failing media
     disk), or None: recording works, is off, or the camera is not online."""
+    analytics: dict[str, float] | None = None
+    """What the camera's analytics measured (decode_fps, analysed_fps, skipped_fps,
+    detector_ms, motion_share…); None where it is not analysed."""
 
     @property
     def online(self) -> bool:
@@ -82,6 +85,7 @@ class StreamHealth:
             "codec": self.codec,
             "recording": self.recording,
             "recording_error": self.recording_error,
+            "analytics": self.analytics,
         }
 
     @classmethod
@@ -105,6 +109,7 @@ class StreamHealth:
             codec=str(payload["codec"])[:64] if payload.get("codec") else None,
             recording=bool(payload.get("recording", False)),
             recording_error=_optional_text(payload.get("recording_error")),
+            analytics=_figures(payload.get("analytics")),
         )
 
 
@@ -123,6 +128,15 @@ def _aware(text: Any) -> datetime | None:
 
 def _optional_text(value: Any) -> str | None:
     return str(value)[:500] if value is not None else None
+
+
+def _figures(value: Any) -> dict[str, float] | None:
+    """A mapping of a few named figures, or None; anything else is malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > 32:
+        raise ValueError("analytics figures are a mapping of at most 32 numbers")
+    return {str(name)[:64]: float(number) for name, number in value.items()}
 
 
 def _optional_int(value: Any) -> int | None:
@@ -239,6 +253,7 @@ def _store_stream_states(connection: Connection, reports: list[StreamHealth]) ->
             "reconnects": report.reconnects,
             "gaps": report.gaps,
             "recording": report.recording,
+            "analytics": report.analytics,
             "updated_at": now,
         }
         for report in reports

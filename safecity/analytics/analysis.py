@@ -1,0 +1,319 @@
+"""One camera's analysis, frame by frame: the stages in Frigate's order of economy.
+
+Every frame: privacy masks, motion on a small grey picture, the tamper watch. Only where
+something moves or an object is being followed: the detector, on model-sized regions around
+it (a still scene costs no detector call); objects standing still are looked at again only
+every ``recheck_still_seconds``, so a parked car does not keep the detector busy. Then the
+tracker, the camera's rules and its counts. What fired comes out as :class:`Finding` s, with
+the best view of the object as the snapshot.
+
+No I/O here, no threads: the live watch and the offline run of a file both call
+:meth:`CameraAnalytics.analyse` with one frame at a time, and store and send what it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+
+from safecity.analytics.counting import CountBins, CountRow
+from safecity.analytics.detectors.base import Detector
+from safecity.analytics.findings import Finding
+from safecity.analytics.frames import Frame, Image
+from safecity.analytics.masks import PrivacyMasks
+from safecity.analytics.motion import MotionDetector, MotionOptions
+from safecity.analytics.objects import Box, Detection
+from safecity.analytics.regions import detector_regions
+from safecity.analytics.rules.definitions import CameraRules, Tamper
+from safecity.analytics.rules.engine import RuleEngine, RuleHit, RuleTiming
+from safecity.analytics.tamper import TamperChange, TamperOptions, TamperWatch
+from safecity.analytics.tracking import Track, Tracker, TrackerSettings, TrackerUpdate
+from safecity.city.schedule import in_schedule
+
+RECENT_FRAMES = 8
+"""Frames kept for the best view of a track not yet confirmed (confirmed after a few hits)."""
+DUPLICATE_IOU = 0.6
+"""Two boxes of one class overlapping this much, from overlapping regions, are one object."""
+FIGURES_WEIGHT = 0.1
+"""How fast the moving averages in the figures follow the latest frame."""
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    motion: MotionOptions = field(default_factory=MotionOptions)
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    timing: RuleTiming = field(default_factory=RuleTiming)
+    max_regions: int = 6
+    """Detector regions per frame at most (the least important are merged into the last)."""
+    recheck_still_seconds: float = 2.0
+    """An object standing still is looked at again this often (under the tracker's max age,
+    so it is kept)."""
+    count_seconds: int = 900
+    """Counts of people and vehicles are kept per this many seconds (15 minutes)."""
+
+    def __post_init__(self) -> None:
+        if self.recheck_still_seconds >= self.tracker.max_age:
+            raise ValueError(
+                "objects standing still must be looked at again within the tracker's max age "
+                f"({self.tracker.max_age} s), not every {self.recheck_still_seconds} s"
+            )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one frame gave."""
+
+    findings: list[Finding]
+    counts: list[CountRow]
+    """Count bins that ended by this frame."""
+    regions: int
+    """Detector regions looked at in this frame (0: no detector call)."""
+
+
+@dataclass
+class _Figures:
+    frames: int = 0
+    detector_frames: int = 0
+    detector_ms: float = 0.0
+    motion_share: float = 0.0
+    regions: float = 0.0
+    objects: int = 0
+
+    def add(self, *, regions: int, detector_ms: float | None, share: float) -> None:
+        self.frames += 1
+        self.motion_share += FIGURES_WEIGHT * (share - self.motion_share)
+        self.regions += FIGURES_WEIGHT * (regions - self.regions)
+        if detector_ms is not None:
+            self.detector_frames += 1
+            self.detector_ms += FIGURES_WEIGHT * (detector_ms - self.detector_ms)
+
+
+class CameraAnalytics:
+    """One camera's stages; ``detector`` None runs motion, tamper (and nothing object-based)."""
+
+    def __init__(
+        self,
+        rules: CameraRules,
+        detector: Detector | None,
+        zone: tzinfo,
+        options: AnalysisOptions | None = None,
+    ) -> None:
+        self._detector = detector
+        self._zone = zone
+        self._options = options or AnalysisOptions()
+        self._figures = _Figures()
+        self._size: tuple[int, int] | None = None
+        self._rules = rules
+        self._masks = PrivacyMasks(rules.masks)
+        self._motion = MotionDetector(self._options.motion, self._masks)
+        self._tracker = Tracker(self._options.tracker)
+        self._tamper_rule: Tamper | None = next(
+            (r for r in rules.rules if isinstance(r, Tamper) and r.enabled), None
+        )
+        self._tamper = (
+            TamperWatch(TamperOptions.for_rule(self._tamper_rule)) if self._tamper_rule else None
+        )
+        self._engine: RuleEngine | None = None
+        self._counts: CountBins | None = None
+        self._recent: OrderedDict[float, Image] = OrderedDict()
+        self._views: dict[int, Image] = {}
+        self._last_at: float | None = None
+        self._still_checked: dict[int, float] = {}
+
+    @property
+    def rules(self) -> CameraRules:
+        return self._rules
+
+    # -- one frame ---------------------------------------------------------------------------
+
+    def analyse(self, frame: Frame) -> Analysis:
+        size = (frame.width, frame.height)
+        finished: list[CountRow] = []
+        if size != self._size or (self._last_at is not None and frame.at < self._last_at):
+            finished = self._restart(size)  # a new stream, or its clock went back
+        self._last_at = frame.at
+        image = self._masks.apply(frame.image)
+        motion = self._motion.detect(image)
+        findings = self._tamper_findings(frame, image, motion.grey)
+
+        looked, detector_ms, update = 0, None, None
+        if self._detector is not None:
+            objects = self._objects_to_look_at(frame.at)
+            moving = () if motion.calibrating else motion.boxes
+            regions = detector_regions(
+                moving,
+                objects,
+                frame.width,
+                frame.height,
+                self._detector.input_size[0],
+                max_regions=self._options.max_regions,
+            )
+            if regions:
+                started = time.perf_counter()
+                found = self._detector.detect_batch([region.cut(image) for region in regions])
+                detector_ms = (time.perf_counter() - started) * 1000
+                looked = len(regions)
+                detections = _without_duplicates(
+                    [
+                        Detection(d.object_class, d.score, d.box.shifted(region.x, region.y))
+                        for region, inside in zip(regions, found, strict=True)
+                        for d in inside
+                    ],
+                    frame.width,
+                    frame.height,
+                )
+                update = self._tracker.update(frame.at, detections)
+                self._remember(frame.at, image, update)
+        self._figures.add(regions=looked, detector_ms=detector_ms, share=motion.share)
+        if update is not None:
+            findings += self._rule_findings(update, image, size)
+            assert self._counts is not None
+            self._counts.update(update)
+        if self._counts is not None:
+            finished += self._counts.drain(frame.at)
+        return Analysis(findings, finished, looked)
+
+    def finish(self) -> list[CountRow]:
+        """The stream ended: end every track, and give the counts not yet given."""
+        if self._counts is None:
+            return []
+        update = self._tracker.finish()
+        self._counts.update(update)
+        return self._counts.flush()
+
+    def figures(self) -> dict[str, float]:
+        """For the camera's health: detector ms per frame that ran it, the share of frames
+        that ran it, the share of the picture moving, regions per frame (moving averages)."""
+        f = self._figures
+        return {
+            "detector_ms": round(f.detector_ms, 2),
+            "detector_share": round(f.detector_frames / f.frames, 3) if f.frames else 0.0,
+            "motion_share": round(f.motion_share, 4),
+            "regions": round(f.regions, 2),
+        }
+
+    # -- the stages --------------------------------------------------------------------------
+
+    def _restart(self, size: tuple[int, int]) -> list[CountRow]:
+        finished = self.finish()
+        width, height = size
+        self._size = size
+        self._tracker = Tracker(self._options.tracker)
+        self._engine = RuleEngine(self._rules, width, height, self._zone, self._options.timing)
+        self._counts = CountBins(
+            self._rules,
+            width,
+            height,
+            self._options.count_seconds,
+            self._options.timing.line_margin,
+        )
+        self._recent.clear()
+        self._views.clear()
+        self._still_checked.clear()
+        return finished
+
+    def _objects_to_look_at(self, at: float) -> list[Box]:
+        """Where the tracked objects will be: all that move, and those standing still when
+        they are due to be looked at again."""
+        boxes: list[Box] = []
+        due = self._options.recheck_still_seconds
+        for track, box in self._tracker.predicted(at):
+            if track.stationary_since is not None and track.confirmed:
+                checked = self._still_checked.get(track.id, -1e18)
+                if at - checked < due:
+                    continue
+                self._still_checked[track.id] = at
+            boxes.append(box)
+        return boxes
+
+    def _remember(self, at: float, image: Image, update: TrackerUpdate) -> None:
+        """Keep each track's best view (the image of its best frame)."""
+        self._recent[at] = image
+        while len(self._recent) > RECENT_FRAMES:
+            self._recent.popitem(last=False)
+        for track in update.tracks:
+            view = self._recent.get(track.best.at)
+            if view is not None:
+                self._views[track.id] = view
+        for track in update.ended:
+            self._views.pop(track.id, None)
+            self._still_checked.pop(track.id, None)
+
+    def _rule_findings(
+        self, update: TrackerUpdate, image: Image, size: tuple[int, int]
+    ) -> list[Finding]:
+        assert self._engine is not None
+        hits = self._engine.update(update.at, update.tracks, update.ended)
+        by_id = {track.id: track for track in (*update.tracks, *update.ended)}
+        return [self._finding(hit, by_id, image, size) for hit in hits]
+
+    def _finding(
+        self, hit: RuleHit, tracks: dict[int, Track], image: Image, size: tuple[int, int]
+    ) -> Finding:
+        track = tracks.get(hit.track_id) if hit.track_id is not None else None
+        view = self._views.get(hit.track_id, image) if hit.track_id is not None else image
+        boxes = hit.boxes
+        if track is not None and view is not image:
+            boxes = (track.best.box,)  # drawn on the best view, where the object was then
+        return Finding(
+            rule_name=hit.rule,
+            rule_kind=hit.kind,
+            alert_kind=hit.kind,
+            at=hit.at,
+            started_at=hit.started_at,
+            confidence=hit.confidence,
+            boxes=tuple(boxes),
+            frame_size=size,
+            object_class=hit.object_class,
+            track_id=hit.track_id,
+            snapshot=view,
+            details=dict(hit.details),
+        )
+
+    def _tamper_findings(self, frame: Frame, image: Image, grey: Image) -> list[Finding]:
+        rule = self._tamper_rule
+        if self._tamper is None or rule is None:
+            return []
+        if not in_schedule(rule.schedule, datetime.fromtimestamp(frame.at, UTC), self._zone):
+            return []
+        changes = self._tamper.watch(grey, frame.at)
+        return [_tamper_finding(rule, change, image, frame) for change in changes]
+
+
+def _tamper_finding(rule: Tamper, change: TamperChange, image: Image, frame: Frame) -> Finding:
+    cleared = change.state == "cleared"
+    return Finding(
+        rule_name=rule.name,
+        rule_kind="tamper",
+        alert_kind=f"tamper_{change.check}",
+        at=change.at,
+        started_at=change.since,
+        confidence=1.0,
+        boxes=(),
+        frame_size=(frame.width, frame.height),
+        snapshot=None if cleared else image,
+        cleared=cleared,
+        details={"check": change.check, "state": change.state, **change.figures},
+    )
+
+
+def _without_duplicates(
+    detections: Sequence[Detection], width: int, height: int
+) -> list[Detection]:
+    """One detection per object where overlapping regions both saw it: the surer one kept
+    (greedy non-maximum suppression per class), boxes clipped to the frame."""
+    kept: list[Detection] = []
+    for detection in sorted(detections, key=lambda d: d.score, reverse=True):
+        box = detection.box.clipped(width, height)
+        if box.area <= 0:
+            continue
+        if any(
+            k.object_class == detection.object_class and k.box.iou(box) >= DUPLICATE_IOU
+            for k in kept
+        ):
+            continue
+        kept.append(Detection(detection.object_class, detection.score, box))
+    return kept
