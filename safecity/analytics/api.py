@@ -126,6 +126,7 @@ def list_events(
     response: Response,
     session: DbSession,
     scope: CurrentScope,
+    user: CurrentUser,
     since: Annotated[Moment | None, Query(description="Events at or after this time.")] = None,
     until: Annotated[Moment | None, Query(description="Events before this time.")] = None,
     camera_id: Annotated[list[Id] | None, Query(max_length=100)] = None,
@@ -162,12 +163,13 @@ def list_events(
     if page.more:
         last = page.events[-1]
         paging.announce_next(response, paging.encode_newest(last.at, last.id))
-    return [event_out(event, scope) for event in page.events]
+    pictures = user.role in LIVE_VIEWERS
+    return [event_out(event, scope, pictures=pictures) for event in page.events]
 
 
 @router.get("/analytics/events/{event_id}", response_model=EventOut)
-def get_event(event: ScopedEvent, scope: CurrentScope) -> EventOut:
-    return event_out(event, scope)
+def get_event(event: ScopedEvent, scope: CurrentScope, user: CurrentUser) -> EventOut:
+    return event_out(event, scope, pictures=user.role in LIVE_VIEWERS)
 
 
 @router.get(

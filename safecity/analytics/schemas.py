@@ -89,7 +89,9 @@ class EventOut(BaseModel):
     clip_end: datetime
     alert_id: int | None = Field(description="The OCC's alert for it, once there is one.")
     details: dict[str, Any]
-    snapshot_url: str | None = Field(description="Its best snapshot (JPEG), when one was kept.")
+    snapshot_url: str | None = Field(
+        description="Its best snapshot (JPEG), when one was kept and your role may see it."
+    )
     recording_url: str = Field(description="The recording of its clip (the camera's clip.mp4).")
 
 
@@ -100,8 +102,9 @@ def recording_url(event: AnalyticsEvent) -> str:
     return f"/api/cameras/{event.camera_id}/clip.mp4?{query}"
 
 
-def event_out(event: AnalyticsEvent, scope: Scope) -> EventOut:
-    """The event as ``scope`` may see it (its camera and district loaded)."""
+def event_out(event: AnalyticsEvent, scope: Scope, *, pictures: bool) -> EventOut:
+    """The event as ``scope`` may see it (its camera and site loaded); ``pictures``: the
+    caller may see its snapshot."""
     site = event.site
     shown_site = site is not None and scope.sees_site(site.district_id, site.owner_organization_id)
     return EventOut(
@@ -126,7 +129,9 @@ def event_out(event: AnalyticsEvent, scope: Scope) -> EventOut:
         alert_id=event.alert_id,
         details=event.details,
         snapshot_url=(
-            f"/api/analytics/events/{event.id}/snapshot" if event.snapshot is not None else None
+            f"/api/analytics/events/{event.id}/snapshot"
+            if pictures and event.snapshot is not None
+            else None
         ),
         recording_url=recording_url(event),
     )

@@ -186,7 +186,9 @@ def test_a_snapshot_is_served_from_the_media_folder_to_those_who_may_see_picture
     assert response.content == JPEG
     assert response.headers["content-type"] == "image/jpeg"
     assert response.headers["cache-control"] == "no-store"
-    assert signed_in("analyst").get(path).status_code == 403  # figures, not pictures
+    analyst = signed_in("analyst")
+    assert analyst.get(path).status_code == 403  # figures, not pictures
+    assert analyst.get(f"/api/analytics/events/{event_id}").json()["snapshot_url"] is None
     assert signed_in("officer-east").get(path).status_code == 404
 
 

@@ -176,6 +176,8 @@ def test_only_administrators_change_rules(signed_in: SignIn, city: City) -> None
     for role in ("operator", "water", "akimat-west", "officer-east", "analyst"):
         client = signed_in(role)
         assert client.put(_rules_path(city.water_camera_id), json=DOCUMENT).status_code == 403
+    outside = signed_in("water").put(_rules_path(city.power_camera_id), json=DOCUMENT)
+    assert outside.status_code == 403  # the role first: it learns nothing of the camera
     assert signed_in("admin").get(_rules_path(city.water_camera_id)).json()["rules"] == []
 
 
