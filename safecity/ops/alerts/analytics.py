@@ -37,6 +37,7 @@ from sqlalchemy import exc as db_errors
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.analytics.models import AnalyticsEvent as StoredEvent
 from safecity.bounds import Details, Line, Moment
 from safecity.bus import Bus, Message, Subscription
 from safecity.city.models import Camera
@@ -157,7 +158,22 @@ def take_event(
     except Suppressed as suppressed:
         log.debug("%s at %s: %s", event.kind, camera_code, suppressed)
         return Outcome.SUPPRESSED, None
+    _link_stored_event(session, event, camera, alert)
     return (Outcome.RAISED if created else Outcome.FOLDED), alert
+
+
+def _link_stored_event(
+    session: Session, event: AnalyticsEvent, camera: Camera, alert: Alert
+) -> None:
+    """Our own analytics stored the event before sending it (``details.event_id``): the
+    stored event gets its alert, so forensic search leads to the alert and the alert to the
+    event's snapshot and clip. An id of another camera's event (a forged body) is ignored."""
+    event_id = event.details.get("event_id")
+    if not isinstance(event_id, int) or isinstance(event_id, bool):
+        return
+    stored = session.get(StoredEvent, event_id)
+    if stored is not None and stored.camera_id == camera.id and stored.alert_id is None:
+        stored.alert_id = alert.id
 
 
 class AnalyticsAlerts:

@@ -72,6 +72,25 @@ class AlertOut(BaseModel):
     )
     group_key: str | None = Field(default=None, description="Same for every alert of a group.")
     merged: bool = Field(default=False, description="Folded into an open alert just now.")
+    thumbnail_url: str | None = Field(
+        default=None,
+        description="The analytics event's best view (a JPEG, served scoped like the camera); "
+        "null when the alert has no stored snapshot.",
+    )
+
+
+COMPUTED = {"merged", "thumbnail_url"}
+
+
+def thumbnail_url(details: dict[str, Any] | None) -> str | None:
+    """The snapshot of the analytics event that raised an alert with these ``details``, when
+    it has one."""
+    if not details or not details.get("snapshot"):
+        return None
+    event_id = details.get("event_id")
+    if not isinstance(event_id, int) or isinstance(event_id, bool):
+        return None
+    return f"/api/analytics/events/{event_id}/snapshot"
 
 
 def alert_out(alert: Alert, *, merged: bool = False) -> AlertOut:
@@ -79,7 +98,10 @@ def alert_out(alert: Alert, *, merged: bool = False) -> AlertOut:
     just folded into it."""
     return AlertOut.model_validate(
         {
-            **{name: getattr(alert, name) for name in AlertOut.model_fields if name != "merged"},
+            **{
+                name: getattr(alert, name) for name in AlertOut.model_fields if name not in COMPUTED
+            },
             "merged": merged,
+            "thumbnail_url": thumbnail_url(alert.details),
         }
     )

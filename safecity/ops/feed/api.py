@@ -23,7 +23,7 @@ from safecity.api.deps import CurrentScope, CurrentUser, request_token
 from safecity.auth.roles import Role
 from safecity.auth.sessions import user_for_token
 from safecity.bus import Message
-from safecity.ops.alerts.schemas import AlertOut
+from safecity.ops.alerts.schemas import AlertOut, thumbnail_url
 from safecity.ops.events import AlertChanged, IncidentChanged
 from safecity.ops.feed.changes import Audience, FeedHub, FeedItem, console_message
 from safecity.ops.incidents.attachments import ATTACHMENT_USERS
@@ -51,7 +51,9 @@ def feed_item(message: Message) -> FeedItem | None:
     if message.topic == AlertChanged.topic:
         alert = AlertChanged.from_envelope(message.payload)
         # ``merged`` tells the caller of POST /api/alerts its alert was folded; never here.
-        shown_alert = AlertOut.model_validate({**dict(alert), "merged": False})
+        shown_alert = AlertOut.model_validate(
+            {**dict(alert), "merged": False, "thumbnail_url": thumbnail_url(alert.details)}
+        )
         return FeedItem("alert", shown_alert.model_dump(mode="json"))
     if message.topic == IncidentChanged.topic:
         incident = IncidentChanged.from_envelope(message.payload)
