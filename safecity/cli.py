@@ -74,6 +74,10 @@ COMMANDS: dict[str, Command] = {
         "safecity.analytics.assets.cli",
         "Pinned detector models and sample footage: fetch, list and verify the local cache.",
     ),
+    "analytics": Command(
+        "safecity.analytics.cli",
+        "Video analytics: run the camera analytics on a recorded file.",
+    ),
     "backup": Command(
         "safecity.backup.cli",
         "Backups: database, media, evidence and keys, restorable on another machine.",

@@ -71,6 +71,18 @@ class Analysis:
     """Count bins that ended by this frame."""
     regions: int
     """Detector regions looked at in this frame (0: no detector call)."""
+    detections: list[Detection] = field(default_factory=list)
+    """What the detector found in those regions (frame pixels, duplicates removed)."""
+    tracked: TrackerUpdate | None = None
+    """The tracker's view after this frame, when the detector ran."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the end of a stream gave."""
+
+    ended: tuple[Track, ...]
+    counts: list[CountRow]
 
 
 @dataclass
@@ -140,6 +152,7 @@ class CameraAnalytics:
         findings = self._tamper_findings(frame, image, motion.grey)
 
         looked, detector_ms, update = 0, None, None
+        detections: list[Detection] = []
         if self._detector is not None:
             objects = self._objects_to_look_at(frame.at)
             moving = () if motion.calibrating else motion.boxes
@@ -174,15 +187,15 @@ class CameraAnalytics:
             self._counts.update(update)
         if self._counts is not None:
             finished += self._counts.drain(frame.at)
-        return Analysis(findings, finished, looked)
+        return Analysis(findings, finished, looked, detections, update)
 
-    def finish(self) -> list[CountRow]:
-        """The stream ended: end every track, and give the counts not yet given."""
+    def finish(self) -> Finished:
+        """The stream ended: every object still in view leaves, and the counts not yet given
+        are given."""
         if self._counts is None:
-            return []
-        update = self._tracker.finish()
-        self._counts.update(update)
-        return self._counts.flush()
+            return Finished((), [])
+        update = self._tracker.finish()  # nothing to count: objects are counted as they come
+        return Finished(update.ended, self._counts.flush())
 
     def figures(self) -> dict[str, float]:
         """For the camera's health: detector ms per frame that ran it, the share of frames
@@ -198,7 +211,7 @@ class CameraAnalytics:
     # -- the stages --------------------------------------------------------------------------
 
     def _restart(self, size: tuple[int, int]) -> list[CountRow]:
-        finished = self.finish()
+        finished = self.finish().counts
         width, height = size
         self._size = size
         self._tracker = Tracker(self._options.tracker)
@@ -255,9 +268,7 @@ class CameraAnalytics:
     ) -> Finding:
         track = tracks.get(hit.track_id) if hit.track_id is not None else None
         view = self._views.get(hit.track_id, image) if hit.track_id is not None else image
-        boxes = hit.boxes
-        if track is not None and view is not image:
-            boxes = (track.best.box,)  # drawn on the best view, where the object was then
+        drawn = (track.best.box,) if track is not None and view is not image else None
         return Finding(
             rule_name=hit.rule,
             rule_kind=hit.kind,
@@ -265,11 +276,12 @@ class CameraAnalytics:
             at=hit.at,
             started_at=hit.started_at,
             confidence=hit.confidence,
-            boxes=tuple(boxes),
+            boxes=tuple(hit.boxes),
             frame_size=size,
             object_class=hit.object_class,
             track_id=hit.track_id,
             snapshot=view,
+            snapshot_boxes=drawn,
             details=dict(hit.details),
         )
 

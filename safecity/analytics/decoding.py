@@ -196,3 +196,18 @@ def file_frames(path: Path, options: DecodeOptions, *, started_at: float = 0.0) 
             raise UnreadableVideo(
                 f"{path}: the video is damaged after frame {index} ({exc})"
             ) from exc
+
+
+def file_duration(path: Path) -> float | None:
+    """The file's length in seconds, when its container says (None otherwise, or when it
+    cannot be opened: the analysis then says why)."""
+    try:
+        with av.open(str(path)) as container:
+            if container.duration is not None:
+                return container.duration / 1_000_000
+            stream = container.streams.video[0] if container.streams.video else None
+            if stream is not None and stream.duration is not None and stream.time_base:
+                return float(stream.duration * stream.time_base)
+    except (av.error.FFmpegError, OSError):
+        return None
+    return None

@@ -30,6 +30,8 @@ class Finding:
     snapshot: Image | None = None
     """The best view of it (the track's best frame, or the frame itself), privacy masks
     applied; None for a cleared tamper check."""
+    snapshot_boxes: tuple[Box, ...] | None = None
+    """Where the object is in the snapshot, when that is another frame than ``boxes``'."""
     cleared: bool = False
     """A tamper check whose picture recovered: stored, not raised as an alert."""
     details: dict[str, Any] = field(default_factory=dict)

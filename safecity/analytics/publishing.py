@@ -74,7 +74,8 @@ def snapshot_jpeg(image: Image, finding: Finding) -> bytes:
     """The picture with the finding's boxes drawn, as JPEG."""
     picture = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     thickness = max(2, picture.shape[1] // 320)
-    for box in finding.boxes:
+    boxes = finding.snapshot_boxes if finding.snapshot_boxes is not None else finding.boxes
+    for box in boxes:
         cv2.rectangle(
             picture,
             (int(box.x1), int(box.y1)),
