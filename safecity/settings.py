@@ -236,9 +236,6 @@ class AnalyticsSettings(_Section):
     clip_after_seconds: float = Field(
         default=10.0, ge=0, le=600, description="An event's clip ends this long after it."
     )
-    count_minutes: int = Field(
-        default=15, ge=1, le=1440, description="Counts of people and vehicles are kept per this."
-    )
     rules_refresh_seconds: float = Field(
         default=10.0, gt=0, le=3600, description="How soon edited rules reach the cameras."
     )
