@@ -28,11 +28,13 @@ from safecity.analytics.detectors.base import Detector
 from safecity.analytics.detectors.shared import DetectionDropped, SharedDetector
 from safecity.analytics.frames import Frame
 from safecity.analytics.publishing import CameraRef, ClipMargins, Publisher
+from safecity.analytics.retention import Purged, purge
 from safecity.analytics.rule_store import rules_for_camera
 from safecity.analytics.rules.definitions import CameraRules
 from safecity.analytics.setup import build_configured_detector, decode_options
 from safecity.analytics.watch import CameraWatch, WatchOptions
 from safecity.bus import Bus
+from safecity.core.clock import utcnow
 from safecity.core.periodic import PeriodicWork
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -41,10 +43,12 @@ from safecity.video.node import CameraSource
 
 log = logging.getLogger(__name__)
 
+RETENTION_EVERY_SECONDS = 3600.0
+
 FIGURES = Gauge(
     "safecity_analytics_camera",
-    "What each analysed camera's analytics measures (decode_fps, analysed_fps, skipped_fps, "
-    "detector_ms, detector_share, motion_share, regions)",
+    "What each analysed camera's analytics measures (streaming, decode_fps, analysed_fps, "
+    "skipped_fps, detector_ms, detector_share, motion_share, regions)",
     ["camera", "figure"],
 )
 SKIPPED = Counter(
@@ -88,6 +92,14 @@ class AnalyticsNode:
         self._missing_model: str | None = None
         self._cameras: dict[str, _Camera] = {}
         self._lock = threading.Lock()
+        self._retention = PeriodicWork(
+            "analytics-retention",
+            self.purge,
+            every=RETENTION_EVERY_SECONDS,
+            first=60.0,
+            log=log,
+            failed="could not delete old analytics events and snapshots",
+        )
         self._refresh = PeriodicWork(
             "analytics-rules",
             self.refresh,
@@ -101,8 +113,10 @@ class AnalyticsNode:
     def start(self) -> None:
         self._start_detector()
         self._refresh.start()
+        self._retention.start()
 
     def stop(self) -> None:
+        self._retention.stop(timeout=10.0)
         self._refresh.stop(timeout=10.0)
         with self._lock:
             codes = list(self._cameras)
@@ -180,6 +194,7 @@ class AnalyticsNode:
             return None
         watched = state.watch.figures()
         figures = {
+            "streaming": 1.0 if watched.streaming else 0.0,
             "decode_fps": watched.decode_fps,
             "analysed_fps": watched.analysed_fps,
             "skipped_fps": watched.skipped_fps,
@@ -238,6 +253,25 @@ class AnalyticsNode:
                         log.info("camera %s: analytics rules changed", state.source.code)
                         state.new_rules = rules
         self._store_counts(states)
+
+    def purge(self) -> Purged:
+        """Delete the events and snapshots past their time (``snapshot_days``,
+        ``events_days``): one batch each; the next pass takes the rest."""
+        with self._database.session() as session:
+            purged = purge(
+                session,
+                self._settings.media_path,
+                now=utcnow(),
+                snapshot_days=self._analytics.snapshot_days,
+                events_days=self._analytics.events_days,
+            )
+        if purged.snapshots or purged.events:
+            log.info(
+                "analytics retention: %d snapshots and %d events deleted",
+                purged.snapshots,
+                purged.events,
+            )
+        return purged
 
     def _store_counts(self, states: list[_Camera]) -> None:
         rows: list[StoredCountRow] = []

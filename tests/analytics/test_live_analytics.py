@@ -142,6 +142,7 @@ def test_the_analysis_figures_reach_the_camera_health(running: Running) -> None:
     time.sleep(3)  # a few seconds of frames for the rates
     shown = figures()
     assert shown is not None
+    assert shown["streaming"] == 1
     assert 3.5 <= shown["analysed_fps"] <= 6.5  # the detect rate, 5 fps
     assert shown["decode_fps"] >= shown["analysed_fps"]  # the footage is 10 fps
     assert shown["skipped_fps"] == 0
