@@ -12,8 +12,9 @@ Five checks, each on cheap figures of the small grey picture the motion check al
   with the learned reference's (their correlation drops), while the picture stays steady at the
   new view — a passing lorry or a camera still swinging is not a new view. Edges, not grey
   levels: a 3° turn or a 3% shift costs the edge maps a third of their likeness but the grey
-  pictures a tenth, as little as switching to infrared does; lighting moves neither much. The
-  shift, found by phase correlation, is reported with the change.
+  pictures a tenth, as little as switching to infrared does. A sudden change of lighting is
+  not a new view: while the brightness is far from the reference's, "moved" waits. The shift,
+  found by phase correlation, is reported with the change.
 - **frozen** — frames keep arriving but the picture does not change. A still street still
   changes: sensor noise flips many pixels by a grey level or two from frame to frame (even
   after a camera's noise reduction), whereas a frozen encoder repeats the same picture. So a
@@ -51,17 +52,21 @@ TamperState = Literal["raised", "cleared"]
 Floats = npt.NDArray[np.float32]
 Figures = dict[str, float]
 
-_COARSE_ROWS = 36
+_COARSE_ROWS = 48
 """Rows of the coarse picture that structure and the view are compared on: fine enough for a
-5% turn, coarse enough that people walking and sensor noise hardly count."""
+3% turn, coarse enough that sensor noise hardly counts."""
 _LEARN_SECONDS = 3.0
 _REFERENCE_SECONDS = 120.0
 """Time constant of the reference following the scene while all is well."""
-_VIEW_SECONDS = 0.5
-"""Time constant of the smoothed coarse picture compared with the reference (walkers blur)."""
+_VIEW_SECONDS = 1.5
+"""Time constant of the smoothed coarse picture compared with the reference: walkers blur
+into it, so a busy plaza still looks like its reference; a turned camera shows within ~2 s."""
 _STEADY_AFTER = 1.0
 """The view is steady when it still looks like the view of at least this long ago."""
 _STEADY_LIKENESS = 0.8
+_USUAL_LIKENESS = 0.9
+"""How alike the edges of an untouched view and its reference usually are (people walking,
+noise); a moved camera counts as back once halfway from its limit to this."""
 _FROZEN_CHANGED_SHARE = 0.01
 _CLEAR_SECONDS = 2.0
 
@@ -82,8 +87,8 @@ class _Limits:
 
 
 _LIMITS: dict[Sensitivity, _Limits] = {
-    "high": _Limits(2.0, 5.0, 40.0, 5.0, 0.5, 0.75),
-    "medium": _Limits(4.0, 10.0, 30.0, 4.0, 0.35, 0.6),
+    "high": _Limits(2.0, 5.0, 40.0, 5.0, 0.5, 0.78),
+    "medium": _Limits(4.0, 10.0, 30.0, 4.0, 0.35, 0.62),
     "low": _Limits(8.0, 30.0, 20.0, 3.0, 0.2, 0.45),
 }
 
@@ -337,11 +342,12 @@ class TamperWatch:
         likeness = _likeness(_edges(reference.coarse), _edges(view))
         steady = self._steady(at, look.coarse)
         limit = self._limits.likeness
+        lit_alike = abs(look.brightness - reference.brightness) <= 0.3 * reference.brightness
         return self._step(
             "moved",
             at,
-            not explained and steady and likeness < limit,
-            likeness > min(limit + 0.15, 0.85),
+            not explained and steady and lit_alike and likeness < limit,
+            likeness > (limit + _USUAL_LIKENESS) / 2,
             self._limits.hold,
             lambda: {"likeness": round(likeness, 3), "shift": _shift(reference.coarse, view)},
         )
