@@ -216,12 +216,35 @@ def test_an_untouched_street_raises_nothing(sensitivity: Sensitivity) -> None:
 
 @pytest.mark.parametrize("sensitivity", ["high", "medium", "low"])
 def test_lights_going_on_and_off_are_not_tamper(sensitivity: Sensitivity) -> None:
+    night = (255 * (np.arange(256) / 255) ** 0.5).astype(np.uint8)  # an infrared-like curve
+
     def lit(clip: Iterable[tuple[float, Grey]]) -> Iterator[tuple[float, Grey]]:
         for at, grey in clip:
-            gain = 0.55 if 20 <= at < 40 else 1.0
-            yield at, (grey * gain).astype(np.uint8)
+            if 20 <= at < 40:
+                yield at, (grey * 0.55).astype(np.uint8)
+            elif 60 <= at < 80:
+                yield at, cv2.LUT(grey, night)
+            elif 90 <= at < 110:  # the lamps over the left half go out
+                half = grey.copy()
+                half[:, : grey.shape[1] // 2] //= 6
+                yield at, half
+            else:
+                yield at, grey
 
-    assert _run(lit(_street_clip()), TamperOptions(sensitivity)) == []
+    assert _run(lit(_street_clip(seconds=120)), TamperOptions(sensitivity)) == []
+    assert _run(lit(_plaza_clip()), TamperOptions(sensitivity)) == []
+
+
+def test_a_clock_set_back_while_a_check_builds_up_restarts_its_hold() -> None:
+    changes = []
+    watch = TamperWatch()
+    for at, grey in _street_clip(_dark, seconds=30):
+        if at >= 22:
+            at -= 60  # set back a minute, two seconds into the darkness
+        changes += watch.watch(grey, at)
+    [raised] = changes
+    assert raised.check == "dark" and raised.since == pytest.approx(22 - 60)
+    assert raised.at == pytest.approx(22 - 60 + HOLD["medium"])
 
 
 def test_a_clock_set_back_or_a_new_picture_size_raises_nothing() -> None:
