@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from safecity.analytics.motion import Grey
+from safecity.analytics.motion import Grey, small_grey
 from safecity.analytics.rules.definitions import TAMPER_CHECKS, Tamper, TamperCheck
 
 Sensitivity = Literal["low", "medium", "high"]
@@ -196,7 +196,6 @@ class TamperWatch:
         self._limits = _LIMITS[self.options.sensitivity]
         self._watches = {check: _Watch(check) for check in TAMPER_CHECKS}
         self._shape: tuple[int, ...] = ()
-        self._coarse_size = (1, 1)
         self._previous: Grey | None = None
         self._last_at = -math.inf
         self._view: Floats | None = None
@@ -215,8 +214,8 @@ class TamperWatch:
         frame's time in seconds. Returns what was raised or cleared on this frame."""
         if not isinstance(grey, np.ndarray) or grey.dtype != np.uint8 or grey.ndim != 2:
             raise ValueError("the tamper watch needs a grey picture: height × width of uint8")
-        if grey.size == 0:
-            raise ValueError("the picture is empty")
+        if min(grey.shape) < 16:
+            raise ValueError(f"the picture is too small to watch: {grey.shape[1]}×{grey.shape[0]}")
         if not math.isfinite(at):
             raise ValueError(f"a frame time must be a finite number of seconds, got {at}")
         if grey.shape != self._shape:
@@ -248,8 +247,6 @@ class TamperWatch:
     def _start_over(self, grey: Grey) -> None:
         """A new picture size (the stream changed): learn everything anew."""
         self._shape = grey.shape
-        rows = min(_COARSE_ROWS, grey.shape[0])
-        self._coarse_size = (max(1, round(grey.shape[1] * rows / grey.shape[0])), rows)
         self._previous = None
         self._view = None
         self._steady_view = None
@@ -271,7 +268,7 @@ class TamperWatch:
         mean, spread = cv2.meanStdDev(grey)
         brightness, contrast = float(mean[0, 0]), float(spread[0, 0])
         _, edges = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_16S))
-        small = cv2.resize(grey, self._coarse_size, interpolation=cv2.INTER_AREA)
+        small = small_grey(grey, _COARSE_ROWS)
         _, coarse_edges = cv2.meanStdDev(cv2.Laplacian(small, cv2.CV_16S))
         coarse = cast(Floats, small.astype(np.float32))
         if self._view is None:
