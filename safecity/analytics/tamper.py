@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, cast
 
 import cv2
@@ -57,6 +57,8 @@ _COARSE_ROWS = 48
 """Rows of the coarse picture that structure and the view are compared on: fine enough for a
 3% turn, coarse enough that sensor noise hardly counts."""
 _LEARN_SECONDS = 3.0
+"""The reference is the average of the first seconds of a picture that is neither dark nor
+covered (a camera that starts in the dark is learned when the lights come on)."""
 _REFERENCE_SECONDS = 120.0
 """Time constant of the reference following the scene while all is well."""
 _VIEW_SECONDS = 1.5
@@ -65,6 +67,7 @@ into it, so a busy plaza still looks like its reference; a turned camera shows w
 _STEADY_AFTER = 1.0
 """The view is steady when it still looks like the view of at least this long ago."""
 _STEADY_LIKENESS = 0.8
+"""...its edges' tiled likeness to them at least this (a swinging camera's falls far below)."""
 _VIEW_EVERY = 0.5
 """Seconds between comparisons of the view with the reference: it is smoothed over 1.5 s, so
 looking more often would cost without telling more."""
@@ -129,7 +132,7 @@ class TamperChange:
     """The frame time at which it was decided (the hold time after ``since``)."""
     since: float
     """When the picture began to look this way: the onset, or the start of the recovery."""
-    figures: Figures = field(default_factory=dict)
+    figures: Figures
     """What was measured, for the operator and the accuracy bench (names per check)."""
 
 

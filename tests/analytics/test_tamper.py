@@ -58,7 +58,11 @@ def _view(dx: int = 0, dy: int = 0) -> Grey:
 
 
 def _street_clip(
-    effect: Effect | None = None, seconds: float = 70.0, seed: int = 1, fps: int = FPS
+    effect: Effect | None = None,
+    seconds: float = 70.0,
+    seed: int = 1,
+    fps: int = FPS,
+    during: tuple[float, float] = (ONSET, END),
 ) -> Iterator[tuple[float, Grey]]:
     rng = np.random.default_rng(seed)
     for index in range(int(seconds * fps)):
@@ -66,7 +70,7 @@ def _street_clip(
         picture = _view().copy()
         walker_x = int(at * 40) % 500 - 60  # one walker every 12.5 s, 40 px/s
         cv2.rectangle(picture, (walker_x, 70), (walker_x + 14, 110), 30, -1)
-        if effect is not None and ONSET <= at < END:
+        if effect is not None and during[0] <= at < during[1]:
             picture = effect(picture, rng)
         noise = rng.standard_normal(picture.shape, dtype=np.float32)
         yield at, np.clip(picture + noise, 0, 255).astype(np.uint8)
@@ -138,6 +142,23 @@ def test_sensitivity_sets_the_hold_time(sensitivity: Sensitivity) -> None:
         assert frozen == [], "30 s of frozen picture needed; it lasted 30 s minus the first"
     else:
         _assert_raised_once_and_cleared(frozen, "frozen", sensitivity)
+
+
+def test_a_camera_that_starts_covered_is_raised_and_learns_its_view_once_uncovered() -> None:
+    watch = TamperWatch()
+    changes = []
+    for at, grey in _street_clip(_covered, seconds=60, during=(0, 15)):
+        changes += watch.watch(grey, at)
+    assert [(c.check, c.state, c.at) for c in changes] == [
+        ("covered", "raised", HOLD["medium"]),
+        ("covered", "cleared", 15 + CLEAR),
+    ]
+    for at, grey in _street_clip(_defocus, seconds=60):  # the view learned is the street's
+        changes += watch.watch(grey, 60 + at)
+    assert [(c.check, c.state) for c in changes[2:]] == [
+        ("defocus", "raised"),
+        ("defocus", "cleared"),
+    ]
 
 
 def test_a_black_cover_is_too_dark_and_nothing_else() -> None:
