@@ -23,7 +23,7 @@ from safecity.analytics.tamper import (
     TamperOptions,
     TamperWatch,
 )
-from tests.analytics.scenes import decoded, textured_scene
+from tests.analytics.pictures import decoded, textured_scene
 
 ONSET, END = 20.0, 50.0
 HOLD = {"high": 2.0, "medium": 4.0, "low": 8.0}
