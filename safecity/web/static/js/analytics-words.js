@@ -16,6 +16,16 @@ export const RULE_KINDS = [
   ["tamper", "Camera tamper"],
 ];
 
+const ZONE_KINDS = new Set(["intrusion", "loitering", "crowd", "vehicle_stopped", "object_left"]);
+
+/**
+ * Whether a rule of `kind` watches a zone (a line crossing watches a line, tamper the picture).
+ * @param {string} kind
+ */
+export function hasZone(kind) {
+  return ZONE_KINDS.has(kind);
+}
+
 /** @type {Choice[]} */
 export const OBJECT_CLASSES = [
   ["person", "Person"],

@@ -6,8 +6,8 @@
 
 /** @import { Camera, Counts } from "./api-types.js" */
 
-import { isQuiet, request } from "./api.js";
 import { VEHICLE_CLASSES } from "./analytics-words.js";
+import { isQuiet, request } from "./api.js";
 import { cityParts } from "./clock.js";
 import { h, replaceChildren, s } from "./dom.js";
 import { formatCount, formatDateTime } from "./format.js";
@@ -15,11 +15,11 @@ import { segmentedFilter } from "./ops-ui.js";
 import { emptyState, errorState, loadingState } from "./states.js";
 
 const HOUR_MS = 3600_000;
-const WIDTH = 800;
+const NARROWEST = 480; // the chart is drawn in the CSS pixels it has, never narrower than this
 const LEFT = 44;
 const RIGHT = 8;
 const BAND = 84; // one series' chart height
-const GAP = 26; // between two series: the next one's title
+const GAP = 32; // above each series: its title
 const AXIS = 22; // the time labels under the last chart
 const WEEKDAY = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
@@ -114,30 +114,31 @@ function ticks(starts, week) {
 }
 
 /**
- * The SVG: one bar chart per line, on a shared time axis. `onHover(index)` hears the bin under
- * the pointer (null when it leaves).
+ * The SVG, `width` CSS pixels wide (so its words keep their size): one bar chart per line, on a
+ * shared time axis. `onHover(index)` hears the bin under the pointer (null when it leaves).
  * @param {Line[]} lines
  * @param {number[]} starts
  * @param {boolean} week
+ * @param {number} width
  * @param {(index: number | null) => void} onHover
  */
-function chart(lines, starts, week, onHover) {
+function chart(lines, starts, week, width, onHover) {
   const bins = starts.length;
-  const step = (WIDTH - LEFT - RIGHT) / bins;
+  const step = (width - LEFT - RIGHT) / bins;
   const barWidth = Math.max(1, step * (bins > 100 ? 0.9 : 0.75));
   const height = lines.length * (BAND + GAP) + AXIS;
   const highlight = s("rect", { class: "count-hover", x: 0, y: 0, width: step, height: height - AXIS, hidden: true });
   /** @type {SVGElement[]} */
   const children = [highlight];
   lines.forEach((line, row) => {
-    const top = row * (BAND + GAP) + GAP - 6;
+    const top = row * (BAND + GAP) + GAP;
     const max = niceTop(Math.max(...line.counts));
     const y = (/** @type {number} */ value) => top + BAND - (value / max) * BAND;
     children.push(
-      s("text", { class: "count-title", x: LEFT, y: top - 8 }, `${line.text} · ${formatCount(line.total)} in all`),
-      s("line", { class: "count-grid", x1: LEFT, x2: WIDTH - RIGHT, y1: y(max), y2: y(max) }),
-      s("line", { class: "count-grid", x1: LEFT, x2: WIDTH - RIGHT, y1: y(max / 2), y2: y(max / 2) }),
-      s("line", { class: "count-base", x1: LEFT, x2: WIDTH - RIGHT, y1: y(0), y2: y(0) }),
+      s("text", { class: "count-title", x: LEFT, y: top - 12 }, `${line.text} · ${formatCount(line.total)} in all`),
+      s("line", { class: "count-grid", x1: LEFT, x2: width - RIGHT, y1: y(max), y2: y(max) }),
+      s("line", { class: "count-grid", x1: LEFT, x2: width - RIGHT, y1: y(max / 2), y2: y(max / 2) }),
+      s("line", { class: "count-base", x1: LEFT, x2: width - RIGHT, y1: y(0), y2: y(0) }),
       s("text", { class: "count-scale", x: LEFT - 6, y: y(max) + 4 }, formatCount(max)),
       s("text", { class: "count-scale", x: LEFT - 6, y: y(max / 2) + 4 }, formatCount(max / 2)),
       s("text", { class: "count-scale", x: LEFT - 6, y: y(0) + 4 }, "0"),
@@ -169,12 +170,13 @@ function chart(lines, starts, week, onHover) {
   }
   const svg = s(
     "svg",
-    { id: "counts-chart", class: "counts-chart", viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-label": lines.map((line) => `${line.text}: ${line.total}`).join(", ") },
+    { id: "counts-chart", class: "counts-chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": lines.map((line) => `${line.text}: ${line.total}`).join(", ") },
     children,
   );
   svg.addEventListener("mousemove", (event) => {
-    const box = svg.getBoundingClientRect();
-    const x = ((event.clientX - box.left) / box.width) * WIDTH;
+    const toChart = svg.getScreenCTM()?.inverse();
+    if (!toChart) return;
+    const { x } = new DOMPoint(event.clientX, event.clientY).matrixTransform(toChart);
     const index = Math.floor((x - LEFT) / step);
     if (index < 0 || index >= bins) {
       highlight.setAttribute("hidden", "");
@@ -236,6 +238,9 @@ export function countsPanel(camera, signal, { eventsLink }) {
   let asTable = false;
   /** @type {AbortController | null} */
   let loading = null;
+  /** @type {(() => void) | null} draws the chart again at the width the panel now has */
+  let redraw = null;
+  let drawnWidth = 0;
   const body = h("div", { id: "counts-body", class: "counts-body" }, loadingState("Loading counts…"));
   const readout = h("span", { id: "counts-readout", class: "counts-readout muted", "aria-live": "polite" });
   const tableButton = h("button", { id: "counts-as-table", type: "button", class: "button button-ghost button-small", "aria-pressed": "false" }, "Table");
@@ -286,6 +291,7 @@ export function countsPanel(camera, signal, { eventsLink }) {
     const starts = counts.bins.map((bin) => Date.parse(bin));
     const end = Date.parse(counts.end);
     readout.textContent = "";
+    redraw = null;
     if (!lines.some((line) => line.total > 0)) {
       body.dataset.state = "empty";
       replaceChildren(
@@ -302,21 +308,31 @@ export function countsPanel(camera, signal, { eventsLink }) {
       return;
     }
     const edge = (/** @type {number} */ index) => (index + 1 < starts.length ? starts[index + 1] : end);
-    replaceChildren(
-      body,
-      chart(lines, starts, week, (index) => {
-        readout.textContent =
-          index === null
-            ? ""
-            : `${binText(starts[index], edge(index), true)}: ${lines.map((line) => `${formatCount(line.counts[index])} ${line.text.toLowerCase()}`).join(", ")}`;
-      }),
-      h(
-        "ul",
-        { class: "counts-legend" },
-        lines.map((line) => h("li", {}, h("span", { class: `count-swatch bar-${line.key}`, "aria-hidden": "true" }), line.text)),
-      ),
-    );
+    redraw = () => {
+      drawnWidth = Math.max(NARROWEST, body.clientWidth - 28);
+      replaceChildren(
+        body,
+        chart(lines, starts, week, drawnWidth, (index) => {
+          readout.textContent =
+            index === null
+              ? ""
+              : `${binText(starts[index], edge(index), true)}: ${lines.map((line) => `${formatCount(line.counts[index])} ${line.text.toLowerCase()}`).join(", ")}`;
+        }),
+        h(
+          "ul",
+          { class: "counts-legend" },
+          lines.map((line) => h("li", {}, h("span", { class: `count-swatch bar-${line.key}`, "aria-hidden": "true" }), line.text)),
+        ),
+      );
+    };
+    redraw();
   }
+
+  const resized = new ResizeObserver(() => {
+    if (redraw && !asTable && Math.abs(Math.max(NARROWEST, body.clientWidth - 28) - drawnWidth) > 8) redraw();
+  });
+  resized.observe(body);
+  signal.addEventListener("abort", () => resized.disconnect());
 
   load();
   return h(

@@ -9,10 +9,10 @@
 /** @import { Problem } from "./api.js" */
 
 import { ApiError, isQuiet, request } from "./api.js";
-import { RULE_KINDS, analyticsWord } from "./analytics-words.js";
+import { RULE_KINDS, analyticsWord, hasZone } from "./analytics-words.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
-import { hasZone, newRule, problemWords, ruleForm } from "./rule-form.js";
+import { newRule, problemWords, ruleForm } from "./rule-form.js";
 import { createStage } from "./rule-stage.js";
 import { errorState, errorText, loadingState } from "./states.js";
 
@@ -317,7 +317,7 @@ export function ruleEditor(camera, signal) {
   }
 
   function scene() {
-    return { rules, masks, siteRules, selected };
+    return { rules, masks, siteRules, selected, flagged: new Set(problems.keys()) };
   }
 
   function render() {

@@ -8,11 +8,18 @@
 /** @import { Rule, WatchWindow } from "./api-types.js" */
 /** @import { Choice } from "./format.js" */
 
-import { DIRECTIONS, OBJECT_CLASSES, SENSITIVITIES, TAMPER_CHECKS, WEEKDAYS, analyticsWord, VEHICLE_CLASSES } from "./analytics-words.js";
+import {
+  DIRECTIONS,
+  OBJECT_CLASSES,
+  SENSITIVITIES,
+  TAMPER_CHECKS,
+  VEHICLE_CLASSES,
+  WEEKDAYS,
+  analyticsWord,
+  hasZone,
+} from "./analytics-words.js";
 import { h } from "./dom.js";
 import { serverWords } from "./format.js";
-
-const ZONE_KINDS = new Set(["intrusion", "loitering", "crowd", "vehicle_stopped", "object_left"]);
 
 /**
  * A new rule of `kind` with the server's defaults (a zone left undrawn is the whole picture).
@@ -35,14 +42,6 @@ export function newRule(kind, name) {
   };
   const [classes, seconds] = defaults[kind] || [["person"], 0];
   return { ...rule, classes, seconds, ...(kind === "crowd" ? { count: 10 } : {}) };
-}
-
-/**
- * Whether a rule of `kind` watches a zone.
- * @param {string} kind
- */
-export function hasZone(kind) {
-  return ZONE_KINDS.has(kind);
 }
 
 /**

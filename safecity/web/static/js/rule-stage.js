@@ -11,6 +11,7 @@
 
 /** @import { Rule, SharePoint } from "./api-types.js" */
 
+import { hasZone } from "./analytics-words.js";
 import { ApiError, isAbort, requestBlob } from "./api.js";
 import { h, replaceChildren, s } from "./dom.js";
 
@@ -20,13 +21,15 @@ const SAME_PX = 4; // a click this near the last point adds none (the second cli
 const ARROW = 56;
 
 /**
- * What is drawn: the rules (the selected one stands out), the masks, the site's rules (faint,
- * not for editing). `selected` is "rule:<index>" or "mask:<index>".
+ * What is drawn: the rules (the selected one stands out, those the server refused are red),
+ * the masks, the site's rules (faint, not for editing). `selected` and `flagged` hold keys:
+ * "rule:<index>", "mask:<index>".
  * @typedef {object} Scene
  * @property {Rule[]} rules
  * @property {SharePoint[][]} masks
  * @property {Rule[]} siteRules
  * @property {string | null} selected
+ * @property {Set<string>} flagged
  */
 
 /** @typedef {"polygon" | "line"} Shape */
@@ -51,7 +54,7 @@ function share(value) {
 export function createStage({ cameraId, signal, onDrawn, onCancel, onPick }) {
   let height = (WIDTH * 9) / 16;
   /** @type {Scene} */
-  let scene = { rules: [], masks: [], siteRules: [], selected: null };
+  let scene = { rules: [], masks: [], siteRules: [], selected: null, flagged: new Set() };
   /** @type {{ shape: Shape, points: SharePoint[], pointer: SharePoint | null, label: string } | null} */
   let drawing = null;
   /** @type {string | null} */
@@ -177,7 +180,8 @@ export function createStage({ cameraId, signal, onDrawn, onCancel, onPick }) {
    * @param {boolean} site
    */
   function ruleShapes(rule, key, selected, site) {
-    const className = `${site ? "shape-site" : "shape-rule"} kind-${rule.kind}${selected ? " selected" : ""}${rule.enabled === false ? " disabled" : ""}`;
+    const states = [selected && "selected", rule.enabled === false && "disabled", scene.flagged.has(key) && "flagged"];
+    const className = [site ? "shape-site" : "shape-rule", `kind-${rule.kind}`, ...states].filter(Boolean).join(" ");
     const pick = site ? {} : { dataset: { key }, onclick: () => !drawing && onPick(key) };
     if (rule.line) {
       const [a, b] = rule.line;
@@ -196,7 +200,7 @@ export function createStage({ cameraId, signal, onDrawn, onCancel, onPick }) {
         label(a[1] < b[1] ? a : b, rule.name, ""),
       );
     }
-    if (rule.kind === "tamper") return null;
+    if (!hasZone(rule.kind)) return null; // a tamper rule, or a line not drawn yet
     if (!rule.zone) {
       if (!selected) return null;
       return s("rect", { class: `shape ${className} whole-picture`, x: 2, y: 2, width: WIDTH - 4, height: height - 4 });

@@ -9,8 +9,8 @@
 /** @import { Query } from "../api.js" */
 /** @import { ViewContext } from "../router.js" */
 
-import { NetworkError, request } from "../api.js";
 import { OBJECT_CLASSES, RULE_KINDS, analyticsWord, formatConfidence } from "../analytics-words.js";
+import { NetworkError, request } from "../api.js";
 import { isOwnDistrict, loadDistricts } from "../catalog.js";
 import { fromInputValue, toInputValue, zoneLabel } from "../clock.js";
 import { debounce, h, replaceChildren } from "../dom.js";
@@ -126,7 +126,8 @@ export function mount(outlet, { query, signal }) {
   const pictures = mayWatchLive(user);
   const recordings = mayWatchRecordings(user);
   let search = searchFrom(query);
-  let layout = query.layout === "list" ? "list" : "grid";
+  // Without pictures a grid is rows of placeholders: a list reads better.
+  let layout = query.layout === "list" || query.layout === "grid" ? query.layout : pictures ? "grid" : "list";
   /** @type {AnalyticsEvent[]} */
   let found = [];
   /** @type {Map<number, string>} */
@@ -255,7 +256,7 @@ export function mount(outlet, { query, signal }) {
   }
 
   function remember() {
-    replaceQuery("/events", { ...search, layout: layout === "grid" ? undefined : layout });
+    replaceQuery("/events", { ...search, layout });
   }
 
   /** @type {(how?: { append?: boolean }) => Promise<void>} */
@@ -451,7 +452,9 @@ export function mount(outlet, { query, signal }) {
               "tr",
               {},
               h("th", { scope: "col", class: "cell-thumb" }, h("span", { class: "visually-hidden" }, "Picture")),
-              ["Time", "Camera", "Rule", "Kind", "Object", "Confidence", ""].map((text) => h("th", { scope: "col" }, text)),
+              ["Time", "Camera", "Rule", "Kind", "Object"].map((text) => h("th", { scope: "col" }, text)),
+              h("th", { scope: "col", class: "num" }, "Confidence"),
+              h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Recording")),
             ),
           ),
           h("tbody", {}, found.map(row)),

@@ -10,8 +10,8 @@
 /** @import { Transition } from "../ops-words.js" */
 /** @import { ViewContext } from "../router.js" */
 
-import { NetworkError, connection, isQuiet, request, statusOf } from "../api.js";
 import { analyticsWord, formatConfidence } from "../analytics-words.js";
+import { NetworkError, connection, isQuiet, request, statusOf } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatAgo, formatDateTime, formatDuration } from "../format.js";
 import { attachmentsPanel, clipsPanel, mayUseMaterials } from "../incident-materials.js";
