@@ -450,6 +450,7 @@ def test_the_camera_page_charts_its_counts_and_shows_the_analytics_figures(
     expect(figures.locator('[data-field="skipped_fps"]')).to_have_text("0.2 fps")
     expect(figures.locator('[data-field="detector_ms"]')).to_contain_text("41.5 ms")
     expect(figures.locator('[data-field="motion_share"]')).to_have_text("6.2 % of the picture")
+    page.locator(".health-panel").screenshot(path=screenshots / "analytics-health-figures.png")
 
     chart = page.locator("#counts-chart")
     expect(chart).to_be_visible()

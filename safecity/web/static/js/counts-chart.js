@@ -19,7 +19,7 @@ const NARROWEST = 480; // the chart is drawn in the CSS pixels it has, never nar
 const LEFT = 44;
 const RIGHT = 8;
 const BAND = 84; // one series' chart height
-const GAP = 32; // above each series: its title
+const GAP = 40; // above each series: its title
 const AXIS = 22; // the time labels under the last chart
 const WEEKDAY = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
@@ -135,7 +135,7 @@ function chart(lines, starts, week, width, onHover) {
     const max = niceTop(Math.max(...line.counts));
     const y = (/** @type {number} */ value) => top + BAND - (value / max) * BAND;
     children.push(
-      s("text", { class: "count-title", x: LEFT, y: top - 12 }, `${line.text} · ${formatCount(line.total)} in all`),
+      s("text", { class: "count-title", x: LEFT, y: top - 14 }, `${line.text} · ${formatCount(line.total)} in all`),
       s("line", { class: "count-grid", x1: LEFT, x2: width - RIGHT, y1: y(max), y2: y(max) }),
       s("line", { class: "count-grid", x1: LEFT, x2: width - RIGHT, y1: y(max / 2), y2: y(max / 2) }),
       s("line", { class: "count-base", x1: LEFT, x2: width - RIGHT, y1: y(0), y2: y(0) }),

@@ -1,7 +1,8 @@
 // @ts-check
 // The OCC's alert feed: every alert in the operator's view, the most urgent and the latest
 // first, updated live from the ops feed. An operator acknowledges alerts, ticks one or more
-// and opens an incident from them, or clicks the camera to see it live and recorded.
+// and opens an incident from them, or clicks the camera to see it live and recorded. An alert
+// the video analytics raised shows its snapshot; a click enlarges it.
 
 /** @import { Alert, IncidentType } from "../api-types.js" */
 /** @import { ListView } from "../ops-list.js" */
