@@ -51,19 +51,6 @@ function sortProblems(list) {
 }
 
 /**
- * A rule as the API takes it: its own fields only (a zone left undrawn is left out: the
- * server reads it as the whole picture).
- * @param {Rule} rule
- * @returns {Rule}
- */
-function ruleBody(rule) {
-  /** @type {Rule} */
-  const body = { ...rule };
-  if (!body.zone) delete body.zone;
-  return body;
-}
-
-/**
  * The rules editor of `camera`.
  * @param {Camera} camera
  * @param {AbortSignal} signal
@@ -352,11 +339,11 @@ export function ruleEditor(camera, signal) {
     );
   }
 
-  /** @param {CameraRules} document */
-  function take(document) {
-    rules = document.rules.map((rule) => structuredClone(rule));
-    masks = document.masks.map((mask) => structuredClone(mask));
-    siteRules = document.site_rules;
+  /** @param {CameraRules} stored */
+  function take(stored) {
+    rules = structuredClone(stored.rules);
+    masks = structuredClone(stored.masks);
+    siteRules = stored.site_rules;
     problems = new Map();
     dirty = false;
     save.disabled = true;
@@ -368,9 +355,9 @@ export function ruleEditor(camera, signal) {
   async function load() {
     try {
       /** @type {CameraRules} */
-      const document = await request(`/api/cameras/${camera.id}/analytics/rules`, { signal });
-      original = document;
-      take(document);
+      const stored = await request(`/api/cameras/${camera.id}/analytics/rules`, { signal });
+      original = stored;
+      take(stored);
       replaceChildren(
         body,
         h(
@@ -415,7 +402,7 @@ export function ruleEditor(camera, signal) {
       const stored = await request(`/api/cameras/${camera.id}/analytics/rules`, {
         method: "PUT",
         signal,
-        body: { rules: rules.map(ruleBody), masks },
+        body: { rules, masks }, // a zone not drawn is left out: the server reads the whole picture
       });
       original = stored;
       take(stored);

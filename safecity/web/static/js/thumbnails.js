@@ -66,8 +66,10 @@ function load(img, box, path) {
     });
 }
 
-/** @type {WeakMap<Element, () => void>} */
-const waiting = new WeakMap();
+/** A picture not yet seen whose row left the page this long ago is forgotten. */
+const FORGET_AFTER_MS = 10_000;
+/** @type {Map<Element, { start: () => void, since: number }>} pictures waiting to be seen */
+const waiting = new Map();
 const observer =
   "IntersectionObserver" in window
     ? new IntersectionObserver(
@@ -75,7 +77,7 @@ const observer =
           for (const entry of entries) {
             if (!entry.isIntersecting) continue;
             observer?.unobserve(entry.target);
-            waiting.get(entry.target)?.();
+            waiting.get(entry.target)?.start();
             waiting.delete(entry.target);
           }
         },
@@ -84,7 +86,8 @@ const observer =
     : null;
 
 /**
- * Run `start` once `element` comes near the screen.
+ * Run `start` once `element` comes near the screen. A live list replaces rows that were never
+ * scrolled to: those are let go (after a while, since a new row is built before it is placed).
  * @param {Element} element
  * @param {() => void} start
  */
@@ -93,7 +96,14 @@ function whenSeen(element, start) {
     start();
     return;
   }
-  waiting.set(element, start);
+  const now = Date.now();
+  for (const [other, { since }] of waiting) {
+    if (!other.isConnected && now - since > FORGET_AFTER_MS) {
+      observer.unobserve(other);
+      waiting.delete(other);
+    }
+  }
+  waiting.set(element, { start, since: now });
   observer.observe(element);
 }
 

@@ -10,7 +10,7 @@
 /** @import { ViewContext } from "../router.js" */
 
 import { OBJECT_CLASSES, RULE_KINDS, analyticsWord, formatConfidence } from "../analytics-words.js";
-import { NetworkError, request } from "../api.js";
+import { ApiError, NetworkError, isQuiet, request } from "../api.js";
 import { isOwnDistrict, loadDistricts } from "../catalog.js";
 import { fromInputValue, toInputValue, zoneLabel } from "../clock.js";
 import { debounce, h, replaceChildren } from "../dom.js";
@@ -311,8 +311,8 @@ export function mount(outlet, { query, signal }) {
     try {
       cameraId = await chosenCamera();
     } catch (error) {
-      if (signal.aborted) return;
-      message.textContent = error instanceof Error && !("status" in error) ? error.message : errorText(error);
+      if (isQuiet(error)) return;
+      message.textContent = error instanceof ApiError || error instanceof NetworkError ? errorText(error) : String(error instanceof Error ? error.message : error);
       return;
     }
     search = {
@@ -333,7 +333,6 @@ export function mount(outlet, { query, signal }) {
   function clear() {
     search = searchFrom({});
     showSearch();
-    remember();
     submit();
   }
 
