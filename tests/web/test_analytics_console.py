@@ -476,6 +476,10 @@ def test_the_camera_page_charts_its_counts_and_shows_the_analytics_figures(
     expect(table.locator("tr.counts-total td").first).to_have_text(f"{expected_people:,}")
     page.locator("#counts-panel").screenshot(path=screenshots / "analytics-counts-table.png")
 
+    page.click("#camera-events")  # the search, on this camera
+    expect(page.locator("#events-camera")).to_have_value("YES-0001")
+    expect(page.locator("#event-grid .event-card")).to_have_count(2)
+
     page.goto(f"{analytics_city.url}/#/cameras/{analytics_city.street_camera}")
     expect(page.locator("#counts-body")).to_contain_text("Not analysed")
     expect(page.locator("#analytics-figures")).to_have_count(0)
