@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from safecity.analytics.node import AnalyticsNode
 from safecity.api.app import create_app
+from safecity.api.system import NodeHealth
 from safecity.bus import InProcessBus
 from safecity.ops.services import OpsServices
 from safecity.settings import Settings
@@ -35,6 +36,16 @@ class RunningProcess:
     bus: InProcessBus
     node: VideoNode
     app: FastAPI
+
+
+@dataclass(frozen=True)
+class Problems:
+    """What keeps the process from doing its work, from each part that can say (``/api/health``)."""
+
+    parts: list[NodeHealth]
+
+    def health_problems(self) -> list[str]:
+        return [problem for part in self.parts for problem in part.health_problems()]
 
 
 @contextmanager
@@ -57,7 +68,9 @@ def running_process(settings: Settings, database: Database) -> Iterator[RunningP
         node = VideoNode(settings, database, bus, watchers=[analytics])
         node.start()
         started.callback(node.stop)
-        app = create_app(settings, database, node, live=node, bus=bus, node_health=node)
+        app = create_app(
+            settings, database, node, live=node, bus=bus, node_health=Problems([node, analytics])
+        )
         yield RunningProcess(bus, node, app)
 
 

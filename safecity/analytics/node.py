@@ -206,10 +206,11 @@ class AnalyticsNode:
         state.skipped_seen = watched.skipped
         return figures
 
-    @property
-    def detector_missing(self) -> str | None:
-        """Why objects are not detected (the model not fetched), or None."""
-        return self._missing_model
+    def health_problems(self) -> list[str]:
+        """For ``/api/health``: object detection off for want of its model."""
+        if self._missing_model is None:
+            return []
+        return ["object detection off: the detector model is not fetched (safecity models fetch)"]
 
     # -- the watch's thread ------------------------------------------------------------------
 
