@@ -23,7 +23,9 @@ from safecity.analytics.setup import build_configured_detector, decode_options
 from safecity.cli_options import ConfigOption
 from safecity.cli_support import settings_or_exit
 
-app = typer.Typer(help="Video analytics: run it on a recorded file.", no_args_is_help=True)
+app = typer.Typer(
+    help="Video analytics: run the camera analytics on a recorded file.", no_args_is_help=True
+)
 
 errors = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True, highlight=False)
