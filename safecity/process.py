@@ -1,6 +1,7 @@
 """One place that wires a SafeCity process: the bus, the camera health recorder, the OCC's
 background services (the first of which publishes the domain events of every committed alert
-and incident change), the video node and the web app, started in that order and stopped in the reverse order whatever happens, and the web
+and incident change), the analytics, the video node (which hands the analytics each camera's
+picture) and the web app, started in that order and stopped in the reverse order whatever happens, and the web
 server's settings that go with them.
 
 `safecity serve` and `safecity demo` both run through it, so a service added here runs in
@@ -19,7 +20,9 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from safecity.analytics.node import AnalyticsNode
 from safecity.api.app import create_app
+from safecity.api.system import NodeHealth
 from safecity.bus import InProcessBus
 from safecity.ops.services import OpsServices
 from safecity.settings import Settings
@@ -33,6 +36,16 @@ class RunningProcess:
     bus: InProcessBus
     node: VideoNode
     app: FastAPI
+
+
+@dataclass(frozen=True)
+class Problems:
+    """What keeps the process from doing its work, from each part that can say (``/api/health``)."""
+
+    parts: list[NodeHealth]
+
+    def health_problems(self) -> list[str]:
+        return [problem for part in self.parts for problem in part.health_problems()]
 
 
 @contextmanager
@@ -49,10 +62,15 @@ def running_process(settings: Settings, database: Database) -> Iterator[RunningP
         ops = OpsServices(settings, database, bus)
         ops.start()
         started.callback(ops.stop)
-        node = VideoNode(settings, database, bus)
+        analytics = AnalyticsNode(settings, database, bus)
+        analytics.start()
+        started.callback(analytics.stop)
+        node = VideoNode(settings, database, bus, watchers=[analytics])
         node.start()
         started.callback(node.stop)
-        app = create_app(settings, database, node, live=node, bus=bus, node_health=node)
+        app = create_app(
+            settings, database, node, live=node, bus=bus, node_health=Problems([node, analytics])
+        )
         yield RunningProcess(bus, node, app)
 
 

@@ -19,7 +19,7 @@ from safecity.analytics.assets.errors import AssetError
 from safecity.analytics.decoding import UnreadableVideo, file_duration
 from safecity.analytics.offline import OfflineEvent, OfflineSummary, analyse_file
 from safecity.analytics.rules.definitions import CameraRules, Tamper
-from safecity.analytics.setup import analysis_options, build_configured_detector, decode_options
+from safecity.analytics.setup import build_configured_detector, decode_options
 from safecity.cli_options import ConfigOption
 from safecity.cli_support import settings_or_exit
 
@@ -130,7 +130,6 @@ def run(
             detector,
             settings.zone,
             decode=decode_options(settings.analytics),
-            options=analysis_options(settings.analytics),
             started_at=started.timestamp() if started is not None else None,
             detections=detections,
             summary=summary,

@@ -8,9 +8,9 @@ frame's pixels): blurred a little against sensor noise, compared with a *learned
 and cut into contours. Contours above a minimum area become motion boxes, scaled back to detect
 frame pixels.
 
-The background learns slowly, so a person walking through leaves no ghost, and freshly moving
-pixels are kept out of it until the motion has lasted a while (a car that parks becomes
-background; a person crossing does not). A sudden change of most of the picture at once —
+The background learns slowly (by default it forgets over ~20 s at 5 fps), so a person walking
+through leaves no ghost, while a car that parks becomes background within a minute or so (the
+objects the detector tracks stay watched meanwhile through their own regions). A sudden change of most of the picture at once —
 lights switched on, the camera's exposure or IR mode switching — is not motion: the background
 is taken from the new picture and learns fast for a few frames, in which nothing is reported.
 """
@@ -33,9 +33,6 @@ Grey = npt.NDArray[np.uint8]
 
 _SETTLING_RATE = 0.2
 """How fast the background follows the picture while it settles (start, lighting change)."""
-_FRESH_MOTION_FRAMES = 10
-"""Frames of continuous motion before the background takes in the moving pixels too: a
-passer-by stays out of it, a car that stops becomes background after a while."""
 _DILATION = np.ones((3, 3), np.uint8)
 
 
@@ -123,7 +120,6 @@ class MotionDetector:
         self._visible_pixels = 0
         self._background = np.zeros((0, 0), np.float32)
         self._settling = 0
-        self._moving_frames = 0
 
     def detect(self, image: Image) -> Motion:
         """Motion in ``image``, the detect frame (RGB, or grey), against the background so far.
@@ -131,9 +127,9 @@ class MotionDetector:
         A frame of another size than the last restarts the learning (the stream changed).
         """
         grey = small_grey(image, self.options.height)
+        blurred = cast(Grey, cv2.GaussianBlur(grey, (3, 3), 0))
         if image.shape != self._frame_shape:
-            self._start(image, grey)
-        blurred = cv2.GaussianBlur(grey, (3, 3), 0)
+            self._start(image.shape, blurred)
         if self._settling:
             self._settling -= 1
             cv2.accumulateWeighted(blurred, self._background, _SETTLING_RATE)
@@ -148,25 +144,20 @@ class MotionDetector:
         if share > self.options.lighting_share:
             self._background = blurred.astype(np.float32)
             self._settling = self.options.settle_frames - 1
-            self._moving_frames = 0
             return Motion((), 0.0, True, grey)
 
         boxes = self._boxes(moving, image.shape[1] / grey.shape[1], image.shape[0] / grey.shape[0])
-        self._moving_frames = self._moving_frames + 1 if boxes else 0
-        if not boxes or self._moving_frames >= _FRESH_MOTION_FRAMES:
-            cv2.accumulateWeighted(blurred, self._background, self.options.background_rate)
+        cv2.accumulateWeighted(blurred, self._background, self.options.background_rate)
         return Motion(boxes, share, False, grey)
 
-    def _start(self, image: Image, grey: Grey) -> None:
-        self._frame_shape = image.shape
-        blurred = cv2.GaussianBlur(grey, (3, 3), 0)
+    def _start(self, frame_shape: tuple[int, ...], blurred: Grey) -> None:
+        self._frame_shape = frame_shape
         self._background = blurred.astype(np.float32)
         self._settling = self.options.settle_frames
-        self._moving_frames = 0
         self._visible = None
-        self._visible_pixels = grey.size
+        self._visible_pixels = blurred.size
         if self._masks is not None:
-            self._visible = self._masks.visibility(grey.shape[1], grey.shape[0])
+            self._visible = self._masks.visibility(blurred.shape[1], blurred.shape[0])
             self._visible_pixels = max(1, cv2.countNonZero(self._visible))
 
     def _boxes(self, moving: Grey, sx: float, sy: float) -> tuple[Box, ...]:

@@ -85,10 +85,22 @@ class _Group:
 
     boxes: list[Box]
     tracked: bool
+    bounds: Box
 
-    @property
-    def bounds(self) -> Box:
-        return _bounds(self.boxes)
+    @classmethod
+    def of(cls, box: Box, tracked: bool) -> _Group:
+        return cls([box], tracked, box)
+
+    def add(self, box: Box) -> None:
+        self.boxes.append(box)
+        self.bounds = _union(self.bounds, box)
+
+    def joined(self, other: _Group) -> _Group:
+        return _Group(
+            self.boxes + other.boxes,
+            self.tracked or other.tracked,
+            _union(self.bounds, other.bounds),
+        )
 
 
 def detector_regions(
@@ -117,7 +129,7 @@ def detector_regions(
         raise ValueError(f"the margin around boxes must be at least 1, got {margin}")
     frame = _Frame(frame_width, frame_height, model_size, margin)
 
-    groups = [_Group(boxes, True) for boxes in frame.grouped(frame.inside(objects))]
+    groups = frame.grouped(frame.inside(objects), tracked=True)
     covering = [(frame.region(group.bounds), group) for group in groups]
     loose = []
     for box in frame.inside(motion):
@@ -125,14 +137,15 @@ def detector_regions(
         if group is None:
             loose.append(box)
         else:  # seen through the object's region already; goes where that region goes
-            group.boxes.append(box)
-    groups += [_Group(boxes, False) for boxes in frame.grouped(loose)]
+            group.add(box)
+    groups += frame.grouped(loose, tracked=False)
 
     groups = frame.merged(groups)
     groups.sort(key=lambda group: (not group.tracked, -sum(b.area for b in group.boxes)))
     if len(groups) > max_regions:
-        rest = groups[max_regions - 1 :]
-        last = _Group([b for group in rest for b in group.boxes], rest[0].tracked)
+        last = groups[max_regions - 1]
+        for group in groups[max_regions:]:
+            last = last.joined(group)
         groups = [*groups[: max_regions - 1], last]
     return [frame.region(group.bounds) for group in groups]
 
@@ -144,12 +157,15 @@ class _Frame:
     model_size: int
     margin: float
 
-    def region(self, bounds: Box) -> Region:
-        """The square around ``bounds``: model-sized at least, a multiple of 4 (what resizers
-        and accelerators like), never larger than the frame's long side, and placed inside
-        the frame wherever it fits."""
+    def side(self, bounds: Box) -> int:
+        """The side of the square around ``bounds``: model-sized at least, a multiple of 4
+        (what resizers and accelerators like), never larger than the frame's long side."""
         wanted = math.ceil(max(bounds.width, bounds.height) * self.margin / 4) * 4
-        size = min(max(self.model_size, wanted), max(self.width, self.height))
+        return min(max(self.model_size, wanted), max(self.width, self.height))
+
+    def region(self, bounds: Box) -> Region:
+        """The square around ``bounds``, placed inside the frame wherever it fits."""
+        size = self.side(bounds)
         cx, cy = bounds.centre
         x = min(max(round(cx - size / 2), 0), max(self.width - size, 0))
         y = min(max(round(cy - size / 2), 0), max(self.height - size, 0))
@@ -161,34 +177,31 @@ class _Frame:
         clipped = (box.clipped(self.width, self.height) for box in boxes)
         return [box for box in clipped if box.area > 0]
 
-    def grouped(self, boxes: list[Box]) -> list[list[Box]]:
-        """Greedy grouping, largest boxes first: each box joins the first group whose region
-        can take it, else starts its own."""
-        groups: list[list[Box]] = []
+    def grouped(self, boxes: list[Box], tracked: bool) -> list[_Group]:
+        """Greedy grouping, largest boxes first (so each newcomer is its group's smallest): a box
+        joins the first group whose region can take it, else starts its own."""
+        groups: list[_Group] = []
         for box in sorted(boxes, key=lambda b: b.area, reverse=True):
             for group in groups:
-                if self.fits([*group, box]):
-                    group.append(box)
+                if self.fits(_union(group.bounds, box), box.area):
+                    group.add(box)
                     break
             else:
-                groups.append([box])
+                groups.append(_Group.of(box, tracked))
         return groups
 
-    def fits(self, boxes: list[Box]) -> bool:
-        """One region can serve all of ``boxes``: it is the model's size anyway, or every box
-        stays big enough in it to be found."""
-        region = self.region(_bounds(boxes))
-        if region.size <= self.model_size:
-            return True
-        least = _MIN_SHARE_OF_REGION * region.size * region.size
-        return all(box.area >= least for box in boxes)
+    def fits(self, bounds: Box, smallest: float) -> bool:
+        """One region around ``bounds`` can serve boxes the smallest of which is ``smallest``
+        in area: it is the model's size anyway, or that box stays big enough to be found."""
+        size = self.side(bounds)
+        return size <= self.model_size or smallest >= _MIN_SHARE_OF_REGION * size * size
 
     def merged(self, groups: list[_Group]) -> list[_Group]:
         """``groups`` with those whose regions mostly overlap joined, until none can be."""
         while pair := self._mergeable(groups):
             first, second = pair
-            joined = _Group(first.boxes + second.boxes, first.tracked or second.tracked)
-            groups = [g for g in groups if g is not first and g is not second] + [joined]
+            groups = [g for g in groups if g is not first and g is not second]
+            groups.append(first.joined(second))
         return groups
 
     def _mergeable(self, groups: list[_Group]) -> tuple[_Group, _Group] | None:
@@ -201,19 +214,14 @@ class _Frame:
                 b = regions[j]
                 if not _mostly_overlapping(a, b):
                     continue
-                joint = self.region(_bounds(groups[i].boxes + groups[j].boxes))
-                if joint.size <= _MERGE_GROWTH * min(a.size, b.size):
+                joint = self.side(_union(groups[i].bounds, groups[j].bounds))
+                if joint <= _MERGE_GROWTH * min(a.size, b.size):
                     return groups[i], groups[j]
         return None
 
 
-def _bounds(boxes: Sequence[Box]) -> Box:
-    return Box(
-        min(b.x1 for b in boxes),
-        min(b.y1 for b in boxes),
-        max(b.x2 for b in boxes),
-        max(b.y2 for b in boxes),
-    )
+def _union(a: Box, b: Box) -> Box:
+    return Box(min(a.x1, b.x1), min(a.y1, b.y1), max(a.x2, b.x2), max(a.y2, b.y2))
 
 
 def _mostly_overlapping(a: Region, b: Region) -> bool:

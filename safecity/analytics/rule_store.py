@@ -149,16 +149,7 @@ def replace_camera_rules(
         else:
             stored.polygons, stored.updated_by = masks, actor.username
         session.flush()
-    if changes:
-        record(
-            session,
-            action="analytics.rules",
-            actor=actor.username,
-            actor_id=actor.id,
-            target=f"camera:{camera.id}",
-            details=changes,
-            address=address,
-        )
+    _audit(session, actor, f"camera:{camera.id}", changes, address)
     return camera_document(session, camera.id)
 
 
@@ -175,14 +166,21 @@ def replace_site_rules(
     CameraRules(rules=list(rules))
     rows = _stored_rules(session, AnalyticsRule.site_id == site.id)
     changes = _replace(session, rows, rules, actor, site_id=site.id)
+    _audit(session, actor, f"site:{site.id}", changes, address)
+    return site_rules(session, site.id)
+
+
+def _audit(
+    session: Session, actor: User, target: str, changes: dict[str, Any], address: str | None
+) -> None:
+    """One audit entry for a change of a camera's or a site's rules; none when nothing changed."""
     if changes:
         record(
             session,
             action="analytics.rules",
             actor=actor.username,
             actor_id=actor.id,
-            target=f"site:{site.id}",
+            target=target,
             details=changes,
             address=address,
         )
-    return site_rules(session, site.id)

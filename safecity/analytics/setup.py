@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from safecity.analytics.analysis import AnalysisOptions
 from safecity.analytics.assets.cache import AssetCache
 from safecity.analytics.assets.catalogue import SSD_MOBILENET
 from safecity.analytics.decoding import DecodeOptions
@@ -47,7 +46,3 @@ def build_configured_detector(settings: AnalyticsSettings) -> Detector | None:
 
 def decode_options(settings: AnalyticsSettings) -> DecodeOptions:
     return DecodeOptions(detect_fps=settings.detect_fps, detect_width=settings.detect_width)
-
-
-def analysis_options(settings: AnalyticsSettings) -> AnalysisOptions:
-    return AnalysisOptions(count_seconds=settings.count_minutes * 60)

@@ -9,11 +9,13 @@ Five checks, each on cheap figures of the small grey picture the motion check al
   Laplacian's spread over the picture's own contrast, so lighting does not move it) falls far
   below the learned reference while the brightness stays near the reference's.
 - **moved** — the camera turned or knocked: the edges of the coarse picture no longer line up
-  with the learned reference's (their correlation drops), while the picture stays steady at the
-  new view — a passing lorry or a camera still swinging is not a new view. Edges, not grey
-  levels: a 3° turn or a 3% shift costs the edge maps a third of their likeness but the grey
-  pictures a tenth, as little as switching to infrared does; lighting moves neither much. The
-  shift, found by phase correlation, is reported with the change.
+  with the learned reference's, while the picture stays steady at the new view — a passing
+  lorry or a camera still swinging is not a new view. Edges, not grey levels: a 3° turn or a
+  3% shift costs the edge maps a third of their likeness but the grey pictures a tenth, as
+  little as switching to infrared does. Compared tile by tile (3 × 3), the median tile
+  counting: lights going out over half the street, or a crowd filling one corner, leave most
+  tiles alike, whereas a turned camera changes them all. The shift, found by phase
+  correlation, is reported with the change.
 - **frozen** — frames keep arriving but the picture does not change. A still street still
   changes: sensor noise flips many pixels by a grey level or two from frame to frame (even
   after a camera's noise reduction), whereas a frozen encoder repeats the same picture. So a
@@ -36,14 +38,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from safecity.analytics.motion import Grey
+from safecity.analytics.motion import Grey, small_grey
 from safecity.analytics.rules.definitions import TAMPER_CHECKS, Tamper, TamperCheck
 
 Sensitivity = Literal["low", "medium", "high"]
@@ -51,17 +53,29 @@ TamperState = Literal["raised", "cleared"]
 Floats = npt.NDArray[np.float32]
 Figures = dict[str, float]
 
-_COARSE_ROWS = 36
+_COARSE_ROWS = 48
 """Rows of the coarse picture that structure and the view are compared on: fine enough for a
-5% turn, coarse enough that people walking and sensor noise hardly count."""
+3% turn, coarse enough that sensor noise hardly counts."""
 _LEARN_SECONDS = 3.0
+"""The reference is the average of the first seconds of a picture that is neither dark nor
+covered (a camera that starts in the dark is learned when the lights come on)."""
 _REFERENCE_SECONDS = 120.0
 """Time constant of the reference following the scene while all is well."""
-_VIEW_SECONDS = 0.5
-"""Time constant of the smoothed coarse picture compared with the reference (walkers blur)."""
+_VIEW_SECONDS = 1.5
+"""Time constant of the smoothed coarse picture compared with the reference: walkers blur
+into it, so a busy plaza still looks like its reference; a turned camera shows within ~2 s."""
 _STEADY_AFTER = 1.0
 """The view is steady when it still looks like the view of at least this long ago."""
 _STEADY_LIKENESS = 0.8
+"""...its edges' tiled likeness to them at least this (a swinging camera's falls far below)."""
+_VIEW_EVERY = 0.5
+"""Seconds between comparisons of the view with the reference: it is smoothed over 1.5 s, so
+looking more often would cost without telling more."""
+_TILES = 3
+"""The view is compared tile by tile, 3 × 3, and the median tile's likeness counts."""
+_USUAL_LIKENESS = 0.95
+"""How alike the edges of an untouched view and its reference usually are (people walking,
+noise); a moved camera counts as back once halfway from its limit to this."""
 _FROZEN_CHANGED_SHARE = 0.01
 _CLEAR_SECONDS = 2.0
 
@@ -82,8 +96,8 @@ class _Limits:
 
 
 _LIMITS: dict[Sensitivity, _Limits] = {
-    "high": _Limits(2.0, 5.0, 40.0, 5.0, 0.5, 0.75),
-    "medium": _Limits(4.0, 10.0, 30.0, 4.0, 0.35, 0.6),
+    "high": _Limits(2.0, 5.0, 40.0, 5.0, 0.5, 0.8),
+    "medium": _Limits(4.0, 10.0, 30.0, 4.0, 0.35, 0.65),
     "low": _Limits(8.0, 30.0, 20.0, 3.0, 0.2, 0.45),
 }
 
@@ -118,7 +132,7 @@ class TamperChange:
     """The frame time at which it was decided (the hold time after ``since``)."""
     since: float
     """When the picture began to look this way: the onset, or the start of the recovery."""
-    figures: Figures = field(default_factory=dict)
+    figures: Figures
     """What was measured, for the operator and the accuracy bench (names per check)."""
 
 
@@ -185,11 +199,11 @@ class TamperWatch:
         self._limits = _LIMITS[self.options.sensitivity]
         self._watches = {check: _Watch(check) for check in TAMPER_CHECKS}
         self._shape: tuple[int, ...] = ()
-        self._coarse_size = (1, 1)
         self._previous: Grey | None = None
         self._last_at = -math.inf
         self._view: Floats | None = None
         self._steady_view: tuple[float, Floats] | None = None
+        self._view_seen: tuple[float, float, bool] | None = None
         self._learning: list[_Look] = []
         self._reference: _Reference | None = None
 
@@ -203,8 +217,8 @@ class TamperWatch:
         frame's time in seconds. Returns what was raised or cleared on this frame."""
         if not isinstance(grey, np.ndarray) or grey.dtype != np.uint8 or grey.ndim != 2:
             raise ValueError("the tamper watch needs a grey picture: height × width of uint8")
-        if grey.size == 0:
-            raise ValueError("the picture is empty")
+        if min(grey.shape) < 16:
+            raise ValueError(f"the picture is too small to watch: {grey.shape[1]}×{grey.shape[0]}")
         if not math.isfinite(at):
             raise ValueError(f"a frame time must be a finite number of seconds, got {at}")
         if grey.shape != self._shape:
@@ -236,11 +250,10 @@ class TamperWatch:
     def _start_over(self, grey: Grey) -> None:
         """A new picture size (the stream changed): learn everything anew."""
         self._shape = grey.shape
-        rows = min(_COARSE_ROWS, grey.shape[0])
-        self._coarse_size = (max(1, round(grey.shape[1] * rows / grey.shape[0])), rows)
         self._previous = None
         self._view = None
         self._steady_view = None
+        self._view_seen = None
         self._learning = []
         self._reference = None
 
@@ -258,7 +271,7 @@ class TamperWatch:
         mean, spread = cv2.meanStdDev(grey)
         brightness, contrast = float(mean[0, 0]), float(spread[0, 0])
         _, edges = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_16S))
-        small = cv2.resize(grey, self._coarse_size, interpolation=cv2.INTER_AREA)
+        small = small_grey(grey, _COARSE_ROWS)
         _, coarse_edges = cv2.meanStdDev(cv2.Laplacian(small, cv2.CV_16S))
         coarse = cast(Floats, small.astype(np.float32))
         if self._view is None:
@@ -334,27 +347,30 @@ class TamperWatch:
     def _moved(self, at: float, look: _Look, explained: bool) -> TamperChange | None:
         reference, view = self._reference, self._view
         assert reference is not None and view is not None
-        likeness = _likeness(_edges(reference.coarse), _edges(view))
-        steady = self._steady(at, look.coarse)
+        if self._view_seen is None or not 0 <= at - self._view_seen[0] < _VIEW_EVERY:
+            edges = _edges(view)
+            likeness = _tiled_likeness(_edges(reference.coarse), edges)
+            self._view_seen = (at, likeness, self._steady(at, edges))
+        _, likeness, steady = self._view_seen
         limit = self._limits.likeness
         return self._step(
             "moved",
             at,
             not explained and steady and likeness < limit,
-            likeness > min(limit + 0.15, 0.85),
+            likeness > (limit + _USUAL_LIKENESS) / 2,
             self._limits.hold,
             lambda: {"likeness": round(likeness, 3), "shift": _shift(reference.coarse, view)},
         )
 
-    def _steady(self, at: float, coarse: Floats) -> bool:
-        """The view now looks like the view of a second or more ago (kept once a second)."""
+    def _steady(self, at: float, edges: Floats) -> bool:
+        """The view's edges now look like those of a second or more ago (kept once a second)."""
         if self._steady_view is None:
-            self._steady_view = (at, coarse)
+            self._steady_view = (at, edges)
             return False
         then, earlier = self._steady_view
         if at - then >= _STEADY_AFTER:
-            self._steady_view = (at, coarse)
-        return _likeness(earlier, coarse) >= _STEADY_LIKENESS
+            self._steady_view = (at, edges)
+        return _tiled_likeness(earlier, edges) >= _STEADY_LIKENESS
 
     def _step(
         self,
@@ -413,6 +429,27 @@ def _likeness(a: Floats, b: Floats) -> float:
         return 0.0
     together = float(np.dot(a.ravel().astype(np.float64), b.ravel().astype(np.float64)))
     return (together / a.size - float(mean_a[0, 0] * mean_b[0, 0])) / spread
+
+
+def _tiled_likeness(a: Floats, b: Floats) -> float:
+    """The median of the tiles' likenesses (normalised correlation, tile by tile): lights going
+    out over part of the picture, or a crowd in one corner, leave most tiles alike; a turned
+    camera changes them all."""
+    rows, columns = a.shape[0] // _TILES, a.shape[1] // _TILES
+
+    def tiles(picture: Floats) -> npt.NDArray[np.float64]:
+        cut = picture[: rows * _TILES, : columns * _TILES].astype(np.float64)
+        flat: npt.NDArray[np.float64]
+        split = cut.reshape(_TILES, rows, _TILES, columns).transpose(0, 2, 1, 3)
+        flat = split.reshape(_TILES * _TILES, rows * columns)
+        flat -= flat.mean(axis=1, keepdims=True)
+        return flat
+
+    ta, tb = tiles(a), tiles(b)
+    spread = np.sqrt((ta * ta).sum(axis=1) * (tb * tb).sum(axis=1))
+    together = (ta * tb).sum(axis=1)
+    alike = np.divide(together, spread, out=np.zeros_like(together), where=spread > 1e-9)
+    return float(np.median(alike))
 
 
 def _shift(reference: Floats, view: Floats) -> float:

@@ -49,6 +49,9 @@ class WatchFigures:
     """Frames let go since the start."""
     errors: int
     """Packets the decoder refused, and analyses that failed, since the start."""
+    streaming: bool
+    """A stream is connected (the camera's sub-stream, or its main stream): False while it is
+    down or has not come yet."""
 
 
 class _Rates:
@@ -116,6 +119,7 @@ class CameraWatch:
         self._skipped_rate = _Rates()
         self._skipped = 0
         self._errors = 0
+        self._streaming = False
 
     # -- life --------------------------------------------------------------------------------
 
@@ -137,6 +141,7 @@ class CameraWatch:
     # -- PacketSink (ingest's thread: never waits) -------------------------------------------
 
     def stream_opened(self, info: StreamInfo) -> None:
+        self._streaming = True
         self._put(_OPEN, info)
 
     def packet(self, packet: VideoPacket) -> None:
@@ -156,6 +161,7 @@ class CameraWatch:
             self._ready.notify()
 
     def stream_closed(self) -> None:
+        self._streaming = False
         self._put(_CLOSED, None)
 
     def _put(self, kind: str, item: object) -> None:
@@ -218,4 +224,5 @@ class CameraWatch:
             skipped_fps=round(self._skipped_rate.rate(), 2),
             skipped=self._skipped,
             errors=self._errors,
+            streaming=self._streaming,
         )

@@ -1,7 +1,8 @@
-"""Simulated detections for the demo: the analytics engine's events, made up.
+"""Simulated detections for the demo when no real footage can be had (offline, no cache).
 
-The analytics engine is not part of the demo yet, so this stands in for it the way the
-simulated cameras stand in for real ones: now and then (every ``mean_seconds`` on average,
+The demo's analytics runs on real footage (safecity/demo/analytics.py); without it this stands
+in for it, and says so: each detection's zone ends in "(simulated)", which the alert's title
+shows, and its details carry ``simulated: true``. Now and then (every ``mean_seconds`` on average,
 at random; the first a few seconds after start) it publishes a detection for one of the live cameras on ``analytics/events/<code>``,
 exactly as the engine will. Everything after that is the real path: alert rules, folding,
 grouping, the live feed to the console, SLA escalation.
@@ -76,7 +77,7 @@ class SimulatedDetections:
                 "kind": kinds[index],
                 "confidence": round(confidence, 2),
                 "at": datetime.now(UTC).isoformat(),
-                "zone": self._random.choice(ZONES),
+                "zone": f"{self._random.choice(ZONES)} (simulated)",
                 "details": {"simulated": True},
             },
         )

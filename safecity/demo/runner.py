@@ -2,8 +2,9 @@
 
 Start-up, each step timed on screen (after the command's own "Loading SafeCity", in
 safecity/demo/cli.py): prepare the data folder, migrate the database, seed the city (first run
-only), generate the H.264 clips (first run only), start the simulated cameras, then serve the
-API and console until Ctrl-C (or SIGTERM), after which everything started here is stopped and
+only), fetch the detector model and the sample footage (first run only), make the H.264 streams
+(real footage with analytics on the first cameras, drawn streets on the rest; first run only),
+start the simulated cameras, then serve the API and console until Ctrl-C (or SIGTERM), after which everything started here is stopped and
 the process exits normally.
 """
 
@@ -22,8 +23,16 @@ from rich.table import Table
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from safecity.analytics.assets.cache import AssetCache
+from safecity.auth.models import User
 from safecity.city.models import Camera, CameraStatus, District, Site, SiteKind
 from safecity.city.stream_credentials import CredentialKeyring
+from safecity.demo.analytics import (
+    FootageCamera,
+    fetch_demo_assets,
+    footage_cameras,
+    set_demo_rules,
+)
 from safecity.demo.city import DEMO_USERS, DemoUser, build_demo_city
 from safecity.demo.data_folder import DEMO_DATA_DIR, MARKER_FILE, made_by_the_demo, with_demo_city
 from safecity.demo.detections import SimulatedDetections
@@ -39,7 +48,7 @@ from safecity.process import (
     serve_forever,
     stopped_by_sigterm,
 )
-from safecity.settings import Settings, VideoSettings
+from safecity.settings import AnalyticsSettings, Settings, VideoSettings
 from safecity.store import migrate
 from safecity.store.engine import Database
 from safecity.video.ingest.synthetic import VideoJob, VideoSpec, write_street_videos
@@ -92,6 +101,21 @@ def demo_video(video: VideoSettings, live: Sequence[LiveCamera]) -> VideoSetting
     if "retention_days" not in video.model_fields_set:
         changes["retention_days"] = DEMO_RETENTION_DAYS
     return video.model_copy(update=changes)
+
+
+def demo_analytics(
+    analytics: AnalyticsSettings, watched: Sequence[FootageCamera]
+) -> AnalyticsSettings:
+    """Analyse the cameras showing real footage (the drawn streets hold nothing a detector
+    finds), unless the user chose."""
+    if "cameras" in analytics.model_fields_set:
+        return analytics
+    return analytics.model_copy(update={"cameras": [camera.code for camera in watched]})
+
+
+def demo_admin(session: Session) -> User:
+    """The demo's administrator, who sets the footage cameras' rules."""
+    return session.scalars(select(User).where(User.username == "admin")).one()
 
 
 def prepare_data_dir(data_dir: Path, *, reset: bool) -> None:
@@ -162,12 +186,18 @@ def ensure_videos(
 
 
 def point_cameras_at(session: Session, cameras: Sequence[LiveCamera]) -> None:
-    """Make each live camera's main stream its clip, so that ingest would read the same file."""
+    """Make each live camera's main stream its clip, so that ingest would read the same file.
+    The clip is its only stream: the registry's made-up sub-stream address would leave the
+    analytics, which prefer a sub-stream, watching nothing."""
     for camera in cameras:
         session.execute(
             update(Camera)
             .where(Camera.code == camera.code)
-            .values(main_stream_url=camera.video.resolve().as_uri())
+            .values(
+                main_stream_url=camera.video.resolve().as_uri(),
+                sub_stream_url=None,
+                sub_stream_sealed=None,
+            )
         )
 
 
@@ -239,14 +269,35 @@ def _run(settings: Settings, *, reset: bool, cameras: int, progress: StartUp) ->
                 folder=settings.data_dir / "city",
                 keyring=CredentialKeyring(settings.stream_credentials_key_path),
             )
+        with progress.step("Fetching the detector model and sample footage") as step:
+            assets = fetch_demo_assets(AssetCache(settings.analytics.models_dir))
+            step.done = (
+                "Detector model and sample footage in the cache"
+                if assets.usable
+                else f"No real footage, simulated detections instead: {assets.problem}"
+            )
         with (
             progress.step(f"Preparing {cameras} camera streams") as step,
             database.session() as session,
         ):
-            live = ensure_videos(settings.media_path / "demo", pick_live_cameras(session, cameras))
+            codes = pick_live_cameras(session, cameras)
+            folder = settings.media_path / "demo"
+            watched = footage_cameras(assets, folder, codes) if assets.usable else []
+            live = [LiveCamera(camera.code, camera.video) for camera in watched]
+            live += ensure_videos(folder, codes[len(watched) :])
             point_cameras_at(session, live)
-            step.done = f"H.264 streams for {len(live)} cameras in {settings.media_path / 'demo'}"
-        settings = settings.model_copy(update={"video": demo_video(settings.video, live)})
+            if watched:
+                set_demo_rules(session, watched, demo_admin(session))
+            step.done = (
+                f"H.264 streams for {len(live)} cameras in {folder}, "
+                f"{len(watched)} of them real footage with analytics"
+            )
+        settings = settings.model_copy(
+            update={
+                "video": demo_video(settings.video, live),
+                "analytics": demo_analytics(settings.analytics, watched),
+            }
+        )
         with progress.step("Starting the OCC, ingest, recording and the console") as step:
             host, port = settings.api.host, settings.api.port
             try:
@@ -256,9 +307,10 @@ def _run(settings: Settings, *, reset: bool, cameras: int, progress: StartUp) ->
                 raise DemoError(f"{exc}; pass --port with a free port") from exc
             except VideoNodeError as exc:
                 raise DemoError(str(exc)) from exc
-            detections = SimulatedDetections(running.bus, [camera.code for camera in live])
-            detections.start()
-            cleanup.callback(detections.stop)
+            if not watched:  # no footage to be had: made-up detections, labelled as such
+                detections = SimulatedDetections(running.bus, [camera.code for camera in live])
+                detections.start()
+                cleanup.callback(detections.stop)
             step.done = (
                 f"Recording {len(running.node.camera_codes)} cameras into "
                 f"{settings.media_path / 'recordings'}; listening on {host}:{port}"

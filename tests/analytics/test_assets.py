@@ -216,7 +216,8 @@ def test_a_cached_asset_is_never_downloaded_again(
 def test_a_download_that_differs_from_its_pin_is_refused_and_nothing_is_kept(
     catalogue: dict[str, Asset], registry: Registry, tmp_path: Path
 ) -> None:
-    tampered = npm_tarball().replace(b"package.json", b"package.jsoN")
+    honest = npm_tarball()
+    tampered = honest[:-1] + bytes([honest[-1] ^ 1])  # one bit of the download flipped
     registry.files["/model.tgz"] = tampered
 
     result = models("fetch", "test-model", "--cache", tmp_path)

@@ -98,8 +98,8 @@ def test_saving_again_keeps_the_order_of_the_new_document(signed_in: SignIn, cit
         pytest.param(
             [{"kind": "line_crossing", "name": "Dot", "line": [[0.5, 0.5]]}],
             [],
-            ["body", "rules", 0, "line_crossing", "line", 1],
-            "Field required",
+            ["body", "rules", 0, "line_crossing", "line"],
+            "a line has two points, A and B; got 1",
             id="line of one point",
         ),
         pytest.param(

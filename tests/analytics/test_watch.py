@@ -37,6 +37,7 @@ def test_a_live_camera_is_analysed_at_the_detect_rate(plaza_h264: Path) -> None:
     figures = watch.figures()
     assert 15 <= len(frames) <= 21, len(frames)  # ~5 a second for ~4 s
     assert figures.skipped == 0 and figures.errors == 0
+    assert not figures.streaming  # the stream was closed when the worker stopped
     assert 4 <= figures.analysed_fps <= 6
     assert 8 <= figures.decode_fps <= 12  # the file's 10 fps, every frame decoded
     # Frames carry the camera's time: recent, in order.

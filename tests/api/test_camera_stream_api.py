@@ -62,6 +62,7 @@ def test_the_detail_carries_the_stream_health(
         "reconnects": 2,
         "gaps": 3,
         "recording": True,
+        "analytics": None,
         "updated_at": "2026-11-27T09:03:12Z",
     }
 

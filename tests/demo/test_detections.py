@@ -29,6 +29,9 @@ def test_each_detection_is_a_valid_analytics_event_for_a_live_camera() -> None:
     events = [AnalyticsEvent.model_validate(m.payload) for m in received]
     assert len({event.kind for event in events}) >= 4
     assert all(0.3 <= event.confidence <= 0.99 for event in events)
+    # Made up, and saying so where the operator reads it (the alert's title shows the zone).
+    assert all(event.zone and event.zone.endswith("(simulated)") for event in events)
+    assert all(event.details == {"simulated": True} for event in events)
 
 
 def test_it_publishes_on_its_own_until_stopped() -> None:

@@ -177,6 +177,22 @@ def test_demo_starts_within_a_minute_serves_and_stops_on_ctrl_c(tmp_path: Path) 
         status, content_type, jpeg = _get(f"{base}/api/cameras/{live[0][0]}/snapshot.jpg", token)
         assert (status, content_type, jpeg[:2]) == (200, "image/jpeg", b"\xff\xd8")
 
+        # Real footage on both cameras: the analytics finds people and raises alerts with
+        # their snapshots (no simulated detections).
+        deadline = time.perf_counter() + 45
+        events: list[dict[str, object]] = []
+        while not events and time.perf_counter() < deadline:
+            time.sleep(1)
+            events = json.loads(_get(f"{base}/api/analytics/events", token)[2])
+        assert events, "no analytics event within 45 s of real footage"
+        assert {event["object_class"] for event in events} <= {"person", "bicycle"}
+        status, content_type, jpeg = _get(f"{base}{events[0]['snapshot_url']}", token)
+        assert (status, content_type, jpeg[:2]) == (200, "image/jpeg", b"\xff\xd8")
+        alerts = json.loads(_get(f"{base}/api/alerts", token)[2])
+        assert alerts and all(alert["source"] == "analytics" for alert in alerts)
+        assert all("simulated" not in alert["title"] for alert in alerts)
+        assert any(alert["thumbnail_url"] for alert in alerts)
+
         demo.send_signal(signal.SIGINT)
         output = demo.communicate(timeout=5)[0].decode()
     finally:

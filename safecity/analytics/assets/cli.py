@@ -24,6 +24,8 @@ from safecity.analytics.assets.cache import AssetCache
 from safecity.analytics.assets.catalogue import ASSETS, Asset, asset_named, size_text
 from safecity.analytics.assets.errors import AssetError
 from safecity.analytics.assets.fetch import DownloadProgress, Fetched, fetch, fetch_from_file
+from safecity.cli_options import ConfigOption
+from safecity.cli_support import settings_or_exit
 
 app = typer.Typer(
     help="Pinned detector models and sample footage: fetch, list and verify the local cache.",
@@ -40,11 +42,18 @@ CacheOption = Annotated[
     Path | None,
     typer.Option(
         "--cache",
-        help="Cache folder (default: $SAFECITY_CACHE, else $XDG_CACHE_HOME/safecity, "
-        "else ~/.cache/safecity).",
+        help="Cache folder (default: analytics.models_dir in the settings, else "
+        "$SAFECITY_CACHE, else $XDG_CACHE_HOME/safecity, else ~/.cache/safecity).",
         file_okay=False,
     ),
 ]
+
+
+def _cache(cache_dir: Path | None, config: Path | None) -> AssetCache:
+    """The folder asked for, else the one the settings name (where the analytics look)."""
+    if cache_dir is not None:
+        return AssetCache(cache_dir)
+    return AssetCache(settings_or_exit(config).analytics.models_dir)
 
 
 @app.command("fetch")
@@ -60,6 +69,7 @@ def fetch_assets(
         ),
     ] = None,
     cache_dir: CacheOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Get assets into the cache and check each file against its pinned SHA-256.
 
@@ -67,7 +77,7 @@ def fetch_assets(
     the asset elsewhere (`safecity models list` shows the address) and pass it with --from.
     """
     console = Console(soft_wrap=True, highlight=False)
-    cache = AssetCache(cache_dir)
+    cache = _cache(cache_dir, config)
     assets = _assets_or_exit(names)
     try:
         if source is not None:
@@ -83,14 +93,14 @@ def fetch_assets(
 
 
 @app.command("list")
-def list_assets(cache_dir: CacheOption = None) -> None:
+def list_assets(cache_dir: CacheOption = None, config: ConfigOption = None) -> None:
     """Each asset's files: cached or not, where, and how big.
 
     With each asset, where it is downloaded from and its pinned SHA-256: what to fetch by hand
     for an air-gapped site.
     """
     console = Console(soft_wrap=True, highlight=False)
-    cache = AssetCache(cache_dir)
+    cache = _cache(cache_dir, config)
     console.print(f"cache: {escape(str(cache.root))}")
     for asset in ASSETS.values():
         console.print(f"\n{asset.name}: {escape(asset.description)}")
@@ -103,14 +113,16 @@ def list_assets(cache_dir: CacheOption = None) -> None:
 
 
 @app.command("verify")
-def verify_assets(names: NamesArgument = None, cache_dir: CacheOption = None) -> None:
+def verify_assets(
+    names: NamesArgument = None, cache_dir: CacheOption = None, config: ConfigOption = None
+) -> None:
     """Re-hash every cached file against its pinned SHA-256.
 
     A damaged file is deleted, so that the next fetch gets it anew. Exits 1 when a file is
     damaged or missing.
     """
     console = Console(soft_wrap=True, highlight=False)
-    cache = AssetCache(cache_dir)
+    cache = _cache(cache_dir, config)
     failed = 0
     for asset in _assets_or_exit(names):
         for file in asset.files:

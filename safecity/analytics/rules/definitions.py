@@ -80,6 +80,13 @@ class LineCrossing(_Rule):
     direction: Literal["any", "forward", "backward"] = "any"
     classes: list[ObjectClass] = Field(default_factory=lambda: [ObjectClass.PERSON], min_length=1)
 
+    @field_validator("line", mode="before")
+    @classmethod
+    def _two_points(cls, line: object) -> object:
+        if isinstance(line, list | tuple) and len(line) != 2:
+            raise ValueError(f"a line has two points, A and B; got {len(line)}")
+        return line
+
     @field_validator("line")
     @classmethod
     def _not_a_point(cls, line: tuple[Point, Point]) -> tuple[Point, Point]:

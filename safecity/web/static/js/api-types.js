@@ -73,7 +73,22 @@
  * @property {number} reconnects
  * @property {number} gaps
  * @property {boolean} recording
+ * @property {AnalyticsFigures | null} [analytics]
  * @property {string} updated_at
+ */
+
+/**
+ * What a camera's analytics last measured (StreamHealth.analytics): frames per second decoded,
+ * analysed and dropped, detector milliseconds per call, the share of analysed frames that ran
+ * the detector and of the picture that moved (0..1), detector regions per frame.
+ * @typedef {object} AnalyticsFigures
+ * @property {number} [decode_fps]
+ * @property {number} [analysed_fps]
+ * @property {number} [skipped_fps]
+ * @property {number} [detector_ms]
+ * @property {number} [detector_share]
+ * @property {number} [motion_share]
+ * @property {number} [regions]
  */
 
 /**
@@ -140,6 +155,8 @@
  * @property {string} first_at
  * @property {string} last_at
  * @property {number | null} incident_id
+ * @property {Record<string, unknown>} [details]  an analytics alert's `event_id` among them
+ * @property {string | null} [thumbnail_url]  the analytics event's snapshot (a JPEG)
  */
 
 /**
@@ -341,6 +358,91 @@
  * @property {number} recorded_seconds
  * @property {string | null} first_recording
  * @property {string | null} [recording_since]
+ */
+
+/**
+ * A point of a zone or line in shares of the picture: [x, y], 0..1, origin at the top left.
+ * @typedef {[x: number, y: number]} SharePoint
+ */
+
+/**
+ * A weekly window of a rule (WatchWindow in safecity/city/schedule.py), in city time.
+ * @typedef {object} WatchWindow
+ * @property {string[]} days  mon … sun
+ * @property {string} start  "HH:MM" or "HH:MM:SS"
+ * @property {string} end
+ */
+
+/**
+ * An analytics rule (Rule in safecity/analytics/rules/definitions.py): the fields of every
+ * kind, each present on the kinds that have it.
+ * @typedef {object} Rule
+ * @property {string} kind  intrusion, line_crossing, loitering, crowd, vehicle_stopped, object_left, tamper
+ * @property {string} name
+ * @property {boolean} [enabled]
+ * @property {WatchWindow[]} [schedule]
+ * @property {SharePoint[]} [zone]
+ * @property {[SharePoint, SharePoint]} [line]
+ * @property {string} [direction]  any, forward, backward
+ * @property {string[]} [classes]
+ * @property {number} [seconds]
+ * @property {number} [count]
+ * @property {string[]} [checks]
+ * @property {string} [sensitivity]
+ */
+
+/**
+ * A camera's analytics document (CameraRulesOut in safecity/analytics/schemas.py).
+ * @typedef {object} CameraRules
+ * @property {number} camera_id
+ * @property {Rule[]} rules
+ * @property {SharePoint[][]} masks
+ * @property {number | null} site_id
+ * @property {Rule[]} site_rules
+ */
+
+/**
+ * An event an analytics rule raised (EventOut in safecity/analytics/schemas.py).
+ * @typedef {object} AnalyticsEvent
+ * @property {number} id
+ * @property {number} camera_id
+ * @property {string} camera_code
+ * @property {string} camera_name
+ * @property {number | null} site_id
+ * @property {number} district_id
+ * @property {string} at
+ * @property {string} started_at
+ * @property {number | null} rule_id
+ * @property {string} rule_name
+ * @property {string} kind
+ * @property {string | null} object_class
+ * @property {number | null} track_id
+ * @property {number} confidence
+ * @property {string} clip_start
+ * @property {string} clip_end
+ * @property {number | null} alert_id
+ * @property {string | null} snapshot_url  null: none kept, or not for this role
+ * @property {string} recording_url
+ */
+
+/**
+ * One series of a camera's counts (CountSeriesOut).
+ * @typedef {object} CountSeries
+ * @property {string} scope
+ * @property {string} scope_name
+ * @property {string} object_class
+ * @property {string} direction
+ * @property {number[]} counts  one per bin
+ */
+
+/**
+ * A camera's counts in bins (CountsOut in safecity/analytics/schemas.py).
+ * @typedef {object} Counts
+ * @property {number} camera_id
+ * @property {string} bin
+ * @property {string[]} bins  each bin's start
+ * @property {string} end
+ * @property {CountSeries[]} series
  */
 
 export {};

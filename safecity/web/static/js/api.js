@@ -2,19 +2,29 @@
 // The one place the console talks to the server. Every call goes through `request`, so a
 // lost session (401) and a lost connection are noticed in the same way on every screen.
 
-/** The server answered with an HTTP error: `status`, and its `detail` in words. */
+/**
+ * One problem of a 422 as the API lists it: where (the body's path, as `loc`) and what.
+ * @typedef {{ loc?: Array<string | number>, msg: string }} Problem
+ */
+
+/**
+ * The server answered with an HTTP error: `status`, and its `detail` in words; a 422's
+ * `problems` one by one, for a form that shows each beside its field.
+ */
 export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {string} detail
    * @param {Response} response
+   * @param {Problem[]} [problems]
    */
-  constructor(status, detail, response) {
+  constructor(status, detail, response, problems = []) {
     super(detail || `HTTP ${status}`);
     this.name = "ApiError";
     this.status = status;
     this.detail = detail;
     this.response = response;
+    this.problems = problems;
   }
 }
 
@@ -90,23 +100,27 @@ function urlFor(path, query) {
 
 /**
  * One problem of a 422 as a person reads it: the field it is about, then what is wrong.
- * @param {{ loc?: Array<string | number>, msg: string }} item
+ * @param {Problem} item
  */
 function problemText(item) {
   const field = (item.loc || []).filter((part) => !["body", "query", "path"].includes(String(part))).join(".");
   return field ? `${field}: ${item.msg}` : item.msg;
 }
 
-/** @param {Response} response */
+/**
+ * The answer's detail in words, and a 422's problems as listed.
+ * @param {Response} response
+ * @returns {Promise<{ text: string, problems: Problem[] }>}
+ */
 async function detailOf(response) {
   try {
     const body = await response.json();
-    if (typeof body.detail === "string") return body.detail;
-    if (Array.isArray(body.detail)) return body.detail.map(problemText).join("; ");
+    if (typeof body.detail === "string") return { text: body.detail, problems: [] };
+    if (Array.isArray(body.detail)) return { text: body.detail.map(problemText).join("; "), problems: body.detail };
   } catch {
     // not JSON: fall back to the status line
   }
-  return response.statusText;
+  return { text: response.statusText, problems: [] };
 }
 
 /**
@@ -185,7 +199,10 @@ async function send(path, options, fresh) {
   }
   markRestored();
   if (response.status === 401 && !quietUnauthorized) unauthorizedHandler();
-  if (!response.ok) throw new ApiError(response.status, await detailOf(response), response);
+  if (!response.ok) {
+    const { text, problems } = await detailOf(response);
+    throw new ApiError(response.status, text, response, problems);
+  }
   return response;
 }
 

@@ -16,6 +16,7 @@ import { errorState, loadingState } from "./states.js";
 import * as alerts from "./views/alerts.js";
 import * as cameraDetail from "./views/camera-detail.js";
 import * as cameraList from "./views/camera-list.js";
+import * as events from "./views/events.js";
 import * as incidentDetail from "./views/incident-detail.js";
 import * as incidents from "./views/incidents.js";
 import * as login from "./views/login.js";
@@ -32,6 +33,7 @@ const ROUTES = [
   { pattern: /^\/alerts$/, view: alerts, title: "Alerts", nav: "alerts" },
   { pattern: /^\/incidents$/, view: incidents, title: "Incidents", nav: "incidents" },
   { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
+  { pattern: /^\/events$/, view: events, title: "Events", nav: "events" },
 ];
 
 const outlet = elementById("view");

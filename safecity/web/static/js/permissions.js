@@ -2,7 +2,7 @@
 // What the signed-in user's role may do, so the console does not offer what the server would
 // refuse. The server decides (and answers 403 regardless); these sets mirror it: LIVE_VIEWERS
 // in safecity/auth/roles.py, RECORDING_VIEWERS in safecity/video/playback_api.py,
-// EXPORTER_ROLES in safecity/video/evidence.py, HOLD_READERS / HOLD_PLACERS / HOLD_RELEASERS
+// EXPORTER_ROLES in safecity/video/evidence.py, REGISTRY_EDITORS for analytics rules, HOLD_READERS / HOLD_PLACERS / HOLD_RELEASERS
 // in safecity/video/holds.py, OCC and the note writers in safecity/ops/api.py, and the
 // transitions' actors in safecity/ops/lifecycle.py.
 
@@ -21,6 +21,11 @@ const OCC = new Set(["admin", "operator"]);
 const NOTE_WRITERS = new Set(["admin", "operator", "police_duty_officer"]);
 // Incidents are cut to districts or a unit's queue; a utility company has neither.
 const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "akimat", "analyst"]);
+// Forensic search: the API answers every role within its scope; the console offers it to
+// those who work with events (an analyst's answers come without pictures).
+const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "analyst"]);
+// Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
+const RULE_EDITORS = new Set(["admin"]);
 
 /**
  * @param {Set<string>} roles
@@ -76,6 +81,19 @@ export function isDutyOfficer(user) {
 /** @param {Someone} user */
 export function mayReadIncidents(user) {
   return roleIn(INCIDENT_READERS, user);
+}
+
+/**
+ * The "Events" screen: forensic search of what the analytics raised.
+ * @param {Someone} user
+ */
+export function maySearchEvents(user) {
+  return roleIn(EVENT_SEARCHERS, user);
+}
+
+/** @param {Someone} user */
+export function mayEditRules(user) {
+  return roleIn(RULE_EDITORS, user);
 }
 
 /** @param {Someone} user */

@@ -9,13 +9,14 @@ import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
 import { feedIndicator } from "./ops-feed.js";
-import { isDutyOfficer, isOcc, mayReadIncidents } from "./permissions.js";
+import { isDutyOfficer, isOcc, mayReadIncidents, maySearchEvents } from "./permissions.js";
 import { scopeLabel } from "./session.js";
 import { cityName } from "./installation.js";
 
 /**
  * The links this user's role has: the OCC works alerts and incidents, a duty officer their
- * unit's queue, a district akimat or an analyst reads incidents.
+ * unit's queue, a district akimat or an analyst reads incidents; those who work with events
+ * search what the video analytics raised.
  * @param {User} user
  */
 function navFor(user) {
@@ -24,6 +25,7 @@ function navFor(user) {
   if (isOcc(user)) nav.push(["alerts", "#/alerts", "Alerts", alertsBadge()]);
   if (isDutyOfficer(user)) nav.push(["incidents", "#/incidents", "My queue"]);
   else if (mayReadIncidents(user)) nav.push(["incidents", "#/incidents", "Incidents"]);
+  if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
   return nav;
 }

@@ -4,7 +4,7 @@
 // and the figures an engineer asks for on the phone: frame rate, bitrate, picture, last packet,
 // reconnects, recording gaps. Refreshed every 5 s while the tab is visible.
 
-/** @import { Camera, StreamHealth } from "./api-types.js" */
+/** @import { AnalyticsFigures, Camera, StreamHealth } from "./api-types.js" */
 /** @import { Child } from "./dom.js" */
 
 import { ApiError, isQuiet, request } from "./api.js";
@@ -127,6 +127,57 @@ function figures(stream) {
   );
 }
 
+/**
+ * "12.5 fps", or a dash for a figure the node did not send.
+ * @param {number | undefined} value
+ */
+function rate(value) {
+  return value === undefined ? "—" : `${value.toFixed(1)} fps`;
+}
+
+/**
+ * "3.2 %" of 0.032: a share (0..1) in per cent, one decimal under 10 %.
+ * @param {number | undefined} value
+ */
+function percent(value) {
+  if (value === undefined) return "—";
+  const shown = value * 100;
+  return `${shown < 10 ? shown.toFixed(1) : Math.round(shown)} %`;
+}
+
+/**
+ * What the camera's video analytics measured: how much it decodes and looks at, what it has
+ * to drop when the node falls behind, and what the detector costs.
+ * @param {StreamHealth} stream
+ * @param {AnalyticsFigures} figures
+ */
+function analyticsFigures(stream, figures) {
+  const skipped = figures.skipped_fps ?? 0;
+  const detector =
+    figures.detector_ms === undefined
+      ? "—"
+      : [`${figures.detector_ms.toFixed(1)} ms a call`, figures.detector_share !== undefined ? h("span", { class: "muted" }, ` · on ${percent(figures.detector_share)} of frames`) : null];
+  return h(
+    "div",
+    { id: "analytics-figures", class: "analytics-figures" },
+    h("h3", { class: "group-title" }, "Video analytics"),
+    h(
+      "dl",
+      { class: "fields health-fields" },
+      row("decode_fps", "Decoded", measured(stream, figures.decode_fps ?? 0, rate(figures.decode_fps))),
+      row("analysed_fps", "Analysed", measured(stream, figures.analysed_fps ?? 0, rate(figures.analysed_fps))),
+      row(
+        "skipped_fps",
+        "Skipped",
+        h("span", { class: skipped > 0 ? "figure-warn" : "", title: "Frames dropped because the node fell behind" }, rate(figures.skipped_fps)),
+      ),
+      row("detector_ms", "Detector", detector),
+      row("motion_share", "Motion", figures.motion_share === undefined ? "—" : `${percent(figures.motion_share)} of the picture`),
+      figures.regions !== undefined ? row("regions", "Regions", `${figures.regions.toFixed(1)} a frame`) : null,
+    ),
+  );
+}
+
 /** @param {StreamHealth | null} stream */
 function body(stream) {
   if (!stream) {
@@ -137,7 +188,7 @@ function body(stream) {
       h("span", { class: "muted" }, "SafeCity has never received this camera's stream: it is not ingested by a video node."),
     );
   }
-  return [headline(stream), figures(stream)];
+  return [headline(stream), figures(stream), stream.analytics ? analyticsFigures(stream, stream.analytics) : null];
 }
 
 /**

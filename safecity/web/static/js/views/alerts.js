@@ -1,7 +1,8 @@
 // @ts-check
 // The OCC's alert feed: every alert in the operator's view, the most urgent and the latest
 // first, updated live from the ops feed. An operator acknowledges alerts, ticks one or more
-// and opens an incident from them, or clicks the camera to see it live and recorded.
+// and opens an incident from them, or clicks the camera to see it live and recorded. An alert
+// the video analytics raised shows its snapshot; a click enlarges it.
 
 /** @import { Alert, IncidentType } from "../api-types.js" */
 /** @import { ListView } from "../ops-list.js" */
@@ -20,6 +21,7 @@ import { navigate } from "../router.js";
 import * as session from "../session.js";
 import { shiftPanel } from "../shift-panel.js";
 import { emptyState, errorState, errorText, loadingState } from "../states.js";
+import { thumbnail } from "../thumbnails.js";
 
 const SOUND_KEY = "safecity.alertSound";
 
@@ -105,7 +107,9 @@ export function mount(outlet, { query, signal }) {
     viewParam: "view",
     columns: [
       h("th", { scope: "col", class: "cell-pick" }, h("span", { class: "visually-hidden" }, "Pick")),
-      "Priority", "Alert", "Repeats", "Source", "Where", "Last", "Status", "",
+      "Priority",
+      h("th", { scope: "col", class: "cell-thumb" }, h("span", { class: "visually-hidden" }, "Picture")),
+      "Alert", "Repeats", "Source", "Where", "Last", "Status", "",
     ],
     row,
     timeOf: (alert) => alert.last_at,
@@ -189,6 +193,14 @@ export function mount(outlet, { query, signal }) {
       { class: `alert-row priority-row-${alert.priority}`, dataset: { alertId: String(alert.id), status: alert.status } },
       h("td", { class: "cell-pick" }, pick),
       h("td", { class: "cell-priority" }, priorityChip(alert.priority)),
+      h(
+        "td",
+        { class: "cell-thumb" },
+        thumbnail(alert.thumbnail_url, {
+          caption: `${alert.title} · ${formatDateTime(alert.first_at)}`,
+          missing: alert.source === "analytics" ? "No snapshot kept" : "No picture: not raised by video analytics",
+        }),
+      ),
       h("td", { class: "cell-title" }, alert.title, h("span", { class: "sub mono" }, alert.kind)),
       h("td", { class: "cell-repeats num" }, alert.count > 1 ? h("span", { class: "repeat-count", title: `Raised ${alert.count} times` }, `×${alert.count}`) : ""),
       h("td", { class: "cell-source" }, sourceWord(alert.source)),

@@ -1,7 +1,8 @@
 // @ts-check
 // One camera: its live video (or, where this server has no live stream of it, its snapshot),
 // the health of its stream, its recordings with evidence export and legal holds (for the roles
-// that may see them), where it stands in its district, and everything the registry knows.
+// that may see them), the people and vehicles its analytics counted, its analytics rules (for
+// administrators), where it stands in its district, and everything the registry knows.
 
 /** @import { Camera, District, User } from "../api-types.js" */
 /** @import { Child } from "../dom.js" */
@@ -10,6 +11,7 @@
 import { ApiError, isQuiet, request, requestBlob, statusOf } from "../api.js";
 import { loadDistricts } from "../catalog.js";
 import { createCityMap } from "../city-map.js";
+import { countsPanel } from "../counts-chart.js";
 import { h, replaceChildren } from "../dom.js";
 import {
   cameraState,
@@ -24,8 +26,16 @@ import { evidencePanel } from "../evidence.js";
 import { rememberedListHref } from "../filters.js";
 import { holdsPanel } from "../holds.js";
 import { createLivePlayer } from "../live.js";
-import { mayExportEvidence, mayReadHolds, mayWatchLive, mayWatchRecordings } from "../permissions.js";
+import {
+  mayEditRules,
+  mayExportEvidence,
+  mayReadHolds,
+  maySearchEvents,
+  mayWatchLive,
+  mayWatchRecordings,
+} from "../permissions.js";
 import { recordingsPanel } from "../recordings.js";
+import { ruleEditor } from "../rule-editor.js";
 import * as session from "../session.js";
 import { startSnapshots } from "../snapshot.js";
 import { errorState, loadingState } from "../states.js";
@@ -338,6 +348,8 @@ export function mount(outlet, { params, query, signal }) {
             h("div", { class: "camera-column" }, streamHealthPanel(camera, signal), miniMapPanel(camera, districts, cleanups)),
           ),
           videoArchive(camera, user, signal, at),
+          countsPanel(camera, signal, { eventsLink: maySearchEvents(user) }),
+          mayEditRules(user) ? ruleEditor(camera, signal) : null,
           h(
             "div",
             { class: "camera-grid" },

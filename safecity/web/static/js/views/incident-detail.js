@@ -1,15 +1,17 @@
 // @ts-check
 // One incident: what it is, where it stands and what may happen next (the lifecycle's buttons
 // for this user's role), its SOP checklist, notes, the timeline of everything done with who
-// and when, its cameras (one click to live and recorded video) and the alerts it came from.
+// and when, its cameras (one click to live and recorded video) and the alerts it came from,
+// with what the video analytics saw when they raised them (the snapshot, and the recording).
 // The page follows the incident live: a change made anywhere redraws it.
 
-/** @import { Alert, IncidentDetail, IncidentEvent, PoliceUnit } from "../api-types.js" */
+/** @import { Alert, AnalyticsEvent, IncidentDetail, IncidentEvent, PoliceUnit } from "../api-types.js" */
 /** @import { Names } from "../ops-data.js" */
 /** @import { Transition } from "../ops-words.js" */
 /** @import { ViewContext } from "../router.js" */
 
-import { NetworkError, connection, isQuiet, request } from "../api.js";
+import { analyticsWord, formatConfidence } from "../analytics-words.js";
+import { NetworkError, connection, isQuiet, request, statusOf } from "../api.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatAgo, formatDateTime, formatDuration } from "../format.js";
 import { attachmentsPanel, clipsPanel, mayUseMaterials } from "../incident-materials.js";
@@ -17,9 +19,10 @@ import { cameraFacts, emptyNames, loadNames } from "../ops-data.js";
 import { subscribeWhile } from "../ops-feed.js";
 import { cameraAt, opsBadge, panel, priorityChip, reasonForm } from "../ops-ui.js";
 import { priorityWord, sourceWord, statusWord, transitionsFrom } from "../ops-words.js";
-import { isDutyOfficer, isOcc, mayMakeTransition, mayWriteNotes } from "../permissions.js";
+import { isDutyOfficer, isOcc, mayMakeTransition, mayWatchLive, mayWatchRecordings, mayWriteNotes } from "../permissions.js";
 import * as session from "../session.js";
 import { emptyState, errorState, errorText, loadingState } from "../states.js";
+import { thumbnail } from "../thumbnails.js";
 
 /** @type {Array<[field: "opened_at" | "dispatched_at" | "accepted_at" | "on_scene_at" | "resolved_at" | "closed_at", text: string]>} */
 const TIMES = [
@@ -60,6 +63,15 @@ function eventWords(event, names) {
 }
 
 /**
+ * The stored analytics event that raised an alert, if it was one (`details.event_id`).
+ * @param {Alert} alert
+ */
+function eventIdOf(alert) {
+  const id = alert.details?.event_id;
+  return typeof id === "number" && Number.isInteger(id) ? id : null;
+}
+
+/**
  * Whether an action answered with the incident itself (a transition does, a note does not).
  * @param {unknown} answer
  * @returns {answer is IncidentDetail}
@@ -91,6 +103,11 @@ export function mount(outlet, { params, signal }) {
   const sop = h("ol", { id: "incident-sop", class: "sop-list" });
   const cameras = h("ul", { id: "incident-cameras", class: "link-list" });
   const alertList = h("ul", { id: "incident-alerts", class: "link-list" });
+  const sightings = h("ul", { id: "incident-sightings", class: "sighting-list" });
+  const sightingsPanel = panel("incident-analytics", "What the analytics saw", sightings);
+  sightingsPanel.hidden = true;
+  /** @type {Map<number, Promise<AnalyticsEvent | null>>} an event once per page: it does not change */
+  const analyticsEvents = new Map();
   const times = h("dl", { id: "incident-times", class: "fields times" });
   const noteForm = mayWriteNotes(user) ? notesForm() : null;
   const materials = mayUseMaterials(user)
@@ -114,6 +131,7 @@ export function mount(outlet, { params, signal }) {
       "div",
       { class: "incident-column" },
       panel("incident-summary", "Summary", summary),
+      sightingsPanel,
       panel("incident-history", "Timeline", noteForm, timeline),
       materials.map((material) => material.element),
     ),
@@ -380,16 +398,98 @@ export function mount(outlet, { params, signal }) {
         if (!alert) continue;
         replaceChildren(
           item,
-          priorityChip(alert.priority),
-          " ",
-          alert.title,
-          alert.count > 1 ? h("span", { class: "repeat-count" }, ` ×${alert.count}`) : null,
-          h("span", { class: "link-sub" }, `${sourceWord(alert.source)} · first ${formatDateTime(alert.first_at)} · last ${formatAgo(alert.last_at)}`),
+          alert.thumbnail_url ? thumbnail(alert.thumbnail_url, { caption: alert.title }) : null,
+          h(
+            "div",
+            { class: "alert-words" },
+            priorityChip(alert.priority),
+            " ",
+            alert.title,
+            alert.count > 1 ? h("span", { class: "repeat-count" }, ` ×${alert.count}`) : null,
+            h("span", { class: "link-sub" }, `${sourceWord(alert.source)} · first ${formatDateTime(alert.first_at)} · last ${formatAgo(alert.last_at)}`),
+          ),
         );
+        item.classList.toggle("with-thumb", Boolean(alert.thumbnail_url));
       }
+      renderSightings(incident.alert_ids.map((alertId) => byId.get(alertId)).filter((alert) => alert !== undefined));
     } catch (error) {
       if (!isQuiet(error)) alertList.title = errorText(error);
     }
+  }
+
+  /**
+   * The stored event `id`, or null when it is gone or not within this user's access.
+   * @param {number} eventId
+   */
+  function analyticsEvent(eventId) {
+    let found = analyticsEvents.get(eventId);
+    if (!found) {
+      found = request(`/api/analytics/events/${eventId}`, { signal }).catch((error) => {
+        if (statusOf(error) === 404 || statusOf(error) === 403) return null;
+        analyticsEvents.delete(eventId);
+        throw error;
+      });
+      analyticsEvents.set(eventId, found);
+    }
+    return found;
+  }
+
+  /**
+   * What the analytics saw for the alerts that it raised: each event's snapshot, what and
+   * when, and one click to the camera's recording from the moment it began.
+   * @param {Alert[]} alerts
+   */
+  async function renderSightings(alerts) {
+    const ids = alerts.map(eventIdOf).filter((id) => id !== null);
+    if (!ids.length) {
+      sightingsPanel.hidden = true;
+      return;
+    }
+    const found = (await Promise.all(ids.map((eventId) => analyticsEvent(eventId).catch(() => null)))).filter((event) => event !== null);
+    if (signal.aborted) return;
+    sightingsPanel.hidden = !found.length;
+    const pictures = mayWatchLive(user);
+    const recordings = mayWatchRecordings(user);
+    replaceChildren(
+      sightings,
+      found.map((event) => {
+        const caption = `${analyticsWord(event.kind)} · ${event.rule_name} · ${event.camera_code} · ${formatDateTime(event.at)}`;
+        return h(
+          "li",
+          { class: "sighting", dataset: { eventId: String(event.id) } },
+          thumbnail(event.snapshot_url, {
+            caption,
+            missing: pictures ? "No snapshot kept for this event" : "Pictures are not part of your role",
+            className: "thumb thumb-card",
+          }),
+          h(
+            "div",
+            { class: "sighting-facts" },
+            h(
+              "div",
+              { class: "event-top" },
+              h("span", { class: "event-kind" }, analyticsWord(event.kind)),
+              event.object_class ? h("span", { class: "event-class" }, analyticsWord(event.object_class)) : null,
+              h("span", { class: "event-confidence", title: "How sure the detector was" }, formatConfidence(event.confidence)),
+            ),
+            h("div", { class: "event-rule" }, event.rule_name),
+            h("time", { class: "mono", dateTime: event.at }, formatDateTime(event.at)),
+            h("a", { class: "mono camera-link", href: `#/cameras/${event.camera_id}` }, event.camera_code),
+            recordings
+              ? h(
+                  "a",
+                  {
+                    class: "button button-small sighting-play",
+                    href: cameraAt(event.camera_id, event.clip_start, 0),
+                    title: `The camera's recording from ${formatDateTime(event.clip_start)}`,
+                  },
+                  "▶ Recording of the moment",
+                )
+              : null,
+          ),
+        );
+      }),
+    );
   }
 
   /** @param {IncidentDetail} incident */
