@@ -53,6 +53,11 @@ def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
     return detect_width, max(2, scaled - scaled % 2)
 
 
+_SAME_MOMENT = 1e-3
+"""Seconds within which a frame counts as on time: the cadence is a sum of floats, so a 10 fps
+frame at 0.6 s must not miss the slot due at 0.6000000000000001 s."""
+
+
 class FrameSampler:
     """Chooses, by timestamp, which decoded frames are analysed: one per ``1/fps`` seconds."""
 
@@ -61,7 +66,7 @@ class FrameSampler:
         self._next: float | None = None
 
     def due(self, seconds: float) -> bool:
-        if self._next is not None and seconds < self._next:
+        if self._next is not None and seconds < self._next - _SAME_MOMENT:
             if self._next - seconds > 10 * self._every:  # time went backwards (a looped file)
                 self._next = None
             else:

@@ -45,6 +45,17 @@ def test_the_sampler_keeps_an_even_cadence_and_does_not_catch_up_a_gap() -> None
     assert sampler.due(0.0)
 
 
+def test_a_camera_sending_a_multiple_of_the_detect_rate_is_sampled_evenly() -> None:
+    # 10 fps at 5 fps: every other frame, though 0.1 s steps summed in floating point do not
+    # land exactly on the 0.2 s cadence (0.6 vs 0.6000000000000001).
+    sampler = FrameSampler(5.0)
+    kept = [index for index in range(300) if sampler.due(index / 10)]
+    assert kept == list(range(0, 300, 2))
+    sampler = FrameSampler(5.0)
+    kept = [index for index in range(750) if sampler.due(index * 0.04)]  # 25 fps
+    assert kept == list(range(0, 750, 5))
+
+
 def test_options_out_of_range_are_refused_in_plain_words() -> None:
     with pytest.raises(ValueError, match="detect rate"):
         DecodeOptions(detect_fps=0)
