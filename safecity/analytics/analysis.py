@@ -24,9 +24,9 @@ from safecity.analytics.detectors.base import Detector
 from safecity.analytics.findings import Finding
 from safecity.analytics.frames import Frame, Image
 from safecity.analytics.masks import PrivacyMasks
-from safecity.analytics.motion import MotionDetector, MotionOptions
+from safecity.analytics.motion import Motion, MotionDetector, MotionOptions
 from safecity.analytics.objects import Box, Detection
-from safecity.analytics.regions import detector_regions
+from safecity.analytics.regions import Region, detector_regions
 from safecity.analytics.rules.definitions import CameraRules, Tamper
 from safecity.analytics.rules.engine import RuleEngine, RuleHit, RuleTiming
 from safecity.analytics.tamper import TamperChange, TamperOptions, TamperWatch
@@ -53,6 +53,9 @@ class AnalysisOptions:
     so it is kept)."""
     count_seconds: int = 900
     """Counts of people and vehicles are kept per this many seconds (15 minutes)."""
+    tamper_every_seconds: float = 0.5
+    """The tamper watch looks at a frame this often: its checks hold for seconds, and at the
+    detect rate it would cost as much as motion."""
 
     def __post_init__(self) -> None:
         if self.recheck_still_seconds >= self.tracker.max_age:
@@ -133,6 +136,8 @@ class CameraAnalytics:
         self._recent: OrderedDict[float, Image] = OrderedDict()
         self._views: dict[int, Image] = {}
         self._last_at: float | None = None
+        self._tamper_at: float | None = None
+        """When the tamper watch last looked."""
         self._still_checked: dict[int, float] = {}
 
     @property
@@ -147,44 +152,34 @@ class CameraAnalytics:
         if size != self._size or (self._last_at is not None and frame.at < self._last_at):
             finished = self._restart(size)  # a new stream, or its clock went back
         self._last_at = frame.at
-        image = self._masks.apply(frame.image)
-        motion = self._motion.detect(image)
-        findings = self._tamper_findings(frame, image, motion.grey)
+        motion = self._motion.detect(self._masks.apply(frame.grey))
+        findings = self._tamper_findings(frame, motion.grey)
 
-        looked, detector_ms, update = 0, None, None
+        looked, detector_ms = 0, None
         detections: list[Detection] = []
-        if self._detector is not None:
-            objects = self._objects_to_look_at(frame.at)
-            moving = () if motion.calibrating else motion.boxes
-            regions = detector_regions(
-                moving,
-                objects,
+        update: TrackerUpdate | None = None
+        regions = self._regions(frame, motion) if self._detector is not None else []
+        if self._detector is not None and regions:
+            image = self._masks.apply(frame.image)  # colour only now: something moves
+            started = time.perf_counter()
+            found = self._detector.detect_batch([region.cut(image) for region in regions])
+            detector_ms = (time.perf_counter() - started) * 1000
+            looked = len(regions)
+            detections = _without_duplicates(
+                [
+                    Detection(d.object_class, d.score, d.box.shifted(region.x, region.y))
+                    for region, inside in zip(regions, found, strict=True)
+                    for d in inside
+                ],
                 frame.width,
                 frame.height,
-                self._detector.input_size[0],
-                max_regions=self._options.max_regions,
             )
-            if regions:
-                started = time.perf_counter()
-                found = self._detector.detect_batch([region.cut(image) for region in regions])
-                detector_ms = (time.perf_counter() - started) * 1000
-                looked = len(regions)
-                detections = _without_duplicates(
-                    [
-                        Detection(d.object_class, d.score, d.box.shifted(region.x, region.y))
-                        for region, inside in zip(regions, found, strict=True)
-                        for d in inside
-                    ],
-                    frame.width,
-                    frame.height,
-                )
-                update = self._tracker.update(frame.at, detections)
-                self._remember(frame.at, image, update)
-        self._figures.add(regions=looked, detector_ms=detector_ms, share=motion.share)
-        if update is not None:
+            update = self._tracker.update(frame.at, detections)
+            self._remember(frame.at, image, update)
             findings += self._rule_findings(update, image, size)
             assert self._counts is not None
             self._counts.update(update)
+        self._figures.add(regions=looked, detector_ms=detector_ms, share=motion.share)
         if self._counts is not None:
             finished += self._counts.drain(frame.at)
         return Analysis(findings, finished, looked, detections, update)
@@ -227,6 +222,19 @@ class CameraAnalytics:
         self._views.clear()
         self._still_checked.clear()
         return finished
+
+    def _regions(self, frame: Frame, motion: Motion) -> list[Region]:
+        """Where the detector looks in this frame: around what moves (unless the background
+        is being learned again) and the objects being followed."""
+        assert self._detector is not None
+        return detector_regions(
+            () if motion.calibrating else motion.boxes,
+            self._objects_to_look_at(frame.at),
+            frame.width,
+            frame.height,
+            self._detector.input_size[0],
+            max_regions=self._options.max_regions,
+        )
 
     def _objects_to_look_at(self, at: float) -> list[Box]:
         """Where the tracked objects will be: all that move, and those standing still when
@@ -285,17 +293,26 @@ class CameraAnalytics:
             details=dict(hit.details),
         )
 
-    def _tamper_findings(self, frame: Frame, image: Image, grey: Image) -> list[Finding]:
+    def _tamper_findings(self, frame: Frame, grey: Image) -> list[Finding]:
         rule = self._tamper_rule
         if self._tamper is None or rule is None:
             return []
+        if self._tamper_at is not None and (
+            self._tamper_at
+            <= frame.at
+            < self._tamper_at + self._options.tamper_every_seconds - 1e-3
+        ):
+            return []
         if not in_schedule(rule.schedule, datetime.fromtimestamp(frame.at, UTC), self._zone):
             return []
+        self._tamper_at = frame.at
         changes = self._tamper.watch(grey, frame.at)
-        return [_tamper_finding(rule, change, image, frame) for change in changes]
+        return [_tamper_finding(rule, change, self._masks, frame) for change in changes]
 
 
-def _tamper_finding(rule: Tamper, change: TamperChange, image: Image, frame: Frame) -> Finding:
+def _tamper_finding(
+    rule: Tamper, change: TamperChange, masks: PrivacyMasks, frame: Frame
+) -> Finding:
     cleared = change.state == "cleared"
     return Finding(
         rule_name=rule.name,
@@ -306,7 +323,7 @@ def _tamper_finding(rule: Tamper, change: TamperChange, image: Image, frame: Fra
         confidence=1.0,
         boxes=(),
         frame_size=(frame.width, frame.height),
-        snapshot=None if cleared else image,
+        snapshot=None if cleared else masks.apply(frame.image),
         cleared=cleared,
         details={"check": change.check, "state": change.state, **change.figures},
     )

@@ -20,6 +20,8 @@ from typing import Any, cast
 
 import av
 import av.error
+import cv2
+import numpy as np
 from av.video.frame import VideoFrame
 
 from safecity.analytics.frames import Frame, Image
@@ -147,14 +149,43 @@ class FrameDecoder:
         return frame
 
 
+LUMA_FORMATS = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12"}
+)
+"""Pixel formats whose first plane is the picture's luma, one byte a pixel."""
+FULL_RANGE = 2
+"""FFmpeg's AVCOL_RANGE_JPEG: luma 0–255 (else, as cameras send it, 16–235)."""
+_LIMITED_SCALE = 255 / 219
+
+
 def to_frame(
     decoded: VideoFrame, size: tuple[int, int], *, at: float, offset: float, index: int
 ) -> Frame:
+    """The analysis frame of ``decoded`` at ``size``: its luma plane as the grey picture (scaled
+    to ``size``, stretched to 0–255), the colour picture made only if something asks."""
     width, height = size
+    if decoded.format.name not in LUMA_FORMATS:  # not YUV: convert at once
+        scaled = decoded.reformat(width=width, height=height, interpolation="AREA")
+        image = cast(Image, scaled.to_ndarray(format="rgb24"))
+        return Frame(image=image, at=at, offset=offset, index=index)
+    plane = decoded.planes[0]
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+    luma: Image = rows[:, : decoded.width]
     if (decoded.width, decoded.height) != size:
-        decoded = decoded.reformat(width=width, height=height, interpolation="AREA")
-    image = cast(Image, decoded.to_ndarray(format="rgb24"))
-    return Frame(image=image, at=at, offset=offset, index=index)
+        luma = cast(Image, cv2.resize(luma, size, interpolation=cv2.INTER_AREA))
+    full = decoded.format.name.startswith("yuvj") or decoded.color_range == FULL_RANGE
+    if full:
+        grey = np.ascontiguousarray(luma)
+    else:
+        grey = cast(
+            Image, cv2.convertScaleAbs(luma, alpha=_LIMITED_SCALE, beta=-16 * _LIMITED_SCALE)
+        )
+
+    def colour() -> Image:
+        scaled = decoded.reformat(width=width, height=height, interpolation="AREA")
+        return cast(Image, scaled.to_ndarray(format="rgb24"))
+
+    return Frame(grey=grey, colour=colour, at=at, offset=offset, index=index)
 
 
 def _packet(packet: VideoPacket) -> av.Packet[Any]:
