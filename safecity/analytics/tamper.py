@@ -77,6 +77,9 @@ _USUAL_LIKENESS = 0.95
 """How alike the edges of an untouched view and its reference usually are (people walking,
 noise); a moved camera counts as back once halfway from its limit to this."""
 _FROZEN_CHANGED_SHARE = 0.01
+_FROZEN_GRACE_SECONDS = 1.0
+"""A frozen picture still changes at each keyframe the camera sends (the encoder re-renders
+the stuck image, and the frame after it): a change this short does not end the freeze."""
 _CLEAR_SECONDS = 2.0
 
 
@@ -163,22 +166,34 @@ class _Watch:
     check: TamperCheck
     raised: bool = False
     since: float | None = None
+    last: float = 0.0
+    """When the condition that is building last held."""
 
     @property
     def building(self) -> bool:
         return self.raised or self.since is not None
 
     def step(
-        self, at: float, bad: bool, good: bool, hold: float, figures: Callable[[], Figures]
+        self,
+        at: float,
+        bad: bool,
+        good: bool,
+        hold: float,
+        figures: Callable[[], Figures],
+        grace: float = 0.0,
     ) -> TamperChange | None:
         """``bad``: the onset condition holds; ``good``: the (stricter) recovery one does.
-        ``figures`` are measured only for a change."""
+        ``figures`` are measured only for a change. A lapse of the condition no longer than
+        ``grace`` seconds does not restart its hold."""
         going = good if self.raised else bad
         if not going:
+            if self.since is not None and at - self.last <= grace:
+                return None
             self.since = None
             return None
         if self.since is None:
             self.since = at
+        self.last = at
         if at - self.since < (_CLEAR_SECONDS if self.raised else hold):
             return None
         self.raised = not self.raised
@@ -300,6 +315,7 @@ class TamperWatch:
             not frozen,
             self._limits.frozen_hold,
             lambda: {"changed_share": round(look.changed, 4)},
+            grace=_FROZEN_GRACE_SECONDS,
         )
 
     def _dark(self, at: float, look: _Look, dark: bool) -> TamperChange | None:
@@ -380,10 +396,11 @@ class TamperWatch:
         good: bool,
         hold: float,
         figures: Callable[[], Figures],
+        grace: float = 0.0,
     ) -> TamperChange | None:
         if check not in self.options.checks:
             return None
-        return self._watches[check].step(at, bad, good, hold, figures)
+        return self._watches[check].step(at, bad, good, hold, figures, grace)
 
     def _learn(self, at: float, look: _Look) -> None:
         self._learning.append(look)

@@ -73,12 +73,15 @@ class _Rates:
             self._trim(second)
 
     def rate(self, now: float | None = None) -> float:
-        """Per second, over the window (or the time since this was made, if shorter)."""
+        """Per second, over the whole seconds of the window (or since this was made, if that
+        is shorter): the second under way is left out, half counted as it is."""
         now = now if now is not None else time.monotonic()
+        current = float(int(now))
         with self._lock:
             self._trim(now)
-            total = sum(count for _, count in self._buckets)
-        return total / max(1.0, min(self._window, now - self._since))
+            total = sum(count for second, count in self._buckets if second < current)
+        span = min(self._window - 1, current - self._since)
+        return total / max(1.0, span)
 
     def _trim(self, now: float) -> None:
         while self._buckets and self._buckets[0][0] <= now - self._window:

@@ -133,6 +133,25 @@ def test_each_tamper_on_the_street_is_raised_at_onset_and_cleared_after(check: T
     _assert_raised_once_and_cleared(_run(clip), check)
 
 
+def test_a_frozen_picture_re_rendered_at_each_keyframe_is_still_frozen() -> None:
+    """A real encoder stuck on one picture still sends a keyframe every 2 s, and that frame
+    and the next differ from the stuck picture by a percent or two of their pixels."""
+    rng = np.random.default_rng(4)
+
+    def with_keyframes(clip: Iterable[tuple[float, Grey]]) -> Iterator[tuple[float, Grey]]:
+        for at, grey in clip:
+            if ONSET <= at < END and (at - ONSET) % 2.0 < 0.3:  # a keyframe and the next
+                touched = grey.copy()
+                spots = rng.random(grey.shape) < 0.02
+                touched[spots] = np.clip(touched[spots].astype(int) + 3, 0, 255)
+                yield at, touched
+            else:
+                yield at, grey
+
+    changes = _run(with_keyframes(_frozen_clip(_street_clip())))
+    _assert_raised_once_and_cleared(changes, "frozen")
+
+
 @pytest.mark.parametrize("sensitivity", ["high", "low"])
 def test_sensitivity_sets_the_hold_time(sensitivity: Sensitivity) -> None:
     changes = _run(_street_clip(_covered), TamperOptions(sensitivity))
