@@ -83,6 +83,10 @@ class TrackerSettings:
     centre_gate: float = 2.0
     """How far, in box sizes (the mean of width and height), a detection may lie from a
     track's predicted centre and still match it when the boxes do not overlap."""
+    person_centre_gate: float = 1.0
+    """The same for people, who walk a fraction of their size between frames and stand close
+    together: a wider gate let a track kept through a miss take a neighbour's detection (two
+    spurious line crossings in vtest.avi)."""
     path_length: int = 256
     """Foot points kept per track (the newest)."""
     stationary_share: float = 0.2
@@ -99,7 +103,7 @@ class TrackerSettings:
             raise ValueError("min_iou and low_min_iou must be in (0, 1]")
         if self.max_age < 0 or self.stationary_seconds < 0:
             raise ValueError("max_age and stationary_seconds cannot be negative")
-        if self.centre_gate < 0 or self.stationary_share <= 0:
+        if min(self.centre_gate, self.person_centre_gate) < 0 or self.stationary_share <= 0:
             raise ValueError("centre_gate cannot be negative, stationary_share must be positive")
         if self.path_length < 2:
             raise ValueError("path_length must be at least 2")
@@ -307,6 +311,11 @@ class Tracker:
         tracks = self._tracks
         predicted = np.array([track._motion.corners() for track in tracks], dtype=np.float64)
         track_families = np.array([_FAMILY[track.object_class] for track in tracks], dtype=int)
+        gates = np.where(
+            track_families == _FAMILY[ObjectClass.PERSON],
+            settings.person_centre_gate,
+            settings.centre_gate,
+        )
         found = np.array([(d.box.x1, d.box.y1, d.box.x2, d.box.y2) for d in detections])
         families = np.array([_FAMILY[d.object_class] for d in detections], dtype=int)
         strong = [i for i, d in enumerate(detections) if d.score >= settings.high_score]
@@ -323,7 +332,7 @@ class Tracker:
                 return [], rows, columns
             a, b = predicted[rows], found[columns]
             if by_distance:
-                cost = _distance_cost(a, b, settings.centre_gate)
+                cost = _distance_cost(a, b, gates[rows])
             else:
                 cost = 1.0 - _iou(a, b)
                 cost[cost > 1.0 - least_iou] = _NO
@@ -421,15 +430,15 @@ def _iou(a: Floats, b: Floats) -> Floats:
     return iou
 
 
-def _distance_cost(a: Floats, b: Floats, gate: float) -> Floats:
-    """Centre distance in box sizes (the larger of the two), over ``gate``; pairs farther
-    than the gate, or whose sizes differ more than twofold, may not match."""
+def _distance_cost(a: Floats, b: Floats, gates: Floats) -> Floats:
+    """Centre distance in box sizes (the larger of the two), over each track's gate; pairs
+    farther than the gate, or whose sizes differ more than twofold, may not match."""
     size_a = ((a[:, 2] - a[:, 0]) + (a[:, 3] - a[:, 1])) / 2
     size_b = ((b[:, 2] - b[:, 0]) + (b[:, 3] - b[:, 1])) / 2
     dx = (a[:, None, 0] + a[:, None, 2] - b[None, :, 0] - b[None, :, 2]) / 2
     dy = (a[:, None, 1] + a[:, None, 3] - b[None, :, 1] - b[None, :, 3]) / 2
     larger = np.maximum(np.maximum(size_a[:, None], size_b[None, :]), 1.0)
     smaller = np.minimum(size_a[:, None], size_b[None, :])
-    cost = np.hypot(dx, dy) / (larger * max(gate, 1e-9))
+    cost: Floats = np.hypot(dx, dy) / (larger * np.maximum(gates, 1e-9)[:, None])
     cost[(cost > 1.0) | (smaller * 2 < larger)] = _NO
     return cost

@@ -261,3 +261,16 @@ def test_any_detections_give_unique_ids_counting_up(
         assert len({tracked.id for tracked in update.tracks}) == len(update.tracks)
     assert given_ids == list(range(1, len(given_ids) + 1))
     assert {tracked.id for tracked in tracker.finish().ended} <= set(given_ids)
+
+
+def test_a_person_gone_from_view_does_not_take_a_newcomers_detection() -> None:
+    # One person walks off behind something at 3 s (their track is kept through the miss);
+    # another comes into view at 3.4 s 80 px from where the first should be (about 1.5 of
+    # their sizes): a track of their own, not the first one's.
+    movers = [
+        walk(PERSON, (100, 200), (190, 200), 0, 3),
+        walk(PERSON, (202, 280), (400, 280), 3.4, 10),
+    ]
+    assert_one_track_each(movers, track(movers, 10))
+    wide = track(movers, 10, settings=TrackerSettings(person_centre_gate=2.5))
+    assert any(len(each) > 1 for each in identities(movers, wide).values())
