@@ -21,6 +21,7 @@ from datetime import UTC, datetime, tzinfo
 
 from safecity.analytics.counting import CountBins, CountRow
 from safecity.analytics.detectors.base import Detector
+from safecity.analytics.detectors.shared import DetectionDropped
 from safecity.analytics.findings import Finding
 from safecity.analytics.frames import Frame, Image
 from safecity.analytics.masks import PrivacyMasks
@@ -33,6 +34,9 @@ from safecity.analytics.tamper import TamperChange, TamperOptions, TamperWatch
 from safecity.analytics.tracking import Track, Tracker, TrackerSettings, TrackerUpdate
 from safecity.city.schedule import in_schedule
 
+CLOCK_STEP_BACK_SECONDS = 10.0
+"""A frame's time a little before the last one's (ingest re-anchoring a camera clock that runs
+fast) holds time still; further back (a looped file) starts the analysis over."""
 RECENT_FRAMES = 8
 """Frames kept for the best view of a track not yet confirmed (confirmed after a few hits)."""
 DUPLICATE_IOU = 0.6
@@ -125,12 +129,11 @@ class CameraAnalytics:
         self._masks = PrivacyMasks(rules.masks)
         self._motion = MotionDetector(self._options.motion, self._masks)
         self._tracker = Tracker(self._options.tracker)
-        self._tamper_rule: Tamper | None = next(
-            (r for r in rules.rules if isinstance(r, Tamper) and r.enabled), None
-        )
+        self._tamper_rule = _tamper_rule(rules)
         self._tamper = (
             TamperWatch(TamperOptions.for_rule(self._tamper_rule)) if self._tamper_rule else None
         )
+        self._dropped = 0
         self._engine: RuleEngine | None = None
         self._counts: CountBins | None = None
         self._recent: OrderedDict[float, Image] = OrderedDict()
@@ -144,26 +147,54 @@ class CameraAnalytics:
     def rules(self) -> CameraRules:
         return self._rules
 
+    def use_rules(self, rules: CameraRules) -> list[CountRow]:
+        """Go on with edited rules: what follows the objects (the tracker: their ids, their
+        time in view) goes on; the masks, motion and tamper watch start over only when theirs
+        changed; the rules and counts start over (the counts of the bin under way are given
+        back, to be stored). A person already in a zone may fire its edited rule again."""
+        if rules.masks != self._rules.masks:
+            self._masks = PrivacyMasks(rules.masks)
+            self._motion = MotionDetector(self._options.motion, self._masks)
+        tamper = _tamper_rule(rules)
+        if _tamper_options(tamper) != _tamper_options(self._tamper_rule):
+            self._tamper = TamperWatch(TamperOptions.for_rule(tamper)) if tamper else None
+            self._tamper_at = None
+        self._tamper_rule = tamper
+        self._rules = rules
+        finished = self._counts.flush() if self._counts is not None else []
+        if self._size is not None:
+            self._rules_for(self._size)
+        return finished
+
+    def use_detector(self, detector: Detector | None) -> None:
+        """A detector from now on (its model arrived)."""
+        self._detector = detector
+
     # -- one frame ---------------------------------------------------------------------------
 
     def analyse(self, frame: Frame) -> Analysis:
         size = (frame.width, frame.height)
         finished: list[CountRow] = []
-        if size != self._size or (self._last_at is not None and frame.at < self._last_at):
-            finished = self._restart(size)  # a new stream, or its clock went back
-        self._last_at = frame.at
-        motion = self._motion.detect(self._masks.apply(frame.grey))
-        findings = self._tamper_findings(frame, motion.grey)
+        at = frame.at
+        far_back = False
+        if self._last_at is not None and at < self._last_at:
+            if self._last_at - at <= CLOCK_STEP_BACK_SECONDS:
+                at = self._last_at  # ingest re-anchored a fast camera clock: time stands still
+            else:
+                far_back = True  # a looped file: start over
+        if far_back or size != self._size:
+            finished = self._restart(size)  # a new stream
+        self._last_at = at
+        motion = self._motion.detect(frame.grey)  # it leaves the masks' motion out itself
+        findings = self._tamper_findings(frame, at, motion.grey)
 
         looked, detector_ms = 0, None
         detections: list[Detection] = []
         update: TrackerUpdate | None = None
-        regions = self._regions(frame, motion) if self._detector is not None else []
-        if self._detector is not None and regions:
-            image = self._masks.apply(frame.image)  # colour only now: something moves
-            started = time.perf_counter()
-            found = self._detector.detect_batch([region.cut(image) for region in regions])
-            detector_ms = (time.perf_counter() - started) * 1000
+        regions = self._regions(frame, at, motion) if self._detector is not None else []
+        looked_at = self._look(frame, regions)
+        if looked_at is not None:
+            image, found, detector_ms = looked_at
             looked = len(regions)
             detections = _without_duplicates(
                 [
@@ -174,14 +205,14 @@ class CameraAnalytics:
                 frame.width,
                 frame.height,
             )
-            update = self._tracker.update(frame.at, detections)
-            self._remember(frame.at, image, update)
+            update = self._tracker.update(at, detections)
+            self._remember(at, image, update)
             findings += self._rule_findings(update, image, size)
             assert self._counts is not None
             self._counts.update(update)
         self._figures.add(regions=looked, detector_ms=detector_ms, share=motion.share)
         if self._counts is not None:
-            finished += self._counts.drain(frame.at)
+            finished += self._counts.drain(at)
         return Analysis(findings, finished, looked, detections, update)
 
     def finish(self) -> Finished:
@@ -201,15 +232,41 @@ class CameraAnalytics:
             "detector_share": round(f.detector_frames / f.frames, 3) if f.frames else 0.0,
             "motion_share": round(f.motion_share, 4),
             "regions": round(f.regions, 2),
+            "detector_dropped": float(self._dropped),
         }
 
     # -- the stages --------------------------------------------------------------------------
 
     def _restart(self, size: tuple[int, int]) -> list[CountRow]:
         finished = self.finish().counts
-        width, height = size
         self._size = size
         self._tracker = Tracker(self._options.tracker)
+        self._rules_for(size)
+        self._recent.clear()
+        self._views.clear()
+        self._still_checked.clear()
+        return finished
+
+    def _look(
+        self, frame: Frame, regions: list[Region]
+    ) -> tuple[Image, list[list[Detection]], float] | None:
+        """The detector on ``regions`` of the frame in colour (made only now: something
+        moves): the masked picture, what each region holds, the milliseconds it took. None
+        when there is nothing to look at, or the shared detector let the frame go (it is
+        overloaded; counted as ``detector_dropped``)."""
+        if self._detector is None or not regions:
+            return None
+        image = self._masks.apply(frame.image)
+        started = time.perf_counter()
+        try:
+            found = self._detector.detect_batch([region.cut(image) for region in regions])
+        except DetectionDropped:
+            self._dropped += 1
+            return None
+        return image, found, (time.perf_counter() - started) * 1000
+
+    def _rules_for(self, size: tuple[int, int]) -> None:
+        width, height = size
         self._engine = RuleEngine(self._rules, width, height, self._zone, self._options.timing)
         self._counts = CountBins(
             self._rules,
@@ -218,18 +275,14 @@ class CameraAnalytics:
             self._options.count_seconds,
             self._options.timing.line_margin,
         )
-        self._recent.clear()
-        self._views.clear()
-        self._still_checked.clear()
-        return finished
 
-    def _regions(self, frame: Frame, motion: Motion) -> list[Region]:
+    def _regions(self, frame: Frame, at: float, motion: Motion) -> list[Region]:
         """Where the detector looks in this frame: around what moves (unless the background
         is being learned again) and the objects being followed."""
         assert self._detector is not None
         return detector_regions(
             () if motion.calibrating else motion.boxes,
-            self._objects_to_look_at(frame.at),
+            self._objects_to_look_at(at),
             frame.width,
             frame.height,
             self._detector.input_size[0],
@@ -293,21 +346,29 @@ class CameraAnalytics:
             details=dict(hit.details),
         )
 
-    def _tamper_findings(self, frame: Frame, grey: Image) -> list[Finding]:
+    def _tamper_findings(self, frame: Frame, at: float, small: Image) -> list[Finding]:
+        """The tamper watch on ``small``, motion's grey picture, unmasked: black masks and
+        their fixed edges would move its brightness and structure with their size (the
+        findings' snapshots are masked)."""
         rule = self._tamper_rule
         if self._tamper is None or rule is None:
             return []
-        if self._tamper_at is not None and (
-            self._tamper_at
-            <= frame.at
-            < self._tamper_at + self._options.tamper_every_seconds - 1e-3
-        ):
+        every = self._options.tamper_every_seconds
+        if self._tamper_at is not None and self._tamper_at <= at < self._tamper_at + every - 1e-3:
             return []
-        if not in_schedule(rule.schedule, datetime.fromtimestamp(frame.at, UTC), self._zone):
+        if not in_schedule(rule.schedule, datetime.fromtimestamp(at, UTC), self._zone):
             return []
-        self._tamper_at = frame.at
-        changes = self._tamper.watch(grey, frame.at)
+        self._tamper_at = at
+        changes = self._tamper.watch(small, at)
         return [_tamper_finding(rule, change, self._masks, frame) for change in changes]
+
+
+def _tamper_rule(rules: CameraRules) -> Tamper | None:
+    return next((r for r in rules.rules if isinstance(r, Tamper) and r.enabled), None)
+
+
+def _tamper_options(rule: Tamper | None) -> TamperOptions | None:
+    return TamperOptions.for_rule(rule) if rule is not None else None
 
 
 def _tamper_finding(

@@ -88,8 +88,6 @@ class FrameSampler:
 class DecodeFigures:
     decoded: int = 0
     """Frames decoded (every frame the camera sent that could be)."""
-    analysed: int = 0
-    """Frames handed on for analysis."""
     errors: int = 0
     """Packets the decoder refused (corrupt data); decoding goes on at the next keyframe."""
 
@@ -145,7 +143,6 @@ class FrameDecoder:
     def _frame(self, decoded: VideoFrame, at: float, offset: float) -> Frame:
         frame = to_frame(decoded, self._size, at=at, offset=offset, index=self._index)
         self._index += 1
-        self.figures.analysed += 1
         return frame
 
 

@@ -63,11 +63,6 @@ class Frame:
         return self._grey
 
     @property
-    def coloured(self) -> bool:
-        """Whether the colour picture has been made (for the benches and tests)."""
-        return self._colour is not None
-
-    @property
     def width(self) -> int:
         return int((self._grey if self._grey is not None else self.image).shape[1])
 

@@ -22,10 +22,10 @@ from prometheus_client import Counter, Gauge
 from safecity.analytics.analysis import CameraAnalytics
 from safecity.analytics.assets.errors import AssetError
 from safecity.analytics.counting import CountRow
+from safecity.analytics.counts import CountError, add_counts
 from safecity.analytics.counts import CountRow as StoredCountRow
-from safecity.analytics.counts import add_counts
 from safecity.analytics.detectors.base import Detector
-from safecity.analytics.detectors.shared import DetectionDropped, SharedDetector
+from safecity.analytics.detectors.shared import SharedDetector
 from safecity.analytics.frames import Frame
 from safecity.analytics.publishing import CameraRef, ClipMargins, Publisher
 from safecity.analytics.retention import Purged, purge
@@ -44,6 +44,7 @@ from safecity.video.node import CameraSource
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_SECONDS = 3600.0
+RETENTION_BATCH = 1000
 
 FIGURES = Gauge(
     "safecity_analytics_camera",
@@ -67,8 +68,18 @@ class _Camera:
     new_rules: CameraRules | None = None
     """Rules read since the last frame; the watch's thread takes them up (and only it touches
     ``analytics``)."""
+    new_detector: bool = False
+    """The detector's model arrived: the watch's thread takes it up."""
     counts: list[CountRow] = field(default_factory=list)
+    """Finished count bins not stored yet: added by the watch's thread, taken by the refresh
+    (both under ``lock``)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
     skipped_seen: int = 0
+
+    def add_counts(self, rows: list[CountRow]) -> None:
+        if rows:
+            with self.lock:
+                self.counts += rows
 
 
 class AnalyticsNode:
@@ -92,6 +103,7 @@ class AnalyticsNode:
         self._missing_model: str | None = None
         self._cameras: dict[str, _Camera] = {}
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._retention = PeriodicWork(
             "analytics-retention",
             self.purge,
@@ -111,11 +123,13 @@ class AnalyticsNode:
     # -- life --------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._stopping.clear()
         self._start_detector()
         self._refresh.start()
         self._retention.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._retention.stop(timeout=10.0)
         self._refresh.stop(timeout=10.0)
         with self._lock:
@@ -178,6 +192,7 @@ class AnalyticsNode:
             self._cameras[camera.code] = state
         if previous is not None:
             self._end(previous)
+            self._store_counts([previous])
         watch.start()
         return watch
 
@@ -220,19 +235,18 @@ class AnalyticsNode:
     def _analyse(self, state: _Camera, frame: Frame) -> None:
         if state.new_rules is not None:
             rules, state.new_rules = state.new_rules, None
-            state.counts += state.analytics.finish().counts
-            state.analytics = self._camera_analytics(rules)
-        try:
-            result = state.analytics.analyse(frame)
-        except DetectionDropped:
-            return  # the shared detector was overloaded: this frame is let go (counted there)
-        state.counts += result.counts
+            state.add_counts(state.analytics.use_rules(rules))
+        if state.new_detector:
+            state.new_detector = False
+            state.analytics.use_detector(self._detector)
+        result = state.analytics.analyse(frame)
+        state.add_counts(result.counts)
         for finding in result.findings:
             state.publisher.publish(finding)
 
     def _end(self, state: _Camera) -> None:
         state.watch.stop()
-        state.counts += state.analytics.finish().counts
+        state.add_counts(state.analytics.finish().counts)
 
     # -- every rules_refresh_seconds ---------------------------------------------------------
 
@@ -241,73 +255,79 @@ class AnalyticsNode:
         frame), store the counts of finished bins, and retry a missing detector model."""
         if self._missing_model is not None and self._detector is None:
             self._start_detector()
-            if self._detector is not None:  # rebuild every camera's stages with it
+            if self._detector is not None:  # every camera takes it up at its next frame
                 for state in list(self._cameras.values()):
-                    state.new_rules = state.analytics.rules
+                    state.new_detector = True
         with self._lock:
             states = list(self._cameras.values())
-        if states:
-            with self._database.session() as session:
-                for state in states:
+        for state in states:
+            try:
+                with self._database.session() as session:
                     rules = rules_for_camera(session, state.source.camera_id)
-                    if rules != state.analytics.rules:
-                        log.info("camera %s: analytics rules changed", state.source.code)
-                        state.new_rules = rules
+            except Exception:  # one camera's rules unreadable: the others go on
+                log.exception("camera %s: could not read its analytics rules", state.source.code)
+                continue
+            changed = rules != state.analytics.rules
+            if changed:
+                log.info("camera %s: analytics rules changed", state.source.code)
+            state.new_rules = rules if changed else None
         self._store_counts(states)
 
     def purge(self) -> Purged:
         """Delete the events and snapshots past their time (``snapshot_days``,
-        ``events_days``): one batch each; the next pass takes the rest."""
-        with self._database.session() as session:
-            purged = purge(
-                session,
-                self._settings.media_path,
-                now=utcnow(),
-                snapshot_days=self._analytics.snapshot_days,
-                events_days=self._analytics.events_days,
-            )
-        if purged.snapshots or purged.events:
-            log.info(
-                "analytics retention: %d snapshots and %d events deleted",
-                purged.snapshots,
-                purged.events,
-            )
-        return purged
+        ``events_days``), a batch per transaction until none is left (or the node stops)."""
+        snapshots = events = 0
+        while True:
+            with self._database.session() as session:
+                purged = purge(
+                    session,
+                    self._settings.media_path,
+                    now=utcnow(),
+                    snapshot_days=self._analytics.snapshot_days,
+                    events_days=self._analytics.events_days,
+                    batch=RETENTION_BATCH,
+                )
+            snapshots += purged.snapshots
+            events += purged.events
+            done = max(purged.snapshots, purged.events) < RETENTION_BATCH
+            if done or self._stopping.is_set():
+                break
+        if snapshots or events:
+            log.info("analytics retention: %d snapshots and %d events deleted", snapshots, events)
+        return Purged(snapshots, events)
 
     def _store_counts(self, states: list[_Camera]) -> None:
-        rows: list[StoredCountRow] = []
+        """Store the finished count bins of ``states``, one transaction per camera: rows that
+        cannot be stored for a passing reason wait for the next refresh; rows that make no
+        sense (``CountError``) are logged and let go, never retried forever."""
         for state in states:
-            taken, state.counts = state.counts, []
-            rows += [
-                StoredCountRow(
-                    camera_id=state.source.camera_id,
-                    bin_start=row.bin_start,
-                    object_class=row.object_class,
-                    count=row.count,
-                    scope=row.scope,
-                    scope_name=row.scope_name,
-                    direction=row.direction,
+            with state.lock:
+                taken = list(state.counts)
+            if not taken:
+                continue
+            try:
+                with self._database.session() as session:
+                    add_counts(session, [_stored(state.source.camera_id, row) for row in taken])
+            except CountError as exc:
+                log.error("camera %s: %d count rows let go: %s", state.source.code, len(taken), exc)
+            except Exception:
+                log.exception(
+                    "camera %s: could not store %d count rows; they wait for the next try",
+                    state.source.code,
+                    len(taken),
                 )
-                for row in taken
-            ]
-        if not rows:
-            return
-        try:
-            with self._database.session() as session:
-                add_counts(session, rows)
-        except Exception:
-            log.exception(
-                "could not store %d count rows; they are kept for the next try", len(rows)
-            )
-            by_camera = {state.source.camera_id: state for state in states}
-            for row in rows:
-                by_camera[row.camera_id].counts.append(
-                    CountRow(
-                        row.bin_start,
-                        row.scope,
-                        row.scope_name,
-                        row.object_class,
-                        row.direction,
-                        row.count,
-                    )
-                )
+                continue
+            with state.lock:
+                del state.counts[: len(taken)]
+
+
+def _stored(camera_id: int, row: CountRow) -> StoredCountRow:
+    return StoredCountRow(
+        camera_id=camera_id,
+        bin_start=row.bin_start,
+        object_class=row.object_class,
+        count=row.count,
+        scope=row.scope,
+        scope_name=row.scope_name,
+        direction=row.direction,
+    )

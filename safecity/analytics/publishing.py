@@ -15,7 +15,6 @@ that cannot be stored is still published, so the OCC hears of it, and the failur
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,9 +25,10 @@ from prometheus_client import Counter
 from safecity.analytics.event_store import EventError, record_event
 from safecity.analytics.findings import Finding
 from safecity.analytics.frames import Image
+from safecity.analytics.rule_store import rule_id_for
 from safecity.bus import Bus
 from safecity.core.media import SNAPSHOTS_FOLDER
-from safecity.private_files import make_folders
+from safecity.private_files import make_folders, write_replacing
 from safecity.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,7 @@ class Publisher:
         try:
             data = snapshot_jpeg(finding.snapshot, finding)
             make_folders(path.parent)
-            partial = path.with_name(path.name + ".part")
-            partial.write_bytes(data)
-            os.replace(partial, path)
+            write_replacing(path, data, private=True)  # pictures of people: the owner's only
         except (OSError, ValueError) as exc:
             log.warning(
                 "camera %s: the %s snapshot could not be written (%s); the event goes on "
@@ -164,6 +162,7 @@ class Publisher:
                     frame_size=finding.frame_size,
                     clip_start=clip_start,
                     clip_end=clip_end,
+                    rule_id=rule_id_for(session, self._camera.camera_id, finding.rule_name),
                     object_class=finding.object_class,
                     track_id=finding.track_id,
                     snapshot=snapshot,

@@ -2,9 +2,11 @@
 
 A snapshot is a JPEG per event: a busy camera makes thousands a day. Snapshots older than
 ``analytics.snapshot_days`` are deleted (the event stays, without its picture: counts and
-search still find it); events older than ``analytics.events_days`` are deleted with theirs.
-Each pass takes at most ``batch`` events, oldest first, so a first pass over a long backlog
-does not hold the database for long; the next pass goes on.
+search still find it), except those of events that raised an alert: an operator may still be
+looking at it, or an incident hold it. Events older than ``analytics.events_days`` are deleted
+with theirs. A call takes at most ``batch`` events of each, oldest first, in its own
+transaction, so a long backlog does not hold the database; the caller calls again until a
+call finds less than a batch.
 """
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ def purge(
     events_before = now - timedelta(days=events_days)
     old_pictures = session.execute(
         select(AnalyticsEvent.id, AnalyticsEvent.snapshot)
-        .where(AnalyticsEvent.at < snapshots_before, AnalyticsEvent.snapshot.is_not(None))
+        .where(
+            AnalyticsEvent.at < snapshots_before,
+            AnalyticsEvent.snapshot.is_not(None),
+            AnalyticsEvent.alert_id.is_(None),
+        )
         .order_by(AnalyticsEvent.at)
         .limit(batch)
     ).all()

@@ -81,6 +81,25 @@ def rules_for_camera(session: Session, camera_id: int) -> CameraRules:
     return CameraRules.model_construct(rules=[*inherited, *own.rules], masks=own.masks)
 
 
+def rule_id_for(session: Session, camera_id: int, name: str) -> int | None:
+    """The stored rule a camera runs under ``name``: its own, else its site's (as
+    :func:`rules_for_camera` merges them); None when there is none any more (an edit took it
+    away while the camera was still running it)."""
+    own = session.scalar(
+        select(AnalyticsRule.id).where(
+            AnalyticsRule.camera_id == camera_id, AnalyticsRule.name == name
+        )
+    )
+    if own is not None:
+        return own
+    site_id = session.scalar(select(Camera.site_id).where(Camera.id == camera_id))
+    if site_id is None:
+        return None
+    return session.scalar(
+        select(AnalyticsRule.id).where(AnalyticsRule.site_id == site_id, AnalyticsRule.name == name)
+    )
+
+
 def _definition(rule: Rule) -> dict[str, Any]:
     dumped: dict[str, Any] = rule.model_dump(mode="json")
     return dumped

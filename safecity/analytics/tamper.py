@@ -436,18 +436,6 @@ def _edges(picture: Floats) -> Floats:
     return cast(Floats, cv2.magnitude(across, down))
 
 
-def _likeness(a: Floats, b: Floats) -> float:
-    """Normalised correlation of two same-size pictures, -1..1 (blind to brightness and
-    contrast); 0 when either is flat."""
-    mean_a, spread_a = cv2.meanStdDev(a)
-    mean_b, spread_b = cv2.meanStdDev(b)
-    spread = float(spread_a[0, 0] * spread_b[0, 0])
-    if spread < 1e-6:
-        return 0.0
-    together = float(np.dot(a.ravel().astype(np.float64), b.ravel().astype(np.float64)))
-    return (together / a.size - float(mean_a[0, 0] * mean_b[0, 0])) / spread
-
-
 def _tiled_likeness(a: Floats, b: Floats) -> float:
     """The median of the tiles' likenesses (normalised correlation, tile by tile): lights going
     out over part of the picture, or a crowd in one corner, leave most tiles alike; a turned

@@ -393,15 +393,10 @@ class Tracker:
             ended=tuple(ended),
         )
 
-    def predicted_boxes(self, at: float) -> list[Box]:
-        """Where the tracks' objects should be at ``at`` (the next frame): the regions the
-        detector looks at even where nothing moves. Tentative tracks included."""
-        return [box for _, box in self.predicted(at)]
-
     def predicted(self, at: float) -> list[tuple[Track, Box]]:
-        """Each kept track (tentative ones included) with where its object should be at
-        ``at``, so the caller can choose which to look at (objects standing still less
-        often)."""
+        """Each kept track (tentative ones included) with where its object should be at ``at``
+        (the next frame): the regions the detector looks at even where nothing moves; the
+        caller chooses which (objects standing still less often)."""
         ahead = 0.0 if self._at is None else max(at - self._at, 0.0)
         return [(track, track._motion.box(ahead)) for track in self._tracks]
 

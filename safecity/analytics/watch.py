@@ -5,8 +5,8 @@ Ingest hands packets over on its own thread, which also feeds the recorder: it m
 wait for the analytics. So ``packet`` only appends to a bounded queue. When the queue is full
 (the analysis is behind: a busy node, a slow detector) packets are let go until the next
 keyframe — a P-frame cannot be decoded without the ones before it — and each one let go is
-counted as a skipped frame. A frame that comes out of the decoder already older than
-``max_lag_seconds`` is skipped too: an alert about the past minute helps nobody. Memory stays
+counted as a skipped frame. A frame whose packet reached ingest more than ``max_lag_seconds``
+ago is skipped too: an alert about the past minute helps nobody. Memory stays
 bounded whatever the camera sends; the figures say what was skipped.
 """
 
@@ -212,8 +212,11 @@ class CameraWatch:
             self._errors += self._decoder.figures.errors - errors
             if frame is None:
                 return
-            if self._clock() - frame.at > self._options.max_lag_seconds:
-                self._skip(1)
+            # Behind by the server's clock, from when ingest got the packet: a camera's own
+            # clock may run a little fast or slow.
+            if self._clock() - item.arrived > self._options.max_lag_seconds:
+                with self._ready:
+                    self._skip(1)
                 return
             self._analysed.add()
             self._analyse(frame)

@@ -346,13 +346,21 @@ class VideoNode:
         options = ingest_options(self._settings.video)
         sub_worker = None
         for watcher in self._watchers:
-            sink = watcher.watch(source)
+            try:
+                sink = watcher.watch(source)
+            except Exception:  # a watcher's failure never costs the camera its recording
+                log.exception(
+                    "camera %s: its picture cannot be watched; it is recorded", source.code
+                )
+                continue
             if sink is None:
                 continue
             if source.sub_url is None:
                 sinks.append(sink)
             else:
-                sub_worker = IngestWorker(source.code, source.sub_url, [sink], options)
+                sub_worker = IngestWorker(
+                    f"{source.code} (sub-stream)", source.sub_url, [sink], options
+                )
         worker = IngestWorker(source.code, source.url, sinks, options)
         pipeline = CameraPipeline(source, worker, snapshots, live, recorder, sinks, sub_worker)
         with self._lock:

@@ -169,3 +169,34 @@ def test_a_street_with_nobody_raises_nothing(detector: SsdMobileNetDetector) -> 
         ]
     }
     assert findings(rules, clip(None, WALK, 20), detector) == []
+
+
+def test_edited_rules_go_on_with_the_objects_already_followed(
+    person: Image, detector: SsdMobileNetDetector
+) -> None:
+    analytics = CameraAnalytics(CameraRules(), detector, UTC)
+    frames = list(clip(person, WALK, 11))
+    for frame in frames[:20]:  # 4 s: the walker is followed, left of the middle
+        analytics.analyse(frame)
+    line = {"kind": "line_crossing", "name": "middle", "line": [[0.5, 0.05], [0.5, 0.95]]}
+    counted = analytics.use_rules(CameraRules.model_validate({"rules": [line]}))
+    assert [(row.scope, row.count) for row in counted] == [("camera", 1)]  # the walker so far
+    found = [finding for frame in frames[20:] for finding in analytics.analyse(frame).findings]
+    assert [(f.rule_name, f.track_id) for f in found] == [("middle", 1)]  # the same track
+
+
+def test_a_privacy_mask_hides_a_person_from_the_detector_and_the_snapshots(
+    person: Image, detector: SsdMobileNetDetector
+) -> None:
+    anywhere = {"kind": "intrusion", "name": "anywhere"}
+    right_half = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
+    found = findings({"rules": [anywhere], "masks": [right_half]}, clip(person, WALK, 11), detector)
+    # Seen on the left half only, and nothing of the masked half in the picture kept.
+    assert len(found) == 1 and found[0].boxes[0].x2 <= WIDTH / 2 + 10
+    snapshot = found[0].snapshot
+    assert snapshot is not None and not snapshot[:, WIDTH // 2 + 1 :].any()
+    everywhere = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    assert (
+        findings({"rules": [anywhere], "masks": [everywhere]}, clip(person, WALK, 11), detector)
+        == []
+    )

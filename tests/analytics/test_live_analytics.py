@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from safecity.analytics.models import AnalyticsEvent
+from safecity.analytics.models import AnalyticsEvent, AnalyticsRule
 from safecity.analytics.node import AnalyticsNode
 from safecity.analytics.rule_store import replace_camera_rules
 from safecity.analytics.rules.definitions import CameraRules
@@ -109,6 +109,9 @@ def test_a_person_on_the_plaza_becomes_an_event_and_an_alert_with_its_snapshot(
         "person",
     )
     assert event.track_id is not None and 0.5 <= event.confidence <= 1
+    with database.session() as session:
+        rule = session.scalars(select(AnalyticsRule).where(AnalyticsRule.name == "plaza")).one()
+    assert event.rule_id == rule.id
     assert event.clip_start < event.started_at <= event.at < event.clip_end
     # The snapshot is a JPEG in the media folder.
     assert event.snapshot is not None and event.snapshot.startswith("snapshots/PLAZA-1/")

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from safecity.analytics.models import AnalyticsEvent
 from safecity.analytics.retention import purge
+from safecity.ops.alerts.intake import raise_alert
+from safecity.ops.models import AlertSource
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.analytics.stored_city import add_event
@@ -80,3 +82,29 @@ def test_a_snapshot_already_gone_or_leading_outside_is_not_a_failure(
         purged = purge(session, media, now=NOW, snapshot_days=30, events_days=365)
     assert purged.snapshots == 2
     assert outside.read_bytes() == b"not ours"
+
+
+def test_the_snapshot_of_an_event_that_raised_an_alert_stays_until_the_event_goes(
+    database: Database, tmp_path: Path
+) -> None:
+    camera_id = _camera(database)
+    alerted = _event_with_snapshot(database, tmp_path, camera_id, 40)
+    with database.session() as session:
+        alert, _ = raise_alert(
+            session,
+            source=AlertSource.ANALYTICS,
+            kind="intrusion",
+            title="Intrusion at camera W-1",
+            camera_id=camera_id,
+        )
+        event = session.get(AnalyticsEvent, alerted)
+        assert event is not None
+        event.alert_id = alert.id
+    with database.session() as session:
+        purged = purge(session, tmp_path, now=NOW, snapshot_days=30, events_days=365)
+    assert purged.snapshots == 0
+    assert _stored(database)[alerted] == "snapshots/W-1/40.jpg"
+    with database.session() as session:
+        purged = purge(session, tmp_path, now=NOW, snapshot_days=30, events_days=35)
+    assert purged.events == 1 and _stored(database) == {}
+    assert not (tmp_path / "snapshots/W-1/40.jpg").exists()

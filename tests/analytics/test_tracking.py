@@ -187,7 +187,7 @@ def test_predicted_boxes_lead_the_detector_to_where_a_moving_object_will_be() ->
         box = mover.box(i * 0.2)
         assert box is not None
         tracker.update(T0 + i * 0.2, [Detection(PERSON, 0.9, box)])
-    (ahead,) = tracker.predicted_boxes(T0 + 3.2)
+    ((_, ahead),) = tracker.predicted(T0 + 3.2)
     truth = mover.box(3.2)
     assert truth is not None
     assert ahead.iou(truth) > 0.9

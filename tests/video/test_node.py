@@ -20,7 +20,7 @@ from safecity.store.engine import Database
 from safecity.video.ingest.health import CameraHealthRecorder
 from safecity.video.ingest.synthetic import VideoSpec
 from safecity.video.models import CameraStream, RecordedSegment, StreamStatus
-from safecity.video.node import MediaAbsent, NodeBusy, VideoNode
+from safecity.video.node import CameraSource, MediaAbsent, NodeBusy, VideoNode
 from tests import factories as f
 from tests.support.recording import record, street_clip
 
@@ -134,6 +134,43 @@ def test_stop_finishes_the_open_segments(city: Database, tmp_path: Path) -> None
     segments = _segments(city)
     assert len(segments) == 2, "one short segment per camera, finished and indexed at stop"
     assert not list(tmp_path.rglob("*.partial"))
+
+
+class _BrokenWatcher:
+    """A watcher (the analytics) that fails on one camera, as one whose stored rules cannot be
+    read would."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def watch(self, camera: CameraSource) -> None:
+        self.asked.append(camera.code)
+        if camera.code == "AST-1":
+            raise RuntimeError("the rules of AST-1 cannot be read")
+
+    def unwatch(self, camera_code: str) -> None:
+        pass
+
+    def figures(self, camera_code: str) -> None:
+        return None
+
+
+def test_a_watcher_that_fails_never_costs_a_camera_its_recording(
+    city: Database, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, video=VideoSettings(segment_seconds=1.0))
+    watcher = _BrokenWatcher()
+    node = VideoNode(settings, city, InProcessBus(), watchers=[watcher])
+    node.start()
+    try:
+        assert watcher.asked == ["AST-1", "AST-2"]
+        assert node.camera_codes == ["AST-1", "AST-2"]
+        wait_for(
+            lambda: {s.camera_id for s in _segments(city)} == {1, 2},
+            what="segments of both cameras",
+        )
+    finally:
+        node.stop()
 
 
 def _camera(database: Database, code: str) -> Camera:

@@ -132,8 +132,10 @@ def take_event(
     camera = session.scalars(select(Camera).where(Camera.code == camera_code)).first()
     if camera is None:
         raise UnknownCamera(f"no camera {camera_code!r}")
+    stored = _stored_event(session, event, camera)
+    shown = {k: v for k, v in event.details.items() if k != "event_id" or stored is not None}
     details: dict[str, Any] = {
-        **event.details,
+        **shown,
         "confidence": event.confidence,
         "detected_at": event.at.astimezone(UTC).isoformat(),
         "zone": event.zone,
@@ -158,22 +160,21 @@ def take_event(
     except Suppressed as suppressed:
         log.debug("%s at %s: %s", event.kind, camera_code, suppressed)
         return Outcome.SUPPRESSED, None
-    _link_stored_event(session, event, camera, alert)
+    if stored is not None and stored.alert_id is None:
+        stored.alert_id = alert.id
     return (Outcome.RAISED if created else Outcome.FOLDED), alert
 
 
-def _link_stored_event(
-    session: Session, event: AnalyticsEvent, camera: Camera, alert: Alert
-) -> None:
-    """Our own analytics stored the event before sending it (``details.event_id``): the
-    stored event gets its alert, so forensic search leads to the alert and the alert to the
-    event's snapshot and clip. An id of another camera's event (a forged body) is ignored."""
+def _stored_event(session: Session, event: AnalyticsEvent, camera: Camera) -> StoredEvent | None:
+    """The event as our own analytics stored it before sending it (``details.event_id``), so
+    that forensic search leads to the alert and the alert to the event's snapshot and clip.
+    None without an id, or for an id of another camera's event (a forged body): the alert
+    then keeps no ``event_id``, so it shows no other camera's snapshot as its own."""
     event_id = event.details.get("event_id")
     if not isinstance(event_id, int) or isinstance(event_id, bool):
-        return
+        return None
     stored = session.get(StoredEvent, event_id)
-    if stored is not None and stored.camera_id == camera.id and stored.alert_id is None:
-        stored.alert_id = alert.id
+    return stored if stored is not None and stored.camera_id == camera.id else None
 
 
 class AnalyticsAlerts:
