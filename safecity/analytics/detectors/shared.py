@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from safecity.analytics.detectors.base import Detector, check_image
@@ -139,11 +140,11 @@ class SharedDetector:
         return request.answer
 
     def detect(self, image: Image) -> list[Detection]:
-        return self.submit(image).result()
+        return _answer(self.submit(image))
 
     def detect_batch(self, images: Sequence[Image]) -> list[list[Detection]]:
         answers = [self.submit(image) for image in images]
-        return [answer.result() for answer in answers]
+        return [_answer(answer) for answer in answers]
 
     def figures(self) -> SharedDetectorFigures:
         with self._changed:
@@ -173,6 +174,10 @@ class SharedDetector:
             started = time.perf_counter()
             try:
                 found = self._detector.detect_batch([request.image for request in batch])
+                if len(found) != len(batch):
+                    raise RuntimeError(
+                        f"{self._detector.name} answered {len(found)} of {len(batch)} pictures"
+                    )
             except Exception as exc:  # the callers get the detector's error, the worker goes on
                 for request in batch:
                     request.answer.set_exception(exc)
@@ -184,3 +189,18 @@ class SharedDetector:
                 self._timings.append((taken, len(batch)))
             for request, detections in zip(batch, found, strict=True):
                 request.answer.set_result(detections)
+
+
+ANSWER_SECONDS = 30.0
+"""A caller waits this long for its detections at most: a detector stuck for longer (a
+driver hung) lets the camera's frame go instead of its thread."""
+
+
+def _answer(answer: Future[list[Detection]]) -> list[Detection]:
+    try:
+        return answer.result(timeout=ANSWER_SECONDS)
+    except FutureTimeout as exc:
+        answer.cancel()
+        raise DetectionDropped(
+            f"no answer from the detector within {ANSWER_SECONDS:g} s: it is stuck"
+        ) from exc
