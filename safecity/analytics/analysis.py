@@ -57,7 +57,7 @@ class AnalysisOptions:
     so it is kept)."""
     count_seconds: int = 900
     """Counts of people and vehicles are kept per this many seconds (15 minutes)."""
-    tamper_every_seconds: float = 0.5
+    tamper_every_seconds: float = 1.0
     """The tamper watch looks at a frame this often: its checks hold for seconds, and at the
     detect rate it would cost as much as motion."""
 
