@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.analytics import counts as counting
@@ -42,7 +43,7 @@ from safecity.api.deps import CurrentScope, CurrentUser, DbSession, require_role
 from safecity.api.scoped import ScopedCamera, ScopedSite
 from safecity.auth.roles import LIVE_VIEWERS, REGISTRY_EDITORS, Scope
 from safecity.bounds import Id, Line, Moment
-from safecity.city.models import Camera
+from safecity.city.models import Camera, Site
 from safecity.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["analytics"])
@@ -63,8 +64,11 @@ def _address(request: Request) -> str | None:
 def _camera_rules_out(session: Session, camera: Camera, scope: Scope) -> CameraRulesOut:
     document = camera_document(session, camera.id)
     site = camera.site
-    inherited = site_rules(session, site.id) if site is not None and site.active else []
     shown_site = site is not None and scope.sees_site(site.district_id, site.owner_organization_id)
+    # A site the caller may not see is not named, nor are its rules shown.
+    inherited = (
+        site_rules(session, site.id) if site is not None and site.active and shown_site else []
+    )
     return CameraRulesOut(
         camera_id=camera.id,
         rules=document.rules,
@@ -121,6 +125,17 @@ def put_site_rules(
     return SiteRulesOut(site_id=site.id, rules=rules)
 
 
+def _visible_sites(session: Session, scope: Scope, site_ids: list[int]) -> list[int]:
+    """The sites of ``site_ids`` the caller may see: a filter on another's site would say
+    which visible cameras belong to it."""
+    if not site_ids:
+        return []
+    sites = session.scalars(select(Site).where(Site.id.in_(site_ids)))
+    return [
+        site.id for site in sites if scope.sees_site(site.district_id, site.owner_organization_id)
+    ]
+
+
 @router.get("/analytics/events", response_model=list[EventOut])
 def list_events(
     response: Response,
@@ -151,13 +166,15 @@ def list_events(
         since=since,
         until=until,
         camera_ids=camera_id or (),
-        site_ids=site_id or (),
+        site_ids=_visible_sites(session, scope, site_id or []),
         district_ids=district_id or (),
         kinds=kind or (),
         object_classes=[value.value for value in object_class or ()],
         rule_ids=rule_id or (),
         rule_names=rule or (),
     )
+    if site_id and not filters.site_ids:
+        return []  # only sites the caller may not see: asking does not tell what is there
     after = paging.decode_newest(before) if before is not None else None
     page = search_events(session, filters, scope, limit=limit, after=after)
     if page.more:

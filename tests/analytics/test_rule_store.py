@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 
 from safecity.analytics.models import AnalyticsRule
 from safecity.analytics.rule_store import UnknownCamera, rules_for_camera
-from safecity.city.models import Site
+from safecity.city.models import District, Site
 from safecity.store.engine import Database
+from tests import factories as f
 from tests.analytics import stored_city
 from tests.analytics.stored_city import SignIn, add_event
 from tests.api.conftest import City
@@ -308,3 +309,34 @@ def test_site_rules_are_scoped_like_the_site_and_checked_like_a_cameras(
     assert "two rules of a site share a name: Twice" in refused.json()["detail"][0]["msg"]
     assert masked.status_code == 422  # masks belong to each camera, not to a site
     assert [e.target for e in audit_entries(database, "analytics.rules")] == [f"site:{substation}"]
+
+
+def test_a_site_the_caller_may_not_see_is_neither_named_nor_its_rules_or_events_shown(
+    signed_in: SignIn, city: City, database: Database
+) -> None:
+    # A west camera watching the power company's substation, across the border in the east:
+    # the west akimat sees the camera, not the site.
+    _, substation = _site_ids(signed_in, city)
+    with database.session() as session:
+        site = session.get(Site, substation)
+        west = session.get(District, city.west_id)
+        assert site is not None and west is not None
+        border_id = f.add_camera(session, "W-BORDER", west, site).id
+    perimeter = {"kind": "intrusion", "name": "Substation perimeter"}
+    assert _put(signed_in, _site_path(substation), {"rules": [perimeter]})["rules"]
+    event_id = add_event(database, border_id)
+
+    admin = signed_in("admin")
+    seen_by_admin = admin.get(_rules_path(border_id)).json()
+    assert seen_by_admin["site_id"] == substation
+    assert [rule["name"] for rule in seen_by_admin["site_rules"]] == ["Substation perimeter"]
+    by_site = {"site_id": substation}
+    assert [e["id"] for e in admin.get("/api/analytics/events", params=by_site).json()] == [
+        event_id
+    ]
+
+    akimat = signed_in("akimat-west")  # (the test client signs in as one user at a time)
+    shown = akimat.get(_rules_path(border_id)).json()
+    assert shown["site_id"] is None and shown["site_rules"] == []
+    assert akimat.get("/api/analytics/events", params=by_site).json() == []
+    assert [e["id"] for e in akimat.get("/api/analytics/events").json()] == [event_id]
