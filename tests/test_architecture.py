@@ -2,8 +2,9 @@
 
 Low to high: the foundations (core, store, bus, settings, bounds, private_files, logs); audit;
 the city registry; auth; the edges' toolkit (safecity.api's dependencies, errors, paging, rate
-limits, and cli_support), which only HTTP and CLI modules use; insights; video; analytics
-(which reads video and feeds the OCC through the bus); the OCC (ops); city administration (the
+limits, and cli_support), which only HTTP and CLI modules use; video; analytics (which reads
+video and feeds the OCC through the bus); the OCC (ops); insights (figures read from what the
+layers below record); planning (requests and placement, which read the figures); city administration (the
 city folder and the admin API, which touch everything a city holds). At the top the wiring: the app, the CLI, the
 process, the demo, backup, and the schema aggregate that Alembic reads. A capability's HTTP
 and CLI modules (its edges) may use any capability below the wiring, but not another
@@ -24,10 +25,11 @@ LAYERS = [
     "city",
     "auth",
     "edge-toolkit",
-    "insights",
     "video",
     "analytics",
     "ops",
+    "insights",
+    "planning",
     "city-admin",
 ]
 WIRING = 99

@@ -17,9 +17,9 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
+from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import SiteKind
 from safecity.demo.geography import Hub, around, by_density, points_within
-from safecity.insights.models import CrimeKind
 
 ASTANA_TIME = timezone(timedelta(hours=5), "UTC+05")
 RECORDS_UNTIL = date(2026, 11, 1)
@@ -27,6 +27,8 @@ RECORDS_UNTIL = date(2026, 11, 1)
 DAYS = 365
 CRIMES_PER_1000_RESIDENTS = 9.0
 HOTSPOT_RADIUS_KM = 0.15
+STREET_SHARE_OF_PUBLIC = 0.4
+"""Of crimes in public places, the share on the streets (the programme: 3,381 of 8,502)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class DemoCrime:
     code: str
     occurred_at: datetime
     kind: CrimeKind
-    public_place: bool
+    place_kind: PlaceKind
     latitude: float
     longitude: float
     district_code: str
@@ -168,6 +170,7 @@ def _crimes_of_kind(
         rng, int((~at_hotspot).sum()), residential
     )
     districts = _district_codes(longitude, latitude, residential)
+    on_street = rng.random(count) < STREET_SHARE_OF_PUBLIC
 
     start = datetime.combine(first_day, datetime.min.time(), ASTANA_TIME).astimezone(UTC)
     return [
@@ -175,15 +178,21 @@ def _crimes_of_kind(
             "",  # numbered once all kinds are in time order
             start + timedelta(seconds=int(offset)),
             kind,
-            bool(is_public),
+            _place_kind(bool(is_public), street),
             float(lat),
             float(lon),
             district,
         )
-        for offset, is_public, lat, lon, district in zip(
-            local_seconds, public, latitude, longitude, districts, strict=True
+        for offset, is_public, street, lat, lon, district in zip(
+            local_seconds, public, on_street, latitude, longitude, districts, strict=True
         )
     ]
+
+
+def _place_kind(public: bool, on_street: bool) -> PlaceKind:
+    if not public:
+        return PlaceKind.DWELLING
+    return PlaceKind.STREET if on_street else PlaceKind.PUBLIC_PLACE
 
 
 def _near_hotspots(

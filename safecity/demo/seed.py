@@ -151,7 +151,7 @@ def _insert_crimes(session: Session, city: DemoCity, locator: DistrictLocator) -
                 "code": crime.code,
                 "occurred_at": crime.occurred_at,
                 "kind": crime.kind,
-                "public_place": crime.public_place,
+                "place_kind": crime.place_kind,
                 "latitude": crime.latitude,
                 "longitude": crime.longitude,
                 "district_id": _district_of(

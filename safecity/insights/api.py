@@ -12,8 +12,9 @@ from sqlalchemy import select
 from safecity.api.deps import CurrentScope, DbSession
 from safecity.auth.scope import district_condition
 from safecity.bounds import Moment
+from safecity.city.crime_register import PUBLIC_PLACE_KINDS, CrimeKind
 from safecity.city.models import District
-from safecity.insights.models import CrimeKind, CrimeRecord
+from safecity.insights.models import CrimeRecord
 from safecity.settings import Settings
 
 router = APIRouter(prefix="/api/crimes", tags=["insights"])
@@ -54,7 +55,7 @@ def crime_summary(
         .where(district_condition(scope, CrimeRecord.district_id))
     )
     if public_only:
-        query = query.where(CrimeRecord.public_place.is_(True))
+        query = query.where(CrimeRecord.place_kind.in_(sorted(PUBLIC_PLACE_KINDS)))
     if since is not None:
         query = query.where(CrimeRecord.occurred_at >= since)
     if until is not None:

@@ -11,6 +11,7 @@ from safecity.ops.incident_types.models import ChecklistVersion, StoredIncidentT
 from safecity.ops.incidents.attachment_models import IncidentAttachment, IncidentClip
 from safecity.ops.models import Alert, Incident, IncidentEvent
 from safecity.ops.shifts.models import Escalation, Handover, Shift, ShiftOperator
+from safecity.planning.requests.models import CameraRequest
 from safecity.store.base import Base
 from safecity.store.counters import Counter
 from safecity.video.models import (
@@ -30,6 +31,7 @@ __all__ = [
     "Base",
     "Camera",
     "CameraMasks",
+    "CameraRequest",
     "CameraStream",
     "ChecklistVersion",
     "Counter",

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
+from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import OrganizationKind, PoliceUnit
-from safecity.insights.models import CrimeKind, CrimeRecord
+from safecity.insights.models import CrimeRecord
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
@@ -75,7 +76,7 @@ def build_city(database: Database) -> City:
                     code=f"CR-{index}",
                     occurred_at=datetime(2026, 2 + index * 4, 1, tzinfo=UTC),
                     kind=CrimeKind.THEFT,
-                    public_place=True,
+                    place_kind=PlaceKind.STREET,
                     latitude=51.15,
                     longitude=71.35,
                     district=district,

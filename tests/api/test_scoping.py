@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
+from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import District, Site
-from safecity.insights.models import CrimeKind, CrimeRecord
+from safecity.insights.models import CrimeRecord
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
@@ -219,7 +220,7 @@ def test_quarters_are_counted_in_the_city_time_zone(database: Database, tmp_path
                 code="CR-EDGE",
                 occurred_at=datetime(2026, 3, 31, 20, 0, tzinfo=UTC),
                 kind=CrimeKind.THEFT,
-                public_place=True,
+                place_kind=PlaceKind.STREET,
                 latitude=51.15,
                 longitude=71.35,
                 district=west,

@@ -18,13 +18,13 @@ import shapely
 from shapely.geometry import Point, Polygon
 
 from safecity.auth.roles import Role
+from safecity.city.crime_register import CrimeKind
 from safecity.city.models import CameraStatus, OrganizationKind, SiteKind
 from safecity.city.schedule import SiteTask, WatchWindow
 from safecity.demo.catalogue import CAMERA_VIEWS, CAMERAS_PER_SITE
 from safecity.demo.city import DemoCity, build_demo_city
 from safecity.demo.crimes import ASTANA_TIME, RECORDS_UNTIL
 from safecity.demo.geography import CENTRE, as_polygon
-from safecity.insights.models import CrimeKind
 
 KM_PER_DEGREE = 111.2
 REPO = Path(__file__).resolve().parents[2]
@@ -255,6 +255,6 @@ def test_street_crime_gathers_at_hotspots(demo_city: DemoCity) -> None:
         return near / len(crimes)
 
     assert near_hotspot_share(CrimeKind.ROBBERY) > 2 * near_hotspot_share(CrimeKind.FRAUD)
-    public = [c.public_place for c in demo_city.crimes if c.kind is CrimeKind.HOOLIGANISM]
-    private = [c.public_place for c in demo_city.crimes if c.kind is CrimeKind.FRAUD]
+    public = [c.place_kind.public for c in demo_city.crimes if c.kind is CrimeKind.HOOLIGANISM]
+    private = [c.place_kind.public for c in demo_city.crimes if c.kind is CrimeKind.FRAUD]
     assert sum(public) / len(public) > 0.7 > 0.3 > sum(private) / len(private)

@@ -105,7 +105,7 @@ def test_a_missing_edge_names_the_allowed_ones() -> None:
 
 
 def test_crimes_count_as_their_register_kind_and_the_rest_as_no_crime() -> None:
-    from safecity.insights.models import CrimeKind
+    from safecity.city.crime_register import CrimeKind
 
     kinds = {kind.code: kind.crime_kind for kind in default_incident_types()}
     assert kinds["public_disorder"] is CrimeKind.HOOLIGANISM

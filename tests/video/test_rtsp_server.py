@@ -78,8 +78,10 @@ def test_h264_arrives_over_tcp_and_udp_with_keyframes_exactly_on_the_gop(
             if keyframes:
                 count += 1
                 decoded += stream.codec_context.decode(packet)
+        time_base = stream.time_base  # PyAV 18 refuses to read a closed container's streams
     # Timestamps say it even if UDP lost a packet; the packet count says it on TCP.
-    frame_ticks = 1 / (stream.time_base * LIVE.fps)
+    assert time_base is not None
+    frame_ticks = 1 / (time_base * LIVE.fps)
     assert [
         (later - earlier) / frame_ticks for earlier, later in itertools.pairwise(keyframes)
     ] == [LIVE.gop, LIVE.gop]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from safecity.bounds import text_problem
-from safecity.insights.models import CrimeKind
+from safecity.city.crime_register import CrimeKind
 
 HIGHEST_PRIORITY = 1
 LOWEST_PRIORITY = 4

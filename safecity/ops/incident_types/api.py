@@ -15,7 +15,7 @@ from safecity.api.deps import CurrentUser, DbSession, get_current_user, require_
 from safecity.audit.log import record as audit
 from safecity.auth.roles import Role
 from safecity.bounds import Line
-from safecity.insights.models import CrimeKind
+from safecity.city.crime_register import CrimeKind
 from safecity.ops.incident_types import (
     CODE_PATTERN,
     HIGHEST_PRIORITY,

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from safecity.insights.models import CrimeKind
+from safecity.city.crime_register import CrimeKind
 from safecity.ops.incident_types import (
     HIGHEST_PRIORITY,
     LOWEST_PRIORITY,

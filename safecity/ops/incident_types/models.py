@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from safecity.city.crime_register import CrimeKind
 from safecity.core.clock import utcnow
-from safecity.insights.models import CrimeKind
 from safecity.ops.incident_types import IncidentType
 from safecity.store.base import Base, UTCDateTime, str_enum
 

@@ -1,0 +1,1 @@
+"""Where the next cameras go: installation requests and placement decision support."""

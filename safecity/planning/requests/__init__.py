@@ -1,0 +1,1 @@
+"""Camera installation requests from district akimats and the police."""
