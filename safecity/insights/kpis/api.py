@@ -12,8 +12,8 @@ from safecity.auth.models import User
 from safecity.auth.roles import Role
 from safecity.bounds import Id, Moment
 from safecity.core.clock import utcnow
-from safecity.insights.kpis.report import KpiReport
 from safecity.insights.kpis.figures import KpiError
+from safecity.insights.kpis.report import KpiReport
 from safecity.insights.kpis.store import KpiQuery, UnknownDistrict, city_kpis
 from safecity.settings import Settings
 
