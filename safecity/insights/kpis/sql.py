@@ -31,7 +31,12 @@ class seconds_between(FunctionElement[float]):
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+    # Whole seconds from strftime and the stored microseconds from the text: julianday's
+    # floating days would be off by tens of microseconds.
+    return (
+        f"(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER)"
+        f" + CAST(substr({end}, 20) AS REAL) - CAST(substr({start}, 20) AS REAL))"
+    )
 
 
 @compiles(seconds_between, "postgresql")
