@@ -19,6 +19,7 @@ import * as cameraList from "./views/camera-list.js";
 import * as events from "./views/events.js";
 import * as incidentDetail from "./views/incident-detail.js";
 import * as incidents from "./views/incidents.js";
+import * as kpis from "./views/kpis.js";
 import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
 import * as wall from "./views/wall.js";
@@ -34,6 +35,7 @@ const ROUTES = [
   { pattern: /^\/incidents$/, view: incidents, title: "Incidents", nav: "incidents" },
   { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
   { pattern: /^\/events$/, view: events, title: "Events", nav: "events" },
+  { pattern: /^\/kpis$/, view: kpis, title: "KPIs", nav: "kpis" },
 ];
 
 const outlet = elementById("view");

@@ -24,6 +24,8 @@ const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "a
 // Forensic search: the API answers every role within its scope; the console offers it to
 // those who work with events (an analyst's answers come without pictures).
 const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "analyst"]);
+// The city's KPIs: KPI_READERS in safecity/insights/kpis/api.py (an akimat sees its district).
+const KPI_READERS = new Set(["admin", "analyst", "akimat"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
 
@@ -89,6 +91,14 @@ export function mayReadIncidents(user) {
  */
 export function maySearchEvents(user) {
   return roleIn(EVENT_SEARCHERS, user);
+}
+
+/**
+ * The "KPIs" screen: the programme's figures for a period.
+ * @param {Someone} user
+ */
+export function mayReadKpis(user) {
+  return roleIn(KPI_READERS, user);
 }
 
 /** @param {Someone} user */
