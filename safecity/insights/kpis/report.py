@@ -26,7 +26,7 @@ RECORDING = (
     "Completeness: seconds of recording indexed / seconds expected. Uptime: clock hours in "
     "which the camera recorded anything / clock hours expected; SafeCity keeps no history of "
     "stream health, so uptime is read from the recordings too. Recordings that retention has "
-    "deleted count as missing: see purged_segments."
+    "deleted count as missing; how many segments of the period it deleted is said beside."
 )
 RESPONSE = (
     "Acknowledge: an alert raised in the period → acknowledged by an operator (opening an "
