@@ -27,8 +27,10 @@ from safecity.city.folder.store import apply_city
 from safecity.city.geo import DistrictLocator
 from safecity.city.models import District, Organization, PoliceUnit
 from safecity.city.stream_credentials import CredentialKeyring
+from safecity.core.clock import utcnow
 from safecity.demo.city import DemoCity
 from safecity.demo.city_folder import demo_city_files
+from safecity.demo.history import add_demo_history
 from safecity.insights.models import CrimeRecord
 from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
 from safecity.ops.incident_types.store import apply_incident_types
@@ -105,6 +107,7 @@ def seed_demo_city(
                 _ids_by_code(session, Organization),
                 _ids_by_code(session, PoliceUnit),
             )
+            add_demo_history(session, now=utcnow())
     return SeedReport(
         districts=len(city.districts),
         organizations=len(city.organizations),
