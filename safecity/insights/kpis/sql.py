@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import SQLCoreOperations
@@ -42,7 +42,8 @@ def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) 
 @compiles(seconds_between, "postgresql")
 def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    # date_part gives a double; EXTRACT a numeric, several times slower to add up.
+    return f"date_part('epoch', {end} - {start})"
 
 
 class later_of(FunctionElement[Any]):
@@ -91,10 +92,11 @@ def _earlier_postgresql(element: earlier_of, compiler: SQLCompiler, **kw: Any) -
     return _two(element, compiler, "LEAST", **kw)
 
 
-class utc_hour(FunctionElement[str]):
-    """The UTC clock hour a moment falls in, as a value that is equal for equal hours."""
+class utc_hour(FunctionElement[Any]):
+    """The UTC clock hour a moment falls in, as a value that is equal for equal hours (text on
+    SQLite, hours since 1970 on PostgreSQL)."""
 
-    type = String()
+    type = Float()
     inherit_cache = True
 
     def __init__(self, moment: SQLCoreOperations[Any]) -> None:
@@ -110,7 +112,7 @@ def _hour_sqlite(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(utc_hour, "postgresql")
 def _hour_postgresql(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
     (moment,) = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"date_trunc('hour', {moment} AT TIME ZONE 'UTC')"
+    return f"floor(date_part('epoch', {moment}) / 3600)"
 
 
 class utc_quarter_of_day(FunctionElement[int]):

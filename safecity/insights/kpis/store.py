@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from safecity.analytics.models import TrafficCount
@@ -287,30 +287,38 @@ def _recording(context: _Context) -> RecordingGroup:
         clipped = seconds_between(
             later_of(RecordedSegment.started_at, since), earlier_of(RecordedSegment.ended_at, until)
         )
+        # Camera-hours first, narrow rows, then their districts: a month of a thousand cameras
+        # is under a million groups, however short the segments.
+        active = select(Camera.id).where(
+            Camera.status == CameraStatus.ACTIVE, context.where(Camera.district_id)
+        )
         per_hour = (
             select(
-                Camera.district_id.label("district_id"),
                 RecordedSegment.camera_id.label("camera_id"),
                 utc_hour(later_of(RecordedSegment.started_at, since)).label("hour"),
                 func.sum(clipped).label("seconds"),
             )
-            .join(Camera, Camera.id == RecordedSegment.camera_id)
             .where(
-                Camera.status == CameraStatus.ACTIVE,
-                context.where(Camera.district_id),
+                RecordedSegment.camera_id.in_(active),
                 RecordedSegment.started_at < until,
                 RecordedSegment.ended_at > since,
             )
-            .group_by(Camera.district_id, RecordedSegment.camera_id, "hour")
+            .group_by(RecordedSegment.camera_id, "hour")
             .subquery()
         )
+        if context.session.get_bind().dialect.name == "postgresql":
+            # Room to group those in memory; the default 4 MB sorts them on disk (2× slower).
+            # SET LOCAL ends with the transaction.
+            context.session.execute(text("SET LOCAL work_mem = '128MB'"))
         for district_id, cameras_recorded, hours_up, seconds in context.session.execute(
             select(
-                per_hour.c.district_id,
+                Camera.district_id,
                 func.count(func.distinct(per_hour.c.camera_id)),
                 func.count(),
                 func.sum(per_hour.c.seconds),
-            ).group_by(per_hour.c.district_id)
+            )
+            .join(Camera, Camera.id == per_hour.c.camera_id)
+            .group_by(Camera.district_id)
         ):
             recorded[district_id] = [cameras_recorded, hours_up, float(seconds or 0.0)]
     purged = context.session.scalar(
