@@ -78,6 +78,11 @@ COMMANDS: dict[str, Command] = {
         "safecity.analytics.cli",
         "Video analytics: run the camera analytics on a recorded file.",
     ),
+    "report": Command(
+        "safecity.insights.reports.cli",
+        "A city or district report for a period, as PDF or HTML, with charts and a map.",
+        group=False,
+    ),
     "backup": Command(
         "safecity.backup.cli",
         "Backups: database, media, evidence and keys, restorable on another machine.",
