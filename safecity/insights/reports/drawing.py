@@ -102,7 +102,14 @@ def chart_figure(chart: Chart) -> Figure:
             axes.set_ylabel(chart.y_label)
             axes.margins(y=0.12)
         if len(chart.series) > 1:
-            axes.legend(frameon=False, loc="lower right" if horizontal else "upper right")
+            # Above the plot at the right, level with the title: never over a bar.
+            axes.legend(
+                frameon=False,
+                loc="lower right",
+                bbox_to_anchor=(1.0, 1.0),
+                ncols=len(chart.series),
+                borderaxespad=0.2,
+            )
         figure.tight_layout()
         return figure
 

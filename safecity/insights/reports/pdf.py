@@ -159,7 +159,7 @@ def _masthead(report: Report) -> list[Flowable]:
     last_day = (report.period.end - timedelta(days=1)).isoformat()
     rows = [
         ("Area", report.area),
-        ("Period", f"{report.period.label} ({report.period.start.isoformat()} to {last_day})"),
+        ("Period", f"{report.period.label}: {report.period.start.isoformat()} to {last_day}"),
         ("Generated", report.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()),
         ("Prepared by", report.author),
     ]
@@ -336,9 +336,13 @@ def render_pdf(report: Report) -> bytes:
         heading = _text(section.title, "h2")
         rule = Grid([[""]], colWidths=[WIDTH], rowHeights=[1])
         rule.setStyle(TableStyle([("LINEABOVE", (0, 0), (-1, -1), 1.5, BAND)]))
-        story += [heading, rule, Spacer(1, 3 * mm)]
-        for block in section.blocks:
-            story += _flowables(block)
+        flowables = [_flowables(block) for block in section.blocks]
+        first = flowables[0][:1] if flowables else []
+        # A section's title never ends a page: it goes with the start of what it heads.
+        story.append(KeepTogether([heading, rule, Spacer(1, 3 * mm), *first]))
+        story += flowables[0][1:] if flowables else []
+        for more in flowables[1:]:
+            story += more
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,

@@ -136,11 +136,8 @@ def crime_counts_section(session: Session, context: ReportContext) -> Section:
 
     now = period.code
     # The register may begin partway through a comparison period: a part is not the whole.
-    first = session.scalar(
-        select(func.min(CrimeRecord.occurred_at)).where(
-            CrimeRecord.district_id.in_(context.district_ids)
-        )
-    )
+    # Its first record city-wide marks where it begins (a quiet district is still covered).
+    first = session.scalar(select(func.min(CrimeRecord.occurred_at)))
     missing = [
         e.code
         for e in candidates
