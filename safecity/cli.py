@@ -80,7 +80,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "report": Command(
         "safecity.insights.reports.cli",
-        "A city or district report for a period, as PDF or HTML, with charts and a map.",
+        "A city or district report for a period (crime figures with their changes, the camera\n"
+        "fleet, incidents; charts and a map) as a PDF or a self-contained HTML page.",
         group=False,
     ),
     "backup": Command(

@@ -88,12 +88,12 @@ def report_districts(
     return districts, scope.city_wide and district_id is None
 
 
-def district_named(session: Session, name: str) -> int | None:
-    """The active district with this name or code (names compared without case)."""
+def district_named(session: Session, name: str) -> tuple[int, str] | None:
+    """The id and code of the active district with this name or code (without case)."""
     wanted = name.strip().casefold()
     for district_id, district_name, code in session.execute(
         select(District.id, District.name, District.code).where(District.active.is_(True))
     ):
         if wanted in (district_name.casefold(), code.casefold()):
-            return district_id
+            return district_id, code
     return None
