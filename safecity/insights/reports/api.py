@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from sqlalchemy import select
 
 from safecity.api.deps import CurrentScope, CurrentUser, DbSession
 from safecity.audit.log import record
-from safecity.city.models import District
 from safecity.core.clock import utcnow
 from safecity.insights.reports.building import (
     MEDIA_TYPES,
@@ -81,12 +79,7 @@ def report(
         author=f"{user.full_name} ({user.username})" if user.full_name else user.username,
         now=utcnow(),
     )
-    code = (
-        session.scalar(select(District.code).where(District.id == district_id))
-        if district_id is not None
-        else None
-    )
-    name = file_name(context, format, code)
+    name = file_name(context, format)
     body = render(document, format)
     record(
         session,

@@ -80,8 +80,14 @@ def render(report: Report, format: str) -> bytes:
     raise ValueError(f"unknown report format {format!r}: pdf or html")
 
 
-def file_name(report_context: ReportContext, format: str, district_code: str | None) -> str:
-    """``safecity-report-<district code or city>-<period>.<format>``, plain ASCII."""
-    where = district_code if district_code and not report_context.whole_city else "city"
+def file_name(context: ReportContext, format: str) -> str:
+    """``safecity-report-<city, the district's code, or districts>-<period>.<format>``, in
+    plain ASCII (a code in other letters becomes "district")."""
+    if context.whole_city:
+        where = "city"
+    elif context.single_district:
+        where = context.districts[0].code
+    else:
+        where = "districts"
     slug = re.sub(r"[^A-Za-z0-9]+", "-", where).strip("-").lower() or "district"
-    return f"safecity-report-{slug}-{report_context.period.code}.{format}"
+    return f"safecity-report-{slug}-{context.period.code}.{format}"

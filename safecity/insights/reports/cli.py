@@ -70,16 +70,15 @@ def report(
     database = database_or_exit(settings)
     try:
         with database.session() as session:
-            district_id = code = None
+            district_id = None
             if district is not None:
-                found = district_named(session, district)
-                if found is None:
+                district_id = district_named(session, district)
+                if district_id is None:
                     errors.print(
                         f"[red]unknown district[/red] {escape(repr(district))}: "
                         "give an active district's name or code"
                     )
                     raise typer.Exit(1)
-                district_id, code = found
             try:
                 districts, whole_city = report_districts(
                     session, Scope(city_wide=True), district_id
@@ -88,7 +87,7 @@ def report(
                 errors.print(f"[red]nothing to report:[/red] {escape(str(exc))}")
                 raise typer.Exit(1) from exc
             context = ReportContext(chosen, settings.zone, districts, whole_city)
-            target = out or Path(file_name(context, format.value, code))
+            target = out or Path(file_name(context, format.value))
             steps = len(SECTIONS) + 1
             with Progress(
                 TextColumn("{task.description:<14}"),

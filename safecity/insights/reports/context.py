@@ -30,6 +30,7 @@ class NothingToReport(PermissionError):
 @dataclass(frozen=True)
 class ReportDistrict:
     id: int
+    code: str
     name: str
     geometry: dict[str, Any]
     population: int | None
@@ -79,7 +80,8 @@ def report_districts(
     if district_id is not None:
         query = query.where(District.id == district_id)
     districts = [
-        ReportDistrict(d.id, d.name, d.geometry, d.population) for d in session.scalars(query)
+        ReportDistrict(d.id, d.code, d.name, d.geometry, d.population)
+        for d in session.scalars(query)
     ]
     if district_id is not None and not districts:
         raise OutsideScope(f"no district {district_id}")
@@ -88,12 +90,12 @@ def report_districts(
     return districts, scope.city_wide and district_id is None
 
 
-def district_named(session: Session, name: str) -> tuple[int, str] | None:
-    """The id and code of the active district with this name or code (without case)."""
+def district_named(session: Session, name: str) -> int | None:
+    """The id of the active district with this name or code (compared without case)."""
     wanted = name.strip().casefold()
     for district_id, district_name, code in session.execute(
         select(District.id, District.name, District.code).where(District.active.is_(True))
     ):
         if wanted in (district_name.casefold(), code.casefold()):
-            return district_id, code
+            return district_id
     return None
