@@ -4,12 +4,14 @@ look at (test-artifacts/reports/)."""
 
 from __future__ import annotations
 
+import ctypes
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 import pytest
 
 from safecity.auth.roles import Scope
@@ -112,6 +114,24 @@ def pdf_text(pdf: bytes) -> str:
     return "\n".join(page.get_textpage().get_text_range() for page in document)
 
 
+def fonts_setting(pdf: bytes, needle: str) -> set[str]:
+    """The fonts the first page sets ``needle``'s letters in. The text alone is no proof: a
+    font without Cyrillic still carries the letters' codes, and shows empty boxes."""
+    page = pypdfium2.PdfDocument(pdf)[0]
+    text_page = page.get_textpage()
+    text = text_page.get_text_range()
+    start = text.index(needle)
+    names = set()
+    for index in range(start, start + len(needle)):
+        if text[index].isspace():
+            continue
+        name = ctypes.create_string_buffer(256)
+        flags = ctypes.c_int()
+        pdfium_c.FPDFText_GetFontInfo(text_page, index, name, 256, ctypes.byref(flags))
+        names.add(name.value.decode())
+    return names
+
+
 def save_pages(pdf: bytes, name: str) -> list[Path]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     document = pypdfium2.PdfDocument(pdf)
@@ -173,6 +193,7 @@ def test_city_report_pdf_says_the_same_in_kazakh_letters(
     assert f"Total 15 20 {MINUS}25.0% 25 {MINUS}40.0%" in flat
     assert f"{MINUS}25.0%: 5 fewer than 20 in 2026-Q2" in flat
     assert KAZAKH in flat, "Kazakh letters lost in the PDF"
+    assert fonts_setting(pdf, KAZAKH) == {"DejaVuSans"}
     assert "Астана".upper() in flat  # the masthead sets the city in capitals
     pages = len(pypdfium2.PdfDocument(pdf))
     assert f"Page 1 of {pages}" in flat and f"Page {pages} of {pages}" in flat
