@@ -15,6 +15,7 @@ import pypdfium2.raw as pdfium_c
 import pytest
 
 from safecity.auth.roles import Scope
+from safecity.city.models import District
 from safecity.insights.reports.building import build_report, render
 from safecity.insights.reports.context import (
     NothingToReport,
@@ -242,3 +243,16 @@ def test_a_district_user_gets_only_their_districts(database: Database, city: Rep
         report_districts(session, akimat, city.almaty_id)
     with pytest.raises(NothingToReport), database.session() as session:
         report_districts(session, Scope(owner_organization_id=1), None)
+
+
+def test_names_are_text_in_every_medium(database: Database, city: ReportCity) -> None:
+    hostile = "<script>alert(1)</script> $x^2$ & Co"
+    with database.session() as session:
+        district = session.get(District, city.almaty_id)
+        assert district is not None
+        district.name = hostile
+    report = make_report(database, Scope(city_wide=True))
+    html = render_html(report)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; $x^2$ &amp; Co" in html
+    assert hostile in " ".join(pdf_text(render_pdf(report)).split())

@@ -47,6 +47,8 @@ _STYLE: dict[Any, Any] = {
     "xtick.color": MUTED,
     "ytick.color": INK,
     "svg.fonttype": "path",
+    # A district called "A$1$" is a name, not a formula.
+    "text.parse_math": False,
     "svg.hashsalt": "safecity-report",
 }
 
