@@ -30,7 +30,7 @@ from safecity.insights.reports.context import (
 )
 from safecity.insights.reports.period import PeriodError, parse_period
 
-app = typer.Typer(pretty_exceptions_enable=False)
+app = typer.Typer(add_completion=False)  # the `safecity` command has it
 console = Console(soft_wrap=True)
 
 
