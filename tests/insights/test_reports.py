@@ -135,6 +135,8 @@ def fonts_setting(pdf: bytes, needle: str) -> set[str]:
 
 def save_pages(pdf: bytes, name: str) -> list[Path]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS.glob(f"{name}-page*.png"):
+        stale.unlink()
     document = pypdfium2.PdfDocument(pdf)
     saved = []
     for index, page in enumerate(document):
@@ -201,6 +203,8 @@ def test_city_report_pdf_says_the_same_in_kazakh_letters(
     assert "Астана · Whole city · Q3 2026 (July–September)" in flat  # the running header
     saved = save_pages(pdf, "city-2026-Q3")
     assert len(saved) == pages >= 2
+    last_page = pypdfium2.PdfDocument(pdf)[pages - 1].get_textpage().get_text_range()
+    assert "Incidents by district and status" in last_page, "the last page is not blank"
     width, height = pypdfium2.PdfDocument(pdf)[0].get_size()
     assert (round(width), round(height)) == (595, 842)  # A4 in points
 

@@ -19,6 +19,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
+from matplotlib.ticker import MaxNLocator
 
 from safecity.insights.reports.document import Chart, Map
 
@@ -86,6 +87,7 @@ def chart_figure(chart: Chart) -> Figure:
             )
         value_axis = axes.xaxis if horizontal else axes.yaxis
         value_axis.grid(True, color=GRID, linewidth=0.6)
+        value_axis.set_major_locator(MaxNLocator(integer=True))  # counts: no half cameras
         axes.set_axisbelow(True)
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)

@@ -343,6 +343,9 @@ def render_pdf(report: Report) -> bytes:
         story += flowables[0][1:] if flowables else []
         for more in flowables[1:]:
             story += more
+    # A space after the last table would start a page of its own when the table ends one.
+    while story and isinstance(story[-1], Spacer):
+        story.pop()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
