@@ -78,6 +78,12 @@ COMMANDS: dict[str, Command] = {
         "safecity.analytics.cli",
         "Video analytics: run the camera analytics on a recorded file.",
     ),
+    "report": Command(
+        "safecity.insights.reports.cli",
+        "A city or district report for a period (crime figures with their changes, the camera\n"
+        "fleet, incidents; charts and a map) as a PDF or a self-contained HTML page.",
+        group=False,
+    ),
     "backup": Command(
         "safecity.backup.cli",
         "Backups: database, media, evidence and keys, restorable on another machine.",

@@ -24,6 +24,9 @@ const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "a
 // Forensic search: the API answers every role within its scope; the console offers it to
 // those who work with events (an analyst's answers come without pictures).
 const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "analyst"]);
+// Reports (safecity/insights/reports/api.py): the server cuts them to a user's districts;
+// the console offers them to those whose work they are.
+const REPORT_MAKERS = new Set(["admin", "analyst", "akimat"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
 
@@ -112,4 +115,9 @@ export function mayMakeTransition(user, transition) {
   if (user?.role === "admin") return true;
   if (transition.actor === "occ") return roleIn(OCC, user);
   return isDutyOfficer(user);
+}
+
+/** @param {Someone} user */
+export function mayMakeReports(user) {
+  return roleIn(REPORT_MAKERS, user);
 }
