@@ -2,8 +2,8 @@
 
 Run by hand from the repository root:
 
-    .venv/bin/python bench/placement.py [--budgets 10 25 50] [--grid 50] [--radius 100] \\
-        [--requests 80]
+    .venv/bin/python bench/placement.py [--budgets 10 25 50] [--grids 100 50] [--radius 100] \\
+        [--requests 80] [--blocks 250 500]
 
 It seeds the demo city (1,100 cameras, a year of 12,186 crime records, five districts over
 555 km²) into a temporary SQLite database and, where the demo holds no open requests, files
@@ -26,6 +26,7 @@ extrapolates its build time and memory to the full model by entries.
 from __future__ import annotations
 
 import argparse
+import itertools
 import subprocess
 import sys
 import tempfile
@@ -166,10 +167,10 @@ def spopt_dense_block(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budgets", type=int, nargs="+", default=[10, 25, 50])
-    parser.add_argument("--grid", type=float, default=50.0)
+    parser.add_argument("--grids", type=float, nargs="+", default=[100.0, 50.0])
     parser.add_argument("--radius", type=float, default=100.0)
     parser.add_argument("--requests", type=int, default=80)
-    parser.add_argument("--blocks", type=int, nargs="+", default=[500, 1000, 1500])
+    parser.add_argument("--blocks", type=int, nargs="+", default=[250, 500])
     args = parser.parse_args()
 
     uptime()
@@ -186,17 +187,17 @@ def main() -> None:
         )
         scope = Scope(city_wide=True)
         print(
-            f"\nradius {args.radius:g} m, grid {args.grid:g} m, demand cells 25 m, crimes in "
-            "public places, default weights"
+            f"\nradius {args.radius:g} m, demand cells 25 m, crimes in public places (all "
+            "dates), default weights"
         )
         header = (
-            f"{'budget':>6} {'time s':>7} {'read s':>6} {'build s':>7} {'solve s':>7} "
+            f"{'grid m':>6} {'budget':>6} {'time s':>7} {'read s':>6} {'build s':>7} {'solve s':>7} "
             f"{'cands':>8} {'model':>6} {'demand':>6} {'model':>6} {'status':>8} "
             f"{'before':>7} {'optim.':>7} {'requests':>8} {'ratio':>6}"
         )
         print(header)
-        for budget in args.budgets:
-            query = PlacementQuery(budget=budget, grid_m=args.grid, radius_m=args.radius)
+        for grid_m, budget in itertools.product(args.grids, args.budgets):
+            query = PlacementQuery(budget=budget, grid_m=grid_m, radius_m=args.radius)
             with database.session() as session:
                 read_started = time.perf_counter()
                 placement_city(session, scope, CrimeFilter())
@@ -205,7 +206,7 @@ def main() -> None:
             c, s = answer.coverage, answer.solver
             ratio = f"{c.ratio:.2f}" if c.ratio is not None else "-"
             print(
-                f"{budget:>6} {s.total_s:>7.2f} {read:>6.2f} {s.build_s:>7.2f} {s.solve_s:>7.2f} "
+                f"{grid_m:>6g} {budget:>6} {s.total_s:>7.2f} {read:>6.2f} {s.build_s:>7.2f} {s.solve_s:>7.2f} "
                 f"{s.candidates:>8,} {s.model_sites:>6,} {s.demand_points:>6,} "
                 f"{s.model_demand:>6,} {s.status.value:>8} {c.before.share:>7.1%} "
                 f"{c.optimised.share:>7.1%} {c.requests.share:>8.1%} {ratio:>6}"
@@ -216,7 +217,8 @@ def main() -> None:
         with database.session() as session:
             stored = placement_city(session, scope, CrimeFilter())
         inputs = stored.inputs
-        plan = plan_city(inputs, PlacementSettings(budget=args.budgets[0], grid_m=args.grid))
+        grid_m = args.grids[-1]
+        plan = plan_city(inputs, PlacementSettings(budget=args.budgets[0], grid_m=grid_m))
         projection = plan.projection
         demand = gather_demand(
             projection.to_metres(inputs.crimes.latitudes, inputs.crimes.longitudes),
@@ -226,7 +228,7 @@ def main() -> None:
         cameras = projection.to_metres(inputs.cameras[:, 0], inputs.cameras[:, 1])
         open_weight = np.where(covered(demand.xy, cameras, args.radius), 0.0, demand.weight)
         grid = grid_points(
-            [area_in_metres(d.id, d.geometry, projection) for d in inputs.districts], args.grid
+            [area_in_metres(d.id, d.geometry, projection) for d in inputs.districts], grid_m
         )
         matrix = coverage_matrix(demand.xy, grid.xy, args.radius)
         # The demand any grid site reaches, west to east, so that a block is a neighbourhood.

@@ -3,7 +3,9 @@ the queries that are refused with a reason.
 
 The city: West and East side by side (tests/factories.py). In the west a robbery cluster
 under an existing camera and an assault cluster nobody watches; in the east a theft
-cluster nobody watches and a camera far from it. Three open requests (and one rejected):
+cluster nobody watches and a camera far from it, and one right at the border whose range
+reaches a little vandalism cluster in the west (an akimat of the west may not see it, so for
+the akimat that cluster is open). Three open requests (and one rejected):
 west urgent where nothing happens, east low right at the theft cluster, west normal by the
 assault cluster.
 """
@@ -33,6 +35,8 @@ WATCHED = (51.15, 71.33)  # west, robberies, under camera W-1
 UNWATCHED_WEST = (51.12, 71.37)  # west, assaults
 UNWATCHED_EAST = (51.15, 71.45)  # east, thefts
 QUIET = (51.18, 71.31)  # west, nothing happens here
+BORDER_WEST = (51.16, 71.3992)  # west, vandalism, 55 m from camera E-BORDER across the border
+BORDER_EAST = (51.16, 71.4)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -97,11 +101,14 @@ def plan_city(database: Database) -> PlanCity:
         camera.latitude, camera.longitude = WATCHED
         far = f.add_camera(s, "E-1", east)
         far.latitude, far.longitude = 51.19, 71.49
+        border = f.add_camera(s, "E-BORDER", east)
+        border.latitude, border.longitude = BORDER_EAST
         gone = f.add_camera(s, "W-OLD", west, status=CameraStatus.DECOMMISSIONED)
         gone.latitude, gone.longitude = UNWATCHED_WEST
         _cluster(s, "ROB", WATCHED, 12, CrimeKind.ROBBERY, west)
         _cluster(s, "ASS", UNWATCHED_WEST, 8, CrimeKind.ASSAULT, west)
         _cluster(s, "THE", UNWATCHED_EAST, 10, CrimeKind.THEFT, east)
+        _cluster(s, "VAN", BORDER_WEST, 2, CrimeKind.VANDALISM, west)
         s.add(
             CrimeRecord(
                 code="NOWHERE-1",
@@ -155,13 +162,14 @@ def test_an_analyst_plans_for_the_whole_city(client: TestClient, plan_city: Plan
     body = _plan(_sign_in(client, "analyst"), budget=2)
 
     coverage = body["coverage"]
-    assert coverage["total_records"] == 30  # the record without a position is not counted
+    assert coverage["total_records"] == 32  # the record without a position is not counted
     assert body["unplaced_records"] == 1
-    assert coverage["total_weight"] == pytest.approx(12 * 3 + 8 * 3 + 10 * 1.5)
-    assert coverage["before"]["records"] == 12  # the decommissioned camera watches nothing
-    assert coverage["before"]["share"] == pytest.approx(36 / 75)
+    assert coverage["total_weight"] == pytest.approx(12 * 3 + 8 * 3 + 10 * 1.5 + 2 * 1)
+    # Robberies and vandalism are watched; the decommissioned camera watches nothing.
+    assert coverage["before"]["records"] == 14
+    assert coverage["before"]["share"] == pytest.approx(38 / 77)
     # Two sites: the two clusters nobody watches.
-    assert coverage["optimised"]["records"] == 30
+    assert coverage["optimised"]["records"] == 32
     assert coverage["optimised"]["added_weight"] == pytest.approx(39.0)
     assert sorted(site["district_id"] for site in body["sites"]) == sorted(
         [plan_city.west_id, plan_city.east_id]
@@ -176,13 +184,15 @@ def test_an_analyst_plans_for_the_whole_city(client: TestClient, plan_city: Plan
     assert body["solver"]["candidates"] == body["solver"]["grid_candidates"] + 3
     states = {d["state"] for d in body["demand"]}
     assert states == {"existing", "both", "optimised"}
-    assert len(body["cameras"]) == 2
+    assert len(body["cameras"]) == 3
 
 
 def test_an_akimat_plans_only_its_own_district(client: TestClient, plan_city: PlanCity) -> None:
     body = _plan(_sign_in(client, "akimat-west"), budget=1)
 
-    assert body["coverage"]["total_records"] == 20
+    assert body["coverage"]["total_records"] == 22
+    # Its plan counts only the cameras it may see: the east's border camera covers nothing.
+    assert body["coverage"]["before"]["records"] == 12
     assert {site["district_id"] for site in body["sites"]} == {plan_city.west_id}
     assert [r["number"] for r in body["requests"]] == ["REQ-1", "REQ-3"]
     assert all(not _near(d, UNWATCHED_EAST) for d in body["demand"])
@@ -272,7 +282,7 @@ def test_filters_choose_the_records(client: TestClient) -> None:
     heavy = _plan(analyst, budget=1, weights={"theft": 10})
 
     assert thefts["coverage"]["total_records"] == 10
-    assert early["coverage"]["total_records"] == 15
+    assert early["coverage"]["total_records"] == 17
     # Weighted up, the thefts win the only new camera.
     assert heavy["sites"][0]["new_records"] == 10
     assert heavy["weights"]["theft"] == 10

@@ -99,7 +99,7 @@ class PlacementInputs:
 class PlacementSettings:
     budget: int
     radius_m: float = 100.0
-    grid_m: float = 50.0
+    grid_m: float = 100.0
     demand_cell_m: float = 25.0
     weights: Mapping[CrimeKind, float] = field(default_factory=dict)
     """Overrides of ``demand.DEFAULT_KIND_WEIGHTS``."""

@@ -9,7 +9,7 @@ import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
 import { feedIndicator } from "./ops-feed.js";
-import { isDutyOfficer, isOcc, mayReadIncidents, maySearchEvents } from "./permissions.js";
+import { isDutyOfficer, isOcc, mayPlanPlacement, mayReadIncidents, maySearchEvents } from "./permissions.js";
 import { scopeLabel } from "./session.js";
 import { cityName } from "./installation.js";
 
@@ -27,6 +27,7 @@ function navFor(user) {
   else if (mayReadIncidents(user)) nav.push(["incidents", "#/incidents", "Incidents"]);
   if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
+  if (mayPlanPlacement(user)) nav.push(["placement", "#/placement", "Placement"]);
   return nav;
 }
 
