@@ -11,7 +11,6 @@ points in order of urgency, then of submission, the first ``budget`` of them.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix
 from scipy.spatial import cKDTree
 
 from safecity.city.crime_register import CrimeKind
@@ -165,15 +164,10 @@ class PlacementPlan:
     grid_candidates: int
     request_candidates: int
     solution: CoveringSolution
-    seconds: float
 
     @property
     def total(self) -> Coverage:
         return Coverage(self.demand.total_weight, int(self.demand.records.sum()))
-
-    @property
-    def requests_plan_size(self) -> int:
-        return sum(1 for ranked in self.requests if ranked.in_requests_plan)
 
 
 def queue_order(requests: Sequence[RequestedSite]) -> list[RequestedSite]:
@@ -185,7 +179,6 @@ def queue_order(requests: Sequence[RequestedSite]) -> list[RequestedSite]:
 
 def plan_placement(inputs: PlacementInputs, settings: PlacementSettings) -> PlacementPlan:
     """The plan for ``inputs``; raises PlacementRefused with what to change."""
-    started = time.perf_counter()
     weights = kind_weights(settings.weights)
     projection = _projection(inputs)
     areas = [area_in_metres(d.id, d.geometry, projection) for d in inputs.districts]
@@ -241,13 +234,14 @@ def plan_placement(inputs: PlacementInputs, settings: PlacementSettings) -> Plac
     after_requests = before | covered_by_sites(queue_matrix, in_plan)
 
     planned = _planned_sites(
-        solution, sites, matrix, reach, queue, _xy_of(projection, queue), projection,
+        solution, sites, matrix.tocsc(), reach, queue, _xy_of(projection, queue), projection,
         settings.radius_m,
     )  # fmt: skip
     answered = {answer.request_id for site in planned for answer in site.answers}
+    by_request = queue_matrix.tocsc()
     ranked = []
     for rank, request in enumerate(queue, start=1):
-        weight, records = reach.new(queue_matrix[:, rank - 1].nonzero()[0])
+        weight, records = reach.new(by_request[:, rank - 1].nonzero()[0])
         ranked.append(
             RankedRequest(
                 request=request,
@@ -273,7 +267,6 @@ def plan_placement(inputs: PlacementInputs, settings: PlacementSettings) -> Plac
         grid_candidates=len(grid),
         request_candidates=len(requests),
         solution=solution,
-        seconds=time.perf_counter() - started,
     )
 
 
@@ -335,7 +328,7 @@ def _coverage(demand: DemandPoints, mask: NDArray[np.bool_]) -> Coverage:
 def _planned_sites(
     solution: CoveringSolution,
     candidates: _Candidates,
-    matrix: csr_matrix,
+    matrix: csc_matrix,
     reach: _Reach,
     requests: Sequence[RequestedSite],
     request_xy: NDArray[np.float64],
