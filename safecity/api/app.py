@@ -35,6 +35,7 @@ from safecity.ops.incident_types import api as types_api
 from safecity.ops.incidents import api as incidents_api
 from safecity.ops.incidents import attachments_api, clips_api
 from safecity.ops.shifts import api as shifts_api
+from safecity.planning.placement import api as placement_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.evidence import api as evidence_api
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(rules_api.router)
     app.include_router(analytics_api.router)
     app.include_router(video_analytics_api.router)
+    app.include_router(placement_api.router)
     add_api_docs(app, settings.api)
 
     app.add_middleware(CrossOriginGuard, trusted=settings.api.trusted_origins)

@@ -328,6 +328,26 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     opsLayer.replaceChildren(group);
   }
 
+  /**
+   * A layer of a screen's own over the districts and under the cameras (coverage, planned
+   * sites), stacked in the order asked for; `project` places things on it.
+   * @param {string} className
+   */
+  function addLayer(className) {
+    const layer = s("g", { class: className });
+    svg.insertBefore(layer, cameraLayer);
+    return layer;
+  }
+
+  /**
+   * Where lon/lat lies on the map drawn (setDistricts first).
+   * @param {number} lon
+   * @param {number} lat
+   */
+  function project(lon, lat) {
+    return drawnProjection().project(lon, lat);
+  }
+
   // --- view changes, called by the gestures ---------------------------------------------------
 
   /**
@@ -499,6 +519,8 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     setCameras,
     setMarker,
     setOpsMarkers,
+    addLayer,
+    project,
     focusDistrict,
     resetView,
     destroy,

@@ -22,6 +22,7 @@ import * as incidents from "./views/incidents.js";
 import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
 import * as reports from "./views/reports.js";
+import * as placement from "./views/placement.js";
 import * as wall from "./views/wall.js";
 
 /** @type {Route[]} */
@@ -36,6 +37,7 @@ const ROUTES = [
   { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
   { pattern: /^\/events$/, view: events, title: "Events", nav: "events" },
   { pattern: /^\/reports$/, view: reports, title: "Reports", nav: "reports" },
+  { pattern: /^\/placement$/, view: placement, title: "Placement", nav: "placement" },
 ];
 
 const outlet = elementById("view");

@@ -29,6 +29,8 @@ const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "an
 const REPORT_MAKERS = new Set(["admin", "analyst", "akimat"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
+// PLACEMENT_PLANNERS in safecity/planning/placement/service.py: an akimat for its district.
+const PLACEMENT_PLANNERS = new Set(["admin", "analyst", "akimat"]);
 
 /**
  * @param {Set<string>} roles
@@ -97,6 +99,14 @@ export function maySearchEvents(user) {
 /** @param {Someone} user */
 export function mayEditRules(user) {
   return roleIn(RULE_EDITORS, user);
+}
+
+/**
+ * The "Placement" screen: where a budget of new cameras covers the most crime.
+ * @param {Someone} user
+ */
+export function mayPlanPlacement(user) {
+  return roleIn(PLACEMENT_PLANNERS, user);
 }
 
 /** @param {Someone} user */

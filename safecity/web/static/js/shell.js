@@ -9,7 +9,14 @@ import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
 import { feedIndicator } from "./ops-feed.js";
-import { isDutyOfficer, isOcc, mayMakeReports, mayReadIncidents, maySearchEvents } from "./permissions.js";
+import {
+  isDutyOfficer,
+  isOcc,
+  mayMakeReports,
+  mayPlanPlacement,
+  mayReadIncidents,
+  maySearchEvents,
+} from "./permissions.js";
 import { scopeLabel } from "./session.js";
 import { cityName } from "./installation.js";
 
@@ -28,6 +35,7 @@ function navFor(user) {
   if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
   if (mayMakeReports(user)) nav.push(["reports", "#/reports", "Reports"]);
+  if (mayPlanPlacement(user)) nav.push(["placement", "#/placement", "Placement"]);
   return nav;
 }
 
