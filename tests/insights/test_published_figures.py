@@ -27,7 +27,9 @@ def _programme_file() -> bytes:
     rows = ["code,time,kind,place_kind,district"]
     rows += _rows("B-ST-W", 2000, 1, "street", "west") + _rows("B-ST-E", 1381, 2, "улица", "East")
     rows += _rows("B-PP", 8502 - 3381, 3, "public_place", "west")
-    rows += _rows("A-ST", 1752, 4, "street", "east") + _rows("A-PP", 4000 - 1752, 6, "public_place", "west")
+    rows += _rows("A-ST", 1752, 4, "street", "east") + _rows(
+        "A-PP", 4000 - 1752, 6, "public_place", "west"
+    )
     rows += _rows("B-DW", 700, 2, "dwelling", "west") + _rows("A-DW", 900, 5, "жилище", "east")
     return ("\n".join(rows) + "\n").encode()
 
