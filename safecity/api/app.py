@@ -26,6 +26,7 @@ from safecity.city.admin import api as city_admin_api
 from safecity.insights import api as insights_api
 from safecity.insights import statistics_api
 from safecity.insights.crimes import api as crime_records_api
+from safecity.insights.crimes.occ import ClosedIncidentCounter
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.alerts import api as alerts_api
 from safecity.ops.dispatch import api as notifications_api
@@ -64,15 +65,19 @@ def create_app(
     app_bus: Bus = bus if bus is not None else InProcessBus()
     feed = FeedHub(app_bus, translate=feed_api.feed_item)
     changes = ChangePublisher(database.sessions, app_bus) if own_bus else None
+    # Incidents closed in the OCC become crime records (insights/crimes/occ.py).
+    crimes = ClosedIncidentCounter(app_bus, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         feed.start()
         if changes is not None:
             changes.start()
+        crimes.start()
         try:
             yield
         finally:
+            crimes.stop()
             if changes is not None:
                 changes.stop()
             feed.stop()

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
-from safecity.city.models import OrganizationKind
+from safecity.city.models import OrganizationKind, PoliceUnit, SiteKind
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
@@ -38,7 +38,10 @@ def figures_city(database: Database) -> FiguresCity:
         north = f.add_district(s, "north", NORTH)
         akimat_west = f.add_organization(s, "akimat-west", OrganizationKind.AKIMAT, west)
         water = f.add_organization(s, "water-co", OrganizationKind.UTILITY)
-        new = f.add_camera(s, "W-NEW", west, installed_at=date(2026, 4, 20))
+        police = f.add_organization(s, "police", OrganizationKind.POLICE)
+        s.add(PoliceUnit(code="unit-west", name="West unit", organization=police, districts=[west]))
+        market = f.add_site(s, "market", west, kind=SiteKind.MARKET)
+        new = f.add_camera(s, "W-NEW", west, market, installed_at=date(2026, 4, 20))
         f.add_camera(s, "W-OLD", west, installed_at=date(2021, 5, 1))
         f.add_camera(s, "E-OLD", east, installed_at=date(2022, 6, 1))
         f.add_camera(s, "N-OLD", north, installed_at=date(2020, 1, 1))
