@@ -310,8 +310,11 @@ class _RowChecker:
             self.fault("code", f"codes starting {OCC_PREFIX} are kept for OCC incidents", code)
         lines = counts.get(code, [])
         if len(lines) > 1:
-            others = ", ".join(str(line) for line in lines if line != self.row.line)
-            self.fault("code", f"appears more than once (also on line {others})", code)
+            others = [str(line) for line in lines if line != self.row.line]
+            shown = ", ".join(others[:5]) + (
+                f" and {len(others) - 5} more" if len(others) > 5 else ""
+            )
+            self.fault("code", f"appears more than once (also on line {shown})", code)
         return code
 
     def moment(self, column: str, *, required: bool = False) -> datetime | None:
