@@ -329,8 +329,9 @@ CAVEATS: tuple[Caveat, ...] = (
     ),
     Caveat(
         "What published reviews find",
-        "Systematic reviews of CCTV (Welsh & Farrington; Piza, Welsh, Farrington & Thomas "
-        "2019, a meta-analysis of 76 studies) find an average reduction of about 13–16%, "
+        "Systematic reviews of CCTV (Welsh & Farrington 2009: about 16%; the 40-year "
+        "meta-analysis of Piza, Welsh, Farrington & Thomas 2019: about 13%) find a modest "
+        "average reduction of about 13–16%, "
         "mostly in car parks and residential areas and against vehicle and property crime, "
         "and little or none in city centres and against violent crime. A fall much larger "
         "than that deserves a second look before it is credited to the cameras.",

@@ -474,10 +474,10 @@ def _did(treated: Change | None, control: Change | None) -> DifferenceInDifferen
     if treated is None or control is None:
         missing = "treated" if treated is None else "control"
         reason = f"no {missing} districts: " + (
-            "no district got new cameras in these periods"
+            "none of the districts compared (yours, as filtered) got new cameras in these periods"
             if treated is None
-            else "every district got new cameras in these periods, so nothing shows what "
-            "would have happened without them"
+            else "every district compared (yours, as filtered) got new cameras in these "
+            "periods, so nothing here shows what would have happened without them"
         )
         return DifferenceInDifferences(
             irr=None,
