@@ -68,7 +68,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "crimes": Command(
         "safecity.insights.crimes.cli",
-        "Crime records: import the police register's statistics (CSV).",
+        "Crime records from the police register.",
     ),
     "incident-types": Command(
         "safecity.ops.incident_types.cli",
