@@ -66,6 +66,10 @@ COMMANDS: dict[str, Command] = {
         "safecity.ops.dispatch.cli",
         "Notices to police units (MQTT, webhooks): what waits, what failed.",
     ),
+    "crimes": Command(
+        "safecity.insights.crimes.cli",
+        "Crime records from the police register.",
+    ),
     "incident-types": Command(
         "safecity.ops.incident_types.cli",
         "Incident types and their SOP checklists: import and export a YAML file.",

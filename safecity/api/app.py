@@ -24,6 +24,9 @@ from safecity.bus import Bus, InProcessBus
 from safecity.city import api as city_api
 from safecity.city.admin import api as city_admin_api
 from safecity.insights import api as insights_api
+from safecity.insights import statistics_api
+from safecity.insights.crimes import api as crime_records_api
+from safecity.insights.crimes.occ import ClosedIncidentCounter
 from safecity.insights.reports import api as reports_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.alerts import api as alerts_api
@@ -64,15 +67,19 @@ def create_app(
     app_bus: Bus = bus if bus is not None else InProcessBus()
     feed = FeedHub(app_bus, translate=feed_api.feed_item)
     changes = ChangePublisher(database.sessions, app_bus) if own_bus else None
+    # Incidents closed in the OCC become crime records (insights/crimes/occ.py).
+    crimes = ClosedIncidentCounter(app_bus, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         feed.start()
         if changes is not None:
             changes.start()
+        crimes.start()
         try:
             yield
         finally:
+            crimes.stop()
             if changes is not None:
                 changes.stop()
             feed.stop()
@@ -108,6 +115,8 @@ def create_app(
     app.include_router(city_admin_api.router)
     app.include_router(insights_api.router)
     app.include_router(reports_api.router)
+    app.include_router(statistics_api.router)
+    app.include_router(crime_records_api.router)
     app.include_router(live_api.router)
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)

@@ -4,6 +4,13 @@ Each kind of crime has its own hour-of-day peak (fraud by day, assault and hooli
 night), weekday pattern (more violence on Friday and Saturday nights) and share committed at
 hotspots (markets, transport hubs, squares, nightlife streets); the rest fall where people
 live. A mild summer peak runs through all of them. Pure: numpy in, dataclasses out.
+
+Two things the statistics page has to show honestly are built in. About half the crimes are
+solved, some days later, the share varying by kind (``CLEARANCE``). And the camera programme's
+second wave (``CAMERA_WAVE``) put cameras in two districts in April 2026 while the others got
+none that year: after it, crimes in public places in those two fall by a modest share, about
+what published reviews find on average, so that a difference-in-differences against the other
+districts finds it, and a plain before/after (with the summer peak in it) would not.
 """
 
 from __future__ import annotations
@@ -31,6 +38,31 @@ STREET_SHARE_OF_PUBLIC = 0.4
 """Of crimes in public places, the share on the streets (the programme: 3,381 of 8,502)."""
 
 
+RECORDS_SINCE = RECORDS_UNTIL - timedelta(days=DAYS)
+CLEARANCE: Mapping[CrimeKind, float] = {
+    CrimeKind.THEFT: 0.42, CrimeKind.ROBBERY: 0.55, CrimeKind.ASSAULT: 0.6,
+    CrimeKind.HOOLIGANISM: 0.58, CrimeKind.VANDALISM: 0.4, CrimeKind.FRAUD: 0.45,
+    CrimeKind.DRUGS: 0.6, CrimeKind.VEHICLE_THEFT: 0.45, CrimeKind.OTHER: 0.5,
+}  # fmt: skip
+"""Share of each kind solved in the end; one solved after the records end is still open."""
+MEAN_DAYS_TO_SOLVE = 12.0
+
+
+@dataclass(frozen=True)
+class CameraWave:
+    """Cameras installed in ``districts`` from ``since`` to ``until``; after it, crimes in
+    public places there fall by ``reduction``. No other district gets a camera while the
+    records run (``city._installed_at`` keeps to this)."""
+
+    districts: tuple[str, ...]
+    since: date
+    until: date
+    reduction: float
+
+
+CAMERA_WAVE = CameraWave(("almaty", "saryarka"), date(2026, 4, 1), date(2026, 4, 30), 0.15)
+
+
 @dataclass(frozen=True)
 class DemoCrime:
     code: str
@@ -40,6 +72,7 @@ class DemoCrime:
     latitude: float
     longitude: float
     district_code: str
+    solved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +167,7 @@ def generate_crimes(
     for kind, count in zip(kinds, counts, strict=True):
         occurrences.extend(_crimes_of_kind(rng, kind, int(count), first_day, residential, hotspots))
     occurrences.sort(key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude))
+    occurrences = _solved(rng, _after_the_wave(rng, occurrences, CAMERA_WAVE))
     crimes: list[DemoCrime] = []
     numbers: Counter[int] = Counter()
     for occurrence in occurrences:
@@ -141,6 +175,40 @@ def generate_crimes(
         numbers[year] += 1
         crimes.append(replace(occurrence, code=f"ERDR-{year}-{numbers[year]:06d}"))
     return tuple(crimes)
+
+
+def _after_the_wave(
+    rng: np.random.Generator, crimes: Sequence[DemoCrime], wave: CameraWave
+) -> list[DemoCrime]:
+    """Leave out ``wave.reduction`` of the crimes in public places in the wave's districts
+    after its cameras were all up: the drop the cameras brought."""
+    start = datetime.combine(wave.until + timedelta(days=1), datetime.min.time(), ASTANA_TIME)
+    draws = rng.random(len(crimes))
+    return [
+        crime
+        for crime, draw in zip(crimes, draws, strict=True)
+        if not (
+            crime.district_code in wave.districts
+            and crime.place_kind.public
+            and crime.occurred_at >= start
+            and draw < wave.reduction
+        )
+    ]
+
+
+def _solved(rng: np.random.Generator, crimes: Sequence[DemoCrime]) -> list[DemoCrime]:
+    """Mark the crimes solved as ``CLEARANCE`` says, each some days after it (skewed: most
+    within two weeks, a few after months); one solved after the records end stays open."""
+    end = datetime.combine(RECORDS_UNTIL, datetime.min.time(), ASTANA_TIME)
+    solved = rng.random(len(crimes))
+    days = rng.gamma(1.5, MEAN_DAYS_TO_SOLVE / 1.5, len(crimes)) + 0.1
+    marked = []
+    for crime, draw, after in zip(crimes, solved, days, strict=True):
+        at = crime.occurred_at + timedelta(days=float(after))
+        if draw < CLEARANCE[crime.kind] and at < end:
+            crime = replace(crime, solved_at=at)
+        marked.append(crime)
+    return marked
 
 
 def _crimes_of_kind(

@@ -154,6 +154,8 @@ def _insert_crimes(session: Session, city: DemoCity, locator: DistrictLocator) -
                 "place_kind": crime.place_kind,
                 "latitude": crime.latitude,
                 "longitude": crime.longitude,
+                "solved": crime.solved_at is not None,
+                "solved_at": crime.solved_at,
                 "district_id": _district_of(
                     locator, f"crime record {crime.code}", crime.latitude, crime.longitude
                 ),

@@ -17,6 +17,7 @@ import * as alerts from "./views/alerts.js";
 import * as cameraDetail from "./views/camera-detail.js";
 import * as cameraList from "./views/camera-list.js";
 import * as events from "./views/events.js";
+import * as figures from "./views/figures.js";
 import * as incidentDetail from "./views/incident-detail.js";
 import * as incidents from "./views/incidents.js";
 import * as login from "./views/login.js";
@@ -38,6 +39,7 @@ const ROUTES = [
   { pattern: /^\/events$/, view: events, title: "Events", nav: "events" },
   { pattern: /^\/reports$/, view: reports, title: "Reports", nav: "reports" },
   { pattern: /^\/placement$/, view: placement, title: "Placement", nav: "placement" },
+  { pattern: /^\/figures$/, view: figures, title: "Figures", nav: "figures" },
 ];
 
 const outlet = elementById("view");

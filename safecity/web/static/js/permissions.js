@@ -27,6 +27,9 @@ const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "an
 // Reports (safecity/insights/reports/api.py): the server cuts them to a user's districts;
 // the console offers them to those whose work they are.
 const REPORT_MAKERS = new Set(["admin", "analyst", "akimat"]);
+// Crime figures (safecity/insights/statistics_api.py answers every role within its districts;
+// the console offers them to those whose work they are).
+const FIGURE_READERS = new Set(["admin", "analyst", "akimat"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
 // PLACEMENT_PLANNERS in safecity/planning/placement/service.py: an akimat for its district.
@@ -94,6 +97,14 @@ export function mayReadIncidents(user) {
  */
 export function maySearchEvents(user) {
   return roleIn(EVENT_SEARCHERS, user);
+}
+
+/**
+ * The "Figures" screen: crime counts, before and after, the control and its rate ratio.
+ * @param {Someone} user
+ */
+export function mayReadFigures(user) {
+  return roleIn(FIGURE_READERS, user);
 }
 
 /** @param {Someone} user */

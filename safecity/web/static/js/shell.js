@@ -15,6 +15,7 @@ import {
   mayMakeReports,
   mayPlanPlacement,
   mayReadIncidents,
+  mayReadFigures,
   maySearchEvents,
 } from "./permissions.js";
 import { scopeLabel } from "./session.js";
@@ -33,6 +34,7 @@ function navFor(user) {
   if (isDutyOfficer(user)) nav.push(["incidents", "#/incidents", "My queue"]);
   else if (mayReadIncidents(user)) nav.push(["incidents", "#/incidents", "Incidents"]);
   if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
+  if (mayReadFigures(user)) nav.push(["figures", "#/figures", "Figures"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
   if (mayMakeReports(user)) nav.push(["reports", "#/reports", "Reports"]);
   if (mayPlanPlacement(user)) nav.push(["placement", "#/placement", "Placement"]);
