@@ -24,6 +24,7 @@ from safecity.bus import Bus, InProcessBus
 from safecity.city import api as city_api
 from safecity.city.admin import api as city_admin_api
 from safecity.insights import api as insights_api
+from safecity.insights.hotspots import api as hotspots_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.alerts import api as alerts_api
 from safecity.ops.dispatch import api as notifications_api
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(city_api.router)
     app.include_router(city_admin_api.router)
     app.include_router(insights_api.router)
+    app.include_router(hotspots_api.router)
     app.include_router(live_api.router)
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)
