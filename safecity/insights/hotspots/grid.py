@@ -92,7 +92,7 @@ class Grid:
 
 def bandwidth_rule(x: np.ndarray, y: np.ndarray) -> float | None:
     """The kernel's search radius by the spatial variant of Silverman's rule of thumb that
-    ArcGIS's Kernel Density uses: 0.9 · min(SD, √(1/ln 2) · Dm) · n^(−1/5), where SD is the
+    ArcGIS's Kernel Density uses: 0.9 · min(SD, √(1/ln 2) · Dm) · n^(-1/5), where SD is the
     standard distance of the points and Dm their median distance from the mean centre. None
     for fewer than two distinct points."""
     n = len(x)
@@ -110,7 +110,7 @@ def kernel_density(
     cell_x: np.ndarray, cell_y: np.ndarray, x: np.ndarray, y: np.ndarray, bandwidth_m: float
 ) -> np.ndarray:
     """Points per km² at each cell centre, by the quartic (biweight) kernel of radius
-    ``bandwidth_m`` (Silverman 1986, eq. 4.5): K(d) = 3/(πh²)·(1 − d²/h²)² for d < h. Its
+    ``bandwidth_m`` (Silverman 1986, eq. 4.5): K(d) = 3/(πh²)·(1 - d²/h²)² for d < h. Its
     integral over the plane is one, so the densities sum (times the cell area) to the points."""
     if len(x) == 0:
         return np.zeros(len(cell_x))
@@ -160,7 +160,7 @@ def getis_ord_star(
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """p-values adjusted for the false discovery rate (Benjamini and Hochberg 1995): a cell is
-    significant at level α with FDR control exactly when its adjusted p is at most α."""
+    significant at level alpha with FDR control exactly when its adjusted p is at most alpha."""
     n = len(p)
     if n == 0:
         return np.asarray(p, dtype=float)
@@ -173,7 +173,7 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 
 
 def significance_level(z: np.ndarray, p: np.ndarray, *, fdr: bool = True) -> np.ndarray:
-    """Each cell's confidence as a signed level: +99, +95, +90 (hot), −99, −95, −90 (cold) or
+    """Each cell's confidence as a signed level: +99, +95, +90 (hot), -99, -95, -90 (cold) or
     0 (not significant). With ``fdr`` the cut-off at each level is esda's ``fdr`` (Benjamini–
     Hochberg) over all the cells' p-values; without it, the level itself."""
     level = np.zeros(len(p), dtype=int)

@@ -36,7 +36,7 @@ class KnoxResult:
     distance_m: float
     days: float
     pairs: int
-    """All pairs of crimes: n(n − 1)/2."""
+    """All pairs of crimes: n(n - 1)/2."""
     space_pairs: int
     time_pairs: int
     observed: int

@@ -19,9 +19,7 @@ class CrimeSelection(BaseModel):
     since: Moment | None = Field(None, description="Crimes from this moment on.")
     until: Moment | None = Field(None, description="Crimes before this moment.")
     kind: list[CrimeKind] = Field([], description="Only these kinds (all when none given).")
-    public_only: bool = Field(
-        False, description="Only crimes in public places, streets included."
-    )
+    public_only: bool = Field(False, description="Only crimes in public places, streets included.")
     district_id: list[Id] = Field(
         [], max_length=100, description="Only these of your districts (all of yours when none)."
     )
@@ -68,7 +66,9 @@ class NearRepeatQuery(CrimeSelection):
     )
     days: float = Field(14, gt=0, le=365, allow_inf_nan=False, description="Close in time: days.")
     permutations: int = Field(999, ge=19, le=9999, description="For the pseudo p-value.")
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Of the permutations: equal seeds, equal answers.")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Of the permutations: equal seeds, equal answers."
+    )
 
 
 class HotspotClass(enum.StrEnum):
@@ -82,7 +82,7 @@ class HotspotClass(enum.StrEnum):
 
     @classmethod
     def of_level(cls, level: int) -> HotspotClass:
-        """The class of a signed confidence level (+99 … −99, 0 for none)."""
+        """The class of a signed confidence level (+99 … -99, 0 for none)."""
         if level == 0:
             return cls.NOT_SIGNIFICANT
         return cls(f"{'hot' if level > 0 else 'cold'}_{abs(level)}")
@@ -97,7 +97,9 @@ class CellProperties(BaseModel):
     density: float = Field(description="Kernel density at the cell's centre: crimes per km².")
     z: float = Field(description="Getis-Ord Gi* z-score.")
     p: float = Field(description="Two-sided p-value of z (normal approximation).")
-    p_fdr: float = Field(description="p adjusted for the false discovery rate (Benjamini–Hochberg).")
+    p_fdr: float = Field(
+        description="p adjusted for the false discovery rate (Benjamini–Hochberg)."
+    )
     hotspot_class: HotspotClass = Field(alias="class")
 
 

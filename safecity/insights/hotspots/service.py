@@ -50,7 +50,7 @@ from safecity.insights.models import CrimeRecord
 DEFAULT_BAND_CELLS = 1.5
 """Gi* neighbourhood in cells: 1.5 reaches the eight touching cells (queen contiguity)."""
 BANDWIDTH_RULE = (
-    "spatial Silverman rule (as ArcGIS Kernel Density): 0.9 · min(SD, √(1/ln 2) · Dm) · n^−0.2"
+    "spatial Silverman rule (as ArcGIS Kernel Density): 0.9 · min(SD, √(1/ln 2) · Dm) · n^-0.2"
 )
 CORRECTION = "Benjamini–Hochberg false discovery rate (esda.fdr) at each confidence level"
 SECONDS_PER_DAY = 86_400.0
@@ -284,9 +284,7 @@ def near_repeat_analysis(session: Session, scope: Scope, query: NearRepeatQuery)
     started = time.perf_counter()
     crimes = _crimes(session, scope, query)
     if len(crimes.longitude):
-        plane = LocalPlane(
-            float(crimes.longitude.mean()), float(crimes.latitude.mean())
-        )
+        plane = LocalPlane(float(crimes.longitude.mean()), float(crimes.latitude.mean()))
         x, y = plane.to_metres(crimes.longitude, crimes.latitude)
     else:
         x = y = np.zeros(0)
@@ -338,7 +336,9 @@ def near_repeat_words(
     if events < 2:
         return f"Too few crimes with a position to test ({events}). {left_out}".strip()
     pairs = f"{observed:,} pairs of the {events:,} crimes lie within {near} of each other"
-    chance = f"{expected:,.1f} would by chance (p = {p_value:.3g}, {query.permutations} permutations)"
+    chance = (
+        f"{expected:,.1f} would by chance (p = {p_value:.3g}, {query.permutations} permutations)"
+    )
     if significant:
         verdict = (
             f"Near repeats: after a crime, more follow within {near} than chance explains"
