@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from shapely.geometry import Point, shape
+from sqlalchemy import select
 
+from safecity.auth.roles import Scope
 from safecity.city.crime_register import CrimeKind, PlaceKind
+from safecity.city.models import District
+from safecity.insights.hotspots.figure import hotspot_figure
+from safecity.insights.hotspots.schemas import HotspotClass, HotspotQuery
+from safecity.insights.hotspots.service import hotspot_analysis
 from safecity.insights.models import CrimeRecord
 from safecity.store.engine import Database
 from tests.api.conftest import City
@@ -172,3 +180,21 @@ def test_near_repeat_runs_on_the_callers_districts(signed_in: SignIn) -> None:
 def test_bad_near_repeat_queries_are_refused(signed_in: SignIn, params: dict[str, Any]) -> None:
     response = signed_in("admin").get("/api/insights/near-repeat", params=params)
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.usefixtures("crimes")
+def test_the_report_figure_draws_the_hot_cells_over_the_districts(
+    database: Database, city: City, tmp_path: Path
+) -> None:
+    with database.session() as session:
+        analysis = hotspot_analysis(session, Scope(city_wide=True), HotspotQuery())
+        outlines = [(d.name, d.geometry) for d in session.scalars(select(District))]
+    assert analysis.summary.classes[HotspotClass.HOT_99] >= 1
+
+    figure = hotspot_figure(analysis, outlines)
+    path = tmp_path / "hotspots.png"
+    figure.savefig(path)
+
+    pixels = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3)
+    hot = np.array([0xB2, 0x18, 0x2B])
+    assert (np.abs(pixels.astype(int) - hot).sum(axis=1) < 12).sum() > 20
