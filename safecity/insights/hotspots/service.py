@@ -332,8 +332,8 @@ def near_repeat_words(
 ) -> str:
     """The Knox result as a sentence or three for the console and the reports."""
     near = f"{query.distance_m:g} m and {query.days:g} days"
-    left_out = " ".join(_without_position_note(without_position))
     if events < 2:
+        left_out = " ".join(_without_position_note(without_position))
         return f"Too few crimes with a position to test ({events}). {left_out}".strip()
     pairs = f"{observed:,} pairs of the {events:,} crimes lie within {near} of each other"
     chance = (
@@ -342,12 +342,11 @@ def near_repeat_words(
     if significant:
         verdict = (
             f"Near repeats: after a crime, more follow within {near} than chance explains"
-            f" ({observed / expected:.2f} times as many pairs). Worth patrols or a warning"
-            " nearby soon after a crime."
+            f" ({observed / expected:.2f} times as many pairs)."
         )
     else:
         verdict = f"No sign of near repeats within {near}."
-    return f"{pairs}; {chance}. {verdict} {left_out}".strip()
+    return f"{pairs}; {chance}. {verdict}"
 
 
 def selection_words(selection: dict[str, Any]) -> str:

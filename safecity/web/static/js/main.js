@@ -17,6 +17,7 @@ import * as alerts from "./views/alerts.js";
 import * as cameraDetail from "./views/camera-detail.js";
 import * as cameraList from "./views/camera-list.js";
 import * as events from "./views/events.js";
+import * as hotspots from "./views/hotspots.js";
 import * as incidentDetail from "./views/incident-detail.js";
 import * as incidents from "./views/incidents.js";
 import * as login from "./views/login.js";
@@ -34,6 +35,7 @@ const ROUTES = [
   { pattern: /^\/incidents$/, view: incidents, title: "Incidents", nav: "incidents" },
   { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
   { pattern: /^\/events$/, view: events, title: "Events", nav: "events" },
+  { pattern: /^\/hotspots$/, view: hotspots, title: "Hotspots", nav: "hotspots" },
 ];
 
 const outlet = elementById("view");

@@ -24,6 +24,9 @@ const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "a
 // Forensic search: the API answers every role within its scope; the console offers it to
 // those who work with events (an analyst's answers come without pictures).
 const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "analyst"]);
+// Crime hotspots: the API answers every role within its districts; the console offers them to
+// those who plan and judge with figures.
+const HOTSPOT_READERS = new Set(["admin", "analyst", "akimat"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
 
@@ -89,6 +92,14 @@ export function mayReadIncidents(user) {
  */
 export function maySearchEvents(user) {
   return roleIn(EVENT_SEARCHERS, user);
+}
+
+/**
+ * The "Hotspots" screen: crime hotspots and near repeats on the map.
+ * @param {Someone} user
+ */
+export function mayReadHotspots(user) {
+  return roleIn(HOTSPOT_READERS, user);
 }
 
 /** @param {Someone} user */
