@@ -130,7 +130,10 @@ def test_filters_narrow_the_records(signed_in: SignIn) -> None:
     [
         ({"cell_m": 10}, "greater than or equal to 50"),
         ({"cell_m": 50}, "choose cells of at least"),
-        ({"cell_m": 250, "band_m": 100}, "band_m must be from one to ten cells"),
+        ({"cell_m": 250, "band_m": 100}, "band_m must be from one to three cells"),
+        ({"cell_m": 100, "band_m": 300}, "links for Gi*"),
+        ({"district_id": 2**40}, "less than or equal to"),
+        ({"since": "0001-01-01T00:00:00+14:00"}, "must be between"),
         (
             {"since": "2026-03-01T00:00:00Z", "until": "2026-02-01T00:00:00Z"},
             "until must be after since",

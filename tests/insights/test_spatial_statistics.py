@@ -18,8 +18,10 @@ from safecity.insights.hotspots.grid import (
     LocalPlane,
     bandwidth_rule,
     benjamini_hochberg,
+    check_workload,
     getis_ord_star,
     kernel_density,
+    neighbours_within,
     significance_level,
 )
 
@@ -119,17 +121,27 @@ def test_fdr_adjusted_p_agrees_with_esda_cutoff() -> None:
     assert (adjusted >= p).all()
 
 
-def test_kernel_density_integrates_to_the_points() -> None:
+def _exact_quartic_density(
+    x: np.ndarray, y: np.ndarray, at: tuple[float, float], h: float
+) -> float:
+    d2 = (x - at[0]) ** 2 + (y - at[1]) ** 2
+    return float((3 / (math.pi * h**2) * np.where(d2 < h**2, (1 - d2 / h**2) ** 2, 0)).sum() * 1e6)
+
+
+def test_kernel_density_integrates_to_the_points_and_matches_the_exact_sum() -> None:
     rng = np.random.default_rng(8)
     x, y = rng.uniform(800, 1200, 300), rng.uniform(800, 1200, 300)
     grid = Grid.covering((0.0, 0.0, 2000.0, 2000.0), 20.0)
-    cx, cy = grid.all_centres()
+    counts = np.bincount(grid.index_of(x, y), minlength=grid.columns * grid.rows)
 
-    density = kernel_density(cx, cy, x, y, bandwidth_m=300.0)
+    density = kernel_density(counts.reshape(grid.rows, grid.columns), 20.0, 300.0).ravel()
 
     cell_km2 = (20.0 / 1000) ** 2
-    assert density.sum() * cell_km2 == pytest.approx(300, rel=0.01)
-    assert density[grid.index_of(np.array([1000.0]), np.array([1000.0]))[0]] > 0
+    assert density.sum() * cell_km2 == pytest.approx(300)
+    middle = int(grid.index_of(np.array([1000.0]), np.array([1000.0]))[0])
+    cx, cy = grid.centres(np.array([middle]))
+    exact = _exact_quartic_density(x, y, (float(cx[0]), float(cy[0])), 300.0)
+    assert density[middle] == pytest.approx(exact, rel=0.03)  # binned: points moved < 15 m
     assert density[0] == 0  # the far corner is beyond the radius of every point
 
 
@@ -146,7 +158,15 @@ def test_bandwidth_rule_follows_the_standard_distance() -> None:
 def test_a_grid_too_fine_for_its_area_is_refused_with_the_smallest_cell_that_fits() -> None:
     with pytest.raises(GridTooLarge, match="choose cells of at least 100 m"):
         Grid.covering((0.0, 0.0, 30_000.0, 20_000.0), 50.0, max_cells=60_000)
-    assert Grid.covering((0.0, 0.0, 30_000.0, 20_000.0), 100.0).columns == 300
+    assert Grid.covering((0.0, 0.0, 30_000.0, 20_000.0), 100.0, max_cells=60_000).columns == 300
+
+
+def test_gi_star_work_is_bounded_by_its_neighbour_links() -> None:
+    assert neighbours_within(150.0, 100.0) == 9  # queen: itself and the eight touching
+    assert neighbours_within(100.0, 100.0) == 5  # rook
+    check_workload(40_000, 100.0, 150.0)
+    with pytest.raises(GridTooLarge, match="links for Gi"):
+        check_workload(40_000, 100.0, 300.0)
 
 
 def test_local_plane_keeps_city_distances_within_a_fraction_of_a_percent() -> None:

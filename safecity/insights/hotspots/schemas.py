@@ -52,10 +52,10 @@ class HotspotQuery(CrimeSelection):
 
     @model_validator(mode="after")
     def _band_reaches_neighbours(self) -> Self:
-        if self.band_m is not None and not self.cell_m <= self.band_m <= 10 * self.cell_m:
+        if self.band_m is not None and not self.cell_m <= self.band_m <= 3 * self.cell_m:
             raise ValueError(
-                "band_m must be from one to ten cells (cell_m to 10 × cell_m): a shorter band"
-                " has no neighbours, a longer one smooths the whole city into one hotspot"
+                "band_m must be from one to three cells (cell_m to 3 × cell_m): a shorter band"
+                " has no neighbours, a longer one blurs hot spots into their surroundings"
             )
         return self
 

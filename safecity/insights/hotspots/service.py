@@ -28,6 +28,7 @@ from safecity.insights.hotspots.grid import (
     Grid,
     LocalPlane,
     bandwidth_rule,
+    check_workload,
     getis_ord_star,
     kernel_density,
     significance_level,
@@ -156,12 +157,15 @@ def hotspot_analysis(session: Session, scope: Scope, query: HotspotQuery) -> Hot
     x, y = plane.to_metres(crimes.longitude, crimes.latitude)
     all_counts = np.bincount(grid.index_of(x, y), minlength=grid.columns * grid.rows)
     study = np.flatnonzero(inside | (all_counts > 0))
+    check_workload(len(study), cell_m, band_m)
     counts = all_counts[study]
     cell_x, cell_y = centre_x[study], centre_y[study]
 
     bandwidth = query.bandwidth_m if query.bandwidth_m is not None else bandwidth_rule(x, y)
     density = (
-        kernel_density(cell_x, cell_y, x, y, bandwidth)
+        kernel_density(all_counts.reshape(grid.rows, grid.columns), cell_m, bandwidth).ravel()[
+            study
+        ]
         if bandwidth is not None
         else np.zeros(len(study))
     )
