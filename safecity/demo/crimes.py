@@ -19,7 +19,7 @@ from shapely.geometry import Polygon
 
 from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import SiteKind
-from safecity.demo.geography import Hub, around, by_density, points_within
+from safecity.demo.geography import DECIMALS, Hub, around, by_density, points_within
 
 ASTANA_TIME = timezone(timedelta(hours=5), "UTC+05")
 RECORDS_UNTIL = date(2026, 11, 1)
@@ -133,14 +133,47 @@ def generate_crimes(
     occurrences: list[DemoCrime] = []
     for kind, count in zip(kinds, counts, strict=True):
         occurrences.extend(_crimes_of_kind(rng, kind, int(count), first_day, residential, hotspots))
-    occurrences.sort(key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude))
+    return numbered(occurrences)
+
+
+def numbered(occurrences: Sequence[DemoCrime]) -> tuple[DemoCrime, ...]:
+    """The records in time order, coded like the register numbers them."""
+    ordered = sorted(
+        occurrences, key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude)
+    )
     crimes: list[DemoCrime] = []
     numbers: Counter[int] = Counter()
-    for occurrence in occurrences:
+    for occurrence in ordered:
         year = occurrence.occurred_at.astimezone(ASTANA_TIME).year
         numbers[year] += 1
         crimes.append(replace(occurrence, code=f"ERDR-{year}-{numbers[year]:06d}"))
     return tuple(crimes)
+
+
+NEAR_REPEAT_SHARE = 0.08
+"""Of thefts from dwellings (burglaries), the share followed by another close by within days:
+the near-repeat pattern burglary registers show (the same street's houses, the same thief)."""
+
+
+def with_near_repeats(
+    rng: np.random.Generator, crimes: Sequence[DemoCrime], residential: Sequence[ResidentialArea]
+) -> tuple[DemoCrime, ...]:
+    """``crimes`` and, after some burglaries, another within ~100 m and a week, renumbered."""
+    areas = {area.district_code: area.area for area in residential}
+    last = datetime.combine(RECORDS_UNTIL, datetime.min.time(), ASTANA_TIME).astimezone(UTC)
+    follow_ups: list[DemoCrime] = []
+    for crime in crimes:
+        if crime.kind is not CrimeKind.THEFT or crime.place_kind is not PlaceKind.DWELLING:
+            continue
+        if rng.random() >= NEAR_REPEAT_SHARE:
+            continue
+        d_lon, d_lat = rng.normal(0, 0.0012), rng.normal(0, 0.0008)  # ~80 m each way
+        at = crime.occurred_at + timedelta(hours=float(rng.uniform(12, 7 * 24)))
+        lon = round(crime.longitude + d_lon, DECIMALS)
+        lat = round(crime.latitude + d_lat, DECIMALS)
+        if at < last and shapely.contains_xy(areas[crime.district_code], lon, lat):
+            follow_ups.append(replace(crime, occurred_at=at, longitude=lon, latitude=lat))
+    return numbered([*crimes, *follow_ups])
 
 
 def _crimes_of_kind(
