@@ -27,6 +27,7 @@ from safecity.insights import api as insights_api
 from safecity.insights import statistics_api
 from safecity.insights.crimes import api as crime_records_api
 from safecity.insights.crimes.occ import ClosedIncidentCounter
+from safecity.insights.hotspots import api as hotspots_api
 from safecity.insights.reports import api as reports_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.alerts import api as alerts_api
@@ -117,6 +118,7 @@ def create_app(
     app.include_router(reports_api.router)
     app.include_router(statistics_api.router)
     app.include_router(crime_records_api.router)
+    app.include_router(hotspots_api.router)
     app.include_router(live_api.router)
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)

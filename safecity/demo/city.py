@@ -44,6 +44,7 @@ from safecity.demo.crimes import (
     Hotspot,
     ResidentialArea,
     generate_crimes,
+    with_near_repeats,
 )
 from safecity.demo.geography import (
     DISTRICT_PLANS,
@@ -237,7 +238,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 
 def build_demo_city(seed: int = DEFAULT_SEED) -> DemoCity:
     """The whole demo city for ``seed``; equal for equal seeds."""
-    site_rng, camera_rng, crime_rng = np.random.default_rng(seed).spawn(3)
+    # A new stream is spawned last: those before it draw as they did before it came.
+    site_rng, camera_rng, crime_rng, repeat_rng = np.random.default_rng(seed).spawn(4)
     geometries = district_geometries()
     districts = tuple(
         DemoDistrict(plan.code, plan.name, plan.population, geometries[plan.code])
@@ -262,7 +264,9 @@ def build_demo_city(seed: int = DEFAULT_SEED) -> DemoCity:
         police_units=_police_units(),
         sites=sites,
         cameras=cameras,
-        crimes=generate_crimes(crime_rng, residential, hotspots),
+        crimes=with_near_repeats(
+            repeat_rng, generate_crimes(crime_rng, residential, hotspots), residential
+        ),
         users=DEMO_USERS,
     )
 

@@ -26,7 +26,7 @@ from shapely.geometry import Polygon
 
 from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import SiteKind
-from safecity.demo.geography import Hub, around, by_density, points_within
+from safecity.demo.geography import DECIMALS, Hub, around, by_density, points_within
 
 ASTANA_TIME = timezone(timedelta(hours=5), "UTC+05")
 RECORDS_UNTIL = date(2026, 11, 1)
@@ -167,10 +167,18 @@ def generate_crimes(
     for kind, count in zip(kinds, counts, strict=True):
         occurrences.extend(_crimes_of_kind(rng, kind, int(count), first_day, residential, hotspots))
     occurrences.sort(key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude))
-    occurrences = _solved(rng, _after_the_wave(rng, occurrences, CAMERA_WAVE))
+    # In time order first: the draws below then fall on the same crimes in every run.
+    return numbered(_solved(rng, _after_the_wave(rng, occurrences, CAMERA_WAVE)))
+
+
+def numbered(occurrences: Sequence[DemoCrime]) -> tuple[DemoCrime, ...]:
+    """The records in time order, coded like the register numbers them."""
+    ordered = sorted(
+        occurrences, key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude)
+    )
     crimes: list[DemoCrime] = []
     numbers: Counter[int] = Counter()
-    for occurrence in occurrences:
+    for occurrence in ordered:
         year = occurrence.occurred_at.astimezone(ASTANA_TIME).year
         numbers[year] += 1
         crimes.append(replace(occurrence, code=f"ERDR-{year}-{numbers[year]:06d}"))
@@ -209,6 +217,35 @@ def _solved(rng: np.random.Generator, crimes: Sequence[DemoCrime]) -> list[DemoC
             crime = replace(crime, solved_at=at)
         marked.append(crime)
     return marked
+
+
+NEAR_REPEAT_SHARE = 0.08
+"""Of thefts from dwellings (burglaries), the share followed by another close by within days:
+the near-repeat pattern burglary registers show (the same street's houses, the same thief)."""
+
+
+def with_near_repeats(
+    rng: np.random.Generator, crimes: Sequence[DemoCrime], residential: Sequence[ResidentialArea]
+) -> tuple[DemoCrime, ...]:
+    """``crimes`` and, after some burglaries, another within ~100 m and a week, renumbered."""
+    areas = {area.district_code: area.area for area in residential}
+    last = datetime.combine(RECORDS_UNTIL, datetime.min.time(), ASTANA_TIME).astimezone(UTC)
+    follow_ups: list[DemoCrime] = []
+    for crime in crimes:
+        if crime.kind is not CrimeKind.THEFT or crime.place_kind is not PlaceKind.DWELLING:
+            continue
+        if rng.random() >= NEAR_REPEAT_SHARE:
+            continue
+        d_lon, d_lat = rng.normal(0, 0.0012), rng.normal(0, 0.0008)  # ~80 m each way
+        at = crime.occurred_at + timedelta(hours=float(rng.uniform(12, 7 * 24)))
+        lon = round(crime.longitude + d_lon, DECIMALS)
+        lat = round(crime.latitude + d_lat, DECIMALS)
+        if at < last and shapely.contains_xy(areas[crime.district_code], lon, lat):
+            # A burglary of its own: not solved because the first one was.
+            follow_ups.append(
+                replace(crime, occurred_at=at, longitude=lon, latitude=lat, solved_at=None)
+            )
+    return numbered([*crimes, *follow_ups])
 
 
 def _crimes_of_kind(

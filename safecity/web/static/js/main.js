@@ -18,6 +18,7 @@ import * as cameraDetail from "./views/camera-detail.js";
 import * as cameraList from "./views/camera-list.js";
 import * as events from "./views/events.js";
 import * as figures from "./views/figures.js";
+import * as hotspots from "./views/hotspots.js";
 import * as incidentDetail from "./views/incident-detail.js";
 import * as incidents from "./views/incidents.js";
 import * as login from "./views/login.js";
@@ -40,6 +41,7 @@ const ROUTES = [
   { pattern: /^\/reports$/, view: reports, title: "Reports", nav: "reports" },
   { pattern: /^\/placement$/, view: placement, title: "Placement", nav: "placement" },
   { pattern: /^\/figures$/, view: figures, title: "Figures", nav: "figures" },
+  { pattern: /^\/hotspots$/, view: hotspots, title: "Hotspots", nav: "hotspots" },
 ];
 
 const outlet = elementById("view");

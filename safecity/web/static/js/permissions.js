@@ -30,6 +30,9 @@ const REPORT_MAKERS = new Set(["admin", "analyst", "akimat"]);
 // Crime figures (safecity/insights/statistics_api.py answers every role within its districts;
 // the console offers them to those whose work they are).
 const FIGURE_READERS = new Set(["admin", "analyst", "akimat"]);
+// Crime hotspots: the API answers every role within its districts; the console offers them to
+// those who plan and judge with figures.
+const HOTSPOT_READERS = new Set(["admin", "analyst", "akimat"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
 // PLACEMENT_PLANNERS in safecity/planning/placement/service.py: an akimat for its district.
@@ -105,6 +108,14 @@ export function maySearchEvents(user) {
  */
 export function mayReadFigures(user) {
   return roleIn(FIGURE_READERS, user);
+}
+
+/**
+ * The "Hotspots" screen: crime hotspots and near repeats on the map.
+ * @param {Someone} user
+ */
+export function mayReadHotspots(user) {
+  return roleIn(HOTSPOT_READERS, user);
 }
 
 /** @param {Someone} user */

@@ -16,6 +16,7 @@ import {
   mayPlanPlacement,
   mayReadIncidents,
   mayReadFigures,
+  mayReadHotspots,
   maySearchEvents,
 } from "./permissions.js";
 import { scopeLabel } from "./session.js";
@@ -35,6 +36,7 @@ function navFor(user) {
   else if (mayReadIncidents(user)) nav.push(["incidents", "#/incidents", "Incidents"]);
   if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
   if (mayReadFigures(user)) nav.push(["figures", "#/figures", "Figures"]);
+  if (mayReadHotspots(user)) nav.push(["hotspots", "#/hotspots", "Hotspots"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
   if (mayMakeReports(user)) nav.push(["reports", "#/reports", "Reports"]);
   if (mayPlanPlacement(user)) nav.push(["placement", "#/placement", "Placement"]);
