@@ -34,6 +34,7 @@ from safecity.ops.incident_types import api as types_api
 from safecity.ops.incidents import api as incidents_api
 from safecity.ops.incidents import attachments_api, clips_api
 from safecity.ops.shifts import api as shifts_api
+from safecity.planning.requests import api as requests_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.evidence import api as evidence_api
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(city_api.router)
     app.include_router(city_admin_api.router)
     app.include_router(insights_api.router)
+    app.include_router(requests_api.router)
     app.include_router(live_api.router)
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)
