@@ -98,8 +98,10 @@ def _loaded(query: Select[CameraRequest]) -> Select[CameraRequest]:
 
 
 def visible_request(session: Session, user: User, scope: Scope, request_id: int) -> CameraRequest:
+    # Not eagerly loaded: a move locks the row (FOR NO KEY UPDATE), which PostgreSQL refuses
+    # over the outer joins of eager loading.
     found = session.scalar(
-        _loaded(select(CameraRequest)).where(
+        select(CameraRequest).where(
             CameraRequest.id == request_id,
             service.request_condition(user.role, user.organization_id, scope),
         )
@@ -174,13 +176,14 @@ def list_requests(
     counts what the other filters leave in each status (the board's columns)."""
     requests = filters.query()
     total = session.scalar(select(func.count()).select_from(requests.subquery())) or 0
-    counts = dict(
-        session.execute(
+    counts: dict[RequestStatus, int] = {
+        found: count
+        for found, count in session.execute(
             filters.query(by_status=False)
             .with_only_columns(CameraRequest.status, func.count())
             .group_by(CameraRequest.status)
-        ).tuples()
-    )
+        )
+    }
     page = session.scalars(
         _loaded(requests)
         .order_by(_URGENCY_RANK, CameraRequest.submitted_at, CameraRequest.id)

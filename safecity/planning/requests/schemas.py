@@ -117,7 +117,12 @@ def request_outs(session: Session, requests: list[CameraRequest]) -> list[Reques
         if user_id is not None
     }
     usernames = (
-        dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).tuples())
+        {
+            user_id: name
+            for user_id, name in session.execute(
+                select(User.id, User.username).where(User.id.in_(user_ids))
+            )
+        }
         if user_ids
         else {}
     )
