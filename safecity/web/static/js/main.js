@@ -21,6 +21,7 @@ import * as incidentDetail from "./views/incident-detail.js";
 import * as incidents from "./views/incidents.js";
 import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
+import * as cameraRequests from "./views/requests.js";
 import * as wall from "./views/wall.js";
 
 /** @type {Route[]} */
@@ -34,6 +35,7 @@ const ROUTES = [
   { pattern: /^\/incidents$/, view: incidents, title: "Incidents", nav: "incidents" },
   { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
   { pattern: /^\/events$/, view: events, title: "Events", nav: "events" },
+  { pattern: /^\/requests$/, view: cameraRequests, title: "Camera requests", nav: "requests" },
 ];
 
 const outlet = elementById("view");

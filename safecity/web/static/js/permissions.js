@@ -24,6 +24,11 @@ const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "a
 // Forensic search: the API answers every role within its scope; the console offers it to
 // those who work with events (an analyst's answers come without pictures).
 const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "analyst"]);
+// Camera requests (safecity/planning/requests/workflow.py): READERS see them (operators
+// too, through the API: their console is the OCC's), SUBMITTERS ask, DECIDERS decide.
+const REQUEST_BOARD = new Set(["admin", "police_duty_officer", "akimat", "analyst"]);
+const REQUEST_SUBMITTERS = new Set(["admin", "police_duty_officer", "akimat"]);
+const REQUEST_DECIDERS = new Set(["admin"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
 
@@ -112,4 +117,25 @@ export function mayMakeTransition(user, transition) {
   if (user?.role === "admin") return true;
   if (transition.actor === "occ") return roleIn(OCC, user);
   return isDutyOfficer(user);
+}
+
+/**
+ * The "Requests" screen: the camera requests board.
+ * @param {Someone} user
+ */
+export function mayReadRequests(user) {
+  return roleIn(REQUEST_BOARD, user);
+}
+
+/** @param {Someone} user */
+export function maySubmitRequests(user) {
+  return roleIn(REQUEST_SUBMITTERS, user);
+}
+
+/**
+ * Review, approve, reject and mark installed: the programme office.
+ * @param {Someone} user
+ */
+export function mayDecideRequests(user) {
+  return roleIn(REQUEST_DECIDERS, user);
 }

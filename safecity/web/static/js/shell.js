@@ -9,7 +9,7 @@ import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
 import { feedIndicator } from "./ops-feed.js";
-import { isDutyOfficer, isOcc, mayReadIncidents, maySearchEvents } from "./permissions.js";
+import { isDutyOfficer, isOcc, mayReadIncidents, mayReadRequests, maySearchEvents } from "./permissions.js";
 import { scopeLabel } from "./session.js";
 import { cityName } from "./installation.js";
 
@@ -26,6 +26,7 @@ function navFor(user) {
   if (isDutyOfficer(user)) nav.push(["incidents", "#/incidents", "My queue"]);
   else if (mayReadIncidents(user)) nav.push(["incidents", "#/incidents", "Incidents"]);
   if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
+  if (mayReadRequests(user)) nav.push(["requests", "#/requests", "Requests"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
   return nav;
 }
