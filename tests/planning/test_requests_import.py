@@ -84,7 +84,9 @@ def test_a_file_with_a_bad_row_stores_nothing_and_says_what_is_wrong_with_each(
     )
     response = post_csv(as_user("akimat-west"), HEADER + GOOD + bad)
     assert response.status_code == 422  # type: ignore[attr-defined]
-    report = response.json()  # type: ignore[attr-defined]
+    answer = response.json()  # type: ignore[attr-defined]
+    assert answer["detail"] == "8 bad rows of 10: nothing stored (see report.problems)"
+    report = answer["report"]
     assert report["outcome"] == "rejected" and report["stored"] == []
     problems = {p["where"]: " | ".join(p["reasons"]) for p in report["problems"]}
     assert "East is outside your area" in problems["line 4"]
@@ -119,7 +121,8 @@ def test_importing_the_same_file_twice_asks_for_nothing_twice(
     first = post_csv(client, HEADER + GOOD).json()  # type: ignore[attr-defined]
     again = post_csv(client, HEADER + GOOD + GOOD.splitlines()[0] + "\n")
     assert again.status_code == 422  # type: ignore[attr-defined]
-    reasons = [p["reasons"][0] for p in again.json()["problems"]]  # type: ignore[attr-defined]
+    problems = again.json()["report"]["problems"]  # type: ignore[attr-defined]
+    reasons = [p["reasons"][0] for p in problems]
     assert reasons[:2] == [f"the same request as {number}" for number in first["stored"]]
     assert reasons[2] == f"the same request as {first['stored'][0]}"
     assert stored_count(database) == 2
@@ -135,13 +138,14 @@ def test_organization_column_for_the_programme_office(
         "water-co,51.15,71.35,Not an asking organization\n"
         ",51.15,71.35,Nobody\n"
     )
-    report = post_csv(as_user("admin"), text).json()  # type: ignore[attr-defined]
+    report = post_csv(as_user("admin"), text).json()["report"]  # type: ignore[attr-defined]
     problems = {p["where"]: p["reasons"] for p in report["problems"]}
     assert list(problems) == ["line 4", "line 5"]
     assert "requests come from an akimat or the police" in problems["line 4"][0]
     assert "organization: required" in problems["line 5"][0]
     forged = post_csv(as_user("akimat-west"), text.splitlines()[0] + "\n" + text.splitlines()[2])
-    assert "your own organization only" in forged.json()["problems"][0]["reasons"][0]  # type: ignore[attr-defined]
+    forged_report = forged.json()["report"]  # type: ignore[attr-defined]
+    assert "your own organization only" in forged_report["problems"][0]["reasons"][0]
 
 
 @pytest.mark.parametrize(

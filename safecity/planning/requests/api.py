@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -326,14 +327,14 @@ def import_requests(
     session: DbSession,
     user: CurrentUser,
     scope: CurrentScope,
-    response: Response,
     dry_run: bool = False,
     skip_invalid: bool = False,
-) -> ImportOut:
+) -> ImportOut | JSONResponse:
     """Submit many requests from a CSV file (the body): columns organization, latitude,
     longitude, address, district, site, urgency, justification (docs/planning.md). Every
     row is checked first; with any bad row nothing is stored (422 with each row's problems)
-    unless skip_invalid. dry_run checks and stores nothing."""
+    unless skip_invalid: 422 with `detail` in words and the whole `report`. dry_run checks
+    and stores nothing."""
     try:
         parsed = parse_csv(data)
     except RequestFileError as exc:
@@ -363,9 +364,7 @@ def import_requests(
             },
         )
     validation = report.validation
-    if report.outcome is batch.ImportOutcome.REJECTED:
-        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    return ImportOut(
+    out = ImportOut(
         outcome=report.outcome.value,
         rows=len(validation.rows) + len(validation.problems),
         good=len(validation.rows),
@@ -378,6 +377,15 @@ def import_requests(
             ImportProblem(where=p.where, reasons=list(p.reasons)) for p in validation.problems
         ],
     )
+    if report.outcome is batch.ImportOutcome.REJECTED:
+        return JSONResponse(
+            {
+                "detail": f"{out.bad} bad rows of {out.rows}: nothing stored (see report.problems)",
+                "report": out.model_dump(mode="json"),
+            },
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    return out
 
 
 @router.get("/{request_id}", response_model=RequestOut, dependencies=[Readers])
