@@ -10,6 +10,7 @@ from sqlalchemy import select
 from safecity.city.models import OrganizationKind
 from safecity.planning.requests import service
 from safecity.planning.requests.models import CameraRequest, Urgency
+from safecity.planning.requests.rules import Draft
 from safecity.store.engine import Database
 from tests import factories as f
 
@@ -28,7 +29,7 @@ def test_concurrent_submissions_get_distinct_consecutive_numbers(database: Datab
         numbers = []
         for n in range(EACH):
             with database.session() as s:
-                draft = service.Draft(*ids, f"worker {worker} request {n}", Urgency.NORMAL)
+                draft = Draft(*ids, f"worker {worker} request {n}", Urgency.NORMAL)
                 numbers.append(service.store_request(s, service.Actor("t"), draft, now=when).number)
         return numbers
 

@@ -21,6 +21,7 @@ from safecity.auth.roles import Role
 from safecity.city.models import OrganizationKind, PoliceUnit
 from safecity.planning.requests import service
 from safecity.planning.requests.models import CameraRequest, Urgency
+from safecity.planning.requests.rules import Draft
 from safecity.settings import Settings
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -63,7 +64,7 @@ def requests_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Requests
         def ask(
             org_id: int, district_id: int, lat: float, lon: float, why: str, urgency: Urgency
         ) -> int:
-            draft = service.Draft(org_id, district_id, why, urgency, latitude=lat, longitude=lon)
+            draft = Draft(org_id, district_id, why, urgency, latitude=lat, longitude=lon)
             return service.store_request(s, service.Actor("seed"), draft).id
 
         reviewing = ask(

@@ -29,6 +29,7 @@ from safecity.planning.requests import batch, service
 from safecity.planning.requests.importing import RequestFileError, parse_csv, serialise
 from safecity.planning.requests.models import CameraRequest, RequestStatus, Urgency
 from safecity.planning.requests.rules import (
+    Draft,
     Submitter,
     district_problem,
     organization_problem,
@@ -263,8 +264,10 @@ def submit_request(
     assert district is not None
     outside = district_problem(submitter, organization, district_id, district.name)
     if outside:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN if not submitter.for_others else 422, detail=outside
+        raise (
+            _unprocessable(outside)
+            if submitter.for_others
+            else HTTPException(status.HTTP_403_FORBIDDEN, detail=outside)
         )
     if body.site_id is not None:
         site = visible_site(session, scope, body.site_id)
@@ -273,7 +276,7 @@ def submit_request(
     created = service.store_request(
         session,
         _actor(user),
-        service.Draft(
+        Draft(
             organization_id=organization.id,
             district_id=district_id,
             justification=body.justification.strip(),

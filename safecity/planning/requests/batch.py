@@ -24,13 +24,12 @@ from safecity.planning.requests.importing import (
     validate,
 )
 from safecity.planning.requests.models import CameraRequest
-from safecity.planning.requests.rules import Submitter
+from safecity.planning.requests.rules import Draft, Submitter
 from safecity.planning.requests.service import (
     Actor,
-    Draft,
     asking_organization,
     request_site,
-    store_requests,
+    store_request,
 )
 from safecity.planning.requests.workflow import OPEN_STATUSES
 
@@ -123,7 +122,7 @@ def import_requests(
     drafts = validation.drafts
     stored = []
     for index, draft in enumerate(drafts):
-        stored.extend(store_requests(session, actor, [draft]))
+        stored.append(store_request(session, actor, draft))
         if progress is not None and ((index + 1) % 100 == 0 or index + 1 == len(drafts)):
             progress("storing", index + 1, len(drafts))
     return ImportReport(

@@ -22,6 +22,7 @@ from safecity.city.registry.parsing import decode_text, finite_number, header_de
 from safecity.planning.requests.models import CameraRequest, Urgency
 from safecity.planning.requests.rules import (
     AskingOrganization,
+    Draft,
     RequestSite,
     Submitter,
     district_problem,
@@ -29,7 +30,6 @@ from safecity.planning.requests.rules import (
     role_problem,
     site_problem,
 )
-from safecity.planning.requests.service import Draft
 
 COLUMNS: tuple[str, ...] = (
     "organization",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from safecity.auth.roles import Role, Scope
 from safecity.city.models import OrganizationKind
+from safecity.planning.requests.models import Urgency
 from safecity.planning.requests.workflow import SUBMITTERS
 
 ASKING_KINDS = frozenset({OrganizationKind.AKIMAT, OrganizationKind.POLICE})
@@ -35,6 +36,20 @@ class Submitter:
     def programme_office(cls) -> Submitter:
         """A command run at the server: the programme office's powers, no organization."""
         return cls(Role.ADMIN, None, Scope(city_wide=True))
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A checked request, ready to be numbered and stored."""
+
+    organization_id: int
+    district_id: int
+    justification: str
+    urgency: Urgency
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+    site_id: int | None = None
 
 
 @dataclass(frozen=True)

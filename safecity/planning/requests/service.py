@@ -3,7 +3,6 @@ the moves of the workflow, each with its audit row in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from safecity.audit.log import record as audit
 from safecity.auth.roles import Role, Scope
-from safecity.city.models import Camera, District, Organization, Site
+from safecity.city.models import Camera, Organization, Site
 from safecity.core.clock import utcnow
-from safecity.planning.requests.models import CameraRequest, RequestStatus, Urgency
-from safecity.planning.requests.rules import AskingOrganization, RequestSite
+from safecity.planning.requests.models import CameraRequest, RequestStatus
+from safecity.planning.requests.rules import AskingOrganization, Draft, RequestSite
 from safecity.planning.requests.workflow import (
     READERS,
     check_move,
@@ -36,20 +35,6 @@ class Actor:
 
     name: str
     user_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A checked request, ready to be numbered and stored."""
-
-    organization_id: int
-    district_id: int
-    justification: str
-    urgency: Urgency
-    latitude: float | None = None
-    longitude: float | None = None
-    address: str | None = None
-    site_id: int | None = None
 
 
 def request_condition(role: Role, organization_id: int | None, scope: Scope) -> ColumnElement[bool]:
@@ -147,14 +132,6 @@ def store_request(
     return request
 
 
-def store_requests(
-    session: Session, actor: Actor, drafts: Sequence[Draft], *, now: datetime | None = None
-) -> list[CameraRequest]:
-    """Store many checked requests (an import) in the caller's transaction; each audited."""
-    now = now or utcnow()
-    return [store_request(session, actor, draft, now=now) for draft in drafts]
-
-
 def move(
     session: Session,
     request: CameraRequest,
@@ -202,7 +179,3 @@ def move(
         details=details,
     )
     return request
-
-
-def district_names(session: Session) -> dict[int, str]:
-    return {row_id: name for row_id, name in session.execute(select(District.id, District.name))}
