@@ -68,6 +68,12 @@ def test_address_and_district_place_a_request_without_a_point(as_user: SignIn, c
     assert "address and district_id" in no_district.json()["detail"]
 
 
+def test_a_blank_justification_is_refused(as_user: SignIn) -> None:
+    response = as_user("akimat-west").post(URL, json={"justification": " \n ", **WEST_POINT})
+    assert response.status_code == 422
+    assert "say why" in response.json()["detail"]
+
+
 def test_a_point_outside_every_district_is_refused(as_user: SignIn) -> None:
     response = as_user("akimat-west").post(
         URL, json={"justification": "x", "latitude": 40.0, "longitude": 71.35}

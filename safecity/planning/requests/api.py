@@ -248,6 +248,8 @@ def submit_request(
     refused = role_problem(submitter)
     if refused:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refused)
+    if not body.justification.strip():
+        raise _unprocessable("justification: say why a camera is needed there")
     organization_id = body.organization_id
     if organization_id is None and not submitter.for_others:
         organization_id = user.organization_id
