@@ -227,5 +227,9 @@ def test_an_analyst_reads_every_request_and_changes_none(
     expect(page.locator("#request-actions button")).to_have_count(0)
     page.select_option("#requests-district", label="Almaty")
     expect(page.locator(".request-card")).to_have_count(1)
+    href = page.locator("#requests-export").get_attribute("href") or ""
+    exported = page.evaluate("async (href) => (await fetch(href)).text()", href)
+    assert exported.splitlines()[0].startswith("number,status,urgency,organization,district")
+    assert len(exported.splitlines()) == 2 and ",Almaty," in exported.splitlines()[1]
     page.mouse.move(1, 1)
     page.screenshot(path=screenshots / "requests-analyst.png")

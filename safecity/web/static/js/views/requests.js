@@ -135,7 +135,7 @@ export function mount(outlet, { query, signal }) {
   }
 
   async function load() {
-    const apiQuery = { district_id: filters.district_id, urgency: filters.urgency, limit: 500 };
+    const apiQuery = { district_id: filters.district_id, urgency: filters.urgency };
     exportLink.setAttribute("href", `${URL}/export.csv${hrefFor("", apiQuery).slice(1)}`);
     try {
       districts = await loadDistricts();
@@ -144,7 +144,7 @@ export function mount(outlet, { query, signal }) {
         districtSelect.value = filters.district_id;
       }
       /** @type {CameraRequestPage} */
-      const page = await request(URL, { query: apiQuery, signal });
+      const page = await request(URL, { query: { ...apiQuery, limit: 500 }, signal });
       drawBoard(page);
       return page;
     } catch (error) {
