@@ -121,7 +121,7 @@ def test_admin_registers_a_request_for_an_asking_organization_only(
         URL, json={"justification": "x", **EAST_POINT, "organization_id": akimat_west_id}
     )
     assert outside.status_code == 422
-    assert "outside Akimat West's district" in outside.json()["detail"]
+    assert "East is outside the area of Akimat West" in outside.json()["detail"]
     made = submit(admin, **WEST_POINT, organization_id=akimat_west_id, justification="By letter")
     assert made["organization_code"] == "akimat-west"
     assert made["submitted_by"] == "admin"

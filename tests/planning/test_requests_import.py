@@ -236,7 +236,7 @@ def test_cli_stores_nothing_from_a_file_with_a_bad_row(
     )
     result = runner.invoke(app, ["import", str(source)])
     assert result.exit_code == 1
-    assert "line 3" in result.output and "outside Akimat West's district" in result.output
+    assert "line 3" in result.output and "East is outside the area of Akimat West" in result.output
     assert "no organization 'nobody'" in result.output
     assert "nothing stored: 2 bad rows" in result.output
     assert stored_count(cli_database) == 0

@@ -224,7 +224,8 @@ def _print_report(console: Console, file: Path, parsed: ParsedFile, report: Impo
     validation = report.validation
     good, bad = len(validation.rows), len(validation.problems)
     console.print(
-        f"{escape(str(file))}: {good + bad} rows checked, {good} good, {bad} bad", highlight=False
+        f"{escape(str(file))}: {_count(good + bad, 'row')} checked, {good} good, {bad} bad",
+        highlight=False,
     )
     if parsed.ignored_columns:
         console.print(
@@ -245,12 +246,17 @@ def _print_report(console: Console, file: Path, parsed: ParsedFile, report: Impo
     console.print(table)
     if report.outcome is ImportOutcome.REJECTED:
         console.print(
-            f"[red]nothing stored:[/red] {bad} bad rows. Fix them, or pass --skip-invalid to "
-            f"store the {good} good ones and skip the bad ones."
+            f"[red]nothing stored:[/red] {_count(bad, 'bad row')}. Fix them, or pass "
+            f"--skip-invalid to store the good ones ({good}) and skip the bad ones."
         )
     elif report.outcome is ImportOutcome.DRY_RUN:
         console.print(f"dry run, nothing stored; would store {good}", highlight=False)
     else:
         console.print(
-            f"stored {len(report.numbers)} requests, skipped {report.skipped}", highlight=False
+            f"stored {_count(len(report.numbers), 'request')}, skipped {report.skipped}",
+            highlight=False,
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

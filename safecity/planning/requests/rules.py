@@ -117,7 +117,7 @@ def district_problem(
         and not organization.city_wide
         and organization.district_id != district_id
     ):
-        return f"district: {district_name} is outside {organization.name}'s district"
+        return f"district: {district_name} is outside the area of {organization.name}"
     return None
 
 
