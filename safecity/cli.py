@@ -53,6 +53,10 @@ COMMANDS: dict[str, Command] = {
         "safecity.city.folder.cli",
         "The city as a folder: districts, organizations, police units, sites and cameras.",
     ),
+    "requests": Command(
+        "safecity.planning.requests.cli",
+        "Camera installation requests: import and export CSV files.",
+    ),
     "evidence": Command(
         "safecity.video.evidence.cli",
         "Evidence packages: a clip with a signed manifest, for police and courts.",

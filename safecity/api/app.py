@@ -40,6 +40,7 @@ from safecity.ops.incidents import api as incidents_api
 from safecity.ops.incidents import attachments_api, clips_api
 from safecity.ops.shifts import api as shifts_api
 from safecity.planning.placement import api as placement_api
+from safecity.planning.requests import api as requests_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.evidence import api as evidence_api
@@ -119,6 +120,7 @@ def create_app(
     app.include_router(statistics_api.router)
     app.include_router(crime_records_api.router)
     app.include_router(hotspots_api.router)
+    app.include_router(requests_api.router)
     app.include_router(live_api.router)
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)

@@ -59,8 +59,10 @@ const DRAW_ORDER = { inactive: 0, unknown: 1, online: 2, maintenance: 3, offline
  * @param {(cameraId: number) => void} [options.onCameraClick]
  * @param {(districtId: number) => void} [options.onDistrictClick]
  * @param {(marker: OpsMarker) => void} [options.onOpsClick]
+ * @param {(lon: number, lat: number) => void} [options.onPointClick]  a click anywhere picks
+ *   that point (a camera request's place); nothing else on the map then hears clicks
  */
-export function createCityMap({ id, interactive = true, labels = true, onCameraClick, onDistrictClick, onOpsClick }) {
+export function createCityMap({ id, interactive = true, labels = true, onCameraClick, onDistrictClick, onOpsClick, onPointClick }) {
   const svg = s("svg", {
     id,
     class: "city-map",
@@ -476,6 +478,11 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
         if (dragging) tooltip.hidden = true;
       },
       onTap: (event) => {
+        if (onPointClick && projection) {
+          const [x, y] = toUser(event.clientX, event.clientY);
+          onPointClick(...projection.unproject(x, y));
+          return;
+        }
         const ops = closest(event, ".ops-marker");
         if (ops instanceof SVGElement) {
           const marker = opsMarkers.get(ops.dataset.key || "");

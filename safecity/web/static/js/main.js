@@ -25,6 +25,7 @@ import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
 import * as reports from "./views/reports.js";
 import * as placement from "./views/placement.js";
+import * as cameraRequests from "./views/requests.js";
 import * as wall from "./views/wall.js";
 
 /** @type {Route[]} */
@@ -42,6 +43,7 @@ const ROUTES = [
   { pattern: /^\/placement$/, view: placement, title: "Placement", nav: "placement" },
   { pattern: /^\/figures$/, view: figures, title: "Figures", nav: "figures" },
   { pattern: /^\/hotspots$/, view: hotspots, title: "Hotspots", nav: "hotspots" },
+  { pattern: /^\/requests$/, view: cameraRequests, title: "Camera requests", nav: "requests" },
 ];
 
 const outlet = elementById("view");

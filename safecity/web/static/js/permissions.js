@@ -33,6 +33,11 @@ const FIGURE_READERS = new Set(["admin", "analyst", "akimat"]);
 // Crime hotspots: the API answers every role within its districts; the console offers them to
 // those who plan and judge with figures.
 const HOTSPOT_READERS = new Set(["admin", "analyst", "akimat"]);
+// Camera requests (safecity/planning/requests/workflow.py): READERS see them (operators
+// too, through the API: their console is the OCC's), SUBMITTERS ask, DECIDERS decide.
+const REQUEST_BOARD = new Set(["admin", "police_duty_officer", "akimat", "analyst"]);
+const REQUEST_SUBMITTERS = new Set(["admin", "police_duty_officer", "akimat"]);
+const REQUEST_DECIDERS = new Set(["admin"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
 // PLACEMENT_PLANNERS in safecity/planning/placement/service.py: an akimat for its district.
@@ -152,4 +157,25 @@ export function mayMakeTransition(user, transition) {
 /** @param {Someone} user */
 export function mayMakeReports(user) {
   return roleIn(REPORT_MAKERS, user);
+}
+
+/**
+ * The "Requests" screen: the camera requests board.
+ * @param {Someone} user
+ */
+export function mayReadRequests(user) {
+  return roleIn(REQUEST_BOARD, user);
+}
+
+/** @param {Someone} user */
+export function maySubmitRequests(user) {
+  return roleIn(REQUEST_SUBMITTERS, user);
+}
+
+/**
+ * Review, approve, reject and mark installed: the programme office.
+ * @param {Someone} user
+ */
+export function mayDecideRequests(user) {
+  return roleIn(REQUEST_DECIDERS, user);
 }

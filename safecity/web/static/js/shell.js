@@ -17,6 +17,7 @@ import {
   mayReadIncidents,
   mayReadFigures,
   mayReadHotspots,
+  mayReadRequests,
   maySearchEvents,
 } from "./permissions.js";
 import { scopeLabel } from "./session.js";
@@ -37,6 +38,7 @@ function navFor(user) {
   if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
   if (mayReadFigures(user)) nav.push(["figures", "#/figures", "Figures"]);
   if (mayReadHotspots(user)) nav.push(["hotspots", "#/hotspots", "Hotspots"]);
+  if (mayReadRequests(user)) nav.push(["requests", "#/requests", "Requests"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
   if (mayMakeReports(user)) nav.push(["reports", "#/reports", "Reports"]);
   if (mayPlanPlacement(user)) nav.push(["placement", "#/placement", "Placement"]);
