@@ -53,6 +53,10 @@ COMMANDS: dict[str, Command] = {
         "safecity.city.folder.cli",
         "The city as a folder: districts, organizations, police units, sites and cameras.",
     ),
+    "requests": Command(
+        "safecity.planning.requests.cli",
+        "Camera installation requests: import and export CSV files.",
+    ),
     "evidence": Command(
         "safecity.video.evidence.cli",
         "Evidence packages: a clip with a signed manifest, for police and courts.",
@@ -66,6 +70,10 @@ COMMANDS: dict[str, Command] = {
         "safecity.ops.dispatch.cli",
         "Notices to police units (MQTT, webhooks): what waits, what failed.",
     ),
+    "crimes": Command(
+        "safecity.insights.crimes.cli",
+        "Crime records from the police register.",
+    ),
     "incident-types": Command(
         "safecity.ops.incident_types.cli",
         "Incident types and their SOP checklists: import and export a YAML file.",
@@ -77,6 +85,12 @@ COMMANDS: dict[str, Command] = {
     "analytics": Command(
         "safecity.analytics.cli",
         "Video analytics: run the camera analytics on a recorded file.",
+    ),
+    "report": Command(
+        "safecity.insights.reports.cli",
+        "A city or district report for a period (crime figures with their changes, the camera\n"
+        "fleet, incidents; charts and a map) as a PDF or a self-contained HTML page.",
+        group=False,
     ),
     "backup": Command(
         "safecity.backup.cli",

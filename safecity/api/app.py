@@ -24,7 +24,12 @@ from safecity.bus import Bus, InProcessBus
 from safecity.city import api as city_api
 from safecity.city.admin import api as city_admin_api
 from safecity.insights import api as insights_api
+from safecity.insights import statistics_api
+from safecity.insights.crimes import api as crime_records_api
+from safecity.insights.crimes.occ import ClosedIncidentCounter
+from safecity.insights.hotspots import api as hotspots_api
 from safecity.insights.kpis import api as kpis_api
+from safecity.insights.reports import api as reports_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.alerts import api as alerts_api
 from safecity.ops.dispatch import api as notifications_api
@@ -35,6 +40,8 @@ from safecity.ops.incident_types import api as types_api
 from safecity.ops.incidents import api as incidents_api
 from safecity.ops.incidents import attachments_api, clips_api
 from safecity.ops.shifts import api as shifts_api
+from safecity.planning.placement import api as placement_api
+from safecity.planning.requests import api as requests_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.evidence import api as evidence_api
@@ -63,15 +70,19 @@ def create_app(
     app_bus: Bus = bus if bus is not None else InProcessBus()
     feed = FeedHub(app_bus, translate=feed_api.feed_item)
     changes = ChangePublisher(database.sessions, app_bus) if own_bus else None
+    # Incidents closed in the OCC become crime records (insights/crimes/occ.py).
+    crimes = ClosedIncidentCounter(app_bus, database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         feed.start()
         if changes is not None:
             changes.start()
+        crimes.start()
         try:
             yield
         finally:
+            crimes.stop()
             if changes is not None:
                 changes.stop()
             feed.stop()
@@ -107,6 +118,11 @@ def create_app(
     app.include_router(city_admin_api.router)
     app.include_router(insights_api.router)
     app.include_router(kpis_api.router)
+    app.include_router(reports_api.router)
+    app.include_router(statistics_api.router)
+    app.include_router(crime_records_api.router)
+    app.include_router(hotspots_api.router)
+    app.include_router(requests_api.router)
     app.include_router(live_api.router)
     app.include_router(playback_api.router)
     app.include_router(evidence_api.router)
@@ -122,6 +138,7 @@ def create_app(
     app.include_router(rules_api.router)
     app.include_router(analytics_api.router)
     app.include_router(video_analytics_api.router)
+    app.include_router(placement_api.router)
     add_api_docs(app, settings.api)
 
     app.add_middleware(CrossOriginGuard, trusted=settings.api.trusted_origins)

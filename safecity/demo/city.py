@@ -37,7 +37,15 @@ from safecity.demo.catalogue import (
     TEMPLATES,
     UTILITIES,
 )
-from safecity.demo.crimes import DemoCrime, Hotspot, ResidentialArea, generate_crimes
+from safecity.demo.crimes import (
+    CAMERA_WAVE,
+    RECORDS_SINCE,
+    DemoCrime,
+    Hotspot,
+    ResidentialArea,
+    generate_crimes,
+    with_near_repeats,
+)
 from safecity.demo.geography import (
     DISTRICT_PLANS,
     DistrictPlan,
@@ -230,7 +238,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 
 def build_demo_city(seed: int = DEFAULT_SEED) -> DemoCity:
     """The whole demo city for ``seed``; equal for equal seeds."""
-    site_rng, camera_rng, crime_rng = np.random.default_rng(seed).spawn(3)
+    # A new stream is spawned last: those before it draw as they did before it came.
+    site_rng, camera_rng, crime_rng, repeat_rng = np.random.default_rng(seed).spawn(4)
     geometries = district_geometries()
     districts = tuple(
         DemoDistrict(plan.code, plan.name, plan.population, geometries[plan.code])
@@ -255,7 +264,9 @@ def build_demo_city(seed: int = DEFAULT_SEED) -> DemoCity:
         police_units=_police_units(),
         sites=sites,
         cameras=cameras,
-        crimes=generate_crimes(crime_rng, residential, hotspots),
+        crimes=with_near_repeats(
+            repeat_rng, generate_crimes(crime_rng, residential, hotspots), residential
+        ),
         users=DEMO_USERS,
     )
 
@@ -397,10 +408,18 @@ def _placements(
     return placements
 
 
-def _installed_at(rng: np.random.Generator) -> date:
-    """Installation dates thicken towards the present, as the programme grew."""
+def _installed_at(rng: np.random.Generator, district_code: str) -> date:
+    """Installation dates thicken towards the present, as the programme grew. While the crime
+    records run, only the camera wave's districts get cameras, all within the wave
+    (``crimes.CAMERA_WAVE``): elsewhere a date in that year moves a year back."""
     span = (CAMERAS_INSTALLED_UNTIL - CAMERAS_INSTALLED_SINCE).days
-    return CAMERAS_INSTALLED_SINCE + timedelta(days=int(rng.triangular(0, span, span)))
+    installed = CAMERAS_INSTALLED_SINCE + timedelta(days=int(rng.triangular(0, span, span)))
+    if installed < RECORDS_SINCE:
+        return installed
+    if district_code not in CAMERA_WAVE.districts:
+        return installed - timedelta(days=365)
+    wave_days = (CAMERA_WAVE.until - CAMERA_WAVE.since).days + 1
+    return CAMERA_WAVE.since + timedelta(days=(installed - RECORDS_SINCE).days % wave_days)
 
 
 def _cameras(
@@ -430,7 +449,9 @@ def _cameras(
                     main_stream_url=f"rtsp://{host}{model.main_path}",
                     sub_stream_url=f"rtsp://{host}{model.sub_path}",
                     status=status,
-                    installed_at=None if status is CameraStatus.PLANNED else _installed_at(rng),
+                    installed_at=(
+                        None if status is CameraStatus.PLANNED else _installed_at(rng, plan.code)
+                    ),
                     vendor=model.vendor,
                     model=model.model,
                     firmware=str(rng.choice(model.firmwares)),

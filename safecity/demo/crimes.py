@@ -4,6 +4,13 @@ Each kind of crime has its own hour-of-day peak (fraud by day, assault and hooli
 night), weekday pattern (more violence on Friday and Saturday nights) and share committed at
 hotspots (markets, transport hubs, squares, nightlife streets); the rest fall where people
 live. A mild summer peak runs through all of them. Pure: numpy in, dataclasses out.
+
+Two things the statistics page has to show honestly are built in. About half the crimes are
+solved, some days later, the share varying by kind (``CLEARANCE``). And the camera programme's
+second wave (``CAMERA_WAVE``) put cameras in two districts in April 2026 while the others got
+none that year: after it, crimes in public places in those two fall by a modest share, about
+what published reviews find on average, so that a difference-in-differences against the other
+districts finds it, and a plain before/after (with the summer peak in it) would not.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from shapely.geometry import Polygon
 
 from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import SiteKind
-from safecity.demo.geography import Hub, around, by_density, points_within
+from safecity.demo.geography import DECIMALS, Hub, around, by_density, points_within
 
 ASTANA_TIME = timezone(timedelta(hours=5), "UTC+05")
 RECORDS_UNTIL = date(2026, 11, 1)
@@ -31,6 +38,31 @@ STREET_SHARE_OF_PUBLIC = 0.4
 """Of crimes in public places, the share on the streets (the programme: 3,381 of 8,502)."""
 
 
+RECORDS_SINCE = RECORDS_UNTIL - timedelta(days=DAYS)
+CLEARANCE: Mapping[CrimeKind, float] = {
+    CrimeKind.THEFT: 0.42, CrimeKind.ROBBERY: 0.55, CrimeKind.ASSAULT: 0.6,
+    CrimeKind.HOOLIGANISM: 0.58, CrimeKind.VANDALISM: 0.4, CrimeKind.FRAUD: 0.45,
+    CrimeKind.DRUGS: 0.6, CrimeKind.VEHICLE_THEFT: 0.45, CrimeKind.OTHER: 0.5,
+}  # fmt: skip
+"""Share of each kind solved in the end; one solved after the records end is still open."""
+MEAN_DAYS_TO_SOLVE = 12.0
+
+
+@dataclass(frozen=True)
+class CameraWave:
+    """Cameras installed in ``districts`` from ``since`` to ``until``; after it, crimes in
+    public places there fall by ``reduction``. No other district gets a camera while the
+    records run (``city._installed_at`` keeps to this)."""
+
+    districts: tuple[str, ...]
+    since: date
+    until: date
+    reduction: float
+
+
+CAMERA_WAVE = CameraWave(("almaty", "saryarka"), date(2026, 4, 1), date(2026, 4, 30), 0.15)
+
+
 @dataclass(frozen=True)
 class DemoCrime:
     code: str
@@ -40,6 +72,7 @@ class DemoCrime:
     latitude: float
     longitude: float
     district_code: str
+    solved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -134,13 +167,85 @@ def generate_crimes(
     for kind, count in zip(kinds, counts, strict=True):
         occurrences.extend(_crimes_of_kind(rng, kind, int(count), first_day, residential, hotspots))
     occurrences.sort(key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude))
+    # In time order first: the draws below then fall on the same crimes in every run.
+    return numbered(_solved(rng, _after_the_wave(rng, occurrences, CAMERA_WAVE)))
+
+
+def numbered(occurrences: Sequence[DemoCrime]) -> tuple[DemoCrime, ...]:
+    """The records in time order, coded like the register numbers them."""
+    ordered = sorted(
+        occurrences, key=lambda o: (o.occurred_at, o.kind.value, o.latitude, o.longitude)
+    )
     crimes: list[DemoCrime] = []
     numbers: Counter[int] = Counter()
-    for occurrence in occurrences:
+    for occurrence in ordered:
         year = occurrence.occurred_at.astimezone(ASTANA_TIME).year
         numbers[year] += 1
         crimes.append(replace(occurrence, code=f"ERDR-{year}-{numbers[year]:06d}"))
     return tuple(crimes)
+
+
+def _after_the_wave(
+    rng: np.random.Generator, crimes: Sequence[DemoCrime], wave: CameraWave
+) -> list[DemoCrime]:
+    """Leave out ``wave.reduction`` of the crimes in public places in the wave's districts
+    after its cameras were all up: the drop the cameras brought."""
+    start = datetime.combine(wave.until + timedelta(days=1), datetime.min.time(), ASTANA_TIME)
+    draws = rng.random(len(crimes))
+    return [
+        crime
+        for crime, draw in zip(crimes, draws, strict=True)
+        if not (
+            crime.district_code in wave.districts
+            and crime.place_kind.public
+            and crime.occurred_at >= start
+            and draw < wave.reduction
+        )
+    ]
+
+
+def _solved(rng: np.random.Generator, crimes: Sequence[DemoCrime]) -> list[DemoCrime]:
+    """Mark the crimes solved as ``CLEARANCE`` says, each some days after it (skewed: most
+    within two weeks, a few after months); one solved after the records end stays open."""
+    end = datetime.combine(RECORDS_UNTIL, datetime.min.time(), ASTANA_TIME)
+    solved = rng.random(len(crimes))
+    days = rng.gamma(1.5, MEAN_DAYS_TO_SOLVE / 1.5, len(crimes)) + 0.1
+    marked = []
+    for crime, draw, after in zip(crimes, solved, days, strict=True):
+        at = crime.occurred_at + timedelta(days=float(after))
+        if draw < CLEARANCE[crime.kind] and at < end:
+            crime = replace(crime, solved_at=at)
+        marked.append(crime)
+    return marked
+
+
+NEAR_REPEAT_SHARE = 0.08
+"""Of thefts from dwellings (burglaries), the share followed by another close by within days:
+the near-repeat pattern burglary registers show (the same street's houses, the same thief)."""
+
+
+def with_near_repeats(
+    rng: np.random.Generator, crimes: Sequence[DemoCrime], residential: Sequence[ResidentialArea]
+) -> tuple[DemoCrime, ...]:
+    """``crimes`` and, after some burglaries, another within ~100 m and a week, renumbered."""
+    areas = {area.district_code: area.area for area in residential}
+    last = datetime.combine(RECORDS_UNTIL, datetime.min.time(), ASTANA_TIME).astimezone(UTC)
+    follow_ups: list[DemoCrime] = []
+    for crime in crimes:
+        if crime.kind is not CrimeKind.THEFT or crime.place_kind is not PlaceKind.DWELLING:
+            continue
+        if rng.random() >= NEAR_REPEAT_SHARE:
+            continue
+        d_lon, d_lat = rng.normal(0, 0.0012), rng.normal(0, 0.0008)  # ~80 m each way
+        at = crime.occurred_at + timedelta(hours=float(rng.uniform(12, 7 * 24)))
+        lon = round(crime.longitude + d_lon, DECIMALS)
+        lat = round(crime.latitude + d_lat, DECIMALS)
+        if at < last and shapely.contains_xy(areas[crime.district_code], lon, lat):
+            # A burglary of its own: not solved because the first one was.
+            follow_ups.append(
+                replace(crime, occurred_at=at, longitude=lon, latitude=lat, solved_at=None)
+            )
+    return numbered([*crimes, *follow_ups])
 
 
 def _crimes_of_kind(

@@ -25,15 +25,17 @@ from safecity.city.districts import stored_district_locator
 from safecity.city.folder.reading import read_city_folder
 from safecity.city.folder.store import apply_city
 from safecity.city.geo import DistrictLocator
-from safecity.city.models import District, Organization, PoliceUnit
+from safecity.city.models import Camera, District, Organization, PoliceUnit, Site
 from safecity.city.stream_credentials import CredentialKeyring
 from safecity.core.clock import utcnow
 from safecity.demo.city import DemoCity
 from safecity.demo.city_folder import demo_city_files
 from safecity.demo.history import add_demo_history
+from safecity.demo.requests import demo_requests
 from safecity.insights.models import CrimeRecord
 from safecity.ops.incident_types.file import BUILT_IN, default_incident_types
 from safecity.ops.incident_types.store import apply_incident_types
+from safecity.planning.requests.models import CameraRequest
 from safecity.private_files import make_folders
 from safecity.store.engine import Database
 from safecity.store.models import Base
@@ -108,6 +110,7 @@ def seed_demo_city(
                 _ids_by_code(session, PoliceUnit),
             )
             add_demo_history(session, now=utcnow())
+            _insert_requests(session, city)
     return SeedReport(
         districts=len(city.districts),
         organizations=len(city.organizations),
@@ -128,7 +131,9 @@ def _delete_everything(session: Session) -> None:
     apply_incident_types(session, default_incident_types(), author=BUILT_IN)
 
 
-def _ids_by_code(session: Session, model: type[Organization | PoliceUnit]) -> dict[str, int]:
+def _ids_by_code(
+    session: Session, model: type[Organization | PoliceUnit | District | Site | Camera]
+) -> dict[str, int]:
     return {code: row_id for code, row_id in session.execute(select(model.code, model.id))}
 
 
@@ -157,6 +162,8 @@ def _insert_crimes(session: Session, city: DemoCity, locator: DistrictLocator) -
                 "place_kind": crime.place_kind,
                 "latitude": crime.latitude,
                 "longitude": crime.longitude,
+                "solved": crime.solved_at is not None,
+                "solved_at": crime.solved_at,
                 "district_id": _district_of(
                     locator, f"crime record {crime.code}", crime.latitude, crime.longitude
                 ),
@@ -188,5 +195,42 @@ def _insert_users(
                 "police_unit_id": units[user.police_unit_code] if user.police_unit_code else None,
             }
             for user in city.users
+        ),
+    )
+
+
+def _insert_requests(session: Session, city: DemoCity) -> None:
+    """The demo's camera requests (``safecity.demo.requests``), numbered as submitted; the
+    installed ones linked to their cameras. The programme office (admin) decided them."""
+    organizations = _ids_by_code(session, Organization)
+    districts = _ids_by_code(session, District)
+    sites = _ids_by_code(session, Site)
+    cameras = _ids_by_code(session, Camera)
+    users = {name: user_id for name, user_id in session.execute(select(User.username, User.id))}
+    _bulk(
+        session,
+        CameraRequest,
+        (
+            {
+                "number": request.number,
+                "organization_id": organizations[request.organization_code],
+                "district_id": districts[request.district_code],
+                "site_id": sites[request.site_code] if request.site_code else None,
+                "latitude": request.latitude,
+                "longitude": request.longitude,
+                "address": request.address,
+                "justification": request.justification,
+                "urgency": request.urgency,
+                "status": request.status,
+                "decision_reason": request.decision_reason,
+                "camera_id": cameras[request.camera_code] if request.camera_code else None,
+                "submitted_by_id": users.get(request.submitted_by or ""),
+                "decided_by_id": users.get("admin") if request.decided_at else None,
+                "submitted_at": request.submitted_at,
+                "decided_at": request.decided_at,
+                "installed_at": request.installed_at,
+                "updated_at": request.installed_at or request.decided_at or request.submitted_at,
+            }
+            for request in demo_requests(city)
         ),
     )

@@ -23,8 +23,9 @@ from safecity.city.models import CameraStatus, OrganizationKind, SiteKind
 from safecity.city.schedule import SiteTask, WatchWindow
 from safecity.demo.catalogue import CAMERA_VIEWS, CAMERAS_PER_SITE
 from safecity.demo.city import DemoCity, build_demo_city
-from safecity.demo.crimes import ASTANA_TIME, RECORDS_UNTIL
+from safecity.demo.crimes import ASTANA_TIME, CAMERA_WAVE, RECORDS_SINCE, RECORDS_UNTIL
 from safecity.demo.geography import CENTRE, as_polygon
+from safecity.insights.statistics import Change, Period, PeriodKind, rate_ratio
 
 KM_PER_DEGREE = 111.2
 REPO = Path(__file__).resolve().parents[2]
@@ -258,3 +259,46 @@ def test_street_crime_gathers_at_hotspots(demo_city: DemoCity) -> None:
     public = [c.place_kind.public for c in demo_city.crimes if c.kind is CrimeKind.HOOLIGANISM]
     private = [c.place_kind.public for c in demo_city.crimes if c.kind is CrimeKind.FRAUD]
     assert sum(public) / len(public) > 0.7 > 0.3 > sum(private) / len(private)
+
+
+def test_about_half_the_crimes_are_solved_some_days_later(demo_city: DemoCity) -> None:
+    solved = [c for c in demo_city.crimes if c.solved_at is not None]
+    assert 0.4 < len(solved) / len(demo_city.crimes) < 0.6
+    shares = {
+        kind: sum(c.solved_at is not None for c in demo_city.crimes if c.kind is kind)
+        / sum(c.kind is kind for c in demo_city.crimes)
+        for kind in CrimeKind
+    }
+    assert shares[CrimeKind.ASSAULT] > shares[CrimeKind.THEFT] + 0.1
+    assert all(c.occurred_at < c.solved_at for c in solved if c.solved_at)
+
+
+def test_the_camera_wave_shows_as_a_modest_drop_against_the_other_districts(
+    demo_city: DemoCity,
+) -> None:
+    wave = CAMERA_WAVE
+    new = {
+        c.district_code
+        for c in demo_city.cameras
+        if c.installed_at and c.installed_at >= RECORDS_SINCE
+    }
+    assert new == set(wave.districts)
+    assert all(
+        wave.since <= c.installed_at <= wave.until
+        for c in demo_city.cameras
+        if c.installed_at and c.installed_at >= RECORDS_SINCE
+    )
+
+    def public(treated: bool, quarter: str) -> int:
+        return sum(
+            c.place_kind.public
+            and (c.district_code in wave.districts) == treated
+            and Period.of(PeriodKind.QUARTER, c.occurred_at, ASTANA_TIME).label == quarter
+            for c in demo_city.crimes
+        )
+
+    ratio = rate_ratio(
+        Change(public(True, "2026-Q1"), public(True, "2026-Q3")),
+        Change(public(False, "2026-Q1"), public(False, "2026-Q3")),
+    )
+    assert ratio.irr is not None and 0.75 < ratio.irr < 0.95

@@ -79,6 +79,8 @@ def test_seeded_rows_keep_what_the_generator_made(database: Database, demo_city:
             select(CrimeRecord).where(CrimeRecord.code == city.crimes[0].code)
         ).one()
         assert crime.occurred_at == city.crimes[0].occurred_at
+        assert crime.solved_at == city.crimes[0].solved_at
+        assert crime.solved == (city.crimes[0].solved_at is not None)
 
 
 def test_police_units_cover_their_districts(database: Database, demo_city: DemoCity) -> None:

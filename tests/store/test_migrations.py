@@ -2,6 +2,7 @@
 SQLite and PostgreSQL."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
+from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import Camera, District, OrganizationKind
+from safecity.insights.models import CrimeRecord
 from safecity.ops.incident_types.models import StoredIncidentType
 from safecity.ops.models import Incident
 from safecity.store import migrate
@@ -119,3 +122,71 @@ def test_0012_will_not_be_undone_while_camera_passwords_are_sealed(tmp_path: Pat
     migrate.downgrade(database, "0011")
     assert migrate.current_revision(database) == "0011"
     database.dispose()
+
+
+def _check_0019_keeps_public_places(database: Database) -> None:
+    migrate.upgrade(database, "0018")
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO districts (code, name, geometry, created_at) "
+            "VALUES ('W', 'west', '{}', '2026-01-01')"
+        )
+        district_id = connection.exec_driver_sql("SELECT id FROM districts").scalar_one()
+        connection.exec_driver_sql(
+            "INSERT INTO crime_records (code, occurred_at, kind, public_place, latitude, "
+            f"longitude, district_id, created_at) VALUES "
+            f"('ERDR-1', '2026-01-02', 'theft', true, 51.1, 71.4, {district_id}, '2026-01-02'), "
+            f"('ERDR-2', '2026-01-02', 'fraud', false, 51.1, 71.4, {district_id}, '2026-01-02')"
+        )
+    migrate.upgrade(database)
+    with database.engine.connect() as connection:
+        upgraded = connection.exec_driver_sql(
+            "SELECT code, place_kind, solved, source FROM crime_records ORDER BY code"
+        ).all()
+    assert [tuple(row) for row in upgraded] == [
+        ("ERDR-1", "public_place", False, "register"),
+        ("ERDR-2", "other", False, "register"),
+    ]
+    migrate.downgrade(database, "0018")
+    with database.engine.connect() as connection:
+        downgraded = connection.exec_driver_sql(
+            "SELECT code, public_place FROM crime_records ORDER BY code"
+        ).all()
+    assert [(code, bool(public)) for code, public in downgraded] == [
+        ("ERDR-1", True),
+        ("ERDR-2", False),
+    ]
+
+
+def test_0019_turns_the_public_place_flag_into_a_place_kind_and_back_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'crimes.db'}")
+    _check_0019_keeps_public_places(database)
+    database.dispose()
+
+
+@pytest.mark.postgres
+def test_0019_turns_the_public_place_flag_into_a_place_kind_and_back_on_postgres(
+    postgres_database_factory: Callable[[], str],
+) -> None:
+    database = Database(postgres_database_factory())
+    _check_0019_keeps_public_places(database)
+    database.dispose()
+
+
+def test_0019_will_not_go_down_while_a_crime_record_has_no_position(database: Database) -> None:
+    with database.session() as session:
+        district = f.add_district(session, "west", f.WEST)
+        session.add(
+            CrimeRecord(
+                code="ERDR-9",
+                occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+                kind=CrimeKind.THEFT,
+                place_kind=PlaceKind.STREET,
+                district_id=district.id,
+            )
+        )
+    with pytest.raises(RuntimeError, match="1 crime records have no position"):
+        migrate.downgrade(database, "0018")
+    assert migrate.is_up_to_date(database)

@@ -446,3 +446,41 @@
  */
 
 export {};
+
+/**
+ * A camera installation request (RequestOut in safecity/planning/requests/schemas.py).
+ * @typedef {object} CameraRequest
+ * @property {number} id
+ * @property {string} number
+ * @property {"submitted" | "under_review" | "approved" | "rejected" | "installed"} status
+ * @property {"low" | "normal" | "high" | "urgent"} urgency
+ * @property {number} organization_id
+ * @property {string} organization
+ * @property {string} organization_code
+ * @property {number} district_id
+ * @property {string} district
+ * @property {number | null} site_id
+ * @property {string | null} site_code
+ * @property {string | null} site_name
+ * @property {number | null} latitude
+ * @property {number | null} longitude
+ * @property {string | null} address
+ * @property {string} justification
+ * @property {string | null} decision_reason
+ * @property {number | null} camera_id
+ * @property {string | null} camera_code
+ * @property {string | null} submitted_by
+ * @property {string | null} decided_by
+ * @property {string} submitted_at
+ * @property {string | null} decided_at
+ * @property {string | null} installed_at
+ * @property {string[]} allowed  the moves the workflow allows from here
+ */
+
+/**
+ * (RequestPage)
+ * @typedef {object} CameraRequestPage
+ * @property {CameraRequest[]} items
+ * @property {number} total
+ * @property {Record<string, number>} by_status
+ */

@@ -59,8 +59,10 @@ const DRAW_ORDER = { inactive: 0, unknown: 1, online: 2, maintenance: 3, offline
  * @param {(cameraId: number) => void} [options.onCameraClick]
  * @param {(districtId: number) => void} [options.onDistrictClick]
  * @param {(marker: OpsMarker) => void} [options.onOpsClick]
+ * @param {(lon: number, lat: number) => void} [options.onPointClick]  a click anywhere picks
+ *   that point (a camera request's place); nothing else on the map then hears clicks
  */
-export function createCityMap({ id, interactive = true, labels = true, onCameraClick, onDistrictClick, onOpsClick }) {
+export function createCityMap({ id, interactive = true, labels = true, onCameraClick, onDistrictClick, onOpsClick, onPointClick }) {
   const svg = s("svg", {
     id,
     class: "city-map",
@@ -328,6 +330,26 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     opsLayer.replaceChildren(group);
   }
 
+  /**
+   * A layer of a screen's own over the districts and under the cameras (coverage, planned
+   * sites), stacked in the order asked for; `project` places things on it.
+   * @param {string} className
+   */
+  function addLayer(className) {
+    const layer = s("g", { class: className });
+    svg.insertBefore(layer, cameraLayer);
+    return layer;
+  }
+
+  /**
+   * Where lon/lat lies on the map drawn (setDistricts first).
+   * @param {number} lon
+   * @param {number} lat
+   */
+  function project(lon, lat) {
+    return drawnProjection().project(lon, lat);
+  }
+
   // --- view changes, called by the gestures ---------------------------------------------------
 
   /**
@@ -456,6 +478,11 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
         if (dragging) tooltip.hidden = true;
       },
       onTap: (event) => {
+        if (onPointClick && projection) {
+          const [x, y] = toUser(event.clientX, event.clientY);
+          onPointClick(...projection.unproject(x, y));
+          return;
+        }
         const ops = closest(event, ".ops-marker");
         if (ops instanceof SVGElement) {
           const marker = opsMarkers.get(ops.dataset.key || "");
@@ -499,6 +526,8 @@ export function createCityMap({ id, interactive = true, labels = true, onCameraC
     setCameras,
     setMarker,
     setOpsMarkers,
+    addLayer,
+    project,
     focusDistrict,
     resetView,
     destroy,

@@ -11,7 +11,7 @@
  * @typedef {Ring[]} Polygon  the outer ring, then its holes
  * @typedef {{ west: number, south: number, east: number, north: number }} Bounds
  * @typedef {{ x: number, y: number, width: number, height: number }} Box
- * @typedef {{ project(lon: number, lat: number): [x: number, y: number], box(box: Bounds): Box }} Projection
+ * @typedef {{ project(lon: number, lat: number): [x: number, y: number], unproject(x: number, y: number): [lon: number, lat: number], box(box: Bounds): Box }} Projection
  */
 
 /**
@@ -78,6 +78,10 @@ export function makeProjection(bounds) {
   return {
     project(lon, lat) {
       return [(lon - lon0) * k * scale, -(lat - lat0) * scale];
+    },
+    /** The [lon, lat] of an SVG point: a click on the map. */
+    unproject(x, y) {
+      return [lon0 + x / (k * scale), lat0 - y / scale];
     },
     /** The SVG box {x, y, width, height} that holds `box` (lon/lat bounds). */
     box(box) {

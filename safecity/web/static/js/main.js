@@ -17,11 +17,16 @@ import * as alerts from "./views/alerts.js";
 import * as cameraDetail from "./views/camera-detail.js";
 import * as cameraList from "./views/camera-list.js";
 import * as events from "./views/events.js";
+import * as figures from "./views/figures.js";
+import * as hotspots from "./views/hotspots.js";
 import * as incidentDetail from "./views/incident-detail.js";
 import * as incidents from "./views/incidents.js";
 import * as kpis from "./views/kpis.js";
 import * as login from "./views/login.js";
 import * as mapView from "./views/map.js";
+import * as reports from "./views/reports.js";
+import * as placement from "./views/placement.js";
+import * as cameraRequests from "./views/requests.js";
 import * as wall from "./views/wall.js";
 
 /** @type {Route[]} */
@@ -36,6 +41,11 @@ const ROUTES = [
   { pattern: /^\/incidents\/(\d+)$/, params: ["id"], view: incidentDetail, title: "Incident", nav: "incidents" },
   { pattern: /^\/events$/, view: events, title: "Events", nav: "events" },
   { pattern: /^\/kpis$/, view: kpis, title: "KPIs", nav: "kpis" },
+  { pattern: /^\/reports$/, view: reports, title: "Reports", nav: "reports" },
+  { pattern: /^\/placement$/, view: placement, title: "Placement", nav: "placement" },
+  { pattern: /^\/figures$/, view: figures, title: "Figures", nav: "figures" },
+  { pattern: /^\/hotspots$/, view: hotspots, title: "Hotspots", nav: "hotspots" },
+  { pattern: /^\/requests$/, view: cameraRequests, title: "Camera requests", nav: "requests" },
 ];
 
 const outlet = elementById("view");

@@ -26,8 +26,24 @@ const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "a
 const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "analyst"]);
 // The city's KPIs: KPI_READERS in safecity/insights/kpis/api.py (an akimat sees its district).
 const KPI_READERS = new Set(["admin", "analyst", "akimat"]);
+// Reports (safecity/insights/reports/api.py): the server cuts them to a user's districts;
+// the console offers them to those whose work they are.
+const REPORT_MAKERS = new Set(["admin", "analyst", "akimat"]);
+// Crime figures (safecity/insights/statistics_api.py answers every role within its districts;
+// the console offers them to those whose work they are).
+const FIGURE_READERS = new Set(["admin", "analyst", "akimat"]);
+// Crime hotspots: the API answers every role within its districts; the console offers them to
+// those who plan and judge with figures.
+const HOTSPOT_READERS = new Set(["admin", "analyst", "akimat"]);
+// Camera requests (safecity/planning/requests/workflow.py): READERS see them (operators
+// too, through the API: their console is the OCC's), SUBMITTERS ask, DECIDERS decide.
+const REQUEST_BOARD = new Set(["admin", "police_duty_officer", "akimat", "analyst"]);
+const REQUEST_SUBMITTERS = new Set(["admin", "police_duty_officer", "akimat"]);
+const REQUEST_DECIDERS = new Set(["admin"]);
 // Analytics rules are changed by REGISTRY_EDITORS (safecity/analytics/api.py).
 const RULE_EDITORS = new Set(["admin"]);
+// PLACEMENT_PLANNERS in safecity/planning/placement/service.py: an akimat for its district.
+const PLACEMENT_PLANNERS = new Set(["admin", "analyst", "akimat"]);
 
 /**
  * @param {Set<string>} roles
@@ -101,9 +117,33 @@ export function mayReadKpis(user) {
   return roleIn(KPI_READERS, user);
 }
 
+/**
+ * The "Figures" screen: crime counts, before and after, the control and its rate ratio.
+ * @param {Someone} user
+ */
+export function mayReadFigures(user) {
+  return roleIn(FIGURE_READERS, user);
+}
+
+/**
+ * The "Hotspots" screen: crime hotspots and near repeats on the map.
+ * @param {Someone} user
+ */
+export function mayReadHotspots(user) {
+  return roleIn(HOTSPOT_READERS, user);
+}
+
 /** @param {Someone} user */
 export function mayEditRules(user) {
   return roleIn(RULE_EDITORS, user);
+}
+
+/**
+ * The "Placement" screen: where a budget of new cameras covers the most crime.
+ * @param {Someone} user
+ */
+export function mayPlanPlacement(user) {
+  return roleIn(PLACEMENT_PLANNERS, user);
 }
 
 /** @param {Someone} user */
@@ -122,4 +162,30 @@ export function mayMakeTransition(user, transition) {
   if (user?.role === "admin") return true;
   if (transition.actor === "occ") return roleIn(OCC, user);
   return isDutyOfficer(user);
+}
+
+/** @param {Someone} user */
+export function mayMakeReports(user) {
+  return roleIn(REPORT_MAKERS, user);
+}
+
+/**
+ * The "Requests" screen: the camera requests board.
+ * @param {Someone} user
+ */
+export function mayReadRequests(user) {
+  return roleIn(REQUEST_BOARD, user);
+}
+
+/** @param {Someone} user */
+export function maySubmitRequests(user) {
+  return roleIn(REQUEST_SUBMITTERS, user);
+}
+
+/**
+ * Review, approve, reject and mark installed: the programme office.
+ * @param {Someone} user
+ */
+export function mayDecideRequests(user) {
+  return roleIn(REQUEST_DECIDERS, user);
 }

@@ -9,7 +9,18 @@ import { alertsBadge } from "./alert-count.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
 import { feedIndicator } from "./ops-feed.js";
-import { isDutyOfficer, isOcc, mayReadIncidents, mayReadKpis, maySearchEvents } from "./permissions.js";
+import {
+  isDutyOfficer,
+  isOcc,
+  mayMakeReports,
+  mayPlanPlacement,
+  mayReadIncidents,
+  mayReadKpis,
+  mayReadFigures,
+  mayReadHotspots,
+  mayReadRequests,
+  maySearchEvents,
+} from "./permissions.js";
 import { scopeLabel } from "./session.js";
 import { cityName } from "./installation.js";
 
@@ -27,7 +38,12 @@ function navFor(user) {
   else if (mayReadIncidents(user)) nav.push(["incidents", "#/incidents", "Incidents"]);
   if (maySearchEvents(user)) nav.push(["events", "#/events", "Events"]);
   if (mayReadKpis(user)) nav.push(["kpis", "#/kpis", "KPIs"]);
+  if (mayReadFigures(user)) nav.push(["figures", "#/figures", "Figures"]);
+  if (mayReadHotspots(user)) nav.push(["hotspots", "#/hotspots", "Hotspots"]);
+  if (mayReadRequests(user)) nav.push(["requests", "#/requests", "Requests"]);
   nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
+  if (mayMakeReports(user)) nav.push(["reports", "#/reports", "Reports"]);
+  if (mayPlanPlacement(user)) nav.push(["placement", "#/placement", "Placement"]);
   return nav;
 }
 
