@@ -279,6 +279,8 @@ def build_city(database: Database) -> City:
         admin.full_name = "Aigerim Bekova"
         utility = f.add_user(session, "water", Role.UTILITY, water)
         utility.full_name = "Daniyar Seitkali"
+        analyst = f.add_user(session, "analyst", Role.ANALYST, occ)
+        analyst.full_name = "Saule Omarova"
 
         district_ids: dict[str, int] = {}
         counts: dict[int, int] = {}

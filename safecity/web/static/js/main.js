@@ -10,6 +10,7 @@ import { mountBanner } from "./banner.js";
 import { elementById, h } from "./dom.js";
 import * as installation from "./installation.js";
 import { match, navigate, parseHash } from "./router.js";
+import { homePath } from "./permissions.js";
 import * as session from "./session.js";
 import { createShell } from "./shell.js";
 import { errorState, loadingState } from "./states.js";
@@ -64,14 +65,14 @@ session.onChange((user) => shell.render(user));
 let leave = null; // aborts the screen on display and runs its cleanup
 
 function currentPathWithQuery() {
-  return window.location.hash.replace(/^#/, "") || "/map";
+  return window.location.hash.replace(/^#/, "") || homePath(session.user());
 }
 
 function render() {
   const { path, query } = parseHash(window.location.hash);
   const found = match(ROUTES, path);
   if (!found) {
-    navigate(session.user() ? "/map" : "/login", {}, { replace: true });
+    navigate(session.user() ? homePath(session.user()) : "/login", {}, { replace: true });
     return;
   }
   const { route, params } = found;
@@ -80,7 +81,7 @@ function render() {
     return;
   }
   if (route.public && session.user()) {
-    navigate("/map", {}, { replace: true });
+    navigate(homePath(session.user()), {}, { replace: true });
     return;
   }
 

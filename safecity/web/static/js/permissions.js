@@ -53,6 +53,15 @@ function roleIn(roles, user) {
   return user !== null && roles.has(user.role);
 }
 
+/**
+ * Where a user lands after signing in: an analyst works with figures (no live video), the
+ * rest with the city map.
+ * @param {Someone} user
+ */
+export function homePath(user) {
+  return user?.role === "analyst" ? "/figures" : "/map";
+}
+
 /** @param {Someone} user */
 export function mayWatchLive(user) {
   return roleIn(LIVE_VIEWERS, user);

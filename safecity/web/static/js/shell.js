@@ -19,6 +19,7 @@ import {
   mayReadFigures,
   mayReadHotspots,
   mayReadRequests,
+  mayWatchLive,
   maySearchEvents,
 } from "./permissions.js";
 import { scopeLabel } from "./session.js";
@@ -41,7 +42,9 @@ function navFor(user) {
   if (mayReadFigures(user)) nav.push(["figures", "#/figures", "Figures"]);
   if (mayReadHotspots(user)) nav.push(["hotspots", "#/hotspots", "Hotspots"]);
   if (mayReadRequests(user)) nav.push(["requests", "#/requests", "Requests"]);
-  nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"], ["wall", "#/wall", "Video wall"]);
+  nav.push(["map", "#/map", "Map"], ["cameras", "#/cameras", "Cameras"]);
+  // The wall is live video: an analyst works with figures and would see only "no access".
+  if (mayWatchLive(user)) nav.push(["wall", "#/wall", "Video wall"]);
   if (mayMakeReports(user)) nav.push(["reports", "#/reports", "Reports"]);
   if (mayPlanPlacement(user)) nav.push(["placement", "#/placement", "Placement"]);
   return nav;

@@ -7,6 +7,7 @@
 import { ApiError, NetworkError } from "../api.js";
 import { h } from "../dom.js";
 import { navigate, parseHash } from "../router.js";
+import { homePath } from "../permissions.js";
 import { signIn } from "../session.js";
 import { cityName } from "../installation.js";
 
@@ -26,10 +27,11 @@ function messageFor(error) {
 /**
  * Only a path inside the console may be a destination: never a full URL from a crafted link.
  * @param {string | undefined} next
+ * @param {string} home  where the user lands without one
  */
-function destination(next) {
+function destination(next, home) {
   if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/login")) {
-    return { path: "/map", query: {} };
+    return { path: home, query: {} };
   }
   return parseHash(`#${next}`);
 }
@@ -69,8 +71,8 @@ export function mount(outlet, { query }) {
     submit.textContent = "Signing in…";
     form.setAttribute("aria-busy", "true");
     try {
-      await signIn(username.value.trim(), password.value);
-      const target = destination(query.next);
+      const user = await signIn(username.value.trim(), password.value);
+      const target = destination(query.next, homePath(user));
       navigate(target.path, target.query, { replace: true });
     } catch (failure) {
       error.textContent = messageFor(failure);
