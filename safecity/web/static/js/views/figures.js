@@ -409,7 +409,7 @@ export function mount(outlet, { query, signal }) {
     if (!statistics.periods.length) {
       replaceChildren(counts, emptyState("No crime records in your districts match."));
       replaceChildren(breakdown);
-      replaceChildren(comparison);
+      replaceChildren(comparison, emptyState("Records are needed before periods can be compared."));
       return;
     }
     replaceChildren(
