@@ -135,13 +135,22 @@ def kernel_density(counts: np.ndarray, cell_m: float, bandwidth_m: float) -> np.
     Binned: each crime counts at its cell's centre (off by at most 0.7 of a cell) and the
     counts are convolved with the kernel sampled on the grid (FFT), so the cost depends on
     the grid, not on the radius or the number of crimes. The sampled kernel is scaled to sum
-    to one over the cells it covers: the densities times the cell area add up to the crimes."""
+    to one. The convolution is linear (zero-padded by the kernel's reach, then cropped to the
+    grid: ``mode="same"``), so near an edge part of a crime's kernel falls outside the grid;
+    edge correction: each crime's contribution is divided by the share of its kernel that lies
+    inside the grid. So the densities times the cell area add up to the crimes, edge cells
+    included (tests/insights/hotspots/test_spatial_statistics.py)."""
     reach = int(bandwidth_m // cell_m)
     offsets = np.arange(-reach, reach + 1) * cell_m
     distance2 = offsets[:, None] ** 2 + offsets[None, :] ** 2
     kernel = np.where(distance2 < bandwidth_m**2, (1.0 - distance2 / bandwidth_m**2) ** 2, 0.0)
-    kernel /= kernel.sum() * (cell_m / 1000.0) ** 2
-    density = fftconvolve(counts.astype(float), kernel, mode="same")
+    kernel /= kernel.sum()
+    counts = counts.astype(float)
+    # The kernel is symmetric: its mass inside the grid about each cell is the grid of ones
+    # convolved with it. At least the kernel's centre weight, so never zero.
+    inside = fftconvolve(np.ones_like(counts), kernel, mode="same")
+    weights = np.divide(counts, inside, out=np.zeros_like(counts), where=counts > 0)
+    density = fftconvolve(weights, kernel, mode="same") / (cell_m / 1000.0) ** 2
     return np.asarray(np.where(density > 1e-9, density, 0.0))
 
 

@@ -21,13 +21,26 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+MIN_PERMUTATIONS = 19
+"""The fewest permutations worth asking for: p can be no smaller than 1 / (permutations + 1),
+so 19 is the fewest that can reach 0.05."""
+
 MAX_SPACE_PAIRS = 5_000_000
 """Pairs close in space the test will hold (40 MB of indices); more means a distance far
 beyond a near repeat's or a period of many years."""
+MAX_PERMUTATION_WORK = 150_000_000
+"""The most work one test may do: permutations × (pairs close in space + crimes), the pairs
+compared and the times shuffled in each permutation. This machine does 20–110 million a second
+(docs/performance.md), so the test takes 1.5–8 seconds at most; without a bound a synchronous
+request could hold a worker for many minutes (5,000,000 pairs × 9,999 permutations)."""
 
 
 class TooManyPairs(ValueError):
     """Too many pairs of crimes are close in space for the test to hold them."""
+
+
+class TooMuchWork(ValueError):
+    """The permutations asked for would take more than ``MAX_PERMUTATION_WORK``."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +86,13 @@ def knox_test(
     if n < 2:
         return KnoxResult(n, distance_m, days, 0, 0, 0, 0, 0.0, 1.0, permutations, seed)
     tree = cKDTree(np.column_stack([x, y]))
-    if tree.count_neighbors(tree, distance_m) - n > 2 * MAX_SPACE_PAIRS:
+    close = (int(tree.count_neighbors(tree, distance_m)) - n) // 2
+    if close > MAX_SPACE_PAIRS:
         raise TooManyPairs(
             f"more than {MAX_SPACE_PAIRS:,} pairs of crimes lie within {distance_m:g} m of"
             " each other: choose a shorter distance, a shorter period or fewer kinds"
         )
+    _check_work(n, close, distance_m, permutations)
     space = tree.query_pairs(distance_m, output_type="ndarray")
     first, second = space[:, 0], space[:, 1]
     ordered = np.sort(t)
@@ -104,4 +119,27 @@ def knox_test(
         p_value=(exceed + 1) / (permutations + 1),
         permutations=permutations,
         seed=seed,
+    )
+
+
+def _check_work(events: int, space_pairs: int, distance_m: float, permutations: int) -> None:
+    """TooMuchWork when the permutations would exceed ``MAX_PERMUTATION_WORK``, saying what
+    to lower. The number of days does not change the work: only the pairs close in space are
+    compared."""
+    budget = MAX_PERMUTATION_WORK
+    work = permutations * (space_pairs + events)
+    if work <= budget:
+        return
+    fitting = budget // (space_pairs + events)
+    fewer = (
+        f"at most {fitting:,} permutations for these crimes, "
+        if fitting >= MIN_PERMUTATIONS
+        else ""
+    )
+    raise TooMuchWork(
+        f"{space_pairs:,} pairs of {events:,} crimes lie within {distance_m:g} m of each other"
+        f" and {permutations:,} permutations would compare them {work:,} times; the most one"
+        f" request may do is {budget:,} (a few seconds). Choose fewer permutations ({fewer}"
+        "999 is enough for p down to 0.001), a shorter distance, a district, a shorter period"
+        " or fewer kinds"
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from safecity.bounds import Id, Moment
 from safecity.city.crime_register import CrimeKind
+from safecity.insights.hotspots.near_repeat import MAX_PERMUTATION_WORK, MIN_PERMUTATIONS
 
 
 class CrimeSelection(BaseModel):
@@ -65,7 +66,13 @@ class NearRepeatQuery(CrimeSelection):
         200, ge=10, le=2000, allow_inf_nan=False, description="Close in space: metres."
     )
     days: float = Field(14, gt=0, le=365, allow_inf_nan=False, description="Close in time: days.")
-    permutations: int = Field(999, ge=19, le=9999, description="For the pseudo p-value.")
+    permutations: int = Field(
+        999,
+        ge=MIN_PERMUTATIONS,
+        le=9999,
+        description="For the pseudo p-value. Permutations × (close pairs + crimes) may not pass"
+        f" {MAX_PERMUTATION_WORK:,} (a few seconds; 422 in words beyond it).",
+    )
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Of the permutations: equal seeds, equal answers."
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from safecity.auth.roles import Scope
 from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import District
+from safecity.insights.hotspots import near_repeat
 from safecity.insights.hotspots.figure import hotspot_figure
 from safecity.insights.hotspots.schemas import HotspotClass, HotspotQuery
 from safecity.insights.hotspots.service import hotspot_analysis
@@ -102,8 +103,21 @@ def test_a_district_user_analyses_only_their_districts(signed_in: SignIn) -> Non
     assert min(_centre_longitudes(east)) > 71.40
     assert east["summary"]["classes"]["hot_99"] == 0  # the market is not theirs
 
-    nothing = _hotspots(signed_in("water"))
-    assert nothing["summary"]["records"] == 0 and nothing["features"] == []
+    unlinked = _hotspots(signed_in("orphan-officer"))  # an officer without a unit: no district
+    assert unlinked["summary"]["records"] == 0 and unlinked["features"] == []
+
+
+@pytest.mark.usefixtures("crimes")
+@pytest.mark.parametrize("path", ["/api/insights/hotspots", "/api/insights/near-repeat"])
+def test_a_utility_company_and_an_operator_may_not_analyse_crimes(
+    signed_in: SignIn, path: str
+) -> None:
+    params = {"permutations": 19} if path.endswith("near-repeat") else {}
+    assert signed_in("admin").get(path, params=params).status_code == 200
+    for username in ("water", "operator"):
+        response = signed_in(username).get(path, params=params)
+        assert response.status_code == 403, response.text
+        assert "administrators, analysts, akimats and police duty officers" in response.text
 
 
 @pytest.mark.usefixtures("crimes")
@@ -183,6 +197,19 @@ def test_near_repeat_runs_on_the_callers_districts(signed_in: SignIn) -> None:
 def test_bad_near_repeat_queries_are_refused(signed_in: SignIn, params: dict[str, Any]) -> None:
     response = signed_in("admin").get("/api/insights/near-repeat", params=params)
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.usefixtures("crimes")
+def test_near_repeat_refuses_more_work_than_its_budget(
+    signed_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(near_repeat, "MAX_PERMUTATION_WORK", 10_000)
+    response = signed_in("admin").get(
+        "/api/insights/near-repeat", params={"distance_m": 2000, "permutations": 9999}
+    )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert "9,999 permutations" in detail and "fewer permutations" in detail
 
 
 @pytest.mark.usefixtures("crimes")

@@ -7,7 +7,7 @@ import pytest
 from pointpats.spacetime import Knox
 
 from safecity.insights.hotspots import near_repeat
-from safecity.insights.hotspots.near_repeat import TooManyPairs, knox_test
+from safecity.insights.hotspots.near_repeat import TooManyPairs, TooMuchWork, knox_test
 
 
 def _random_crimes(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,3 +74,29 @@ def test_knox_refuses_a_distance_that_pairs_everything(monkeypatch: pytest.Monke
     with pytest.raises(TooManyPairs, match="choose a shorter distance"):
         knox_test(x, y, t, distance_m=10_000, days=10, permutations=19, seed=0)
     assert knox_test(x, y, t, distance_m=100, days=10, permutations=19, seed=0).space_pairs < 1000
+
+
+def test_knox_refuses_more_work_than_its_budget_and_says_what_to_lower(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x, y, t = _random_crimes(np.random.default_rng(9), 300)
+    fits = knox_test(x, y, t, distance_m=500, days=10, permutations=19, seed=0)
+    work = (fits.space_pairs + fits.events) * 999
+    monkeypatch.setattr(near_repeat, "MAX_PERMUTATION_WORK", work - 1)
+
+    with pytest.raises(TooMuchWork) as refused:
+        knox_test(x, y, t, distance_m=500, days=10, permutations=999, seed=0)
+
+    words = str(refused.value)
+    assert f"{fits.space_pairs:,} pairs" in words and "999 permutations" in words
+    assert "at most 998 permutations" in words
+    assert "a shorter distance" in words and "a shorter period" in words
+    assert knox_test(x, y, t, distance_m=500, days=10, permutations=998, seed=0).events == 300
+
+
+def test_knox_work_budget_is_a_few_seconds() -> None:
+    """The default budget (docs/performance.md): 20–110 million pair comparisons a second
+    here, so a few seconds of one core; the default 999 permutations still fit the demo city's
+    year at 200 m (11,996 crimes with a position, 81,113 pairs within 200 m: measured)."""
+    assert 50_000_000 <= near_repeat.MAX_PERMUTATION_WORK <= 300_000_000
+    assert near_repeat.MAX_PERMUTATION_WORK > (81_113 + 11_996) * 999

@@ -181,3 +181,20 @@ def test_local_plane_keeps_city_distances_within_a_fraction_of_a_percent() -> No
     back_lon, back_lat = plane.to_degrees(x, y)
     np.testing.assert_allclose(back_lon, lon)
     np.testing.assert_allclose(back_lat, lat)
+
+
+def test_kernel_density_keeps_the_mass_of_a_crime_at_the_grid_edge() -> None:
+    """One crime in a corner cell and one in the middle, a radius wider than half the grid:
+    most of the corner crime's kernel falls off the grid, yet each crime still adds one."""
+    grid = Grid.covering((0.0, 0.0, 2000.0, 2000.0), 100.0)
+    counts = np.bincount(
+        grid.index_of(np.array([50.0, 1050.0]), np.array([50.0, 1050.0])),
+        minlength=grid.columns * grid.rows,
+    ).reshape(grid.rows, grid.columns)
+    assert counts[0, 0] == 1 and counts.sum() == 2
+
+    density = kernel_density(counts, 100.0, 1500.0)
+
+    cell_km2 = (100.0 / 1000) ** 2
+    assert density.sum() * cell_km2 == pytest.approx(2, abs=1e-6)
+    assert (density >= 0).all()
