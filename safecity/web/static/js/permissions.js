@@ -32,9 +32,9 @@ const REPORT_MAKERS = new Set(["admin", "analyst", "akimat"]);
 // Crime figures (safecity/insights/statistics_api.py answers every role within its districts;
 // the console offers them to those whose work they are).
 const FIGURE_READERS = new Set(["admin", "analyst", "akimat"]);
-// Crime hotspots: the API answers every role within its districts; the console offers them to
-// those who plan and judge with figures.
-const HOTSPOT_READERS = new Set(["admin", "analyst", "akimat"]);
+// Crime hotspots (HOTSPOT_READERS in safecity/insights/hotspots/api.py), each within their
+// districts: those who plan with figures, and the police who patrol the hot spots.
+const HOTSPOT_READERS = new Set(["admin", "analyst", "akimat", "police_duty_officer"]);
 // Camera requests (safecity/planning/requests/workflow.py): READERS see them (operators
 // too, through the API: their console is the OCC's), SUBMITTERS ask, DECIDERS decide.
 const REQUEST_BOARD = new Set(["admin", "police_duty_officer", "akimat", "analyst"]);
