@@ -42,10 +42,11 @@ from safecity.insights.reports.document import (
     KeyFigures,
     Map,
     Paragraph,
+    Picture,
     Report,
     Table,
 )
-from safecity.insights.reports.drawing import PNG_DPI, chart_figure, map_figure, png
+from safecity.insights.reports.drawing import PNG_DPI, figure_of, png
 from safecity.insights.reports.html import format_cell
 
 FONT = "DejaVuSans"
@@ -289,8 +290,8 @@ def _table(block: Table) -> list[Flowable]:
     )
 
 
-def _picture(block: Chart | Map) -> Flowable:
-    figure = chart_figure(block) if isinstance(block, Chart) else map_figure(block)
+def _picture(block: Chart | Map | Picture) -> Flowable:
+    figure = figure_of(block)
     drawn = io.BytesIO(png(figure))
     # Cropped to what was drawn, so the picture's own size gives its shape.
     pixels_wide, pixels_high = ImageReader(drawn).getSize()

@@ -23,6 +23,7 @@ from safecity.insights.reports.context import (
     report_districts,
 )
 from safecity.insights.reports.period import PeriodError, parse_period
+from safecity.reports.contents import SECTIONS
 from safecity.settings import Settings
 
 router = APIRouter(prefix="/api/insights", tags=["insights"])
@@ -78,6 +79,7 @@ def report(
         city=settings.city_name,
         author=f"{user.full_name} ({user.username})" if user.full_name else user.username,
         now=utcnow(),
+        sections=SECTIONS,
     )
     name = file_name(context, format)
     body = render(document, format)

@@ -21,7 +21,7 @@ from safecity.cli_support import (
     settings_or_exit,
 )
 from safecity.core.clock import utcnow
-from safecity.insights.reports.building import SECTIONS, build_report, file_name, render
+from safecity.insights.reports.building import build_report, file_name, render
 from safecity.insights.reports.context import (
     NothingToReport,
     ReportContext,
@@ -29,6 +29,7 @@ from safecity.insights.reports.context import (
     report_districts,
 )
 from safecity.insights.reports.period import PeriodError, parse_period
+from safecity.reports.contents import SECTIONS
 
 app = typer.Typer(add_completion=False)  # the `safecity` command has it
 console = Console(soft_wrap=True)
@@ -110,6 +111,7 @@ def report(
                     city=settings.city_name,
                     author=cli_actor(),
                     now=utcnow(),
+                    sections=SECTIONS,
                     progress=step,
                 )
                 step(f"drawing {format.value.upper()}", len(SECTIONS), steps)
