@@ -62,11 +62,15 @@ HOT_CELLS = 10
 NEAR_REPEAT_PERMUTATIONS = 999
 
 
-def _percent(share: float | None) -> Cell:
+def _percent(share: float | None) -> float | None:
     return round(share * 100, 1) if share is not None else None
 
 
-def _minutes(seconds: float | None) -> Cell:
+def _one_decimal(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+def _minutes(seconds: float | None) -> float | None:
     return round(seconds / 60, 1) if seconds is not None else None
 
 
@@ -124,7 +128,7 @@ def before_after_section(session: Session, context: ReportContext) -> Section:
                 interval,
             ]
         )
-    blocks = [
+    blocks: list[Block] = [
         Paragraph(
             f"{before.label} against {after.label}. "
             + " ".join(overall.notes)
@@ -311,9 +315,10 @@ def kpis_section(session: Session, context: ReportContext) -> Section:
     used = {row.district.name: row for row in video.by_district}
     recorded = {row.district.name: row for row in recording.by_district}
     responded = {row.district.name: row for row in kpis.response.by_district}
-    names = [row.district.name for row in clearance.by_district]
+    cleared = {row.district.name: row for row in clearance.by_district if row.district}
+    names = list(dict.fromkeys([*cleared, *incidents, *used]))
 
-    def percent_words(share: float | None, part: int, whole: int) -> str | None:
+    def percent_words(share: float | None, part: int, whole: int) -> str:
         return f"{part:,} of {whole:,}" if share is not None else "nothing to count"
 
     blocks: list[Block] = [
@@ -364,18 +369,16 @@ def kpis_section(session: Session, context: ReportContext) -> Section:
             ],
             [
                 [
-                    row.district.name,
-                    row.registered,
-                    row.solved,
-                    _percent(row.rate),
-                    incidents[row.district.name].incidents if row.district.name in incidents else 0,
-                    round(incidents[row.district.name].per_10k or 0, 1)
-                    if row.district.name in incidents and incidents[row.district.name].per_10k
-                    else None,
-                    used[row.district.name].with_video if row.district.name in used else 0,
-                    _percent(used[row.district.name].share) if row.district.name in used else None,
+                    name,
+                    cleared[name].registered if name in cleared else 0,
+                    cleared[name].solved if name in cleared else 0,
+                    _percent(cleared[name].rate) if name in cleared else None,
+                    incidents[name].incidents if name in incidents else 0,
+                    _one_decimal(incidents[name].per_10k) if name in incidents else None,
+                    used[name].with_video if name in used else 0,
+                    _percent(used[name].share) if name in used else None,
                 ]
-                for row in clearance.by_district
+                for name in names
             ],
             caption="Clearance, incidents and video use by district",
             total=[
