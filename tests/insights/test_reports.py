@@ -298,11 +298,17 @@ def test_the_analyses_carry_the_hand_worked_figures(database: Database, city: Re
     assert kpis[-1][:5] == ["Total", "15", "2", "13.3", "3"]
     assert any(figure.startswith("Clearance rate 13.3") for figure in found.figures)
     assert "2 of 15 crimes solved" in " ".join(found.figures)
+    # The cameras were registered after the quarter: nothing was due, so a dash, not 0%.
+    assert "Recording completeness — no active camera was due to record" in " ".join(
+        found.figures
+    )
     assert "Clearance rate: Crimes registered in the period" in html
     assert "No people or vehicle counts were recorded in Q3 2026" in html
 
     hot = found.tables["The hottest cells"]
     assert hot[0][:3] == ["District", "Cell centre (lat, lon)", "Crimes"]
+    # All of Есіл's 8 positioned crimes share a point, as do Алматы's 5: one cell each.
+    assert [(row[0], row[2]) for row in hot[1:]] == [(YESIL, "8"), (ALMATY, "5")]
     assert "Crimes mapped 13" in found.figures
     assert "Near repeats (Knox test):" in html
     assert "2 records have only a district, no position" in html

@@ -6,7 +6,9 @@ and the period's bounds, and turns its answer into blocks; no figure is computed
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from matplotlib.figure import Figure
 from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from safecity.insights.hotspots.grid import GridTooLarge
 from safecity.insights.hotspots.near_repeat import TooManyPairs
 from safecity.insights.hotspots.schemas import (
     CellFeature,
-    HotspotClass,
+    HotspotMap,
     HotspotQuery,
     NearRepeatQuery,
 )
@@ -218,11 +220,14 @@ def hotspots_section(session: Session, context: ReportContext) -> Section:
         )
     outlines = [(d.name, d.geometry) for d in context.districts]
     shapes = [(name, shape(geometry)) for name, geometry in outlines]
-    order = list(HotspotClass)
+    hot_cells = [f for f in hotspots.features if f.properties.hotspot_class.startswith("hot")]
+    # The cells that hold the crimes first: a hot cell may hold none itself and be hot for its
+    # neighbours (Gi* counts the cell with the eight around it).
     hot = sorted(
-        (f for f in hotspots.features if f.properties.hotspot_class.startswith("hot")),
-        key=lambda f: (order.index(f.properties.hotspot_class), -f.properties.count),
+        (f for f in hot_cells if f.properties.count),
+        key=lambda f: (-f.properties.count, -f.properties.z),
     )[:HOT_CELLS]
+    empty_hot = sum(1 for f in hot_cells if not f.properties.count)
     blocks: list[Block] = [
         KeyFigures(
             [
@@ -240,12 +245,14 @@ def hotspots_section(session: Session, context: ReportContext) -> Section:
         ),
         Picture(
             f"Crime hot spots, {context.period.code}",
-            lambda: hotspot_figure(
-                hotspots,
-                outlines,
-                title=f"Crime hot spots, {context.period.code} (Getis-Ord Gi*, FDR-corrected)",
-                size_inches=(7.0, 5.5),
-            ),
+            lambda: _hotspot_map(hotspots, outlines, context.period.code),
+        ),
+        Paragraph(
+            f"{summary.records:,} crimes of {context.period.label} with a position, on cells of "
+            f"{summary.cell_m:g} m; grey shading is the kernel density (radius "
+            f"{summary.bandwidth_m or 0:,.0f} m); coloured cells are hot and cold spots by "
+            f"Getis-Ord Gi* over each cell and its neighbours within {summary.band_m:g} m, "
+            "after the false-discovery-rate correction."
         ),
     ]
     if hot:
@@ -271,6 +278,13 @@ def hotspots_section(session: Session, context: ReportContext) -> Section:
                 caption="The hottest cells",
             )
         )
+    if empty_hot:
+        blocks.append(
+            Paragraph(
+                f"{empty_hot:,} more hot spot cells hold no crime themselves: they are hot for "
+                "the crimes in the cells around them."
+            )
+        )
     blocks += [Paragraph(note) for note in summary.notes]
     try:
         near = near_repeat_analysis(
@@ -282,6 +296,21 @@ def hotspots_section(session: Session, context: ReportContext) -> Section:
     except TooManyPairs as exc:
         blocks.append(Paragraph(f"No near-repeat test: {exc}."))
     return Section(title, blocks)
+
+
+def _hotspot_map(
+    hotspots: HotspotMap, outlines: Sequence[tuple[str, dict[str, Any]]], period: str
+) -> Figure:
+    figure = hotspot_figure(
+        hotspots,
+        outlines,
+        title=f"Crime hot spots, {period} (Getis-Ord Gi*, FDR-corrected)",
+        size_inches=(7.0, 5.5),
+    )
+    # Its footnote (small type, ISO times) is said in the report's own words beside it.
+    for text in list(figure.texts):
+        text.remove()
+    return figure
 
 
 def _centre_words(feature: CellFeature) -> str:
@@ -326,7 +355,7 @@ def kpis_section(session: Session, context: ReportContext) -> Section:
             [
                 KeyFigure(
                     "Clearance rate",
-                    _percent(clearance.total.rate) or 0,
+                    _percent(clearance.total.rate),
                     percent_words(
                         clearance.total.rate, clearance.total.solved, clearance.total.registered
                     )
@@ -335,23 +364,27 @@ def kpis_section(session: Session, context: ReportContext) -> Section:
                 ),
                 KeyFigure(
                     "Video used",
-                    _percent(video.total.share) or 0,
+                    _percent(video.total.share),
                     percent_words(video.total.share, video.total.with_video, video.total.incidents)
                     + " incidents",
                     unit="%",
                 ),
                 KeyFigure(
                     "Recording completeness",
-                    _percent(recording.total.completeness) or 0,
-                    f"uptime {_percent(recording.total.uptime) or 0}% of "
-                    f"{recording.total.expected_hours:,} camera-hours",
+                    _percent(recording.total.completeness),
+                    f"uptime {_percent(recording.total.uptime)}% of "
+                    f"{recording.total.expected_hours:,} camera-hours expected"
+                    if recording.total.uptime is not None
+                    else "no active camera was due to record in the period",
                     unit="%",
                 ),
                 KeyFigure(
                     "Time to dispatch, P50",
-                    _minutes(response.dispatch.p50_seconds) or 0,
-                    f"P90 {_minutes(response.dispatch.p90_seconds) or 0} min over "
-                    f"{response.dispatch.count:,} dispatched",
+                    _minutes(response.dispatch.p50_seconds),
+                    f"P90 {_minutes(response.dispatch.p90_seconds)} min over "
+                    f"{response.dispatch.count:,} dispatched"
+                    if response.dispatch.count
+                    else "no incident was dispatched",
                     unit="min",
                 ),
             ]

@@ -35,7 +35,8 @@ class Paragraph:
 @dataclass(frozen=True)
 class KeyFigure:
     label: str
-    value: int | float
+    value: int | float | None
+    """None: nothing to count (a share of nothing), drawn as a dash rather than a made-up 0."""
     change: str | None = None
     """How it moved, in words with its own numbers: "-12.5%: 15 fewer than 120 in 2026-Q2" (with a true minus sign)."""
     unit: str = ""

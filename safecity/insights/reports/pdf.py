@@ -189,7 +189,9 @@ def _masthead(report: Report) -> list[Flowable]:
 def _key_figures(block: KeyFigures) -> Flowable:
     cells = []
     for figure in block.figures:
-        value = format_cell(figure.value) + (f" {figure.unit}" if figure.unit else "")
+        value = format_cell(figure.value) + (
+            f" {figure.unit}" if figure.unit and figure.value is not None else ""
+        )
         cell: list[Flowable] = [
             _text(figure.label.upper(), "figure_label"),
             _text(value, "figure_value"),
