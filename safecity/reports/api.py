@@ -56,8 +56,10 @@ def report(
     ] = None,
     format: Annotated[Literal["pdf", "html"], Query()] = "pdf",
 ) -> Response:
-    """The city's or a district's crime figures, camera fleet and incidents for a period,
-    with charts and a map. A district outside your scope answers 404, as a missing one."""
+    """The city's or a district's figures for a period: crime with its changes, before and
+    after the cameras against a control, hot spots, KPIs, the camera fleet, incidents and
+    camera requests, with charts and maps. A district outside your scope answers 404, as a
+    missing one."""
     settings: Settings = request.app.state.settings
     try:
         chosen = parse_period(period)

@@ -60,8 +60,9 @@ def report(
     format: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.PDF,
     config: ConfigOption = None,
 ) -> None:
-    """A city or district report for a period (crime figures with their changes, the camera
-    fleet, incidents; charts and a map) as a PDF or a self-contained HTML page."""
+    """A city or district report for a period (crime figures with their changes, before and
+    after the cameras, hot spots, KPIs, the camera fleet, incidents, camera requests; charts
+    and maps) as a PDF or a self-contained HTML page."""
     try:
         chosen = parse_period(period)
     except PeriodError as exc:

@@ -299,9 +299,7 @@ def test_the_analyses_carry_the_hand_worked_figures(database: Database, city: Re
     assert any(figure.startswith("Clearance rate 13.3") for figure in found.figures)
     assert "2 of 15 crimes solved" in " ".join(found.figures)
     # The cameras were registered after the quarter: nothing was due, so a dash, not 0%.
-    assert "Recording completeness — no active camera was due to record" in " ".join(
-        found.figures
-    )
+    assert "Recording completeness — no active camera was due to record" in " ".join(found.figures)
     assert "Clearance rate: Crimes registered in the period" in html
     assert "No people or vehicle counts were recorded in Q3 2026" in html
 
@@ -362,5 +360,8 @@ def test_sections_without_data_say_so(database: Database, city: ReportCity) -> N
     assert "No rate ratio" in html or "No difference-in-differences" in html
     assert "No request for a new camera has been made in these districts." in html
     assert "No people or vehicle counts were recorded in November 2026" in html
+    figures = " ".join(parsed(html).figures)
+    assert "Clearance rate — no crime registered in the period" in figures
+    assert "Video used — no incident opened in the period" in figures
     early = render_html(make_report(database, Scope(city_wide=True), period="2025-01"))
     assert "The crime register does not cover all of 2024-12" in early

@@ -310,6 +310,11 @@ def _hotspot_map(
     # Its footnote (small type, ISO times) is said in the report's own words beside it.
     for text in list(figure.texts):
         text.remove()
+    # Thousands of cells: drawn as one picture inside the SVG (outlines and words stay
+    # vectors), or the HTML page would weigh megabytes.
+    for axes in figure.axes:
+        for cells in axes.collections:
+            cells.set_rasterized(True)
     return figure
 
 
@@ -347,26 +352,23 @@ def kpis_section(session: Session, context: ReportContext) -> Section:
     cleared = {row.district.name: row for row in clearance.by_district if row.district}
     names = list(dict.fromkeys([*cleared, *incidents, *used]))
 
-    def percent_words(share: float | None, part: int, whole: int) -> str:
-        return f"{part:,} of {whole:,}" if share is not None else "nothing to count"
-
     blocks: list[Block] = [
         KeyFigures(
             [
                 KeyFigure(
                     "Clearance rate",
                     _percent(clearance.total.rate),
-                    percent_words(
-                        clearance.total.rate, clearance.total.solved, clearance.total.registered
-                    )
-                    + " crimes solved",
+                    f"{clearance.total.solved:,} of {clearance.total.registered:,} crimes solved"
+                    if clearance.total.rate is not None
+                    else "no crime registered in the period",
                     unit="%",
                 ),
                 KeyFigure(
                     "Video used",
                     _percent(video.total.share),
-                    percent_words(video.total.share, video.total.with_video, video.total.incidents)
-                    + " incidents",
+                    f"{video.total.with_video:,} of {video.total.incidents:,} incidents"
+                    if video.total.share is not None
+                    else "no incident opened in the period",
                     unit="%",
                 ),
                 KeyFigure(
