@@ -345,6 +345,7 @@ def test_a_district_report_shows_nothing_of_another_district(
     ]  # fmt: skip
     # Alone, Есіл has no control district: the report says so instead of a ratio.
     assert "No difference-in-differences: no control districts" in html
+    assert html.count("No difference-in-differences") == 1  # once, not once per row
     assert "Crimes mapped 8" in found.figures
     pdf = render_pdf(report)
     assert ALMATY not in pdf_text(pdf)

@@ -150,7 +150,11 @@ def before_after_section(session: Session, context: ReportContext) -> Section:
             rows,
             caption="Difference in differences",
         ),
-        *(Paragraph(f"{label}: {result.did.text}") for label, result in results),
+        *(
+            [Paragraph(overall.did.text)]
+            if overall.did.irr is None and all(r.did.text == overall.did.text for _, r in results)
+            else [Paragraph(f"{label}: {result.did.text}") for label, result in results]
+        ),
         Table(
             [
                 Column("District"),
