@@ -27,8 +27,10 @@ from safecity.insights.reports.document import Report
 from safecity.insights.reports.html import render_html
 from safecity.insights.reports.pdf import render_pdf
 from safecity.insights.reports.period import parse_period
+from safecity.insights.statistics_service import PlaceFilter, StatisticsQuery, crime_statistics
 from safecity.planning.requests.models import CameraRequest
 from safecity.reports.contents import SECTIONS
+from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests.insights.reports_city import ALMATY, YESIL, ZONE, ReportCity, build_report_city
 
@@ -366,3 +368,27 @@ def test_sections_without_data_say_so(database: Database, city: ReportCity) -> N
     assert "Video used — no incident opened in the period" in figures
     early = render_html(make_report(database, Scope(city_wide=True), period="2025-01"))
     assert "The crime register does not cover all of 2024-12" in early
+
+
+def test_the_crime_headlines_agree_with_the_statistics_service(
+    database: Database, city: ReportCity
+) -> None:
+    """The crime section counts in one pass; the statistics API counts the same records its
+    own way. A report and the Statistics screen must never disagree."""
+    figures = parsed(render_html(make_report(database, Scope(city_wide=True)))).figures
+    with database.session() as session:
+        for places, label in (([], "Registered crimes"), ([PlaceFilter.PUBLIC], "In public places"),
+                              ([PlaceFilter.STREET], "On the streets")):  # fmt: skip
+            start, end = parse_period("2026-Q3").bounds(ZONE)
+            stats = crime_statistics(
+                session,
+                Scope(city_wide=True),
+                Settings.model_construct(timezone="Asia/Almaty"),
+                StatisticsQuery(places=places, since=start, until=end),
+            )
+            (quarter,) = stats.periods
+            assert quarter.previous is not None and quarter.year_ago is not None
+            shown = next(f for f in figures if f.startswith(label))
+            assert shown.startswith(f"{label} {quarter.count} ")
+            assert f"than {quarter.previous.before} in 2026-Q2" in shown
+            assert f"than {quarter.year_ago.before} in 2025-Q3" in shown
