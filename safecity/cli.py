@@ -87,7 +87,7 @@ COMMANDS: dict[str, Command] = {
         "Video analytics: run the camera analytics on a recorded file.",
     ),
     "report": Command(
-        "safecity.insights.reports.cli",
+        "safecity.reports.cli",
         "A city or district report for a period (crime figures with their changes, the camera\n"
         "fleet, incidents; charts and a map) as a PDF or a self-contained HTML page.",
         group=False,

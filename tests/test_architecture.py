@@ -4,7 +4,8 @@ Low to high: the foundations (core, store, bus, settings, bounds, private_files,
 the city registry; auth; the edges' toolkit (safecity.api's dependencies, errors, paging, rate
 limits, and cli_support), which only HTTP and CLI modules use; video; analytics (which reads
 video and feeds the OCC through the bus); the OCC (ops); insights (figures read from what the
-layers below record); planning (requests and placement, which read the figures); city administration (the
+layers below record); planning (requests and placement, which read the figures); reports (the report's table of
+contents and its edges, which put insights' and planning's sections together); city administration (the
 city folder and the admin API, which touch everything a city holds). At the top the wiring: the app, the CLI, the
 process, the demo, backup, and the schema aggregate that Alembic reads. A capability's HTTP
 and CLI modules (its edges) may use any capability below the wiring, but not another
@@ -30,6 +31,7 @@ LAYERS = [
     "ops",
     "insights",
     "planning",
+    "reports",
     "city-admin",
 ]
 WIRING = 99
@@ -122,3 +124,6 @@ def test_an_import_up_the_layers_is_caught() -> None:
     assert _upward("safecity.video.live.api", "safecity.city.api")
     assert not _upward("safecity.ops.incidents.clips", "safecity.video.playback.clips")
     assert not _upward("safecity.city.api", "safecity.video.models")
+    assert _upward("safecity.insights.reports.building", "safecity.planning.requests.models")
+    assert _upward("safecity.planning.requests.report_section", "safecity.reports.contents")
+    assert not _upward("safecity.reports.contents", "safecity.planning.requests.report_section")

@@ -29,7 +29,6 @@ from safecity.insights.crimes import api as crime_records_api
 from safecity.insights.crimes.occ import ClosedIncidentCounter
 from safecity.insights.hotspots import api as hotspots_api
 from safecity.insights.kpis import api as kpis_api
-from safecity.insights.reports import api as reports_api
 from safecity.ops.alerts import analytics_api, rules_api
 from safecity.ops.alerts import api as alerts_api
 from safecity.ops.dispatch import api as notifications_api
@@ -42,6 +41,7 @@ from safecity.ops.incidents import attachments_api, clips_api
 from safecity.ops.shifts import api as shifts_api
 from safecity.planning.placement import api as placement_api
 from safecity.planning.requests import api as requests_api
+from safecity.reports import api as reports_api
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from safecity.video.evidence import api as evidence_api

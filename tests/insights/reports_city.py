@@ -11,13 +11,22 @@ Crimes (quarters in Asia/Almaty time):
 
 Two of Есіл's Q3 street thefts lie on the quarter's local edges (00:10 on 1 July, 23:30 on
 30 September): in UTC the first is still in June. A record from January 2025 shows that the
-register covers 2025-Q3 whole.
+register covers 2025-Q3 whole. Those two edge thefts are solved: clearance 2 of 15 (13.3%),
+Есіл 2 of 10 (20.0%), Алматы 0 of 5.
+
+Before and after (2026-Q2 → 2026-Q3): Есіл got a camera on 10 May 2026 (treated), Алматы none
+(control). All crimes: rate ratio (10/16) / (5/4) = 0.50, 95% CI exp(ln 0.5 ± 1.96 ·
+√(1/16 + 1/10 + 1/4 + 1/5)) = 0.11–2.32. In public places: (8/12) / (5/4) = 0.53.
+
+Camera requests: Есіл REQ-2026-0001 submitted 10 August (submitted), REQ-2026-0002 submitted
+1 May and installed 20 August (installed); Алматы REQ-2026-0003 submitted 5 September
+(rejected). In Q3: 2 submitted, 1 installed, 1 awaiting a decision.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from safecity.auth.roles import Role
@@ -26,6 +35,7 @@ from safecity.city.models import CameraStatus, District, OrganizationKind
 from safecity.insights.models import CrimeRecord
 from safecity.ops.incidents.lifecycle import IncidentStatus
 from safecity.ops.models import Incident
+from safecity.planning.requests.models import CameraRequest, RequestStatus, Urgency
 from safecity.store.engine import Database
 from tests import factories as f
 
@@ -78,6 +88,8 @@ def build_report_city(database: Database) -> ReportCity:
                 kind=CrimeKind.THEFT,
                 place_kind=PlaceKind.STREET,
                 district=yesil,
+                solved=True,
+                solved_at=moment + timedelta(days=1),
             )
             for n, moment in enumerate([_local(2026, 7, 1, 0, 10), _local(2026, 9, 30, 23, 30)])
         ]
@@ -106,11 +118,16 @@ def build_report_city(database: Database) -> ReportCity:
             )
         )
         s.add_all(records)
-        for n, status in enumerate(
-            [CameraStatus.ACTIVE, CameraStatus.ACTIVE, CameraStatus.MAINTENANCE]
+        long_ago = date(2024, 1, 1)
+        for n, (status, installed) in enumerate(
+            [
+                (CameraStatus.ACTIVE, date(2026, 5, 10)),
+                (CameraStatus.ACTIVE, long_ago),
+                (CameraStatus.MAINTENANCE, long_ago),
+            ]
         ):
-            f.add_camera(s, f"Y-{n}", yesil, status=status)
-        f.add_camera(s, "A-0", almaty, status=CameraStatus.ACTIVE)
+            f.add_camera(s, f"Y-{n}", yesil, status=status, installed_at=installed)
+        f.add_camera(s, "A-0", almaty, status=CameraStatus.ACTIVE, installed_at=long_ago)
         f.add_camera(s, "A-OLD", almaty, status=CameraStatus.DECOMMISSIONED)
         incidents = [
             (yesil, IncidentStatus.CLOSED, _local(2026, 8, 1), 4),
@@ -135,6 +152,25 @@ def build_report_city(database: Database) -> ReportCity:
                 )
             )
         akimat = f.add_organization(s, "akimat-yesil", OrganizationKind.AKIMAT, yesil)
+        police = f.add_organization(s, "police", OrganizationKind.POLICE)
+        requests = [
+            (yesil, akimat, RequestStatus.SUBMITTED, _local(2026, 8, 10), None),
+            (yesil, akimat, RequestStatus.INSTALLED, _local(2026, 5, 1), _local(2026, 8, 20)),
+            (almaty, police, RequestStatus.REJECTED, _local(2026, 9, 5), None),
+        ]
+        for n, (district, organization, status, submitted, installed) in enumerate(requests):
+            s.add(
+                CameraRequest(
+                    number=f"REQ-2026-{n + 1:04d}",
+                    organization_id=organization.id,
+                    district_id=district.id,
+                    justification="a dark underpass",
+                    urgency=Urgency.NORMAL,
+                    status=status,
+                    submitted_at=submitted,
+                    installed_at=installed,
+                )
+            )
         water = f.add_organization(s, "water-co", OrganizationKind.UTILITY)
         f.add_user(s, "analyst", Role.ANALYST)
         f.add_user(s, "akimat-yesil", Role.AKIMAT, akimat)

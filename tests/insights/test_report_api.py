@@ -64,6 +64,10 @@ def test_akimat_gets_its_own_district_and_nothing_else(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
     assert YESIL in response.text and ALMATY not in response.text
+    # Every section is there, and none reaches into Алматы (its requests, crimes, KPIs).
+    for title in ("Before and after the cameras", "Hot spots", "Key performance indicators"):
+        assert title in response.text
+    assert "Camera requests by district and status" in response.text
     named = client.get(
         URL, params={"period": "2026-Q3", "format": "html", "district_id": city.yesil_id}
     )

@@ -40,11 +40,15 @@ def test_report_writes_a_pdf_and_tells_each_section_as_it_goes(
     out = tmp_path / "city.pdf"
     code, output = report(config, "--period", "2026-Q3", "--out", str(out))
     assert code == 0, output
-    assert output.splitlines()[:4] == [
-        "[1/4] Crime",
-        "[2/4] Camera fleet",
-        "[3/4] Incidents",
-        "[4/4] drawing PDF",
+    assert output.splitlines()[:8] == [
+        "[1/8] Crime",
+        "[2/8] Before and after",
+        "[3/8] Hot spots",
+        "[4/8] KPIs",
+        "[5/8] Camera fleet",
+        "[6/8] Incidents",
+        "[7/8] Camera requests",
+        "[8/8] drawing PDF",
     ]
     assert f"{out}: City safety report, Q3 2026 (July–September), Whole city" in output
     document = pypdfium2.PdfDocument(out.read_bytes())

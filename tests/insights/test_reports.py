@@ -27,6 +27,10 @@ from safecity.insights.reports.document import Report
 from safecity.insights.reports.html import render_html
 from safecity.insights.reports.pdf import render_pdf
 from safecity.insights.reports.period import parse_period
+from safecity.insights.statistics_service import PlaceFilter, StatisticsQuery, crime_statistics
+from safecity.planning.requests.models import CameraRequest
+from safecity.reports.contents import SECTIONS
+from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests.insights.reports_city import ALMATY, YESIL, ZONE, ReportCity, build_report_city
 
@@ -40,16 +44,19 @@ def city(database: Database) -> ReportCity:
     return build_report_city(database)
 
 
-def make_report(database: Database, scope: Scope, district_id: int | None = None) -> Report:
+def make_report(
+    database: Database, scope: Scope, district_id: int | None = None, period: str = "2026-Q3"
+) -> Report:
     with database.session() as session:
         districts, whole_city = report_districts(session, scope, district_id)
-        context = ReportContext(parse_period("2026-Q3"), ZONE, districts, whole_city)
+        context = ReportContext(parse_period(period), ZONE, districts, whole_city)
         return build_report(
             session,
             context,
             city="Астана",
             author=KAZAKH,
             now=datetime(2026, 10, 5, 9, tzinfo=UTC),
+            sections=SECTIONS,
         )
 
 
@@ -173,7 +180,8 @@ def test_city_report_html_has_the_hand_worked_figures(database: Database, city: 
     assert "Incidents opened 4 +300.0%: 3 more than 1 in 2026-Q2" in found.figures
     assert "Median time to dispatch 7.0 min over 2 dispatched incidents" in found.figures
     assert "does not show that the cameras caused it" in html
-    assert html.count("<svg") == 3  # the crimes by kind, the map, the cameras by district
+    # the crimes by kind, the map, the hot spot map, the cameras by district
+    assert html.count("<svg") == 4
     assert KAZAKH in html
 
 
@@ -260,3 +268,127 @@ def test_names_are_text_in_every_medium(database: Database, city: ReportCity) ->
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; $x^2$ &amp; Co" in html
     assert hostile in " ".join(pdf_text(render_pdf(report)).split())
+
+
+def test_the_analyses_carry_the_hand_worked_figures(database: Database, city: ReportCity) -> None:
+    report = make_report(database, Scope(city_wide=True))
+    assert [section.title for section in report.sections] == [
+        "Crime",
+        "Before and after the cameras",
+        "Hot spots",
+        "Key performance indicators",
+        "Camera fleet",
+        "Incidents",
+        "Camera requests",
+    ]
+    html = render_html(report)
+    found = parsed(html)
+    did = found.tables["Difference in differences"]
+    assert did[1] == ["All crimes", "16", "10", "4", "5", "0.50", "0.11–2.32"]
+    assert did[2][:6] == ["In public places", "12", "8", "4", "5", "0.53"]
+    assert "All crimes: Rate ratio 0.50 (95% CI 0.11–2.32)" in html
+    assert f"Treated: {YESIL}. Control: {ALMATY}." in html
+    by_district = found.tables["Crimes before and after, by district"]
+    assert [row[:5] for row in by_district[1:]] == [
+        [ALMATY, "control", "0", "4", "5"],
+        [YESIL, "treated", "1", "16", "10"],
+    ]
+    assert "What published reviews find" in html and "13–16%" in html
+
+    kpis = found.tables["Clearance, incidents and video use by district"]
+    assert [YESIL, "10", "2", "20.0", "2", "0.2", "0", "0.0"] in kpis
+    assert kpis[-1][:5] == ["Total", "15", "2", "13.3", "3"]
+    assert any(figure.startswith("Clearance rate 13.3") for figure in found.figures)
+    assert "2 of 15 crimes solved" in " ".join(found.figures)
+    # The cameras were registered after the quarter: nothing was due, so a dash, not 0%.
+    assert "Recording completeness — no active camera was due to record" in " ".join(found.figures)
+    assert "Clearance rate: Crimes registered in the period" in html
+    assert "No people or vehicle counts were recorded in Q3 2026" in html
+
+    hot = found.tables["The hottest cells"]
+    assert hot[0][:3] == ["District", "Cell centre (lat, lon)", "Crimes"]
+    # All of Есіл's 8 positioned crimes share a point, as do Алматы's 5: one cell each.
+    assert [(row[0], row[2]) for row in hot[1:]] == [(YESIL, "8"), (ALMATY, "5")]
+    assert "Crimes mapped 13" in found.figures
+    assert "Near repeats (Knox test):" in html
+    assert "2 records have only a district, no position" in html
+
+    requests = found.tables["Camera requests by district and status"]
+    assert requests[0][1:] == [
+        "Requests", "Submitted", "Under review", "Approved", "Rejected", "Installed",
+        "Submitted in period", "Installed in period",
+    ]  # fmt: skip
+    assert [YESIL, "2", "1", "0", "0", "0", "1", "1", "1"] in requests
+    assert [ALMATY, "1", "0", "0", "0", "1", "0", "1", "0"] in requests
+    assert requests[-1] == ["Total", "3", "1", "0", "0", "1", "1", "2", "1"]
+    assert "Submitted in the period 2" in found.figures
+
+    flat = " ".join(pdf_text(render_pdf(report)).split())
+    assert "All crimes 16 10 4 5 0.50 0.11–2.32" in flat
+    assert f"{YESIL} 10 2 20.0 2 0.2 0 0.0" in flat
+    assert "Total 3 1 0 0 1 1 2 1" in flat
+    assert "Hot spots" in flat and "The hottest cells" in flat
+
+
+def test_a_district_report_shows_nothing_of_another_district(
+    database: Database, city: ReportCity
+) -> None:
+    akimat = Scope(district_ids=frozenset({city.yesil_id}))
+    report = make_report(database, akimat)
+    html = render_html(report)
+    assert ALMATY not in html
+    found = parsed(html)
+    assert found.tables["Camera requests by district and status"][1:] == [
+        [YESIL, "2", "1", "0", "0", "0", "1", "1", "1"],
+        ["Total", "2", "1", "0", "0", "0", "1", "1", "1"],
+    ]
+    assert found.tables["Clearance, incidents and video use by district"][-1][:3] == [
+        "Total", "10", "2",
+    ]  # fmt: skip
+    # Alone, Есіл has no control district: the report says so instead of a ratio.
+    assert "No difference-in-differences: no control districts" in html
+    assert html.count("No difference-in-differences") == 1  # once, not once per row
+    assert "Crimes mapped 8" in found.figures
+    pdf = render_pdf(report)
+    assert ALMATY not in pdf_text(pdf)
+    save_pages(pdf, "district-akimat-2026-Q3")
+
+
+def test_sections_without_data_say_so(database: Database, city: ReportCity) -> None:
+    with database.session() as session:
+        for request in session.query(CameraRequest):
+            session.delete(request)
+    html = render_html(make_report(database, Scope(city_wide=True), period="2026-11"))
+    assert "No crime with a position was registered in November 2026" in html
+    assert "No rate ratio" in html or "No difference-in-differences" in html
+    assert "No request for a new camera has been made in these districts." in html
+    assert "No people or vehicle counts were recorded in November 2026" in html
+    figures = " ".join(parsed(html).figures)
+    assert "Clearance rate — no crime registered in the period" in figures
+    assert "Video used — no incident opened in the period" in figures
+    early = render_html(make_report(database, Scope(city_wide=True), period="2025-01"))
+    assert "The crime register does not cover all of 2024-12" in early
+
+
+def test_the_crime_headlines_agree_with_the_statistics_service(
+    database: Database, city: ReportCity
+) -> None:
+    """The crime section counts in one pass; the statistics API counts the same records its
+    own way. A report and the Statistics screen must never disagree."""
+    figures = parsed(render_html(make_report(database, Scope(city_wide=True)))).figures
+    with database.session() as session:
+        for places, label in (([], "Registered crimes"), ([PlaceFilter.PUBLIC], "In public places"),
+                              ([PlaceFilter.STREET], "On the streets")):  # fmt: skip
+            start, end = parse_period("2026-Q3").bounds(ZONE)
+            stats = crime_statistics(
+                session,
+                Scope(city_wide=True),
+                Settings.model_construct(timezone="Asia/Almaty"),
+                StatisticsQuery(places=places, since=start, until=end),
+            )
+            (quarter,) = stats.periods
+            assert quarter.previous is not None and quarter.year_ago is not None
+            shown = next(f for f in figures if f.startswith(label))
+            assert shown.startswith(f"{label} {quarter.count} ")
+            assert f"than {quarter.previous.before} in 2026-Q2" in shown
+            assert f"than {quarter.year_ago.before} in 2025-Q3" in shown

@@ -1,7 +1,8 @@
 """A report assembled: its sections built in order, each reporting when it is done.
 
-``SECTIONS`` is the report's table of contents. A section is a function
-``(session, context) -> Section`` (sections.py); adding one is writing it and listing it here.
+A section is a function ``(session, context) -> Section``. ``SECTIONS`` here are insights'
+own; the report's full table of contents, with the sections of capabilities above insights
+(planning's camera requests), is ``safecity.reports.contents.SECTIONS``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from safecity.insights.reports.analysis import (
+    before_after_section,
+    hotspots_section,
+    kpis_section,
+)
 from safecity.insights.reports.context import ReportContext
 from safecity.insights.reports.document import Report, Section
 from safecity.insights.reports.html import render_html
@@ -28,6 +34,9 @@ Progress = Callable[[str, int, int], None]
 
 SECTIONS: Sequence[tuple[str, SectionBuilder]] = (
     ("Crime", crime_counts_section),
+    ("Before and after", before_after_section),
+    ("Hot spots", hotspots_section),
+    ("KPIs", kpis_section),
     ("Camera fleet", camera_fleet_section),
     ("Incidents", incidents_section),
 )

@@ -15,6 +15,7 @@ from safecity.auth.roles import Scope
 from safecity.auth.scope import district_condition
 from safecity.city.models import District
 from safecity.insights.reports.period import Period
+from safecity.settings import Settings
 
 WHOLE_CITY = "Whole city"
 
@@ -62,6 +63,17 @@ class ReportContext:
 
     def bounds(self, period: Period | None = None) -> tuple[datetime, datetime]:
         return (period or self.period).bounds(self.zone)
+
+    @property
+    def scope(self) -> Scope:
+        """The report's districts as a scope, for the services that take one (statistics,
+        hotspots, KPIs): they then read these districts and nothing else."""
+        return Scope(district_ids=frozenset(self.district_ids))
+
+    @property
+    def settings(self) -> Settings:
+        """Settings for the services, which read only the city's time zone from them."""
+        return Settings.model_construct(timezone=str(self.zone))
 
 
 def report_districts(

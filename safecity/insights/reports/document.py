@@ -6,12 +6,15 @@ renderers format them), so a test reads the figures the reader will see from eit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safecity.insights.reports.period import Period
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Cell = str | int | float | None
 """A table cell: text, a count, a figure (one decimal), or nothing ("—")."""
@@ -32,7 +35,8 @@ class Paragraph:
 @dataclass(frozen=True)
 class KeyFigure:
     label: str
-    value: int | float
+    value: int | float | None
+    """None: nothing to count (a share of nothing), drawn as a dash rather than a made-up 0."""
     change: str | None = None
     """How it moved, in words with its own numbers: "-12.5%: 15 fewer than 120 in 2026-Q2" (with a true minus sign)."""
     unit: str = ""
@@ -105,7 +109,16 @@ class Map:
     points_label: str = ""
 
 
-Block = Heading | Paragraph | KeyFigures | Table | Chart | Map
+@dataclass(frozen=True)
+class Picture:
+    """A figure another capability draws itself (a hotspot map): ``draw`` makes a fresh
+    matplotlib Figure (no pyplot) each time a renderer asks, so the document stays data."""
+
+    title: str
+    draw: Callable[[], Figure]
+
+
+Block = Heading | Paragraph | KeyFigures | Table | Chart | Map | Picture
 
 
 @dataclass(frozen=True)

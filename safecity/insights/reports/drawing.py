@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
 
-from safecity.insights.reports.document import Chart, Map
+from safecity.insights.reports.document import Chart, Map, Picture
 
 WIDTH_IN = 6.8
 """The text width of an A4 page with 18 mm margins."""
@@ -206,6 +206,15 @@ def map_figure(drawn: Map) -> Figure:
         mappable.set_label(drawn.legend, color=MUTED)
         mappable.outline.set_visible(False)
         return figure
+
+
+def figure_of(block: Chart | Map | Picture) -> Figure:
+    """The block drawn: a chart, a map, or the figure a picture draws itself."""
+    if isinstance(block, Chart):
+        return chart_figure(block)
+    if isinstance(block, Map):
+        return map_figure(block)
+    return block.draw()
 
 
 def svg(figure: Figure) -> str:

@@ -9,8 +9,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from safecity import __version__
-from safecity.insights.reports.document import Cell, Chart, Map, Report
-from safecity.insights.reports.drawing import chart_figure, map_figure, svg
+from safecity.insights.reports.document import Cell, Chart, Map, Picture, Report
+from safecity.insights.reports.drawing import figure_of, svg
 
 _environment = Environment(
     loader=PackageLoader("safecity.insights.reports", "templates"),
@@ -37,8 +37,8 @@ def format_cell(value: Cell) -> str:
 _environment.filters["number"] = format_cell
 
 
-def _drawing(block: Chart | Map) -> Markup:
-    figure = chart_figure(block) if isinstance(block, Chart) else map_figure(block)
+def _drawing(block: Chart | Map | Picture) -> Markup:
+    figure = figure_of(block)
     # Our own figure's SVG, outlines and shapes only: nothing from a user lands in it unescaped
     # (matplotlib escapes the titles it writes as text).
     return Markup(svg(figure))

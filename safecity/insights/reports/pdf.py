@@ -42,10 +42,11 @@ from safecity.insights.reports.document import (
     KeyFigures,
     Map,
     Paragraph,
+    Picture,
     Report,
     Table,
 )
-from safecity.insights.reports.drawing import PNG_DPI, chart_figure, map_figure, png
+from safecity.insights.reports.drawing import PNG_DPI, figure_of, png
 from safecity.insights.reports.html import format_cell
 
 FONT = "DejaVuSans"
@@ -188,7 +189,9 @@ def _masthead(report: Report) -> list[Flowable]:
 def _key_figures(block: KeyFigures) -> Flowable:
     cells = []
     for figure in block.figures:
-        value = format_cell(figure.value) + (f" {figure.unit}" if figure.unit else "")
+        value = format_cell(figure.value) + (
+            f" {figure.unit}" if figure.unit and figure.value is not None else ""
+        )
         cell: list[Flowable] = [
             _text(figure.label.upper(), "figure_label"),
             _text(value, "figure_value"),
@@ -289,8 +292,8 @@ def _table(block: Table) -> list[Flowable]:
     )
 
 
-def _picture(block: Chart | Map) -> Flowable:
-    figure = chart_figure(block) if isinstance(block, Chart) else map_figure(block)
+def _picture(block: Chart | Map | Picture) -> Flowable:
+    figure = figure_of(block)
     drawn = io.BytesIO(png(figure))
     # Cropped to what was drawn, so the picture's own size gives its shape.
     pixels_wide, pixels_high = ImageReader(drawn).getSize()

@@ -26,7 +26,7 @@ const INCIDENT_READERS = new Set(["admin", "operator", "police_duty_officer", "a
 const EVENT_SEARCHERS = new Set(["admin", "operator", "police_duty_officer", "analyst"]);
 // The city's KPIs: KPI_READERS in safecity/insights/kpis/api.py (an akimat sees its district).
 const KPI_READERS = new Set(["admin", "analyst", "akimat"]);
-// Reports (safecity/insights/reports/api.py): the server cuts them to a user's districts;
+// Reports (safecity/reports/api.py): the server cuts them to a user's districts;
 // the console offers them to those whose work they are.
 const REPORT_MAKERS = new Set(["admin", "analyst", "akimat"]);
 // Crime figures (safecity/insights/statistics_api.py answers every role within its districts;

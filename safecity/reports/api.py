@@ -23,6 +23,7 @@ from safecity.insights.reports.context import (
     report_districts,
 )
 from safecity.insights.reports.period import PeriodError, parse_period
+from safecity.reports.contents import SECTIONS
 from safecity.settings import Settings
 
 router = APIRouter(prefix="/api/insights", tags=["insights"])
@@ -55,8 +56,10 @@ def report(
     ] = None,
     format: Annotated[Literal["pdf", "html"], Query()] = "pdf",
 ) -> Response:
-    """The city's or a district's crime figures, camera fleet and incidents for a period,
-    with charts and a map. A district outside your scope answers 404, as a missing one."""
+    """The city's or a district's figures for a period: crime with its changes, before and
+    after the cameras against a control, hot spots, KPIs, the camera fleet, incidents and
+    camera requests, with charts and maps. A district outside your scope answers 404, as a
+    missing one."""
     settings: Settings = request.app.state.settings
     try:
         chosen = parse_period(period)
@@ -78,6 +81,7 @@ def report(
         city=settings.city_name,
         author=f"{user.full_name} ({user.username})" if user.full_name else user.username,
         now=utcnow(),
+        sections=SECTIONS,
     )
     name = file_name(context, format)
     body = render(document, format)

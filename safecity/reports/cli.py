@@ -21,7 +21,7 @@ from safecity.cli_support import (
     settings_or_exit,
 )
 from safecity.core.clock import utcnow
-from safecity.insights.reports.building import SECTIONS, build_report, file_name, render
+from safecity.insights.reports.building import build_report, file_name, render
 from safecity.insights.reports.context import (
     NothingToReport,
     ReportContext,
@@ -29,6 +29,7 @@ from safecity.insights.reports.context import (
     report_districts,
 )
 from safecity.insights.reports.period import PeriodError, parse_period
+from safecity.reports.contents import SECTIONS
 
 app = typer.Typer(add_completion=False)  # the `safecity` command has it
 console = Console(soft_wrap=True)
@@ -59,8 +60,9 @@ def report(
     format: Annotated[Format, typer.Option("--format", help="pdf or html.")] = Format.PDF,
     config: ConfigOption = None,
 ) -> None:
-    """A city or district report for a period (crime figures with their changes, the camera
-    fleet, incidents; charts and a map) as a PDF or a self-contained HTML page."""
+    """A city or district report for a period (crime figures with their changes, before and
+    after the cameras, hot spots, KPIs, the camera fleet, incidents, camera requests; charts
+    and maps) as a PDF or a self-contained HTML page."""
     try:
         chosen = parse_period(period)
     except PeriodError as exc:
@@ -110,6 +112,7 @@ def report(
                     city=settings.city_name,
                     author=cli_actor(),
                     now=utcnow(),
+                    sections=SECTIONS,
                     progress=step,
                 )
                 step(f"drawing {format.value.upper()}", len(SECTIONS), steps)
