@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from safecity.ops.incidents.sla import percentile
+
 LONGEST_PERIOD = timedelta(days=366 * 5)
 """A KPI period covers at most five years (twenty quarters)."""
 MONTHS_UP_TO = 24
@@ -40,19 +42,8 @@ class Spread:
     p90_seconds: float | None
 
 
-def percentile(ordered: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks of sorted values (numpy's default, and
-    PostgreSQL's ``percentile_cont``); None for no values."""
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def spread(values: Sequence[float]) -> Spread:
-    ordered = sorted(values)
-    return Spread(len(ordered), percentile(ordered, 0.5), percentile(ordered, 0.9))
+    return Spread(len(values), percentile(values, 0.5), percentile(values, 0.9))
 
 
 def share(part: float, whole: float) -> float | None:
