@@ -17,6 +17,8 @@ MONTHS_UP_TO = 24
 """Periods of up to this many calendar months are broken down by month, longer by quarter."""
 QUARTER_HOUR = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""No KPI period starts before it (the figures count time from it)."""
 
 
 class KpiError(ValueError):
@@ -29,6 +31,8 @@ def check_period(since: datetime, until: datetime) -> None:
         raise KpiError("since and until need a time zone (e.g. 2026-03-01T00:00:00+05:00)")
     if until <= since:
         raise KpiError("until must come after since")
+    if since < EPOCH:
+        raise KpiError("since must be on or after 1970-01-01: no figures reach further back")
     if until - since > LONGEST_PERIOD:
         raise KpiError("a KPI period covers at most five years: ask a shorter one")
 
