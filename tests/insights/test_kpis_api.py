@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from safecity.api.app import create_app
 from safecity.auth.roles import Scope
 from safecity.city.crime_register import CrimeKind, PlaceKind
-from safecity.insights.models import CrimeRecord, CrimeSource
 from safecity.insights.kpis.store import KpiQuery, city_kpis
+from safecity.insights.models import CrimeRecord, CrimeSource
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
