@@ -512,7 +512,7 @@ def _installations(session: Session, before: Period, after: Period, zone: tzinfo
         )
     )
     for district_id, installed_at in rows:
-        if district_id is None:
+        if district_id is None or installed_at is None:
             continue
         if gap_start <= installed_at < gap_end:
             between[district_id] += 1
