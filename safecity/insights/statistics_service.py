@@ -538,7 +538,7 @@ def _did(treated: Change | None, control: Change | None) -> DifferenceInDifferen
         missing = "treated" if treated is None else "control"
         reason = f"no {missing} districts: " + (
             "none of the districts compared (yours, as filtered) got new cameras between these "
-            "periods alone"
+            "periods and none during them"
             if treated is None
             else "every district compared (yours, as filtered) got new cameras in these "
             "periods, so nothing here shows what would have happened without them"
