@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -15,9 +15,10 @@ from safecity.bounds import Moment
 from safecity.city.crime_register import PUBLIC_PLACE_KINDS, CrimeKind
 from safecity.city.models import District
 from safecity.insights.models import CrimeRecord
+from safecity.insights.statistics_api import figure_reader
 from safecity.settings import Settings
 
-router = APIRouter(prefix="/api/crimes", tags=["insights"])
+router = APIRouter(prefix="/api/crimes", tags=["insights"], dependencies=[Depends(figure_reader)])
 
 Grouping = Literal["district", "kind", "quarter"]
 

@@ -146,7 +146,8 @@ class Change:
             return f"from none to {self.after:,} (no percentage from zero)"
         if self.difference == 0:
             return f"no change ({self.before:,} both times)"
-        sign = "+" if percent > 0 else "\N{MINUS SIGN}"
+        # The sign follows the difference; none where the rounded percentage is nought.
+        sign = "" if percent == 0 else "+" if self.difference > 0 else "\N{MINUS SIGN}"
         if self.difference < 0:
             counts = f"{-self.difference:,} fewer of {self.before:,}"
         else:

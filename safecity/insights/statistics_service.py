@@ -8,10 +8,15 @@ without going through HTTP:
   the change from the period before and from the same period a year before, and counts by
   district, kind and place kind.
 - ``before_after(session, scope, settings, query)``: one period against another, district by
-  district, with a treated group (districts that got new cameras between the start of the
-  "before" period and the end of the "after" one, from the cameras' installation dates) and a
-  control (those that got none), and the difference-in-differences rate ratio with its 95%
+  district, with a treated group (districts whose new cameras went in between the end of the
+  "before" period and the start of the "after" one, from the cameras' installation dates; a
+  district with installations inside either period is partly treated and left out of both
+  groups) and a control (those that got none from the start of before to the end of after), and the difference-in-differences rate ratio with its 95%
   interval. The caller may name the treated and control districts instead.
+
+Both count the police register's records unless asked otherwise (``source``): the programme's
+published figures and the DiD come from the register, and the OCC's records exist only where
+cameras watch, so mixing them in would bias a comparison against the cameras.
 
 Both are cut to the caller's districts in SQL (``auth.scope.district_condition``); a district
 filter outside them finds nothing rather than saying that it exists. Periods are whole: a
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
@@ -34,7 +40,7 @@ from safecity.auth.scope import district_condition
 from safecity.city.crime_register import PUBLIC_PLACE_KINDS, CrimeKind, PlaceKind
 from safecity.city.models import Camera, CameraStatus, District
 from safecity.core.clock import utcnow
-from safecity.insights.models import CrimeRecord
+from safecity.insights.models import CrimeRecord, CrimeSource
 from safecity.insights.statistics import (
     CAVEATS,
     Change,
@@ -63,9 +69,19 @@ class PlaceFilter(enum.StrEnum):
     PUBLIC = "public"
 
 
+class SourceFilter(enum.StrEnum):
+    """Which records count: the police register's (the published figures), the OCC's closed
+    incidents, or both."""
+
+    REGISTER = CrimeSource.REGISTER.value
+    OCC = CrimeSource.OCC.value
+    ALL = "all"
+
+
 class CrimeFilter(BaseModel):
     """Which records count; empty lists: all."""
 
+    source: SourceFilter = SourceFilter.REGISTER
     district_ids: list[int] = Field(default_factory=list)
     kinds: list[CrimeKind] = Field(default_factory=list)
     places: list[PlaceFilter] = Field(default_factory=list)
@@ -142,8 +158,13 @@ class PlaceCount(BaseModel):
     count: int
 
 
+SOURCE_COUNTED = "The records counted: register (the police register), occ (incidents closed in "
+"the OCC) or all."
+
+
 class CrimeStatistics(BaseModel):
     period: PeriodKind
+    source: SourceFilter = Field(description=SOURCE_COUNTED)
     since: datetime | None = Field(description="The start of the first period shown.")
     until: datetime | None = Field(description="The end of the last period shown.")
     records_begin: datetime | None = Field(
@@ -169,6 +190,9 @@ class DistrictChange(BaseModel):
     district: str
     group: Literal["treated", "control"] | None
     new_cameras: int = Field(description="Installed from the start of before to the end of after.")
+    partly_treated: bool = Field(
+        description="Cameras went in during a compared period: left out of both groups."
+    )
     change: ChangeOut
 
 
@@ -195,6 +219,7 @@ class DifferenceInDifferences(BaseModel):
 
 class BeforeAfter(BaseModel):
     period: PeriodKind
+    source: SourceFilter = Field(description=SOURCE_COUNTED)
     before: Span
     after: Span
     change: ChangeOut = Field(description="All the districts asked for, together.")
@@ -213,6 +238,8 @@ def _caveats() -> list[CaveatOut]:
 
 def _conditions(scope: Scope, crime_filter: CrimeFilter) -> list[ColumnElement[bool]]:
     conditions = [district_condition(scope, CrimeRecord.district_id)]
+    if crime_filter.source is not SourceFilter.ALL:
+        conditions.append(CrimeRecord.source == CrimeSource(crime_filter.source.value))
     if crime_filter.district_ids:
         conditions.append(CrimeRecord.district_id.in_(sorted(set(crime_filter.district_ids))))
     if crime_filter.kinds:
@@ -232,9 +259,11 @@ def _counted(session: Session, conditions: list[ColumnElement[bool]]) -> list[Co
     return [CountedCrime(*row) for row in session.execute(query)]
 
 
-def _records_begin(session: Session) -> datetime | None:
-    """The first record the register holds, whoever may see it: where comparisons stop."""
-    return session.scalar(select(func.min(CrimeRecord.occurred_at)))
+def _records_begin(session: Session, scope: Scope, source: SourceFilter) -> datetime | None:
+    """The first record of the source counted in the caller's districts: where comparisons
+    stop (another district's earliest record is not the caller's to know)."""
+    conditions = _conditions(scope, CrimeFilter(source=source))
+    return session.scalar(select(func.min(CrimeRecord.occurred_at)).where(*conditions))
 
 
 def _district_names(session: Session, scope: Scope) -> dict[int, str]:
@@ -250,6 +279,8 @@ def crime_statistics(
     """Counts by period (with changes), district, kind and place kind, of the records the
     caller may see. StatisticsError for a range that is empty or too long."""
     zone = settings.zone
+    if query.since is not None and query.until is not None and query.until <= query.since:
+        raise StatisticsError("until must be after since")
     conditions = _conditions(scope, query)
     first_at, last_at = session.execute(
         select(func.min(CrimeRecord.occurred_at), func.max(CrimeRecord.occurred_at)).where(
@@ -259,10 +290,11 @@ def crime_statistics(
     since = query.since or first_at
     until = query.until
     last_moment = until - timedelta(microseconds=1) if until is not None else last_at or utcnow()
-    records_begin = _records_begin(session)
+    records_begin = _records_begin(session, scope, query.source)
     if since is None:
         return CrimeStatistics(
             period=query.period,
+            source=query.source,
             since=None,
             until=None,
             records_begin=records_begin,
@@ -298,6 +330,7 @@ def crime_statistics(
     names = _district_names(session, scope)
     return CrimeStatistics(
         period=query.period,
+        source=query.source,
         since=first.start(zone),
         until=last.end(zone),
         records_begin=records_begin,
@@ -347,7 +380,8 @@ def before_after(
     names = _district_names(session, scope)
     asked = set(query.district_ids) & set(names) if query.district_ids else set(names)
     counts = _period_counts(session, _conditions(scope, query), before, after, zone)
-    new_cameras, undated = _new_cameras(session, before, after, zone)
+    installations = _installations(session, before, after, zone)
+    new_cameras = installations.between + installations.during
     notes: list[str] = []
     if query.treated is not None or query.control is not None:
         treated_ids, control_ids = set(query.treated or ()), set(query.control or ())
@@ -362,13 +396,29 @@ def before_after(
         notes.append("Treated and control districts as named by the caller.")
     else:
         groups_from = "installations"
-        treated_ids = {d for d in asked if new_cameras[d] > 0}
-        control_ids = asked - treated_ids
-        notes.append(
-            f"Treated: districts with cameras installed from {before.start(zone).date()} to "
-            f"{(after.end(zone) - timedelta(days=1)).date()}; control: districts with none."
-        )
-        missing = sum(undated[d] for d in asked)
+        partly_ids = {d for d in asked if installations.during[d] > 0}
+        treated_ids = {d for d in asked - partly_ids if installations.between[d] > 0}
+        control_ids = asked - treated_ids - partly_ids
+        gap_start, gap_end = before.end(zone).date(), after.start(zone).date()
+        if gap_start < gap_end:
+            notes.append(
+                f"Treated: districts with cameras installed from {gap_start} to "
+                f"{gap_end - timedelta(days=1)}, between the periods; control: districts with "
+                f"none from {before.start(zone).date()} to "
+                f"{(after.end(zone) - timedelta(days=1)).date()}."
+            )
+        else:
+            notes.append(
+                f"{before.label} and {after.label} are adjacent: no district can have got its "
+                "cameras between them. Compare periods with time between them (the cameras "
+                "going in) to see their effect."
+            )
+        if partly_ids:
+            notes.append(
+                f"Partly treated: {', '.join(sorted(names[d] for d in partly_ids))}, left out: "
+                "cameras went in during a compared period, so that period mixes before and after."
+            )
+        missing = sum(installations.undated[d] for d in asked)
         if missing:
             notes.append(
                 f"{missing} camera(s) in these districts have no installation date and were not "
@@ -380,6 +430,7 @@ def before_after(
             district=names[d],
             group="treated" if d in treated_ids else "control" if d in control_ids else None,
             new_cameras=new_cameras[d],
+            partly_treated=groups_from == "installations" and installations.during[d] > 0,
             change=ChangeOut.of(counts[d]),
         )
         for d in sorted(asked | treated_ids | control_ids, key=lambda d: names[d])
@@ -389,6 +440,7 @@ def before_after(
     control = group_change([counts[d] for d in control_ids]) if control_ids else None
     return BeforeAfter(
         period=query.period,
+        source=query.source,
         before=_span(before, zone),
         after=_span(after, zone),
         change=ChangeOut.of(overall),
@@ -439,22 +491,33 @@ def _period_counts(
     return counts
 
 
-def _new_cameras(
-    session: Session, before: Period, after: Period, zone: tzinfo
-) -> tuple[Counter[int], Counter[int]]:
-    """Per district: cameras installed from the start of ``before`` to the end of ``after``
-    (city dates), and cameras in service whose installation date is unknown."""
-    first_day = before.start(zone).date()
-    last_day = (after.end(zone) - timedelta(days=1)).date()
-    installed = Counter(
-        dict(
-            session.execute(
-                select(Camera.district_id, func.count())
-                .where(Camera.installed_at >= first_day, Camera.installed_at <= last_day)
-                .group_by(Camera.district_id)
-            ).all()
+@dataclass(frozen=True)
+class _Installations:
+    """Per district, cameras installed (city dates) between the periods, during either of
+    them, and cameras in service whose installation date is unknown."""
+
+    between: Counter[int]
+    during: Counter[int]
+    undated: Counter[int]
+
+
+def _installations(session: Session, before: Period, after: Period, zone: tzinfo) -> _Installations:
+    first_day, gap_start = before.start(zone).date(), before.end(zone).date()
+    gap_end, end_day = after.start(zone).date(), after.end(zone).date()
+    between: Counter[int] = Counter()
+    during: Counter[int] = Counter()
+    rows = session.execute(
+        select(Camera.district_id, Camera.installed_at).where(
+            Camera.installed_at >= first_day, Camera.installed_at < end_day
         )
     )
+    for district_id, installed_at in rows:
+        if district_id is None or installed_at is None:
+            continue
+        if gap_start <= installed_at < gap_end:
+            between[district_id] += 1
+        else:
+            during[district_id] += 1
     undated = Counter(
         dict(
             session.execute(
@@ -467,14 +530,15 @@ def _new_cameras(
             ).all()
         )
     )
-    return installed, undated
+    return _Installations(between, during, undated)
 
 
 def _did(treated: Change | None, control: Change | None) -> DifferenceInDifferences:
     if treated is None or control is None:
         missing = "treated" if treated is None else "control"
         reason = f"no {missing} districts: " + (
-            "none of the districts compared (yours, as filtered) got new cameras in these periods"
+            "none of the districts compared (yours, as filtered) got new cameras between these "
+            "periods and none during them"
             if treated is None
             else "every district compared (yours, as filtered) got new cameras in these "
             "periods, so nothing here shows what would have happened without them"

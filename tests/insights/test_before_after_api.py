@@ -4,14 +4,19 @@ ratio with its interval, each caller cut to their districts."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from safecity.city.crime_register import CrimeKind, PlaceKind
+from safecity.insights.models import CrimeRecord, CrimeSource
+from safecity.store.engine import Database
 from tests.insights.conftest import FiguresCity
 
-QUARTERS = {"period": "quarter", "before": "2026-Q1", "after": "2026-Q2"}
+COMPARED = {"period": "month", "before": "2026-02", "after": "2026-05"}
+"""West's camera went in on 20 April, between these months."""
 
 
 def _rows(district: str, count: int, month: int, place: str = "street") -> list[str]:
@@ -38,7 +43,7 @@ def imported(signed_in: Callable[[str], TestClient]) -> None:
 
 
 def _before_after(client: TestClient, **params: Any) -> Any:
-    response = client.get("/api/insights/before-after", params={**QUARTERS, **params})
+    response = client.get("/api/insights/before-after", params={**COMPARED, **params})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -89,32 +94,142 @@ def test_an_akimat_sees_its_district_alone_and_no_control(
     assert statistics["total"] == 200 + 150 + 50
     assert [row["district"] for row in statistics["by_district"]] == ["West"]
     named = client.get(
-        "/api/insights/before-after", params={**QUARTERS, "control": [figures_city.east_id]}
+        "/api/insights/before-after", params={**COMPARED, "control": [figures_city.east_id]}
     )
     assert named.status_code == 422
     assert "among those you may see" in named.json()["detail"]
 
 
-def test_a_utility_company_sees_no_crime_figures(
+@pytest.mark.parametrize(
+    "path", ["/api/insights/statistics", "/api/insights/before-after", "/api/crimes/summary"]
+)
+def test_a_utility_company_may_not_read_crime_figures(
+    signed_in: Callable[[str], TestClient], imported: None, path: str
+) -> None:
+    response = signed_in("water").get(path, params=COMPARED)
+    assert response.status_code == 403
+    assert "Utility company accounts may not read crime figures" in response.json()["detail"]
+
+
+def test_an_occ_operator_reads_the_citys_figures(
     signed_in: Callable[[str], TestClient], imported: None
 ) -> None:
-    client = signed_in("water")
-    assert client.get("/api/insights/statistics").json()["total"] == 0
-    assert _before_after(client)["change"]["before"] == 0
+    client = signed_in("operator")
+    assert client.get("/api/insights/statistics").json()["total"] == 200 + 150 + 50 + 300 + 285
+    assert client.get("/api/crimes/summary").status_code == 200
+
+
+def test_a_district_with_cameras_installed_inside_a_compared_period_is_left_out(
+    signed_in: Callable[[str], TestClient], imported: None
+) -> None:
+    # West's camera went in on 20 April: inside 2026-Q2, so Q2 mixes before and after.
+    result = _before_after(
+        signed_in("analyst"), period="quarter", before="2026-Q1", after="2026-Q2"
+    )
+    assert result["treated"]["districts"] == []
+    assert result["control"]["districts"] == ["East", "North"]
+    west = next(row for row in result["by_district"] if row["district"] == "West")
+    assert (west["group"], west["partly_treated"], west["new_cameras"]) == (None, True, 1)
+    assert "Partly treated: West, left out" in " ".join(result["notes"])
+    assert "adjacent" in " ".join(result["notes"])
+    assert result["did"]["irr"] is None
+
+
+def test_the_treated_district_got_its_cameras_between_the_periods(
+    signed_in: Callable[[str], TestClient], imported: None
+) -> None:
+    result = _before_after(signed_in("analyst"))
+    west = next(row for row in result["by_district"] if row["district"] == "West")
+    assert (west["group"], west["partly_treated"]) == ("treated", False)
+    assert any("from 2026-03-01 to 2026-04-30, between the periods" in n for n in result["notes"])
+
+
+def _occ_record(database: Database, code: str, district_id: int, day: str) -> None:
+    with database.session() as s:
+        s.add(
+            CrimeRecord(
+                code=code,
+                occurred_at=datetime.fromisoformat(f"{day}T07:00:00+00:00"),
+                kind=CrimeKind.THEFT,
+                place_kind=PlaceKind.STREET,
+                district_id=district_id,
+                solved=False,
+                source=CrimeSource.OCC,
+            )
+        )
+
+
+def test_the_figures_count_the_register_unless_asked_otherwise(
+    signed_in: Callable[[str], TestClient],
+    imported: None,
+    database: Database,
+    figures_city: FiguresCity,
+) -> None:
+    for i in range(40):  # the OCC sees crimes only where cameras watch: west, after
+        _occ_record(database, f"OCC-{i}", figures_city.west_id, "2026-05-10")
+    _occ_record(database, "OCC-old", figures_city.east_id, "2025-01-10")
+    client = signed_in("analyst")
+    register = client.get("/api/insights/statistics").json()
+    assert (register["source"], register["total"]) == ("register", 985)
+    assert register["records_begin"].startswith("2026-02")
+    occ = client.get("/api/insights/statistics", params={"source": "occ"}).json()
+    assert (occ["source"], occ["total"]) == ("occ", 41)
+    both = client.get("/api/insights/statistics", params={"source": "all"}).json()
+    assert (both["source"], both["total"]) == ("all", 1026)
+    assert both["records_begin"].startswith("2025-01")
+    result = _before_after(client, place="public")
+    assert result["source"] == "register"
+    assert result["treated"]["change"]["after"] == 150
+    mixed = _before_after(client, place="public", source="all")
+    assert (mixed["source"], mixed["treated"]["change"]["after"]) == ("all", 190)
+
+
+def test_the_first_record_shown_is_the_first_in_the_callers_districts(
+    signed_in: Callable[[str], TestClient],
+    imported: None,
+    database: Database,
+    figures_city: FiguresCity,
+) -> None:
+    with database.session() as s:
+        s.add(
+            CrimeRecord(
+                code="EAST-OLD",
+                occurred_at=datetime(2024, 6, 1, 7, tzinfo=UTC),
+                kind=CrimeKind.THEFT,
+                place_kind=PlaceKind.STREET,
+                district_id=figures_city.east_id,
+                solved=False,
+            )
+        )
+    analyst = signed_in("analyst").get("/api/insights/statistics").json()
+    assert analyst["records_begin"].startswith("2024-06-01")
+    akimat = signed_in("akimat-west").get("/api/insights/statistics").json()
+    assert akimat["records_begin"].startswith("2026-02")
+
+
+def test_since_equal_to_until_is_refused(
+    signed_in: Callable[[str], TestClient], imported: None
+) -> None:
+    moment = "2026-02-15T00:00:00+05:00"
+    response = signed_in("analyst").get(
+        "/api/insights/statistics", params={"since": moment, "until": moment}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == "until must be after since"
 
 
 @pytest.mark.parametrize(
     ("params", "says"),
     [
-        ({"before": "2026-Q2", "after": "2026-Q1"}, "must come after"),
-        ({"before": "2026-Q5"}, "is not a quarter"),
+        ({"before": "2026-05", "after": "2026-02"}, "must come after"),
+        ({"period": "quarter", "before": "2026-Q5", "after": "2026-Q2"}, "is not a quarter"),
         ({"period": "month", "before": "2026-Q1", "after": "2026-Q2"}, "is not a month"),
     ],
 )
 def test_periods_that_cannot_be_compared_are_refused(
     signed_in: Callable[[str], TestClient], params: dict[str, str], says: str
 ) -> None:
-    response = signed_in("analyst").get("/api/insights/before-after", params={**QUARTERS, **params})
+    response = signed_in("analyst").get("/api/insights/before-after", params={**COMPARED, **params})
     assert response.status_code == 422
     assert says in response.json()["detail"]
 

@@ -14,6 +14,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from safecity.city.crime_register import CrimeKind, PlaceKind
+from safecity.city.models import District
+from safecity.insights.crimes import file as crime_file
+from safecity.insights.crimes import store as crime_store
 from safecity.insights.crimes.cli import app
 from safecity.insights.models import CrimeRecord, CrimeSource
 from safecity.store.engine import Database
@@ -39,6 +42,13 @@ def _post(client: TestClient, data: bytes, **params: Any) -> Any:
         params=params,
         headers={"content-type": "text/csv"},
     )
+
+
+def _district_id(database: Database, code: str) -> int:
+    with database.sessions() as session:
+        district_id = session.scalar(select(District.id).where(District.code == code))
+    assert district_id is not None
+    return district_id
 
 
 def _records(database: Database) -> dict[str, CrimeRecord]:
@@ -175,6 +185,46 @@ def test_a_file_that_cannot_be_read_is_refused_whole(
     assert response.status_code == 400
     assert says in response.json()["detail"]
     assert _records(database) == {}
+
+
+def test_a_file_over_the_row_limit_is_refused_whole(
+    signed_in: Callable[[str], TestClient], database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crime_file, "MAX_ROWS", 2)
+    client = signed_in("analyst")
+    response = _post(client, _csv(*GOOD))
+    assert response.status_code == 413
+    assert response.json()["detail"] == "more than 2 rows: split the file; nothing imported"
+    assert _records(database) == {}
+    assert _post(client, _csv(*GOOD[:2])).status_code == 200
+
+
+def test_new_codes_written_by_another_import_meanwhile_are_a_conflict(
+    signed_in: Callable[[str], TestClient], database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up = crime_store._stored
+
+    def another_import_writes_first(session: Any, rows: Any) -> Any:
+        stored = looked_up(session, rows)  # none of them yet...
+        with database.session() as other:  # ...then another import commits KUI-2
+            other.add(
+                CrimeRecord(
+                    code="KUI-2",
+                    occurred_at=datetime(2026, 3, 1, tzinfo=UTC),
+                    kind=CrimeKind.THEFT,
+                    place_kind=PlaceKind.STREET,
+                    district_id=_district_id(database, "east"),
+                )
+            )
+        return stored
+
+    monkeypatch.setattr(crime_store, "_stored", another_import_writes_first)
+    response = _post(signed_in("analyst"), _csv(*GOOD))
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "another import wrote these register numbers at the same time; import again"
+    )
+    assert sorted(_records(database)) == ["KUI-2"]  # the other import's alone: nothing of ours
 
 
 @pytest.mark.parametrize("username", ["operator", "akimat-west", "water"])

@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Scope
+from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.insights.kpis.store import KpiQuery, city_kpis
+from safecity.insights.models import CrimeRecord, CrimeSource
 from safecity.settings import Settings
 from safecity.store.engine import Database
 from tests import factories as f
@@ -68,6 +70,44 @@ def test_clearance_counts_crimes_registered_in_the_period_and_solved_by_now(
     assert [(p["period"], p["registered"], p["solved"]) for p in clearance["by_period"]] == [
         ("2026-03", 5, 3)
     ]
+
+
+def test_clearance_counts_register_records_alone(
+    signed_in: Callable[[str], TestClient], database: Database, ids: Ids
+) -> None:
+    with database.session() as s:
+        s.add(
+            CrimeRecord(
+                code="OCC-1",
+                occurred_at=T0 + timedelta(hours=1),
+                kind=CrimeKind.THEFT,
+                place_kind=PlaceKind.STREET,
+                district_id=ids.west,
+                solved=False,
+                source=CrimeSource.OCC,
+            )
+        )
+    clearance = kpis(signed_in("analyst"))["clearance"]
+    assert "Only records from the police register count" in clearance["definition"]
+    assert clearance["total"] == {"registered": 5, "solved": 3, "rate": pytest.approx(0.6)}
+
+
+@pytest.mark.parametrize("since", ["1969-12-31T00:00:00+00:00", "1900-01-02T00:00:00+00:00"])
+def test_a_period_before_1970_is_refused(
+    signed_in: Callable[[str], TestClient], since: str
+) -> None:
+    response = signed_in("analyst").get(
+        "/api/insights/kpis", params={"since": since, "until": "1970-03-01T00:00:00+00:00"}
+    )
+    assert response.status_code == 422
+    assert "since must be on or after 1970-01-01" in response.text
+
+
+def test_a_period_outside_safecitys_era_is_refused(signed_in: Callable[[str], TestClient]) -> None:
+    response = signed_in("analyst").get(
+        "/api/insights/kpis", params={"since": "1800-01-01T00:00:00+00:00", "until": UNTIL}
+    )
+    assert response.status_code == 422
 
 
 def test_video_use_counts_linked_clips_and_exports_naming_the_incident(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,11 @@ def test_a_closed_theft_becomes_a_crime_record_and_a_closed_false_alarm_does_not
     assert (record.kind, record.place_kind) == (CrimeKind.THEFT, PlaceKind.PUBLIC_PLACE)  # market
     assert record.district_id == figures_city.west_id
     assert (record.latitude, record.longitude) == (theft["latitude"], theft["longitude"])
-    statistics = client.get("/api/insights/statistics", params={"kind": "theft"}).json()
+    statistics = client.get(
+        "/api/insights/statistics", params={"kind": "theft", "source": "occ"}
+    ).json()
     assert statistics["total"] == 1
+    assert client.get("/api/insights/statistics").json()["total"] == 0  # the register's alone
 
 
 def test_an_incident_closed_while_nobody_counted_is_counted_at_start(
@@ -86,3 +90,35 @@ def test_an_incident_closed_while_nobody_counted_is_counted_at_start(
     with TestClient(create_app(Settings(data_dir=tmp_path), database)):
         records = _occ_records(database)
     assert [record.incident_id for record in records] == [theft["id"]]
+
+
+def test_a_conflict_at_start_skips_that_incident_alone(
+    signed_in: Callable[[str], TestClient],
+    database: Database,
+    figures_city: FiguresCity,
+    tmp_path: Path,
+) -> None:
+    client = signed_in("admin")
+    first = _closed_incident(client, figures_city.west_camera_id, "theft")
+    second = _closed_incident(client, figures_city.west_camera_id, "theft")
+    assert len(_waiting_for(database, 2)) == 2
+    with database.session() as session:
+        session.execute(delete(CrimeRecord))  # as if the messages had been lost
+        # ... and a record already holds the first one's code (written elsewhere meanwhile).
+        session.add(
+            CrimeRecord(
+                code=f"OCC-{first['number']}",
+                occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+                kind=CrimeKind.THEFT,
+                place_kind=PlaceKind.STREET,
+                district_id=figures_city.west_id,
+                solved=False,
+                source=CrimeSource.OCC,
+            )
+        )
+
+    with TestClient(create_app(Settings(data_dir=tmp_path), database)):
+        records = _occ_records(database)
+    assert sorted((r.code, r.incident_id) for r in records) == sorted(
+        [(f"OCC-{first['number']}", None), (f"OCC-{second['number']}", second["id"])]
+    )

@@ -30,6 +30,12 @@ def test_a_change_carries_its_absolute_numbers() -> None:
     assert Change(7, 7).text == "no change (7 both times)"
 
 
+def test_a_change_too_small_for_a_tenth_of_a_percent_has_no_sign() -> None:
+    assert Change(4000, 4001).text == "0.0% (1 more than 4,000)"
+    assert Change(4001, 4000).text == "0.0% (1 fewer of 4,001)"
+    assert Change(4000, 4003).text == "+0.1% (3 more than 4,000)"
+
+
 def test_a_percentage_is_rounded_half_away_from_zero() -> None:
     # 1/8 = 12.5% exactly; 1/16 = 6.25% -> 6.3 (binary float rounding would say 6.2).
     assert Change(16, 17).percent == 6.3

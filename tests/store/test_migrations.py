@@ -147,6 +147,13 @@ def _check_0019_keeps_public_places(database: Database) -> None:
         ("ERDR-1", "public_place", False, "register"),
         ("ERDR-2", "other", False, "register"),
     ]
+    with database.engine.begin() as connection:
+        # An OCC record, without a position (0018 requires one): it goes, and does not block.
+        connection.exec_driver_sql(
+            "INSERT INTO crime_records (code, occurred_at, kind, place_kind, solved, source, "
+            f"district_id, created_at) VALUES ('OCC-7', '2026-01-03', 'theft', 'street', false, "
+            f"'occ', {district_id}, '2026-01-03')"
+        )
     migrate.downgrade(database, "0018")
     with database.engine.connect() as connection:
         downgraded = connection.exec_driver_sql(

@@ -56,16 +56,17 @@ def figures_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Figures
     settings = Settings(data_dir=data_dir, timezone=ZONE)
     rows = ["code,time,kind,place_kind,district"]
     # A few in the last quarter of 2025 (records begin there), then public-place crimes in
-    # the first and second quarters of 2026 (the hand-worked DiD: west 200 -> 150, the
-    # control 300 -> 285), and dwellings that the public-place figure leaves out.
+    # the first and third quarters of 2026, west's cameras going in between (the hand-worked
+    # DiD: west 200 -> 150, the control 300 -> 285), and dwellings that the public-place figure
+    # leaves out.
     for district in ("west", "east", "north"):
         rows += _rows(district, 40, 11, "street", 2025)
     for district, before, after in (("west", 200, 150), ("east", 180, 171), ("north", 120, 114)):
         rows += _rows(district, before // 2, 2, "street") + _rows(
             district, before - before // 2, 3, "public_place"
         )
-        rows += _rows(district, after, 5, "street")
-        rows += _rows(district, 60, 2, "dwelling") + _rows(district, 30, 5, "dwelling")
+        rows += _rows(district, after, 8, "street")
+        rows += _rows(district, 60, 2, "dwelling") + _rows(district, 30, 8, "dwelling")
     with database.session() as s:
         west = f.add_district(s, "west", f.WEST)
         f.add_district(s, "east", f.EAST)
@@ -106,13 +107,14 @@ def test_the_analyst_reads_counts_before_and_after_and_the_caveats(
         expect(
             page.locator("#figures-periods-table tr[data-period='2026-Q1'] td.num")
         ).to_have_text("680")
-        expect(page.locator("#figures-chart rect.figure-bar")).to_have_count(3)
+        expect(page.locator("#figures-chart rect.figure-bar")).to_have_count(4)
+        expect(page.locator("#figures-source")).to_have_value("register")
         page.select_option("#figures-place", "public")
         expect(page.locator("#figures-total")).to_have_text("1,055 crimes")
-        q2 = page.locator("#figures-periods-table tr[data-period='2026-Q2']")
-        expect(q2).to_contain_text("\N{MINUS SIGN}13.0% (65 fewer of 500)")
+        q3 = page.locator("#figures-periods-table tr[data-period='2026-Q3']")
+        expect(q3).to_contain_text("from none to 435")
         expect(page.locator("#figures-before")).to_have_value("2026-Q1")
-        expect(page.locator("#figures-after")).to_have_value("2026-Q2")
+        expect(page.locator("#figures-after")).to_have_value("2026-Q3")
         expect(page.locator("#figures-change")).to_have_text(
             "500 → 435, \N{MINUS SIGN}13.0% (65 fewer of 500)"
         )
@@ -140,9 +142,13 @@ def test_the_analyst_reads_counts_before_and_after_and_the_caveats(
         page.locator("#figures-caveats").screenshot(path=screenshots / "figures-caveats.png")
 
         page.locator("#figures-period button[data-value='month']").click()
-        expect(page.locator("#figures-periods-table tr[data-period='2026-05']")).to_contain_text(
+        expect(page.locator("#figures-periods-table tr[data-period='2026-08']")).to_contain_text(
             "from none to 435"
         )
+        # The OCC's incidents instead of the register: none were closed in this city.
+        page.select_option("#figures-source", "occ")
+        expect(page.locator("#figures-total")).to_have_text("0 crimes")
+        assert "source=occ" in page.url
 
 
 def test_an_akimat_sees_its_district_and_an_operator_no_figures(

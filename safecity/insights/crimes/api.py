@@ -12,9 +12,9 @@ from safecity.api.deps import CurrentUser, DbSession, require_role
 from safecity.audit.log import record as audit
 from safecity.auth.roles import Role
 from safecity.core.clock import utcnow
-from safecity.insights.crimes.file import CrimeFileError, parse_csv
+from safecity.insights.crimes.file import MAX_ROWS, CrimeFileError, TooManyRows, parse_csv
 from safecity.insights.crimes.schemas import CrimeImportOut
-from safecity.insights.crimes.store import ImportOutcome, import_file
+from safecity.insights.crimes.store import ConcurrentImport, ImportOutcome, import_file
 from safecity.settings import Settings
 
 IMPORTERS = (Role.ADMIN, Role.ANALYST)
@@ -48,7 +48,8 @@ async def _file_body(request: Request) -> bytes:
     },
     responses={
         400: {"description": "Not a readable CSV file (encoding, header, quoting)."},
-        413: {"description": f"Over {LARGEST_IMPORT_MB} MB."},
+        409: {"description": "Another import wrote the same new register numbers meanwhile."},
+        413: {"description": f"Over {LARGEST_IMPORT_MB} MB or over {MAX_ROWS:,} rows."},
         422: {"description": "Bad rows and no skip_invalid: nothing imported; the report."},
     },
 )
@@ -70,6 +71,10 @@ def import_crimes(
     settings: Settings = request.app.state.settings
     try:
         parsed = parse_csv(body)
+    except TooManyRows as exc:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, detail=f"{exc}; nothing imported"
+        ) from exc
     except CrimeFileError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"{exc}; nothing imported") from exc
     try:
@@ -81,6 +86,8 @@ def import_crimes(
             skip_invalid=skip_invalid,
             dry_run=dry_run,
         )
+    except ConcurrentImport as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     except ValueError as exc:  # an unusable district polygon
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"cannot locate: {exc}") from exc
     out = CrimeImportOut.of(report, dict(parsed.columns), list(parsed.ignored_columns))

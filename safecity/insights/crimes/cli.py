@@ -18,7 +18,12 @@ from safecity.cli_options import ConfigOption
 from safecity.cli_support import audit_cli_change, database_or_exit, errors, settings_or_exit
 from safecity.core.clock import utcnow
 from safecity.insights.crimes.file import CrimeFileError, parse_csv
-from safecity.insights.crimes.store import ImportOutcome, ImportReport, import_file
+from safecity.insights.crimes.store import (
+    ConcurrentImport,
+    ImportOutcome,
+    ImportReport,
+    import_file,
+)
 
 app = typer.Typer(help="Crime records from the police register.", no_args_is_help=True)
 PROBLEMS_SHOWN = 200
@@ -88,6 +93,9 @@ def import_crimes(
                     dry_run=dry_run,
                     progress=advance,
                 )
+            except ConcurrentImport as exc:
+                errors.print(f"[red]{escape(str(exc))}[/red]")
+                raise typer.Exit(1) from exc
             except ValueError as exc:
                 errors.print(f"[red]cannot locate rows:[/red] {escape(str(exc))}")
                 raise typer.Exit(1) from exc

@@ -98,6 +98,14 @@ class CrimeFileError(Exception):
     """The file as a whole cannot be read; no row of it is imported."""
 
 
+MAX_ROWS = 200_000
+"""Rows one file may hold: a large city's register for several years; more is split."""
+
+
+class TooManyRows(CrimeFileError):
+    """Over ``MAX_ROWS`` rows: the file is refused before any row is checked."""
+
+
 def _word(value: str) -> str:
     return header_key(value)
 
@@ -136,6 +144,8 @@ def parse_csv(data: bytes) -> ParsedFile:
             first_line, last_line = last_line + 1, reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
+            if len(rows) >= MAX_ROWS:
+                raise TooManyRows(f"more than {MAX_ROWS:,} rows: split the file")
             if header is None:
                 header = [cell.strip() for cell in cells]
                 fields = _fields_of(header)

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Mapping
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safecity.bus import Bus, Message, Subscription
@@ -98,7 +99,8 @@ def count_incident(session: Session, incident: Incident) -> CrimeRecord | None:
 
 
 def count_closed_incidents(session: Session) -> int:
-    """Count every closed incident of a crime type that has no record yet; how many."""
+    """Count every closed incident of a crime type that has no record yet, each on its own
+    (one that conflicts is skipped and logged); how many."""
     crime_types = select(StoredIncidentType.code).where(StoredIncidentType.crime_kind.is_not(None))
     counted = select(CrimeRecord.incident_id).where(CrimeRecord.incident_id.is_not(None))
     missing = session.scalars(
@@ -107,8 +109,17 @@ def count_closed_incidents(session: Session) -> int:
             Incident.type_code.in_(crime_types),
             Incident.id.not_in(counted),
         )
-    )
-    return sum(count_incident(session, incident) is not None for incident in missing)
+    ).all()
+    done = 0
+    for incident in missing:
+        # A savepoint each: a conflict (another process counted this incident meanwhile, or a
+        # record already holds its code) skips this one, not the whole pass.
+        try:
+            with session.begin_nested():
+                done += count_incident(session, incident) is not None
+        except IntegrityError as exc:
+            log.warning("incident %s not counted: %s", incident.number, exc.orig)
+    return done
 
 
 class ClosedIncidentCounter:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safecity.city.districts import stored_district_locator
@@ -21,6 +22,16 @@ Progress = Callable[[str, int, int], None]
 """Told (phase, done, total) as an import goes: phases "checking" and "writing"."""
 _CHUNK = 500
 _FIELDS = tuple(field.name for field in fields(CrimeRow) if field.name != "code")
+
+
+class ConcurrentImport(Exception):
+    """Another import wrote some of the same new register numbers first (a unique code taken
+    between this import's look-up and its write); the caller's transaction must be undone."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "another import wrote these register numbers at the same time; import again"
+        )
 
 
 class ImportOutcome(enum.StrEnum):
@@ -59,7 +70,8 @@ def import_file(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check every row and upsert the good ones by code in the caller's transaction. With any
-    bad row and no ``skip_invalid`` nothing is written; ``dry_run`` counts what would change."""
+    bad row and no ``skip_invalid`` nothing is written; ``dry_run`` counts what would change.
+    ConcurrentImport when another import wrote one of the new codes first (roll back)."""
     total = len(parsed.rows)
     if progress:
         progress("checking", 0, total)
@@ -89,7 +101,10 @@ def import_file(
                     for name, value in _values(row).items():
                         setattr(record, name, value)
         if not dry_run:
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                raise ConcurrentImport from exc
         if progress:
             progress("writing", min(start + _CHUNK, len(rows)), len(rows))
     outcome = ImportOutcome.DRY_RUN if dry_run else ImportOutcome.WRITTEN

@@ -9,12 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from safecity.ops.incidents.sla import percentile
+
 LONGEST_PERIOD = timedelta(days=366 * 5)
 """A KPI period covers at most five years (twenty quarters)."""
 MONTHS_UP_TO = 24
 """Periods of up to this many calendar months are broken down by month, longer by quarter."""
 QUARTER_HOUR = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""No KPI period starts before it (the figures count time from it)."""
 
 
 class KpiError(ValueError):
@@ -27,6 +31,8 @@ def check_period(since: datetime, until: datetime) -> None:
         raise KpiError("since and until need a time zone (e.g. 2026-03-01T00:00:00+05:00)")
     if until <= since:
         raise KpiError("until must come after since")
+    if since < EPOCH:
+        raise KpiError("since must be on or after 1970-01-01: no figures reach further back")
     if until - since > LONGEST_PERIOD:
         raise KpiError("a KPI period covers at most five years: ask a shorter one")
 
@@ -40,19 +46,8 @@ class Spread:
     p90_seconds: float | None
 
 
-def percentile(ordered: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks of sorted values (numpy's default, and
-    PostgreSQL's ``percentile_cont``); None for no values."""
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def spread(values: Sequence[float]) -> Spread:
-    ordered = sorted(values)
-    return Spread(len(ordered), percentile(ordered, 0.5), percentile(ordered, 0.9))
+    return Spread(len(values), percentile(values, 0.5), percentile(values, 0.9))
 
 
 def share(part: float, whole: float) -> float | None:

@@ -13,7 +13,8 @@ CLEARANCE = (
     "Crimes registered in the period (by the time they occurred) and solved by now, over all "
     "crimes registered in the period: the cohort figure the programme reports per period. A "
     "recent period reads lower because its cases are still open. Records marked solved without "
-    "a date count as solved."
+    "a date count as solved. Only records from the police register count: the crimes the OCC "
+    "counted from its closed incidents carry no clearance."
 )
 VIDEO_USE = (
     "Incidents opened in the period for which recorded video was used by now: a clip of the "

@@ -50,7 +50,7 @@ from safecity.insights.kpis.sql import (
     utc_hour,
     utc_quarter_of_day,
 )
-from safecity.insights.models import CrimeRecord
+from safecity.insights.models import CrimeRecord, CrimeSource
 from safecity.ops.incidents.attachment_models import IncidentClip
 from safecity.ops.models import Alert, Incident
 from safecity.settings import Settings
@@ -160,6 +160,8 @@ def _clearance(context: _Context) -> ClearanceGroup:
         )
         .where(
             context.where(CrimeRecord.district_id),
+            # The OCC's records carry no clearance: whether a crime was solved is the register's.
+            CrimeRecord.source == CrimeSource.REGISTER,
             CrimeRecord.occurred_at >= query.since,
             CrimeRecord.occurred_at < query.until,
         )

@@ -57,6 +57,12 @@ const PERIODS = [
   ["year", "Year"],
 ];
 /** @type {Array<[value: string, text: string]>} */
+const SOURCES = [
+  ["register", "Register"],
+  ["occ", "OCC incidents"],
+  ["all", "Both"],
+];
+/** @type {Array<[value: string, text: string]>} */
 const PLACES = [
   ["", "All places"],
   ["public", "Public places"],
@@ -319,7 +325,14 @@ export function mount(outlet, { query, signal }) {
     kind: KIND_WORDS.has(query.kind || "") ? query.kind || "" : "",
     before: query.before || "",
     after: query.after || "",
+    // The police register by default: the published figures and the comparison come from it.
+    source: SOURCES.some(([value]) => value === query.source) ? String(query.source) : "register",
   };
+  const sourceSelect = select("figures-source", SOURCES, state.source, "Records counted");
+  sourceSelect.addEventListener("change", () => {
+    state.source = sourceSelect.value;
+    load();
+  });
   const placeSelect = select("figures-place", PLACES, state.place, "Place");
   const kindSelect = select("figures-kind", KINDS, state.kind, "Kind of crime");
   placeSelect.addEventListener("change", () => {
@@ -355,6 +368,7 @@ export function mount(outlet, { query, signal }) {
           load();
         },
       }),
+      sourceSelect,
       placeSelect,
       kindSelect,
       total,
@@ -376,6 +390,7 @@ export function mount(outlet, { query, signal }) {
     const found = { period: state.period };
     if (state.place) found.place = state.place;
     if (state.kind) found.kind = state.kind;
+    if (state.source !== "register") found.source = state.source;
     return found;
   }
 
