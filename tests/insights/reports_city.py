@@ -14,9 +14,11 @@ Two of Есіл's Q3 street thefts lie on the quarter's local edges (00:10 on 1 
 register covers 2025-Q3 whole. Those two edge thefts are solved: clearance 2 of 15 (13.3%),
 Есіл 2 of 10 (20.0%), Алматы 0 of 5.
 
-Before and after (2026-Q2 → 2026-Q3): Есіл got a camera on 10 May 2026 (treated), Алматы none
-(control). All crimes: rate ratio (10/16) / (5/4) = 0.50, 95% CI exp(ln 0.5 ± 1.96 ·
-√(1/16 + 1/10 + 1/4 + 1/5)) = 0.11–2.32. In public places: (8/12) / (5/4) = 0.53.
+Before and after: the report compares 2026-Q3 with 2025-Q3 (a year before, same season; the
+quarter just before cannot serve, as cameras count only when installed between the two).
+Есіл got a camera on 10 May 2026 (treated), Алматы none (control). All crimes: rate ratio
+(10/20) / (5/5) = 0.50, 95% CI exp(ln 0.5 ± 1.96 · √(1/20 + 1/10 + 1/5 + 1/5)) = 0.12–2.14.
+In public places: (8/15) / (5/5) = 0.53.
 
 Camera requests: Есіл REQ-2026-0001 submitted 10 August (submitted), REQ-2026-0002 submitted
 1 May and installed 20 August (installed); Алматы REQ-2026-0003 submitted 5 September

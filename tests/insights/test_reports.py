@@ -284,14 +284,15 @@ def test_the_analyses_carry_the_hand_worked_figures(database: Database, city: Re
     html = render_html(report)
     found = parsed(html)
     did = found.tables["Difference in differences"]
-    assert did[1] == ["All crimes", "16", "10", "4", "5", "0.50", "0.11–2.32"]
-    assert did[2][:6] == ["In public places", "12", "8", "4", "5", "0.53"]
-    assert "All crimes: Rate ratio 0.50 (95% CI 0.11–2.32)" in html
+    assert did[1] == ["All crimes", "20", "10", "5", "5", "0.50", "0.12–2.14"]
+    assert did[2][:6] == ["In public places", "15", "8", "5", "5", "0.53"]
+    assert "All crimes: Rate ratio 0.50 (95% CI 0.12–2.14)" in html
+    assert "2025-Q3 against 2026-Q3: cameras installed between them are the treatment" in html
     assert f"Treated: {YESIL}. Control: {ALMATY}." in html
     by_district = found.tables["Crimes before and after, by district"]
     assert [row[:5] for row in by_district[1:]] == [
-        [ALMATY, "control", "0", "4", "5"],
-        [YESIL, "treated", "1", "16", "10"],
+        [ALMATY, "control", "0", "5", "5"],
+        [YESIL, "treated", "1", "20", "10"],
     ]
     assert "What published reviews find" in html and "13–16%" in html
 
@@ -324,7 +325,7 @@ def test_the_analyses_carry_the_hand_worked_figures(database: Database, city: Re
     assert "Submitted in the period 2" in found.figures
 
     flat = " ".join(pdf_text(render_pdf(report)).split())
-    assert "All crimes 16 10 4 5 0.50 0.11–2.32" in flat
+    assert "All crimes 20 10 5 5 0.50 0.12–2.14" in flat
     assert f"{YESIL} 10 2 20.0 2 0.2 0 0.0" in flat
     assert "Total 3 1 0 0 1 1 2 1" in flat
     assert "Hot spots" in flat and "The hottest cells" in flat
@@ -367,7 +368,7 @@ def test_sections_without_data_say_so(database: Database, city: ReportCity) -> N
     assert "Clearance rate — no crime registered in the period" in figures
     assert "Video used — no incident opened in the period" in figures
     early = render_html(make_report(database, Scope(city_wide=True), period="2025-01"))
-    assert "The crime register does not cover all of 2024-12" in early
+    assert "The crime register does not cover all of 2024-11" in early
 
 
 def test_the_crime_headlines_agree_with_the_statistics_service(

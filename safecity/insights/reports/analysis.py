@@ -83,25 +83,42 @@ def _counts(change: ChangeOut | None) -> list[Cell]:
 # --- before and after, with a control ------------------------------------------------------
 
 
+def _before_period(after: StatisticsPeriod) -> list[StatisticsPeriod]:
+    """The periods the report may compare with, best first. Cameras count as the treatment
+    only when they went in between the two periods (statistics_service), so the period just
+    before never serves: nothing lies between. The same period a year earlier comes first
+    (it also keeps the season the same); then the period before last (one period between)."""
+    year_ago = after.year_ago
+    two_before = after.shifted(-2)
+    return [year_ago, two_before] if year_ago != after.shifted(-1) else [two_before]
+
+
 def before_after_section(session: Session, context: ReportContext) -> Section:
-    """The period against the one before, in districts that got new cameras in between
-    (treated) and those that got none (control): the difference-in-differences rate ratio
-    with its 95% interval, for all crimes and for those in public places."""
+    """The period against an earlier one (``_before_period``), in districts that got new
+    cameras in between (treated) and those that got none (control): the
+    difference-in-differences rate ratio with its 95% interval, for all crimes and for those
+    in public places."""
     kind = PeriodKind(context.period.kind)
     after = StatisticsPeriod.parse(kind, context.period.code)
-    before = after.shifted(-1)
     title = "Before and after the cameras"
     first = session.scalar(select(func.min(CrimeRecord.occurred_at)))
-    if first is None or first > before.start(context.zone):
+    covered = [
+        period
+        for period in _before_period(after)
+        if first is not None and first <= period.start(context.zone)
+    ]
+    if not covered:
+        earliest = _before_period(after)[-1]
         return Section(
             title,
             [
                 Paragraph(
-                    f"The crime register does not cover all of {before.label}, so there is no "
-                    f"before-and-after comparison for {after.label}."
+                    f"The crime register does not cover all of {earliest.label}, so there is "
+                    f"no before-and-after comparison for {after.label}."
                 )
             ],
         )
+    before = covered[0]
     results: list[tuple[str, BeforeAfter]] = []
     for label, places in (("All crimes", []), ("In public places", [PlaceFilter.PUBLIC])):
         query = BeforeAfterQuery(
@@ -132,7 +149,8 @@ def before_after_section(session: Session, context: ReportContext) -> Section:
         )
     blocks: list[Block] = [
         Paragraph(
-            f"{before.label} against {after.label}. "
+            f"{before.label} against {after.label}: cameras installed between them are the "
+            "treatment. "
             + " ".join(overall.notes)
             + f" Treated: {', '.join(overall.treated.districts) or 'none'}. "
             f"Control: {', '.join(overall.control.districts) or 'none'}."
