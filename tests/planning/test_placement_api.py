@@ -27,6 +27,7 @@ from safecity.auth.roles import Role
 from safecity.city.crime_register import CrimeKind, PlaceKind
 from safecity.city.models import CameraStatus, District, Organization, OrganizationKind
 from safecity.insights.models import CrimeRecord
+from safecity.planning.placement import planning
 from safecity.planning.requests.models import CameraRequest, RequestStatus, Urgency
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -296,6 +297,23 @@ def test_a_grid_too_fine_for_the_city_is_refused_with_the_spacing_to_use(
 
     assert response.status_code == 422
     assert "use a spacing of at least" in response.json()["detail"]
+
+
+def test_a_plan_too_large_to_build_in_seconds_is_refused_in_words(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = _sign_in(client, "admin")
+    assert _plan(admin, budget=1, radius_m=1000)["solver"]["status"] == "optimal"
+    monkeypatch.setattr(planning, "MAX_COVERAGE_PAIRS", 3)
+
+    response = admin.post(
+        "/api/planning/placement", json={"budget": 1, "grid_m": 200, "radius_m": 1000}
+    )
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("too large a plan: a 1000 m range over a 200 m grid gives")
+    assert detail.endswith("use a coarser grid, a smaller camera range, or one district")
 
 
 def test_filters_choose_the_records(client: TestClient) -> None:
