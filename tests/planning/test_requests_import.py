@@ -170,6 +170,13 @@ def test_an_export_imported_back_brings_back_no_request_whatever_its_status(
         [f"already {rejected} (rejected): not stored again"],
         [f"already {kept} (submitted): not stored again"],
     ]
+    # Its number alone makes a row the stored request, whatever else was edited.
+    edited = exported.text.replace("pickpocketing", "pickpocketing, and worse")
+    assert edited != exported.text
+    renamed = post_csv(client, edited)
+    assert renamed.status_code == 422  # type: ignore[attr-defined]
+    reasons = [p["reasons"] for p in renamed.json()["report"]["problems"]]  # type: ignore[attr-defined]
+    assert reasons[0] == [f"already {rejected} (rejected): not stored again"]
     # Without the number column the rows are still known by who asks, where and why.
     unnumbered = post_csv(client, _without_number(exported.text))
     assert unnumbered.status_code == 422  # type: ignore[attr-defined]

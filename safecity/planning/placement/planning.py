@@ -53,7 +53,7 @@ URGENCY_ORDER: Mapping[Urgency, int] = {
 
 class PlacementRefused(ValueError):
     """A query that cannot be planned as asked (a budget above the candidates, a grid too
-    fine); the message says what to change."""
+    fine, a model too large); the message says what to change."""
 
 
 @dataclass(frozen=True)
