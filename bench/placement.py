@@ -42,7 +42,7 @@ from scipy.sparse import csr_matrix
 from spopt.locate import MCLP
 from sqlalchemy import func, select
 
-from safecity.auth.roles import Scope
+from safecity.auth.roles import Role, Scope
 from safecity.city.crime_register import PUBLIC_PLACE_KINDS
 from safecity.city.districts import stored_district_locator
 from safecity.city.models import Organization, OrganizationKind, Site, SiteKind
@@ -57,7 +57,7 @@ from safecity.planning.placement.planning import PlacementSettings
 from safecity.planning.placement.planning import plan_placement as plan_city
 from safecity.planning.placement.schemas import PlacementQuery
 from safecity.planning.placement.service import plan_placement
-from safecity.planning.placement.store import CrimeFilter, placement_city
+from safecity.planning.placement.store import CrimeFilter, Planner, placement_city
 from safecity.planning.requests.models import CameraRequest, RequestStatus, Urgency
 from safecity.store import migrate
 from safecity.store.engine import Database
@@ -186,6 +186,7 @@ def main() -> None:
             f"{requests} requests; seeded in {time.perf_counter() - started:.1f} s"
         )
         scope = Scope(city_wide=True)
+        planner = Planner(Role.ANALYST, None)
         print(
             f"\nradius {args.radius:g} m, demand cells 25 m, crimes in public places (all "
             "dates), default weights"
@@ -200,9 +201,9 @@ def main() -> None:
             query = PlacementQuery(budget=budget, grid_m=grid_m, radius_m=args.radius)
             with database.session() as session:
                 read_started = time.perf_counter()
-                placement_city(session, scope, CrimeFilter())
+                placement_city(session, planner, scope, CrimeFilter())
                 read = time.perf_counter() - read_started
-                answer = plan_placement(session, scope, query)
+                answer = plan_placement(session, planner, scope, query)
             c, s = answer.coverage, answer.solver
             ratio = f"{c.ratio:.2f}" if c.ratio is not None else "-"
             print(
@@ -215,7 +216,7 @@ def main() -> None:
 
         # spopt's dense build on blocks of the same problem, and the same optimum.
         with database.session() as session:
-            stored = placement_city(session, scope, CrimeFilter())
+            stored = placement_city(session, planner, scope, CrimeFilter())
         inputs = stored.inputs
         grid_m = args.grids[-1]
         plan = plan_city(inputs, PlacementSettings(budget=args.budgets[0], grid_m=grid_m))

@@ -20,12 +20,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
 from safecity.city.crime_register import CrimeKind, PlaceKind
-from safecity.city.models import CameraStatus, OrganizationKind
+from safecity.city.models import CameraStatus, District, Organization, OrganizationKind
 from safecity.insights.models import CrimeRecord
+from safecity.planning.placement import planning
 from safecity.planning.requests.models import CameraRequest, RequestStatus, Urgency
 from safecity.settings import Settings
 from safecity.store.engine import Database
@@ -199,6 +201,29 @@ def test_an_akimat_plans_only_its_own_district(client: TestClient, plan_city: Pl
     assert [(c["lat"], c["lon"]) for c in body["cameras"]] == [WATCHED]
 
 
+def test_an_akimat_does_not_see_the_polices_requests_in_its_district(
+    client: TestClient, database: Database, plan_city: PlanCity
+) -> None:
+    with database.session() as s:
+        police = s.scalars(select(Organization).where(Organization.code == "police")).one()
+        west = s.get(District, plan_city.west_id)
+        assert west is not None
+        _request(s, "REQ-POLICE", police, west, UNWATCHED_WEST, Urgency.URGENT)
+
+    # The requests board shows the akimat only its own organization's requests ...
+    akimat = _sign_in(client, "akimat-west")
+    board = akimat.get("/api/planning/requests")
+    assert board.status_code == 200, board.text
+    assert "REQ-POLICE" not in board.text
+    # ... and so does its placement plan: neither in the queue nor as a site's answer.
+    body = _plan(akimat, budget=2)
+    assert [r["number"] for r in body["requests"]] == ["REQ-1", "REQ-3"]
+    assert "REQ-POLICE" not in str(body)
+    # The city-wide see it.
+    admin = _plan(_sign_in(client, "admin"), budget=2)
+    assert "REQ-POLICE" in [r["number"] for r in admin["requests"]]
+
+
 def test_an_akimat_cannot_plan_a_district_outside_its_access(
     client: TestClient, plan_city: PlanCity
 ) -> None:
@@ -272,6 +297,23 @@ def test_a_grid_too_fine_for_the_city_is_refused_with_the_spacing_to_use(
 
     assert response.status_code == 422
     assert "use a spacing of at least" in response.json()["detail"]
+
+
+def test_a_plan_too_large_to_build_in_seconds_is_refused_in_words(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = _sign_in(client, "admin")
+    assert _plan(admin, budget=1, radius_m=1000)["solver"]["status"] == "optimal"
+    monkeypatch.setattr(planning, "MAX_COVERAGE_PAIRS", 3)
+
+    response = admin.post(
+        "/api/planning/placement", json={"budget": 1, "grid_m": 200, "radius_m": 1000}
+    )
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("too large a plan: a 1000 m range over a 200 m grid gives")
+    assert detail.endswith("use a coarser grid, a smaller camera range, or one district")
 
 
 def test_filters_choose_the_records(client: TestClient) -> None:

@@ -3,6 +3,7 @@ figures before and after, and the queries that are refused. Pure: no database.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -171,6 +172,23 @@ def test_a_grid_finer_than_the_limit_is_refused_with_the_spacing_to_use() -> Non
 
     with pytest.raises(PlacementRefused, match=r"use a spacing of at least \d+ m"):
         plan_placement(inputs, PlacementSettings(budget=1, grid_m=fine))
+
+
+def test_a_plan_with_more_coverage_pairs_than_the_cap_is_refused_before_its_model() -> None:
+    inputs = PlacementInputs(
+        [DISTRICT],
+        _cameras(),
+        [],
+        _crimes((0, 0, 3, CrimeKind.THEFT), (400, 0, 2, CrimeKind.ASSAULT)),
+    )
+    wide = PlacementSettings(budget=1, radius_m=300, grid_m=100)
+    pairs = plan_placement(inputs, wide).solution
+    assert pairs.model_sites > 1  # the reduced model still holds several pairs
+
+    with pytest.raises(PlacementRefused, match=r"pairs .* more than the 1 that plan in seconds"):
+        plan_placement(inputs, replace(wide, max_pairs=1))
+    with pytest.raises(PlacementRefused, match=r"coarser grid, a smaller camera range, or one"):
+        plan_placement(inputs, replace(wide, max_pairs=1))
 
 
 def test_grid_points_lie_inside_the_district_at_the_spacing() -> None:

@@ -3,6 +3,8 @@ stored when any row is bad, nothing asked for twice, each stored request audited
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +17,13 @@ from safecity.audit.models import AuditEntry
 from safecity.auth.roles import Role
 from safecity.city.models import OrganizationKind
 from safecity.planning.requests.cli import app
-from safecity.planning.requests.importing import RequestFileError, parse_csv
+from safecity.planning.requests.importing import (
+    COLUMNS,
+    RequestFileError,
+    parse_csv,
+    quote,
+    serialise,
+)
 from safecity.planning.requests.models import CameraRequest
 from safecity.store.engine import Database
 from tests import factories as f
@@ -123,9 +131,94 @@ def test_importing_the_same_file_twice_asks_for_nothing_twice(
     assert again.status_code == 422  # type: ignore[attr-defined]
     problems = again.json()["report"]["problems"]  # type: ignore[attr-defined]
     reasons = [p["reasons"][0] for p in problems]
-    assert reasons[:2] == [f"the same request as {number}" for number in first["stored"]]
-    assert reasons[2] == f"the same request as {first['stored'][0]}"
+    assert reasons[:2] == [f"already {n} (submitted): not stored again" for n in first["stored"]]
+    assert reasons[2] == f"already {first['stored'][0]} (submitted): not stored again"
     assert stored_count(database) == 2
+
+
+def _without_number(text: str) -> str:
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(row[1:] for row in rows)
+    return out.getvalue()
+
+
+def test_an_export_imported_back_brings_back_no_request_whatever_its_status(
+    as_user: SignIn, database: Database, city: City
+) -> None:
+    first = post_csv(as_user("akimat-west"), HEADER + GOOD).json()  # type: ignore[attr-defined]
+    rejected, kept = first["stored"]
+    with database.session() as s:
+        request_id = s.scalars(
+            select(CameraRequest.id).where(CameraRequest.number == rejected)
+        ).one()
+    admin = as_user("admin")
+    assert admin.post(f"/api/planning/requests/{request_id}/review").status_code == 200
+    refusal = admin.post(
+        f"/api/planning/requests/{request_id}/reject", json={"reason": "A camera covers it"}
+    )
+    assert refusal.status_code == 200, refusal.text
+    client = as_user("akimat-west")
+    exported = client.get("/api/planning/requests/export.csv")
+    assert exported.status_code == 200 and exported.text.startswith("number,status")
+    assert f"{rejected},rejected," in exported.text
+
+    again = post_csv(client, exported.text)
+    assert again.status_code == 422  # type: ignore[attr-defined]
+    reasons = [p["reasons"] for p in again.json()["report"]["problems"]]  # type: ignore[attr-defined]
+    assert reasons == [
+        [f"already {rejected} (rejected): not stored again"],
+        [f"already {kept} (submitted): not stored again"],
+    ]
+    # Its number alone makes a row the stored request, whatever else was edited.
+    edited = exported.text.replace("pickpocketing", "pickpocketing, and worse")
+    assert edited != exported.text
+    renamed = post_csv(client, edited)
+    assert renamed.status_code == 422  # type: ignore[attr-defined]
+    reasons = [p["reasons"] for p in renamed.json()["report"]["problems"]]  # type: ignore[attr-defined]
+    assert reasons[0] == [f"already {rejected} (rejected): not stored again"]
+    # Without the number column the rows are still known by who asks, where and why.
+    unnumbered = post_csv(client, _without_number(exported.text))
+    assert unnumbered.status_code == 422  # type: ignore[attr-defined]
+    reasons = [p["reasons"] for p in unnumbered.json()["report"]["problems"]]  # type: ignore[attr-defined]
+    assert reasons[0] == [f"already {rejected} (rejected): not stored again"]
+    assert stored_count(database) == 2
+
+
+def test_an_export_writes_formulas_as_text_and_imports_them_back(
+    as_user: SignIn, database: Database, city: City
+) -> None:
+    client = as_user("akimat-west")
+    text = (
+        "latitude,longitude,address,justification\n"
+        '51.15,71.35,@SUM(A1),"=HYPERLINK(""http://x.example"",""open"")"\n'
+        "51.16,71.36,-2+3,+ballot box at the gate\n"
+    )
+    stored = post_csv(client, text).json()  # type: ignore[attr-defined]
+    assert len(stored["stored"]) == 2, stored
+    exported = client.get("/api/planning/requests/export.csv").text
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [(r["address"], r["justification"]) for r in rows] == [
+        ("'@SUM(A1)", '\'=HYPERLINK("http://x.example","open")'),
+        ("'-2+3", "'+ballot box at the gate"),
+    ]
+    assert [r["latitude"] for r in rows] == ["51.15", "51.16"]
+    # Read back, the quotes come off: the rows are the stored requests again.
+    again = post_csv(client, _without_number(exported)).json()  # type: ignore[attr-defined]
+    reasons = [p["reasons"][0] for p in again["report"]["problems"]]
+    assert reasons == [f"already {n} (submitted): not stored again" for n in stored["stored"]]
+
+
+def test_quoting_takes_off_exactly_the_quote_it_put_on() -> None:
+    assert quote("\rCR") == "'\rCR" and quote(-1.5) == -1.5 and quote(None) == ""
+    values = ["=1+1", "+7 701", "-x", "@me", "\tTab", "'quoted'", "plain", "'=kept"]
+    text = serialise([{"justification": v, "latitude": -1.5} for v in values], COLUMNS)
+    cells = [row["justification"] for row in csv.DictReader(io.StringIO(text, newline=""))]
+    assert cells[:5] == ["'=1+1", "'+7 701", "'-x", "'@me", "'\tTab"]
+    assert cells[5:] == ["'quoted'", "plain", "''=kept"]
+    assert "-1.5" in text.splitlines()[1]  # numbers are not text
+    parsed = parse_csv(text.encode())
+    assert [values["justification"] for _, values in parsed.rows] == values
 
 
 def test_organization_column_for_the_programme_office(

@@ -46,6 +46,14 @@ class SolverStatus(enum.StrEnum):
     """No site reaches any demand: there is nothing to choose."""
 
 
+class ModelTooLarge(ValueError):
+    """The reduced model holds more site-covers-demand pairs than the caller allows."""
+
+    def __init__(self, pairs: int, limit: int, sites: int, demand: int) -> None:
+        super().__init__(f"{pairs:,} coverage pairs, more than the {limit:,} allowed")
+        self.pairs, self.limit, self.sites, self.demand = pairs, limit, sites, demand
+
+
 @dataclass(frozen=True)
 class CoveringSolution:
     chosen: NDArray[np.int64]
@@ -68,10 +76,13 @@ def solve_mclp(
     *,
     time_limit_s: float = 20.0,
     preference: ArrayLike | None = None,
+    max_pairs: int | None = None,
 ) -> CoveringSolution:
     """The sites (columns of ``coverage``, demand × sites) that cover the most ``weights``
     (one per row). ``preference`` (one number per site, higher first) picks which of several
-    interchangeable sites is named."""
+    interchangeable sites is named. Raises ``ModelTooLarge`` before writing a model whose
+    coverage (after the reduction) holds more than ``max_pairs`` pairs: the time limit bounds
+    CBC only, and writing such a model takes longer than solving it."""
     started = time.perf_counter()
     matrix = csr_matrix(coverage, dtype=np.int8)
     matrix.sum_duplicates()
@@ -86,6 +97,10 @@ def solve_mclp(
         else np.asarray(preference, dtype=float).reshape(-1)
     )
     reduced = _reduce(matrix, weight, rank)
+    if max_pairs is not None and reduced.matrix.nnz > max_pairs:
+        raise ModelTooLarge(
+            reduced.matrix.nnz, max_pairs, int(reduced.sites.size), int(reduced.weight.size)
+        )
     p = min(budget, reduced.sites.size)
     if p == 0:
         return CoveringSolution(

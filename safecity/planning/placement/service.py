@@ -32,20 +32,24 @@ from safecity.planning.placement.schemas import (
     RequestRef,
     SolverReport,
 )
-from safecity.planning.placement.store import CrimeFilter, StoredCity, placement_city
+from safecity.planning.placement.store import CrimeFilter, Planner, StoredCity, placement_city
 
 PLACEMENT_PLANNERS = frozenset({Role.ADMIN, Role.ANALYST, Role.AKIMAT})
 """Who plans placements: the city's administrators and analysts, and an akimat for the
 districts it administers (its scope)."""
 
 
-def plan_placement(session: Session, scope: Scope, query: PlacementQuery) -> PlacementAnswer:
-    """The plan for ``query`` within ``scope``. Raises ``store.DistrictOutOfReach`` for a
+def plan_placement(
+    session: Session, planner: Planner, scope: Scope, query: PlacementQuery
+) -> PlacementAnswer:
+    """The plan for ``query`` by ``planner`` within ``scope`` (the open requests are those
+    ``planner`` may see on the requests board). Raises ``store.DistrictOutOfReach`` for a
     district the scope does not hold and ``planning.PlacementRefused`` for a query that cannot
     be met as asked (a budget above the candidates, a grid too fine)."""
     started = time.perf_counter()
     city = placement_city(
         session,
+        planner,
         scope,
         CrimeFilter(query.since, query.until, query.kinds, query.public_only),
         query.district_id,

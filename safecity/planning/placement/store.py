@@ -1,6 +1,9 @@
 """The city a placement plan needs, read from the tables and cut to the caller's scope.
 
-Districts, open requests and crime records follow the scope's districts. The cameras that
+Districts and crime records follow the scope's districts; the open requests are those the
+caller may see on the requests board (``requests.service.request_condition``: a district
+akimat or the police their own organization's, in their districts), so a plan never reveals
+another organization's request, its number, point or urgency. The cameras that
 already watch are those the caller may see (``camera_condition``): a district akimat plans
 with its own district's cameras, so a plan never reveals a camera it may not see (demand
 right at its border that a neighbour's camera watches then counts as open).
@@ -16,7 +19,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
-from safecity.auth.roles import Scope
+from safecity.auth.roles import Role, Scope
 from safecity.auth.scope import camera_condition, district_condition
 from safecity.city.crime_register import PUBLIC_PLACE_KINDS, CrimeKind
 from safecity.city.models import Camera, CameraStatus, District
@@ -28,6 +31,7 @@ from safecity.planning.placement.planning import (
     RequestedSite,
 )
 from safecity.planning.requests.models import CameraRequest, RequestStatus
+from safecity.planning.requests.service import request_condition
 
 OPEN_REQUEST_STATUSES = (
     RequestStatus.SUBMITTED,
@@ -61,10 +65,23 @@ class StoredCity:
     no camera can be placed for them, and no figure counts them."""
 
 
+@dataclass(frozen=True)
+class Planner:
+    """Who asks for the plan: the requests it holds are those this user may see."""
+
+    role: Role
+    organization_id: int | None
+
+
 def placement_city(
-    session: Session, scope: Scope, crimes: CrimeFilter, district_id: int | None = None
+    session: Session,
+    planner: Planner,
+    scope: Scope,
+    crimes: CrimeFilter,
+    district_id: int | None = None,
 ) -> StoredCity:
-    """What a plan for ``scope`` (narrowed to ``district_id`` when given) reads."""
+    """What a plan for ``planner`` within ``scope`` (narrowed to ``district_id`` when given)
+    reads."""
     district_rows = session.execute(
         select(District.id, District.name, District.geometry)
         .where(District.active, district_condition(scope, District.id))
@@ -110,6 +127,7 @@ def placement_city(
                 CameraRequest.longitude.is_not(None),
                 CameraRequest.district_id.in_(ids),
                 district_condition(scope, CameraRequest.district_id),
+                request_condition(planner.role, planner.organization_id, scope),
             )
         )
     ]

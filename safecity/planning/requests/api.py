@@ -208,8 +208,9 @@ def list_requests(
     responses={200: {"content": {"text/csv": {}}, "description": "One line per request."}},
 )
 def export_requests(session: DbSession, filters: RequestFilters) -> Response:
-    """The requests you may see, with the board's filters, as CSV (it imports back: an open
-    request in it is reported as the same request, not stored twice)."""
+    """The requests you may see, with the board's filters, as CSV (it imports back: each
+    request in it, whatever its status, is reported as stored already, not stored twice; a
+    cell a spreadsheet would run as a formula is written behind a single quote)."""
     rows = [
         {
             **out.model_dump(),

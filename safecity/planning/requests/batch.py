@@ -56,8 +56,8 @@ class ImportReport:
 
 
 def load_context(session: Session) -> ImportContext:
-    """Districts, organizations, sites and open requests as they are now. Raises ValueError
-    on an unusable district polygon."""
+    """Districts, organizations, sites and stored requests (every status) as they are now.
+    Raises ValueError on an unusable district polygon."""
     keys: dict[str, set[int]] = {}
     names: dict[int, str] = {}
     for district_id, code, name in session.execute(
@@ -67,6 +67,7 @@ def load_context(session: Session) -> ImportContext:
         keys.setdefault(code.casefold(), set()).add(district_id)
         keys.setdefault(name.casefold(), set()).add(district_id)
     organizations = [asking_organization(row) for row in session.scalars(select(Organization))]
+    requests = list(session.scalars(select(CameraRequest).order_by(CameraRequest.number)))
     stored = {
         same_request(
             Draft(
@@ -79,9 +80,7 @@ def load_context(session: Session) -> ImportContext:
                 address=row.address,
             )
         ): row.number
-        for row in session.scalars(
-            select(CameraRequest).where(CameraRequest.status.in_(sorted(OPEN_STATUSES)))
-        )
+        for row in sorted(requests, key=lambda r: r.status not in OPEN_STATUSES, reverse=True)
     }
     return ImportContext(
         locator=stored_district_locator(session),
@@ -91,6 +90,7 @@ def load_context(session: Session) -> ImportContext:
         organizations_by_id={org.id: org for org in organizations},
         sites={site.code: request_site(site) for site in session.scalars(select(Site))},
         stored=stored,
+        statuses={row.number: (row.organization_id, row.status.value) for row in requests},
     )
 
 

@@ -42,7 +42,10 @@ COLUMNS: tuple[str, ...] = (
     "justification",
 )
 """The file's columns, in the order an export writes them (the export adds its own: number,
-status and the rest, which an import ignores)."""
+status and the rest; of these an import reads only the number, to know a request it holds)."""
+NUMBER = "number"
+"""A stored request's number (an export's first column): a row that carries one is that
+request, stored already, never a new one."""
 ALIASES: Mapping[str, tuple[str, ...]] = {
     "organization": ("organisation", "org", "organization_code", "организация", "ұйым"),
     "latitude": ("lat", "y", "широта", "ендік"),
@@ -56,8 +59,12 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
 MAX_ROWS = 5000
 """A file is a batch of requests from the organizations, not a data set."""
 _FIELD_OF: Mapping[str, str] = {
-    header_key(name): field for field in COLUMNS for name in (field, *ALIASES[field])
+    NUMBER: NUMBER,
+    **{header_key(name): field for field in COLUMNS for name in (field, *ALIASES[field])},
 }
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A cell that starts with one of these a spreadsheet may run as a formula: an export writes
+it behind a single quote (``'=…``), and an import takes exactly that quote off again."""
 _ADDRESS_LENGTH: int = getattr(CameraRequest.__table__.c["address"].type, "length", None) or 300
 MAX_JUSTIFICATION = 4000
 _PROGRESS_STEP = 200
@@ -103,8 +110,21 @@ class ImportContext:
     sites: Mapping[str, RequestSite]
     """By code."""
     stored: Mapping[tuple[object, ...], str]
-    """An open request's ``same_request`` key → its number: importing a file twice stores
-    nothing twice."""
+    """A stored request's ``same_request`` key → its number, whatever its status: importing
+    a file twice (or an export) stores nothing twice."""
+    statuses: Mapping[str, tuple[int, str]]
+    """A stored request's number → its organization's id and its status (``rejected``…)."""
+
+    def already(self, number: str) -> str:
+        return f"already {number} ({self.statuses[number][1]}): not stored again"
+
+    def holds(self, number: str, submitter: Submitter) -> bool:
+        """Whether ``number`` is a stored request ``submitter`` may know of (the programme
+        office any, others their organization's); another's number is read as no number."""
+        stored = self.statuses.get(number)
+        return stored is not None and (
+            submitter.for_others or stored[0] == submitter.organization_id
+        )
 
 
 @dataclass(frozen=True)
@@ -167,7 +187,7 @@ def parse_csv(data: bytes) -> ParsedFile:
                 (
                     where,
                     {
-                        field: cell
+                        field: unquote(cell)
                         for field, cell in zip(fields, cells, strict=True)
                         if field is not None
                     },
@@ -224,7 +244,8 @@ def validate(
 ) -> Validation:
     """Check every row: a ``Draft`` or a ``RowProblem`` each, in file order (rows of the
     wrong width first, as the file is read). Two rows that are the same request, or a row
-    that is an open request stored already, are problems: nothing is asked for twice."""
+    that is a request stored already (by its number, or by who asks, where and why, whatever
+    its status), are problems: nothing is asked for twice."""
     total = len(parsed.rows)
     if progress is not None:
         progress(0, total)
@@ -232,12 +253,19 @@ def validate(
     problems: list[RowProblem] = list(parsed.misshapen)
     seen: dict[tuple[object, ...], str] = {}
     for index, (where, values) in enumerate(parsed.rows):
-        result = _check_row(where, values, context, submitter, default_organization)
+        number = (values.get(NUMBER) or "").strip()
+        result = (
+            RowProblem(where, (context.already(number),))
+            if context.holds(number, submitter)
+            else _check_row(where, values, context, submitter, default_organization)
+        )
         if isinstance(result, CheckedRow):
             key = same_request(result.draft)
-            earlier = seen.get(key) or context.stored.get(key)
-            if earlier is not None:
-                problems.append(RowProblem(where, (f"the same request as {earlier}",)))
+            stored = context.stored.get(key)
+            if stored is not None:
+                problems.append(RowProblem(where, (context.already(stored),)))
+            elif key in seen:
+                problems.append(RowProblem(where, (f"the same request as {seen[key]}",)))
             else:
                 seen[key] = where
                 checked.append(result)
@@ -416,11 +444,30 @@ def _urgency(value: str | None, problems: list[str]) -> Urgency:
 
 
 def serialise(rows: Iterable[Mapping[str, object]], columns: Iterable[str]) -> str:
-    """CSV text of ``rows`` under the header ``columns`` (an export of requests)."""
+    """CSV text of ``rows`` under the header ``columns`` (an export of requests). A text cell
+    a spreadsheet would run as a formula is written behind a single quote (``quote``)."""
     out = io.StringIO(newline="")
     names = list(columns)
     writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({name: "" if row.get(name) is None else row.get(name) for name in names})
+        writer.writerow({name: quote(row.get(name)) for name in names})
     return out.getvalue()
+
+
+def quote(value: object) -> object:
+    """``value`` as an export cell: text starting with ``FORMULA_STARTS`` (after any quotes)
+    behind one more single quote, so a spreadsheet shows it as text instead of running it;
+    numbers as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
+        return "'" + value  # quotes before a formula too, so that ``unquote`` undoes it
+    return value
+
+
+def unquote(cell: str) -> str:
+    """An import cell with the one quote ``quote`` put before a formula's start taken off."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
