@@ -160,11 +160,11 @@ def demo_requests(city: DemoCity) -> tuple[DemoRequest, ...]:
     assert len(asks) == len(_STATUSES), "one status per request"
     days = (LAST_SUBMITTED - FIRST_SUBMITTED).days
     offsets = sorted(int(day) for day in rng.choice(days, size=len(asks), replace=False))
-    order = rng.permutation(len(asks))
+    recent = _recent_cameras(city)
+    order = _installable_first(rng.permutation(len(asks)).tolist(), asks, recent)
     areas = {district.code: as_polygon(district.geometry) for district in city.districts}
     for area in areas.values():
         shapely.prepare(area)
-    recent = _recent_cameras(city)
     used_cameras: set[str] = set()
     requests: list[DemoRequest] = []
     for position, (offset, index) in enumerate(zip(offsets, order, strict=True)):
@@ -218,6 +218,29 @@ def demo_requests(city: DemoCity) -> tuple[DemoRequest, ...]:
             )
         )
     return tuple(requests)
+
+
+def _installable_first(
+    order: list[int], asks: list[_Ask], recent: dict[str, list[DemoCamera]]
+) -> list[int]:
+    """``order`` with each request that is to be installed moved onto a district that put up
+    cameras this year (only some did: the camera wave), swapping it with a later one."""
+    order = list(order)
+    for position, status in enumerate(_STATUSES):
+        if status is not RequestStatus.INSTALLED or recent[asks[order[position]].district_code]:
+            continue
+        later = next(
+            (
+                other
+                for other in range(position + 1, len(order))
+                if _STATUSES[other] is not RequestStatus.INSTALLED
+                and recent[asks[order[other]].district_code]
+            ),
+            None,
+        )
+        if later is not None:
+            order[position], order[later] = order[later], order[position]
+    return order
 
 
 def _installed_for(cameras: list[DemoCamera], used: set[str], submitted: date) -> DemoCamera | None:
