@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from safecity.insights.statistics import Change
+
 MINUS = "\u2212"
 
 
-def percent_change(now: float, before: float) -> float | None:
-    """The change in percent, or None where there was nothing before to compare with."""
-    if before == 0:
-        return None
-    return (now - before) / before * 100
+def percent_change(now: int, before: int) -> float | None:
+    """The change in percent to one decimal, rounded as the statistics round it (half away
+    from zero), so a report and the Figures screen never differ by a tenth; None where there
+    was nothing before to compare with."""
+    return Change(before, now).percent
 
 
 def signed_percent(change: float | None) -> str:
