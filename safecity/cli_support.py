@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -91,3 +100,31 @@ def audit_cli_change(
     """Record a change made by a command in the caller's transaction, so that the row exists
     exactly when the change does. There is no network address to record."""
     record(session, action=action, actor=cli_actor(), target=target, details=details)
+
+
+@contextmanager
+def phase_progress(console: Console) -> Iterator[PhaseProgress]:
+    """Progress bars for a long job told ``(phase, done, total)`` ("checking", "writing"…);
+    drawn only on a terminal: in a log a progress bar is noise."""
+    columns = (
+        TextColumn("{task.description:<9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        yield PhaseProgress(progress)
+
+
+class PhaseProgress:
+    """One bar per phase, created when the phase starts."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        task = self._tasks.get(phase)
+        if task is None:
+            task = self._tasks[phase] = self._progress.add_task(phase, total=total)
+        self._progress.update(task, completed=done, total=total)

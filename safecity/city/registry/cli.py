@@ -4,8 +4,6 @@ file, and its stream passwords sealed with the key."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -13,14 +11,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,6 +37,7 @@ from safecity.cli_support import (
     audit_cli_change,
     database_or_exit,
     errors,
+    phase_progress,
     settings_or_exit,
 )
 from safecity.private_files import write_replacing
@@ -110,7 +101,7 @@ def import_cameras(
         source = _read(file, file_format, chosen)
         parsed = source.parsed
         _print_columns(console, parsed)
-        with database.session() as session, _progress(console) as progress:
+        with database.session() as session, phase_progress(console) as progress:
             try:
                 context = load_context(session)
             except ValueError as exc:
@@ -324,33 +315,6 @@ def _district_ids(session: Session, name: str) -> frozenset[int]:
         errors.print(f"{escape(repr(name))} names more than one district: use its code")
         raise typer.Exit(1)
     return ids
-
-
-@contextmanager
-def _progress(console: Console) -> Iterator[_PhaseProgress]:
-    columns = (
-        TextColumn("{task.description:<9}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    # Drawn only on a terminal: in a log a progress bar is noise.
-    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
-        yield _PhaseProgress(progress)
-
-
-class _PhaseProgress:
-    """One bar per import phase ("checking", "writing"), created when the phase starts."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._tasks: dict[str, TaskID] = {}
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        task = self._tasks.get(phase)
-        if task is None:
-            task = self._tasks[phase] = self._progress.add_task(phase, total=total)
-        self._progress.update(task, completed=done, total=total)
 
 
 def _print_columns(console: Console, parsed: ParsedFile) -> None:

@@ -4,22 +4,12 @@ at the server (a batch received from the akimats and the police, a list to hand 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
@@ -32,6 +22,7 @@ from safecity.cli_support import (
     cli_actor,
     database_or_exit,
     errors,
+    phase_progress,
     settings_or_exit,
 )
 from safecity.planning.requests.batch import ImportOutcome, ImportReport, import_requests
@@ -98,7 +89,7 @@ def import_file(
     console.print(f"columns: {escape(taken)}", highlight=False)
     database = database_or_exit(settings)
     try:
-        with database.session() as session, _progress(console) as progress:
+        with database.session() as session, phase_progress(console) as progress:
             try:
                 report = import_requests(
                     session,
@@ -191,33 +182,6 @@ def export_file(
         )
         raise typer.Exit(1) from exc
     console.print(f"exported {len(rows)} requests to {escape(str(file))}", highlight=False)
-
-
-@contextmanager
-def _progress(console: Console) -> Iterator[_PhaseProgress]:
-    columns = (
-        TextColumn("{task.description:<9}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    # Drawn only on a terminal: in a log a progress bar is noise.
-    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
-        yield _PhaseProgress(progress)
-
-
-class _PhaseProgress:
-    """One bar per phase ("checking", "storing"), created when the phase starts."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._tasks: dict[str, TaskID] = {}
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        task = self._tasks.get(phase)
-        if task is None:
-            task = self._tasks[phase] = self._progress.add_task(phase, total=total)
-        self._progress.update(task, completed=done, total=total)
 
 
 def _print_report(console: Console, file: Path, parsed: ParsedFile, report: ImportReport) -> None:
