@@ -88,8 +88,9 @@ COMMANDS: dict[str, Command] = {
     ),
     "report": Command(
         "safecity.reports.cli",
-        "A city or district report for a period (crime figures with their changes, the camera\n"
-        "fleet, incidents; charts and a map) as a PDF or a self-contained HTML page.",
+        "A city or district report for a period (crime figures with their changes, before and\n"
+        "after the cameras, hot spots, KPIs, the camera fleet, incidents, camera requests; charts\n"
+        "and maps) as a PDF or a self-contained HTML page.",
         group=False,
     ),
     "backup": Command(

@@ -90,7 +90,16 @@ def test_active_cameras_are_recorded_indexed_and_reported(
         assert stream is not None
         assert stream.status is StreamStatus.ONLINE and stream.recording
         assert (stream.width, stream.height, stream.codec) == (320, 180, "h264")
-        assert 10 < stream.fps < 20
+
+    def reported_fps() -> float:
+        with database.session() as session:
+            stream = session.get(CameraStream, 1)
+            assert stream is not None
+            return stream.fps
+
+    # The rate settles at the camera's 15 fps; a stall of this busy test process is caught up
+    # in a burst, which a 0.2 s health window reports as it is.
+    wait_for(lambda: 10 < reported_fps() < 20, what="the camera's frame rate reported")
 
 
 def test_snapshots_and_live_feeds_only_for_ingested_cameras(
