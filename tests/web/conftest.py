@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -519,3 +519,18 @@ def console(browser: Browser, console_server: LiveServer) -> Iterator[Watched]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+OpenConsole = Callable[[], Watched]
+"""Opens one more watched console on a test's own city (several users side by side)."""
+
+
+def sign_in(console: Watched, route: str, username: str) -> Page:
+    """Sign ``username`` in at ``route`` and wait for the live feed: the console is ready."""
+    page = console.page
+    console.goto(route)
+    page.fill("#login-username", username)
+    page.fill("#login-password", f.PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#feed-state")).to_have_attribute("data-state", "live")
+    return page

@@ -10,7 +10,7 @@ one of them and counts, all stored through the services the analytics pipeline u
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,8 +39,8 @@ from safecity.store.engine import Database
 from safecity.video.models import CameraStream, StreamStatus
 from tests import factories as f
 from tests.support.live_server import serve_app
+from tests.web.conftest import OpenConsole, Watched, sign_in, watched_console
 from tests.web.conftest import TestPatternSnapshots as PatternSnapshots
-from tests.web.conftest import Watched, watched_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -256,23 +256,10 @@ def analytics_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Analyti
     database.dispose()
 
 
-OpenConsole = Callable[[], Watched]
-
-
 @pytest.fixture
 def console_for(browser: Browser, analytics_city: AnalyticsCity) -> Iterator[OpenConsole]:
     with ExitStack() as stack:
         yield lambda: stack.enter_context(watched_console(browser, analytics_city.url))
-
-
-def sign_in(console: Watched, route: str, username: str) -> Page:
-    page = console.page
-    console.goto(route)
-    page.fill("#login-username", username)
-    page.fill("#login-password", f.PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#feed-state")).to_have_attribute("data-state", "live")
-    return page
 
 
 def screenshot(page: Page, path: Path, *, full_page: bool = False) -> None:

@@ -9,7 +9,7 @@ happen, and a run of near repeats (a crime, then another within ~60 m and four d
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from safecity.api.app import create_app
 from safecity.auth.roles import Role
@@ -29,7 +29,7 @@ from safecity.store import migrate
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.support.live_server import serve_app
-from tests.web.conftest import Watched, watched_console
+from tests.web.conftest import OpenConsole, sign_in, watched_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -116,23 +116,10 @@ def hotspot_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HotspotCi
     database.dispose()
 
 
-OpenConsole = Callable[[], Watched]
-
-
 @pytest.fixture
 def console_for(browser: Browser, hotspot_city: HotspotCity) -> Iterator[OpenConsole]:
     with ExitStack() as stack:
         yield lambda: stack.enter_context(watched_console(browser, hotspot_city.url))
-
-
-def sign_in(console: Watched, route: str, username: str) -> Page:
-    page = console.page
-    console.goto(route)
-    page.fill("#login-username", username)
-    page.fill("#login-password", f.PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#feed-state")).to_have_attribute("data-state", "live")
-    return page
 
 
 def test_the_analyst_sees_the_market_as_a_hot_spot_and_the_near_repeats_in_words(

@@ -8,7 +8,7 @@ camera in each district, and requests in several statuses stored through the ser
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from safecity.store import migrate
 from safecity.store.engine import Database
 from tests import factories as f
 from tests.support.live_server import serve_app
-from tests.web.conftest import Watched, watched_console
+from tests.web.conftest import OpenConsole, sign_in, watched_console
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -112,23 +112,10 @@ def requests_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Requests
     database.dispose()
 
 
-OpenConsole = Callable[[], Watched]
-
-
 @pytest.fixture
 def console_for(browser: Browser, requests_city: RequestsCity) -> Iterator[OpenConsole]:
     with ExitStack() as stack:
         yield lambda: stack.enter_context(watched_console(browser, requests_city.url))
-
-
-def sign_in(console: Watched, route: str, username: str) -> Page:
-    page = console.page
-    console.goto(route)
-    page.fill("#login-username", username)
-    page.fill("#login-password", f.PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#feed-state")).to_have_attribute("data-state", "live")
-    return page
 
 
 def column(page: Page, status: str):  # type: ignore[no-untyped-def]
